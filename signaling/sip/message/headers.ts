@@ -1,0 +1,176 @@
+/**
+ * Ordered, case-insensitive SIP header collection.
+ *
+ * Names are normalised to their canonical long form (compact forms such as
+ * `v`, `f`, `i` are expanded, RFC 3261 §7.3.3) so lookups never need to know
+ * which form arrived on the wire. Values are kept as raw strings (after
+ * unfolding); structured parsing lives in `headers-parse.ts`.
+ */
+const COMPACT: Record<string, string> = {
+  i: 'Call-ID', m: 'Contact', e: 'Content-Encoding', l: 'Content-Length', c: 'Content-Type',
+  f: 'From', s: 'Subject', k: 'Supported', t: 'To', v: 'Via', o: 'Event', u: 'Allow-Events',
+  r: 'Refer-To', b: 'Referred-By', a: 'Accept-Contact', j: 'Reject-Contact', d: 'Request-Disposition',
+  x: 'Session-Expires', y: 'Identity', n: 'Identity-Info',
+};
+
+const CANONICAL: Record<string, string> = {};
+for (const n of [
+  'Accept', 'Accept-Encoding', 'Accept-Language', 'Alert-Info', 'Allow', 'Authentication-Info',
+  'Authorization', 'Call-ID', 'Call-Info', 'Contact', 'Content-Disposition', 'Content-Encoding',
+  'Content-Language', 'Content-Length', 'Content-Type', 'CSeq', 'Date', 'Error-Info', 'Expires',
+  'From', 'In-Reply-To', 'Max-Forwards', 'MIME-Version', 'Min-Expires', 'Organization', 'Priority',
+  'Proxy-Authenticate', 'Proxy-Authorization', 'Proxy-Require', 'Record-Route', 'Reply-To',
+  'Require', 'Retry-After', 'Route', 'Server', 'Subject', 'Supported', 'Timestamp', 'To',
+  'Unsupported', 'User-Agent', 'Via', 'Warning', 'WWW-Authenticate', 'Event', 'Allow-Events',
+  'Refer-To', 'Referred-By', 'Session-Expires', 'Min-SE', 'RSeq', 'RAck', 'P-Asserted-Identity',
+  'Reason', 'Identity', 'Identity-Info',
+]) {
+  CANONICAL[n.toLowerCase()] = n;
+}
+
+/** Canonical long form of a header name: `v` → `Via`, `call-id` → `Call-ID`. */
+export function canonicalHeaderName(name: string): string {
+  const lower = name.toLowerCase();
+  if (lower.length === 1) {
+    const long = COMPACT[lower];
+    if (long !== undefined) return long;
+  }
+  return CANONICAL[lower] ?? name;
+}
+
+export interface HeaderField {
+  /** Canonical long name. */
+  readonly name: string;
+  value: string;
+}
+
+export class SipHeaders {
+  private readonly fields: HeaderField[] = [];
+
+  constructor(init?: Iterable<readonly [string, string]>) {
+    if (init) for (const [n, v] of init) this.append(n, v);
+  }
+
+  get size(): number {
+    return this.fields.length;
+  }
+
+  /** First value of the header, or undefined. */
+  get(name: string): string | undefined {
+    const key = canonicalHeaderName(name).toLowerCase();
+    for (const f of this.fields) if (f.name.toLowerCase() === key) return f.value;
+    return undefined;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Every occurrence's raw value, in order (no comma splitting; see `getList`). */
+  getAll(name: string): string[] {
+    const key = canonicalHeaderName(name).toLowerCase();
+    const out: string[] = [];
+    for (const f of this.fields) if (f.name.toLowerCase() === key) out.push(f.value);
+    return out;
+  }
+
+  /**
+   * Every element of a list header (Via, Route, Record-Route, Contact, ...):
+   * repeated headers and comma-separated values both flattened, in order
+   * (RFC 3261 §7.3.1). Commas inside quotes or `<...>` do not split.
+   */
+  getList(name: string): string[] {
+    const out: string[] = [];
+    for (const v of this.getAll(name)) for (const e of splitHeaderList(v)) out.push(e);
+    return out;
+  }
+
+  /** Replace every occurrence with one value (kept at the first occurrence's position). */
+  set(name: string, value: string): this {
+    const canon = canonicalHeaderName(name);
+    const key = canon.toLowerCase();
+    const idx = this.fields.findIndex((f) => f.name.toLowerCase() === key);
+    if (idx < 0) {
+      this.fields.push({ name: canon, value });
+      return this;
+    }
+    this.fields[idx] = { name: canon, value };
+    for (let i = this.fields.length - 1; i > idx; i--) {
+      if (this.fields[i]!.name.toLowerCase() === key) this.fields.splice(i, 1);
+    }
+    return this;
+  }
+
+  append(name: string, value: string): this {
+    this.fields.push({ name: canonicalHeaderName(name), value });
+    return this;
+  }
+
+  /** Insert before the first occurrence of the same header (or at the top). Used for Via / Record-Route. */
+  prepend(name: string, value: string): this {
+    const canon = canonicalHeaderName(name);
+    const key = canon.toLowerCase();
+    const idx = this.fields.findIndex((f) => f.name.toLowerCase() === key);
+    this.fields.splice(idx < 0 ? 0 : idx, 0, { name: canon, value });
+    return this;
+  }
+
+  delete(name: string): this {
+    const key = canonicalHeaderName(name).toLowerCase();
+    for (let i = this.fields.length - 1; i >= 0; i--) {
+      if (this.fields[i]!.name.toLowerCase() === key) this.fields.splice(i, 1);
+    }
+    return this;
+  }
+
+  /**
+   * Remove the first element of a list header, whether it was its own header
+   * line or the first comma-separated element of one. Returns the removed element.
+   */
+  shiftList(name: string): string | undefined {
+    const key = canonicalHeaderName(name).toLowerCase();
+    const idx = this.fields.findIndex((f) => f.name.toLowerCase() === key);
+    if (idx < 0) return undefined;
+    const f = this.fields[idx]!;
+    const parts = splitHeaderList(f.value);
+    const first = parts.shift();
+    if (parts.length === 0) this.fields.splice(idx, 1);
+    else f.value = parts.join(', ');
+    return first;
+  }
+
+  entries(): IterableIterator<HeaderField> {
+    return this.fields[Symbol.iterator]();
+  }
+
+  clone(): SipHeaders {
+    const h = new SipHeaders();
+    for (const f of this.fields) h.fields.push({ name: f.name, value: f.value });
+    return h;
+  }
+}
+
+/** Split a header value on top-level commas (not inside quotes, `<>` or escapes). */
+export function splitHeaderList(value: string): string[] {
+  const out: string[] = [];
+  let depthAngle = 0;
+  let inQuote = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inQuote = false;
+    } else if (c === 0x22) inQuote = true;
+    else if (c === 0x3c /* < */) depthAngle++;
+    else if (c === 0x3e /* > */) depthAngle = Math.max(0, depthAngle - 1);
+    else if (c === 0x2c /* , */ && depthAngle === 0) {
+      const part = value.slice(start, i).trim();
+      if (part.length > 0) out.push(part);
+      start = i + 1;
+    }
+  }
+  const last = value.slice(start).trim();
+  if (last.length > 0) out.push(last);
+  return out;
+}
