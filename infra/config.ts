@@ -1,0 +1,165 @@
+/**
+ * Configuration: loaded in one place, validated with one schema at start,
+ * failing fast with a message that names the bad key. Every option has its
+ * default written beside it.
+ *
+ * Sources, later wins: built-in defaults ← JSON file (`--config PATH` or
+ * MESH_CONFIG) ← a few environment overrides (see ENV_OVERRIDES).
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { MeshError } from '../regions/core/errors.js';
+
+const ipv4 = z.string().refine((s) => isIP(s) === 4, { message: 'must be an IPv4 address' });
+const port = z.number().int().min(1).max(65535);
+
+export const MediaNodeConfigSchema = z
+  .object({
+    /** Unique node id, e.g. `us-east-media-1`. */
+    id: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
+    /** Interface address rtpengine binds RTP to and listens for ng on. */
+    address: ipv4,
+    /** ng control port (UDP). Default 2223. */
+    ngPort: port.default(2223),
+    /** RTP port range of this node (inclusive). */
+    rtpPortMin: port.default(30000),
+    rtpPortMax: port.default(39999),
+    /** What the node can do; used by the placement policy. */
+    capabilities: z.array(z.string()).default(['relay', 'play', 'record']),
+  })
+  .strict()
+  .refine((n) => n.rtpPortMin < n.rtpPortMax, { message: 'rtpPortMin must be below rtpPortMax', path: ['rtpPortMin'] });
+
+export const RouteConfigSchema = z
+  .object({
+    /** Dialed-number prefix (Request-URI user part), e.g. `+1555`. Longest prefix wins. */
+    prefix: z.string().min(1).max(32).regex(/^\+?[0-9*#]+$/, 'digits with optional leading +'),
+    /** SIP URI of the destination, e.g. `sip:127.0.0.1:5090`. */
+    destination: z.string().regex(/^sips?:/, 'must be a sip: or sips: URI'),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    /** Region this node serves. Default `us-east`. */
+    region: z.string().min(1).default('us-east'),
+    /** Id of this signaling node. Default `<region>-sig-1`. */
+    nodeId: z.string().min(1).optional(),
+    /** Folder for logs, pid files and Redis data. Default `run` (relative to the project). */
+    runDir: z.string().default('run'),
+    sip: z
+      .object({
+        /** Listen address for UDP and TCP. Default 127.0.1.1 (us-east). */
+        address: ipv4.default('127.0.1.1'),
+        /** Listen port. Default 5060. */
+        port: port.default(5060),
+        /** Transports to listen on. Default both. */
+        transports: z.array(z.enum(['UDP', 'TCP'])).min(1).default(['UDP', 'TCP']),
+        /** RFC 3261 §17.1.1.1 timer values in ms. Defaults 500 / 4000 / 5000. */
+        t1: z.number().int().min(10).max(10000).default(500),
+        t2: z.number().int().min(100).max(60000).default(4000),
+        t4: z.number().int().min(100).max(60000).default(5000),
+        /** Largest SIP message accepted. Default 65535 bytes. */
+        maxMessageBytes: z.number().int().min(1024).max(1048576).default(65535),
+        /** Most header fields in one message. Default 128. */
+        maxHeaders: z.number().int().min(16).max(1024).default(128),
+        /** Longest header line. Default 8192 bytes. */
+        maxLineBytes: z.number().int().min(256).max(65535).default(8192),
+        /** Most live transactions; beyond it new requests get 503. Default 50000. */
+        maxTransactions: z.number().int().min(10).default(50000),
+        /** Most concurrent calls; beyond it new INVITEs get 503. Default 20000. */
+        maxCalls: z.number().int().min(1).default(20000),
+        /** Seconds sent in Retry-After with a 503. Default 5. */
+        retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
+      })
+      .strict()
+      .default({}),
+    redis: z
+      .object({
+        /** Redis URL. Default redis://127.0.0.1:6379. */
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+        /** Per-command timeout in ms. Default 500. */
+        commandTimeoutMs: z.number().int().min(10).max(60000).default(500),
+        /** Key prefix, so several meshes can share one Redis. Default `mesh:`. */
+        keyPrefix: z.string().default('mesh:'),
+      })
+      .strict()
+      .default({}),
+    media: z
+      .object({
+        /** This region's media nodes (rtpengine). Default: two on 127.0.1.11 and 127.0.1.12. */
+        nodes: z.array(MediaNodeConfigSchema).min(1).default([
+          { id: 'us-east-media-1', address: '127.0.1.11', ngPort: 2223, rtpPortMin: 30000, rtpPortMax: 34999, capabilities: ['relay', 'play', 'record'] },
+          { id: 'us-east-media-2', address: '127.0.1.12', ngPort: 2223, rtpPortMin: 35000, rtpPortMax: 39999, capabilities: ['relay', 'play', 'record'] },
+        ]),
+        /** Timeout of one ng command in ms. Default 1000. */
+        ngTimeoutMs: z.number().int().min(50).max(30000).default(1000),
+        /** Interval between health pings in ms. Default 500. */
+        healthIntervalMs: z.number().int().min(50).max(60000).default(500),
+      })
+      .strict()
+      .default({}),
+    /** Static routes until the control plane owns them. Default: +1555 → sip:127.0.0.1:5090. */
+    routes: z.array(RouteConfigSchema).default([{ prefix: '+1555', destination: 'sip:127.0.0.1:5090' }]),
+    /** Seconds a call without answer may ring before 408. Default 180 (Timer C, RFC 3261 §16.6 step 11). */
+    noAnswerTimeoutSeconds: z.number().int().min(1).max(3600).default(180),
+    /** Log level. Default info. */
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type MediaNodeConfig = z.infer<typeof MediaNodeConfigSchema>;
+export type RouteConfig = z.infer<typeof RouteConfigSchema>;
+
+/** Environment variables that override single keys. */
+export const ENV_OVERRIDES: Record<string, (c: Record<string, any>, v: string) => void> = {
+  REDIS_URL: (c, v) => ((c.redis ??= {}).url = v),
+  SIP_ADDRESS: (c, v) => ((c.sip ??= {}).address = v),
+  SIP_PORT: (c, v) => ((c.sip ??= {}).port = Number(v)),
+  LOG_LEVEL: (c, v) => (c.logLevel = v),
+};
+
+/** Validate a raw object; throws MeshError('CONFIG_INVALID') naming every bad key. */
+export function parseConfig(raw: unknown): Config {
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new MeshError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}
+
+/** Load from a JSON file (optional) plus environment overrides, then validate. */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.MESH_CONFIG;
+  let raw: Record<string, any> = {};
+  if (file !== undefined && file !== '') {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new MeshError('CONFIG_INVALID', `cannot read configuration file ${file}: ${(e as Error).message}`);
+    }
+    try {
+      raw = JSON.parse(text) as Record<string, any>;
+    } catch (e) {
+      throw new MeshError('CONFIG_INVALID', `configuration file ${file} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') apply(raw, v);
+  }
+  return parseConfig(raw);
+}
+
+/** `--config PATH` from argv, if given. */
+export function configPathFromArgv(argv: readonly string[]): string | undefined {
+  const i = argv.indexOf('--config');
+  if (i >= 0) return argv[i + 1];
+  const eq = argv.find((a) => a.startsWith('--config='));
+  return eq?.slice('--config='.length);
+}

@@ -1,0 +1,73 @@
+/**
+ * Redis for the embedded default: reuse one already listening at the
+ * configured URL, otherwise start `redis-server` with AOF on and its data
+ * under the run folder (nothing acknowledged is lost if a process is killed).
+ */
+import { mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+import { spawnManaged, type ManagedProcess } from './process.js';
+
+/** True when something accepts a TCP connection and answers PING with PONG within timeoutMs. */
+export function isRedisReachable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((done) => {
+    const sock = createConnection({ host, port });
+    let buf = '';
+    const finish = (ok: boolean): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      done(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      if (buf.includes('\r\n')) finish(buf.startsWith('+PONG'));
+    });
+    sock.on('error', () => finish(false));
+  });
+}
+
+export interface RedisTarget {
+  host: string;
+  port: number;
+}
+
+export function redisTargetFromUrl(url: string): RedisTarget {
+  const u = new URL(url);
+  return { host: u.hostname || '127.0.0.1', port: u.port === '' ? 6379 : Number(u.port) };
+}
+
+/**
+ * Ensure Redis answers at `url`. Returns the process we started, or null when
+ * an existing server was reused (then we must not stop it).
+ */
+export async function ensureRedis(opts: {
+  url: string;
+  runDir: string;
+  /** AOF persistence. Default true (the embedded default); tests may turn it off. */
+  appendOnly?: boolean;
+}): Promise<ManagedProcess | null> {
+  const { host, port } = redisTargetFromUrl(opts.url);
+  if (await isRedisReachable(host, port)) return null;
+  const dir = resolve(join(opts.runDir, `redis-${port}`));
+  mkdirSync(dir, { recursive: true });
+  const aof = opts.appendOnly ?? true;
+  return spawnManaged({
+    name: `redis-${port}`,
+    command: 'redis-server',
+    args: [
+      '--bind', host,
+      '--port', String(port),
+      '--dir', dir,
+      '--appendonly', aof ? 'yes' : 'no',
+      '--appendfsync', 'everysec',
+      '--save', '',
+      '--protected-mode', 'no',
+      '--daemonize', 'no',
+    ],
+    logFile: join(opts.runDir, 'logs', `redis-${port}.log`),
+    isReady: () => isRedisReachable(host, port, 300),
+    readyTimeoutMs: 10000,
+  });
+}

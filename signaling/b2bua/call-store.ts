@@ -1,0 +1,104 @@
+/**
+ * Live call state in Redis, so another signaling node of the region can see
+ * (and, after a failover, take over) every call. One hash per call, an index
+ * set per node. Writes have a timeout and never block call processing: a slow
+ * or dead Redis costs visibility, not calls; failures are counted and logged.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../infra/log.js';
+
+export interface StoredCall {
+  callSid: string;
+  nodeId: string;
+  region: string;
+  state: string;
+  from: string;
+  to: string;
+  aCallId: string;
+  bCallId: string;
+  mediaNodeId: string;
+  createdAt: number;
+  answeredAt?: number;
+  endedAt?: number;
+  endReason?: string;
+  /** Serialised dialogs (Dialog.toJSON()) of both legs once they exist. */
+  aDialog?: unknown;
+  bDialog?: unknown;
+}
+
+export interface CallStoreOptions {
+  keyPrefix: string;
+  nodeId: string;
+  /** Per-write timeout. Default 500 ms. */
+  timeoutMs?: number;
+  /** How long a finished call stays readable. Default 3600 s. */
+  endedTtlSeconds?: number;
+  /** Safety TTL on live calls so a crashed node cannot leak keys forever. Default 24 h. */
+  liveTtlSeconds?: number;
+}
+
+export class CallStore {
+  private readonly redis: Redis;
+  private readonly log: Logger;
+  private readonly opts: Required<CallStoreOptions>;
+  failures = 0;
+  writes = 0;
+
+  constructor(redis: Redis, log: Logger, opts: CallStoreOptions) {
+    this.redis = redis;
+    this.log = log;
+    this.opts = { timeoutMs: 500, endedTtlSeconds: 3600, liveTtlSeconds: 86400, ...opts };
+  }
+
+  key(callSid: string): string {
+    return `${this.opts.keyPrefix}call:${callSid}`;
+  }
+
+  activeSetKey(nodeId = this.opts.nodeId): string {
+    return `${this.opts.keyPrefix}node:${nodeId}:calls`;
+  }
+
+  /** Write (or update) a live call. Resolves true when Redis acknowledged it in time. */
+  save(call: StoredCall): Promise<boolean> {
+    const k = this.key(call.callSid);
+    const ended = call.endedAt !== undefined;
+    const m = this.redis
+      .multi()
+      .set(k, JSON.stringify(call), 'EX', ended ? this.opts.endedTtlSeconds : this.opts.liveTtlSeconds);
+    if (ended) m.srem(this.activeSetKey(), call.callSid);
+    else m.sadd(this.activeSetKey(), call.callSid);
+    return this.withTimeout(m.exec().then(() => true), `save ${call.callSid}`);
+  }
+
+  async load(callSid: string): Promise<StoredCall | undefined> {
+    const v = await this.redis.get(this.key(callSid));
+    return v === null ? undefined : (JSON.parse(v) as StoredCall);
+  }
+
+  async listActive(nodeId = this.opts.nodeId): Promise<string[]> {
+    return this.redis.smembers(this.activeSetKey(nodeId));
+  }
+
+  private withTimeout(p: Promise<boolean>, what: string): Promise<boolean> {
+    this.writes++;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.failures++;
+        this.log.warn('redis write timed out', { what, timeoutMs: this.opts.timeoutMs });
+        resolve(false);
+      }, this.opts.timeoutMs);
+      p.then(
+        (ok) => {
+          clearTimeout(t);
+          resolve(ok);
+        },
+        (e: unknown) => {
+          clearTimeout(t);
+          this.failures++;
+          this.log.warn('redis write failed', { what, error: (e as Error).message });
+          resolve(false);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * What the B2BUA needs from media: choose a node for a new call and have it
+ * rewrite SDP. Kept this small so the B2BUA does not know about ng, health
+ * or placement; `media/` implements it on top of the node registry.
+ */
+export interface MediaPort {
+  /**
+   * Choose a healthy media node for a new call and count it against that
+   * node's load. Throws MeshError('SERVICE_UNAVAILABLE') when none is healthy.
+   */
+  acquire(callId: string): { nodeId: string };
+  /** Forget the call's load on its node. Idempotent. */
+  release(callId: string): void;
+  /** SDP offer from the leg tagged `fromTag`; returns the SDP to send to the other leg. */
+  offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string): Promise<string>;
+  /** SDP answer to an offer from `fromTag`, coming from the leg tagged `toTag`; returns the SDP for `fromTag`'s leg. */
+  answer(nodeId: string, callId: string, fromTag: string, toTag: string, sdp: string): Promise<string>;
+  /** Tear the media session down. */
+  delete(nodeId: string, callId: string): Promise<void>;
+}

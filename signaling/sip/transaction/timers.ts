@@ -1,0 +1,78 @@
+/**
+ * Transaction timer values (RFC 3261 §17.1.1.1, Table 4) and a tiny holder of
+ * named timeouts so each transaction can clear every timer in one call.
+ */
+export interface TimerOptions {
+  /** RTT estimate. Default 500 ms (RFC 3261 §17.1.1.1). */
+  t1?: number;
+  /** Maximum retransmit interval for non-INVITE requests and INVITE responses. Default 4000 ms. */
+  t2?: number;
+  /** Maximum time a message stays in the network. Default 5000 ms. */
+  t4?: number;
+  /** Timer D: wait time for response retransmissions (unreliable). Default max(32000, 64*T1) ms. */
+  timerD?: number;
+  /**
+   * Safety cap for an INVITE client transaction stuck in Proceeding (a
+   * provisional arrived but never a final). RFC 3261 leaves this to the TU
+   * (Timer C is a proxy timer, §16.6); we bound it so no transaction lives
+   * forever. Default 180000 ms; on expiry the TU gets onTimeout.
+   */
+  timerC?: number;
+}
+
+export interface TimerValues {
+  t1: number;
+  t2: number;
+  t4: number;
+  /** 64*T1: Timers B, F, H, J (unreliable), L, M and the 2xx retransmit give-up (§13.3.1.4). */
+  t64: number;
+  timerD: number;
+  timerC: number;
+}
+
+export function resolveTimers(o: TimerOptions = {}): TimerValues {
+  const t1 = o.t1 ?? 500;
+  const t2 = o.t2 ?? 4000;
+  const t4 = o.t4 ?? 5000;
+  return {
+    t1,
+    t2,
+    t4,
+    t64: 64 * t1,
+    timerD: o.timerD ?? Math.max(32000, 64 * t1),
+    timerC: o.timerC ?? 180000,
+  };
+}
+
+/** Named one-shot timers; `clearAll()` on termination guarantees nothing fires afterwards. */
+export class TimerSlots<K extends string> {
+  private readonly slots = new Map<K, NodeJS.Timeout>();
+
+  set(name: K, ms: number, fn: () => void): void {
+    this.clear(name);
+    const t = setTimeout(() => {
+      this.slots.delete(name);
+      fn();
+    }, ms);
+    // Transaction timers must never keep the process alive on their own.
+    t.unref?.();
+    this.slots.set(name, t);
+  }
+
+  clear(name: K): void {
+    const t = this.slots.get(name);
+    if (t !== undefined) {
+      clearTimeout(t);
+      this.slots.delete(name);
+    }
+  }
+
+  has(name: K): boolean {
+    return this.slots.has(name);
+  }
+
+  clearAll(): void {
+    for (const t of this.slots.values()) clearTimeout(t);
+    this.slots.clear();
+  }
+}

@@ -1,0 +1,57 @@
+import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
+
+/**
+ * What the transaction layer needs from the transport layer (RFC 3261 §18).
+ * The real implementation is `SipTransportLayer`; unit tests use an in-memory fake.
+ */
+export interface TransactionTransport {
+  /** Send a request to `dest`; asynchronous failures (TCP connect, ICMP) arrive on `onError`. */
+  sendRequest(req: SipRequest, dest: Endpoint, onError?: (e: Error) => void): void;
+  /**
+   * Send a response for a request that arrived from `source`; the transport
+   * picks the destination per RFC 3261 §18.2.2 (same connection, received/rport, sent-by).
+   */
+  sendResponse(res: SipResponse, source: Endpoint, onError?: (e: Error) => void): void;
+}
+
+/** Callbacks of a client transaction to its TU. */
+export interface ClientTransactionCallbacks {
+  onProvisional?(res: SipResponse): void;
+  /** The first final response. Later 2xx (retransmissions, forks) go to the stack's stray-2xx path. */
+  onFinal(res: SipResponse): void;
+  /** Timer B / F (no final response in time), or the CANCEL give-up timer (§9.1). */
+  onTimeout(): void;
+  onTransportError(e: Error): void;
+}
+
+export type ClientState = 'Calling' | 'Trying' | 'Proceeding' | 'Completed' | 'Accepted' | 'Terminated';
+export type ServerState = 'Trying' | 'Proceeding' | 'Completed' | 'Confirmed' | 'Accepted' | 'Terminated';
+
+/** A client transaction as the TU sees it. */
+export interface ClientTransaction {
+  readonly request: SipRequest;
+  readonly destination: Endpoint;
+  readonly method: string;
+  readonly state: ClientState;
+  /** True once a provisional response arrived (a CANCEL may be sent only then, RFC 3261 §9.1). */
+  readonly hasProvisional: boolean;
+  /** Called once when the transaction reaches Terminated. */
+  onTerminated: (() => void) | undefined;
+}
+
+/** A server transaction as the TU sees it. */
+export interface ServerTransaction {
+  readonly request: SipRequest;
+  readonly source: Endpoint;
+  readonly method: string;
+  readonly state: ServerState;
+  /** Send a response (1xx, 2xx or final) within the transaction. Ignored once the transaction is over. */
+  respond(res: SipResponse): void;
+  /** Register a handler for a CANCEL matching this INVITE (RFC 3261 §9.2). */
+  onCancel(cb: () => void): void;
+  readonly isCancelled: boolean;
+  /** Called once when the transaction reaches Terminated. */
+  onTerminated: (() => void) | undefined;
+  /** INVITE only: our 2xx was retransmitted for 64*T1 and no ACK came (RFC 3261 §13.3.1.4). */
+  onAckTimeout: (() => void) | undefined;
+}
