@@ -28,7 +28,7 @@ export interface MediaEngine {
  * phones would still see each other's address in o=/c=), and ICE candidates
  * are stripped because our SIP peers do not do ICE.
  */
-export const B2BUA_SDP_DEFAULTS: Readonly<MediaSdpOptions> = Object.freeze({
+export const B2BUA_SDP_DEFAULTS: Readonly<MediaSdpOptions> = Object.freeze<MediaSdpOptions>({
   replace: ['origin', 'session-connection'],
   ice: 'remove',
 });

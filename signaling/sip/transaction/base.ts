@@ -59,7 +59,7 @@ export interface TransactionHost {
   /** A 2xx reached an INVITE client transaction that already passed one up (RFC 6026 Accepted). */
   retransmitted2xx(res: SipResponse, source: Endpoint): void;
   /** Index an INVITE server transaction so the ACK to its 2xx (new branch) can find it. */
-  setAckWaiter(key: string, tx: AckWaiter | undefined): void;
+  setAckWaiter(key: string, tx: AckWaiter, active: boolean): void;
 }
 
 /** An INVITE server transaction waiting for the ACK to its 2xx. */

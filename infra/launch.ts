@@ -1,0 +1,116 @@
+/**
+ * `make start`: bring up the embedded default on this machine.
+ *
+ *   1. Redis (reuse one listening at the configured URL, else start one with AOF under run/)
+ *   2. one rtpengine per configured media node (userspace, its own address, ng port, RTP range)
+ *   3. the signaling node (a child process, ready when it answers SIP OPTIONS)
+ *
+ * Logs go to run/logs/. Ctrl-C or SIGTERM stops everything this launcher
+ * started, in reverse order. Usage: node dist/infra/launch.js [--config FILE]
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configPathFromArgv, loadConfig } from './config.js';
+import type { ManagedProcess } from './process.js';
+import { spawnManaged } from './process.js';
+import { ensureRedis } from './redis.js';
+import { startRtpengine } from './rtpengine.js';
+import { sipOptionsPing } from './sip-ping.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Project root: this file runs from dist/infra/. */
+const root = resolve(here, '..', '..');
+
+async function main(): Promise<void> {
+  const configFile = configPathFromArgv(process.argv) ?? process.env.MESH_CONFIG ?? join(root, 'infra', 'config', 'us-east.json');
+  let config;
+  try {
+    config = loadConfig({ file: configFile });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const runDir = resolve(root, config.runDir);
+  const logDir = join(runDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const started: ManagedProcess[] = [];
+  let stopping = false;
+
+  const stopAll = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      say('stopping everything this launcher started…');
+      for (const p of [...started].reverse()) {
+        try {
+          await p.stop(5000);
+          say(`  stopped ${p.name}`);
+        } catch (e) {
+          say(`  ${p.name}: ${(e as Error).message}`);
+        }
+      }
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    say(`configuration: ${configFile}`);
+    const redis = await ensureRedis({ url: config.redis.url, runDir });
+    if (redis === null) say(`redis: reusing the server at ${config.redis.url}`);
+    else {
+      started.push(redis);
+      say(`redis: started at ${config.redis.url} (AOF on, data in ${join(runDir, 'redis-*')})`);
+    }
+    for (const n of config.media.nodes) {
+      const p = await startRtpengine({
+        id: n.id,
+        interfaceAddress: n.address,
+        ngPort: n.ngPort,
+        portMin: n.rtpPortMin,
+        portMax: n.rtpPortMax,
+        logFile: join(logDir, `${n.id}.log`),
+      });
+      started.push(p);
+      say(`media node ${n.id}: rtpengine on ${n.address}, ng ${n.address}:${n.ngPort}, RTP ${n.rtpPortMin}-${n.rtpPortMax}`);
+    }
+    const sig = await spawnManaged({
+      name: config.nodeId ?? `${config.region}-sig-1`,
+      command: process.execPath,
+      args: [join(root, 'dist', 'infra', 'node-main.js'), '--config', configFile],
+      logFile: join(logDir, `${config.nodeId ?? 'signaling'}.log`),
+      isReady: () => sipOptionsPing(config.sip.address, config.sip.port, 300),
+      readyTimeoutMs: 15000,
+    });
+    started.push(sig);
+    say(`signaling node: SIP on ${config.sip.address}:${config.sip.port} (${config.sip.transports.join(', ')})`);
+    void sig.exited.then((code) => {
+      if (!stopping) {
+        say(`signaling node exited unexpectedly (code ${String(code)}); see ${logDir}`);
+        void stopAll(1);
+      }
+    });
+
+    const route = config.routes[0];
+    say('');
+    say(`region ${config.region} is up. Logs: ${logDir}`);
+    if (route !== undefined) {
+      const dest = route.destination.replace(/^sips?:/, '');
+      const [destHost, destPort] = dest.split(':');
+      say('Place a test call with SIPp (two more terminals):');
+      say(`  callee: sipp -sn uas -i ${destHost ?? '127.0.0.1'} -p ${destPort ?? '5060'}`);
+      say(`  caller: sipp -sn uac -s ${route.prefix}1234567 -i 127.0.0.1 -p 5070 -m 1 ${config.sip.address}:${config.sip.port}`);
+    }
+    say('Ctrl-C stops everything.');
+  } catch (e) {
+    say(`start failed: ${(e as Error).message}`);
+    await stopAll(1);
+  }
+}
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+void main();

@@ -1,0 +1,283 @@
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../regions/core/circuit-breaker.js';
+import { MeshError } from '../regions/core/errors.js';
+import { RtpengineMediaEngine, type MediaEngine } from './engine.js';
+import { SafeEmitter } from './events.js';
+import { NgClient, type NgClientLike } from './ng/client.js';
+
+/**
+ * The media nodes (rtpengines) of one region: their health, from an ng
+ * `ping` every `healthIntervalMs`, and their load, counted as the sessions
+ * allocated through this registry. A dead rtpengine stops answering pings
+ * and is taken out of rotation within healthIntervalMs + pingTimeoutMs
+ * (< 1 s with the defaults), so new calls fail fast with 503 instead of
+ * hanging on an ng timeout.
+ */
+
+export interface MediaNodeConfig {
+  id: string;
+  /** ng control address (IP literal). */
+  address: string;
+  ngPort: number;
+  /** What the node can do beyond relaying, e.g. `record`, `play`, `transcode`. */
+  capabilities?: string[];
+}
+
+export interface MediaNodeRegistryOptions {
+  nodes: MediaNodeConfig[];
+  /** Region name, used in error messages. Default 'local'. */
+  region?: string;
+  /** Interval between health pings of each node. Default 500 ms. */
+  healthIntervalMs?: number;
+  /** A ping unanswered for this long marks the node unhealthy. Default 400 ms. */
+  pingTimeoutMs?: number;
+  /** Timeout of ng commands other than health pings. Default 1000 ms. */
+  ngTimeoutMs?: number;
+  /** ng retransmit interval (same cookie). Default 250 ms. */
+  ngRetransmitMs?: number;
+  /** Options of each node's circuit breaker. Defaults as CircuitBreaker's. */
+  breaker?: CircuitBreakerOptions;
+  /** Most sessions allocated at once across all nodes. Default 100000. */
+  maxSessions?: number;
+  /** Client factory, for unit tests. Default: a real NgClient. */
+  createClient?: (node: MediaNodeConfig, breaker: CircuitBreaker) => NgClientLike;
+  /** Called when a health listener throws. Default: ignore. */
+  onListenerError?: (error: unknown) => void;
+  /** Clock for `at` timestamps. Default Date.now. */
+  now?: () => number;
+}
+
+export interface MediaNode {
+  readonly id: string;
+  readonly address: string;
+  readonly ngPort: number;
+  readonly capabilities: readonly string[];
+  readonly client: NgClientLike;
+  readonly engine: MediaEngine;
+  readonly breaker: CircuitBreaker;
+}
+
+export interface MediaNodeSnapshot {
+  id: string;
+  address: string;
+  ngPort: number;
+  capabilities: string[];
+  healthy: boolean;
+  load: number;
+  breaker: CircuitState;
+  /** RTT of the last successful ping, ms. */
+  lastPingRttMs: number | undefined;
+  /** When the last ping (either outcome) finished, ms since the epoch. */
+  lastPingAt: number | undefined;
+  lastError: string | undefined;
+}
+
+export interface MediaHealthChange {
+  nodeId: string;
+  healthy: boolean;
+  /** Why it became unhealthy (the ping error); undefined when it became healthy. */
+  reason: string | undefined;
+  at: number;
+}
+
+export type MediaNodeRegistryEvents = { health: [MediaHealthChange] };
+
+interface NodeState {
+  node: MediaNode;
+  healthy: boolean;
+  load: number;
+  pingInFlight: boolean;
+  lastPingRttMs: number | undefined;
+  lastPingAt: number | undefined;
+  lastError: string | undefined;
+}
+
+export class MediaNodeRegistry {
+  readonly region: string;
+  private readonly nodes = new Map<string, NodeState>();
+  private readonly allocations = new Map<string, NodeState>();
+  private readonly events: SafeEmitter<MediaNodeRegistryEvents>;
+  private readonly healthIntervalMs: number;
+  private readonly pingTimeoutMs: number;
+  private readonly maxSessions: number;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: MediaNodeRegistryOptions) {
+    this.region = opts.region ?? 'local';
+    this.healthIntervalMs = opts.healthIntervalMs ?? 500;
+    this.pingTimeoutMs = opts.pingTimeoutMs ?? 400;
+    this.maxSessions = opts.maxSessions ?? 100_000;
+    this.now = opts.now ?? Date.now;
+    const onErr = opts.onListenerError;
+    this.events = new SafeEmitter<MediaNodeRegistryEvents>(onErr === undefined ? undefined : (e) => onErr(e));
+    const retransmitMs = opts.ngRetransmitMs ?? 250;
+    const createClient = opts.createClient ?? ((n: MediaNodeConfig, breaker: CircuitBreaker): NgClientLike =>
+      new NgClient({ address: n.address, port: n.ngPort, timeoutMs: opts.ngTimeoutMs ?? 1000, retransmitMs, breaker }));
+    for (const cfg of opts.nodes) {
+      if (this.nodes.has(cfg.id)) throw new MeshError('CONFIG_INVALID', `media node id "${cfg.id}" is configured twice`);
+      const breaker = new CircuitBreaker(`rtpengine:${cfg.id}`, opts.breaker);
+      const client = createClient(cfg, breaker);
+      const node: MediaNode = {
+        id: cfg.id,
+        address: cfg.address,
+        ngPort: cfg.ngPort,
+        capabilities: Object.freeze([...(cfg.capabilities ?? [])]),
+        client,
+        engine: new RtpengineMediaEngine(client),
+        breaker,
+      };
+      this.nodes.set(cfg.id, {
+        node, healthy: false, load: 0, pingInFlight: false,
+        lastPingRttMs: undefined, lastPingAt: undefined, lastError: undefined,
+      });
+    }
+  }
+
+  /** Subscribe to health changes; returns an unsubscribe function. A throwing listener cannot break the registry. */
+  on<K extends keyof MediaNodeRegistryEvents>(event: K, listener: (...args: MediaNodeRegistryEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /**
+   * Start health checking. Nodes start unhealthy; the returned promise
+   * resolves after the first round of pings, so a caller that awaits it
+   * sees every reachable node healthy. Idempotent.
+   */
+  start(): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(new MeshError('CLOSED', 'media node registry is closed'));
+    if (this.starting === undefined) {
+      this.timer = setInterval(() => void this.checkAll(), this.healthIntervalMs);
+      this.timer.unref();
+      this.starting = this.checkAll();
+    }
+    return this.starting;
+  }
+
+  /** The least-loaded healthy node (ties: lowest id). Throws SERVICE_UNAVAILABLE when none is healthy. */
+  chooseNode(opts: { capability?: string; exclude?: readonly string[] } = {}): MediaNode {
+    if (this.closing !== undefined) throw new MeshError('CLOSED', 'media node registry is closed');
+    let best: NodeState | undefined;
+    for (const s of this.nodes.values()) {
+      if (!this.isUsable(s)) continue;
+      if (opts.capability !== undefined && !s.node.capabilities.includes(opts.capability)) continue;
+      if (opts.exclude?.includes(s.node.id) === true) continue;
+      if (best === undefined || s.load < best.load || (s.load === best.load && s.node.id < best.node.id)) best = s;
+    }
+    if (best === undefined) {
+      const what = opts.capability === undefined ? '' : ` with capability "${opts.capability}"`;
+      throw new MeshError('SERVICE_UNAVAILABLE', `no healthy media node${what} in region ${this.region}`, {
+        retryAfter: 5,
+        detail: { region: this.region, capability: opts.capability, nodes: this.nodes.size },
+      });
+    }
+    return best.node;
+  }
+
+  /** Allocate a node for a call (idempotent per callId: a second acquire returns the same node). */
+  acquire(callId: string, opts: { capability?: string } = {}): MediaNode {
+    const existing = this.allocations.get(callId);
+    if (existing !== undefined) return existing.node;
+    if (this.allocations.size >= this.maxSessions) {
+      throw new MeshError('SERVICE_UNAVAILABLE', `media session limit ${this.maxSessions} reached in region ${this.region}`, { retryAfter: 5 });
+    }
+    const node = this.chooseNode(opts);
+    const s = this.nodes.get(node.id) as NodeState;
+    s.load += 1;
+    this.allocations.set(callId, s);
+    return node;
+  }
+
+  /** Free a call's allocation; false when the call had none. */
+  release(callId: string): boolean {
+    const s = this.allocations.get(callId);
+    if (s === undefined) return false;
+    this.allocations.delete(callId);
+    s.load = Math.max(0, s.load - 1);
+    return true;
+  }
+
+  nodeFor(callId: string): MediaNode | undefined {
+    return this.allocations.get(callId)?.node;
+  }
+
+  /** Calls allocated on a node (to re-anchor them when it dies). */
+  callsOn(nodeId: string): string[] {
+    const out: string[] = [];
+    for (const [callId, s] of this.allocations) if (s.node.id === nodeId) out.push(callId);
+    return out;
+  }
+
+  node(id: string): MediaNode | undefined {
+    return this.nodes.get(id)?.node;
+  }
+
+  isHealthy(id: string): boolean {
+    const s = this.nodes.get(id);
+    return s !== undefined && this.isUsable(s);
+  }
+
+  snapshot(): MediaNodeSnapshot[] {
+    return [...this.nodes.values()].map((s) => ({
+      id: s.node.id,
+      address: s.node.address,
+      ngPort: s.node.ngPort,
+      capabilities: [...s.node.capabilities],
+      healthy: s.healthy,
+      load: s.load,
+      breaker: s.node.breaker.state,
+      lastPingRttMs: s.lastPingRttMs,
+      lastPingAt: s.lastPingAt,
+      lastError: s.lastError,
+    }));
+  }
+
+  /** Run one round of health pings now (the timer does this every healthIntervalMs). */
+  async checkAll(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((s) => this.check(s)));
+  }
+
+  /** Idempotent: stops health checks, closes every node's client (pending ng requests reject with CLOSED). */
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      if (this.timer !== undefined) clearInterval(this.timer);
+      this.timer = undefined;
+      this.events.removeAllListeners();
+      this.closing = Promise.all([...this.nodes.values()].map((s) => s.node.client.close())).then(() => undefined);
+    }
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** Healthy by ping, and its breaker not open from command failures. */
+  private isUsable(s: NodeState): boolean {
+    return s.healthy && s.node.breaker.state !== 'open';
+  }
+
+  private async check(s: NodeState): Promise<void> {
+    // A ping still waiting must not be doubled: its timeout will decide.
+    if (s.pingInFlight || this.closing !== undefined) return;
+    s.pingInFlight = true;
+    try {
+      const rtt = await s.node.client.probe(this.pingTimeoutMs);
+      s.lastPingRttMs = rtt;
+      s.lastError = undefined;
+      this.setHealth(s, true, undefined);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      s.lastError = reason;
+      this.setHealth(s, false, reason);
+    } finally {
+      s.lastPingAt = this.now();
+      s.pingInFlight = false;
+    }
+  }
+
+  private setHealth(s: NodeState, healthy: boolean, reason: string | undefined): void {
+    if (this.closing !== undefined || s.healthy === healthy) return;
+    s.healthy = healthy;
+    this.events.emit('health', { nodeId: s.node.id, healthy, reason, at: this.now() });
+  }
+}

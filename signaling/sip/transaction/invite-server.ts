@@ -1,0 +1,203 @@
+/**
+ * INVITE server transaction: RFC 3261 §17.2.1 with the RFC 6026 Accepted
+ * state, plus the UAS-core 2xx retransmission of §13.3.1.4 (we are a B2BUA,
+ * so every 2xx we send is ours to retransmit until the ACK arrives).
+ *
+ *   Proceeding --2xx--> Accepted (2xx resent T1..T2 until ACK) --Timer L--> Terminated
+ *       |
+ *       +--300-699--> Completed (Timer G resends) --ACK--> Confirmed --Timer I--> Terminated
+ *                         \--Timer H--> Terminated
+ */
+import { createResponse, generateTag, getTag } from '../message/index.js';
+import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
+import { TransactionBase, type AckWaiter, type TransactionHost } from './base.js';
+import type { ServerState, ServerTransaction } from './types.js';
+
+type Timer = 'G' | 'H' | 'I' | 'L' | 'retx2xx' | 'orphan';
+
+export class InviteServerTransaction extends TransactionBase<Timer> implements ServerTransaction, AckWaiter {
+  state: ServerState = 'Proceeding';
+  readonly method = 'INVITE';
+  isCancelled = false;
+  onAckTimeout: (() => void) | undefined = undefined;
+  /** The To tag the TU put on its responses; reused for the 200 to a CANCEL (§9.2). */
+  toTag: string | undefined;
+  private lastResponse: SipResponse | undefined;
+  private readonly cancelHandlers: (() => void)[] = [];
+  private intervalG: number;
+  private awaitingAck = false;
+
+  constructor(
+    key: string,
+    host: TransactionHost,
+    readonly request: SipRequest,
+    readonly source: Endpoint,
+    /** Dialog key the ACK to a 2xx will carry (see keys.ts ackDialogKey). */
+    private readonly ackKey: string,
+  ) {
+    super(key, host, source.transport === 'TCP');
+    this.intervalG = host.timers.t1;
+  }
+
+  /** §17.2.1: a stateful element that will not answer within 200 ms sends 100 Trying; a B2BUA never will. */
+  start(): void {
+    this.send(createResponse(this.request, 100, 'Trying'));
+    // A TU that never answers must not pin the transaction forever: after the
+    // longest a client waits in Proceeding (Timer C) plus 64*T1, answer 408.
+    this.timers.set('orphan', this.host.timers.timerC + this.host.timers.t64, () => {
+      if (this.state !== 'Proceeding') return;
+      this.host.counters.orphaned++;
+      this.respond(createResponse(this.request, 408, 'Request Timeout', { toTag: this.toTag ?? generateTag() }));
+    });
+  }
+
+  private send(res: SipResponse): void {
+    this.lastResponse = res;
+    this.host.transport.sendResponse(res, this.source, () => this.onTransportError());
+  }
+
+  private resendLast(): void {
+    if (this.lastResponse === undefined) return;
+    this.host.counters.retransmissions++;
+    this.host.transport.sendResponse(this.lastResponse, this.source, () => this.onTransportError());
+  }
+
+  private onTransportError(): void {
+    // §17.2.4: the response could not be delivered; nothing more this transaction can do.
+    this.terminate();
+  }
+
+  respond(res: SipResponse): void {
+    const s = res.status;
+    if (this.state === 'Proceeding') {
+      const tag = getTag(res.headers.get('To') ?? '');
+      if (tag !== undefined) this.toTag = tag;
+      if (s < 200) {
+        this.send(res);
+      } else if (s < 300) {
+        this.enterAccepted(res);
+      } else {
+        this.enterCompleted(res);
+      }
+      return;
+    }
+    if (this.state === 'Accepted' && s >= 200 && s < 300) {
+      // RFC 6026 §8.5: further 2xx from the TU are sent; retransmit the newest.
+      this.send(res);
+      return;
+    }
+    this.host.counters.lateResponses++;
+  }
+
+  private enterAccepted(res: SipResponse): void {
+    this.state = 'Accepted';
+    this.timers.clear('orphan');
+    this.send(res);
+    // §13.3.1.4: retransmit the 2xx, T1 doubling to T2, on every transport, until the ACK.
+    this.awaitingAck = true;
+    this.host.setAckWaiter(this.ackKey, this, true);
+    this.intervalG = this.host.timers.t1;
+    this.timers.set('retx2xx', this.intervalG, () => this.retransmit2xx());
+    // Timer L (RFC 6026): absorb INVITE retransmissions for 64*T1, which is also
+    // when §13.3.1.4 gives up on the ACK.
+    this.timers.set('L', this.host.timers.t64, () => {
+      if (this.awaitingAck) {
+        this.awaitingAck = false;
+        this.host.counters.ackTimeouts++;
+        this.callTu(this.onAckTimeout);
+      }
+      this.terminate();
+    });
+  }
+
+  private retransmit2xx(): void {
+    if (!this.awaitingAck) return;
+    this.resendLast();
+    this.intervalG = Math.min(2 * this.intervalG, this.host.timers.t2);
+    this.timers.set('retx2xx', this.intervalG, () => this.retransmit2xx());
+  }
+
+  ack2xxReceived(): void {
+    if (!this.awaitingAck) return;
+    this.awaitingAck = false;
+    this.timers.clear('retx2xx');
+    this.host.setAckWaiter(this.ackKey, this, false);
+  }
+
+  private enterCompleted(res: SipResponse): void {
+    this.state = 'Completed';
+    this.timers.clear('orphan');
+    this.send(res);
+    if (!this.reliable) this.timers.set('G', this.intervalG, () => this.onTimerG());
+    this.timers.set('H', this.host.timers.t64, () => {
+      // No ACK for our non-2xx final (§17.2.1): give up.
+      this.host.counters.timeouts++;
+      this.terminate();
+    });
+  }
+
+  private onTimerG(): void {
+    if (this.state !== 'Completed') return;
+    this.resendLast();
+    this.intervalG = Math.min(2 * this.intervalG, this.host.timers.t2);
+    this.timers.set('G', this.intervalG, () => this.onTimerG());
+  }
+
+  /** A retransmitted INVITE (§17.2.1): resend the latest response, except in Accepted (RFC 6026 §8.7). */
+  receiveRetransmission(_req: SipRequest): void {
+    if (this.state === 'Proceeding' || this.state === 'Completed') this.resendLast();
+  }
+
+  /**
+   * An ACK matched this transaction by branch. Returns true when the ACK is
+   * for a 2xx and must go to the TU; false when the transaction absorbs it.
+   */
+  receiveAck(_ack: SipRequest): boolean {
+    switch (this.state) {
+      case 'Completed':
+        this.state = 'Confirmed';
+        this.timers.clear('G');
+        this.timers.clear('H');
+        // Timer I: T4 on unreliable transports, zero on reliable ones.
+        if (this.reliable) this.terminate();
+        else this.timers.set('I', this.host.timers.t4, () => this.terminate());
+        return false;
+      case 'Accepted':
+        // RFC 6026 §8.7: an ACK in Accepted goes to the TU.
+        this.ack2xxReceived();
+        return true;
+      case 'Proceeding':
+        // ACK before any final response is meaningless; absorb it.
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  onCancel(cb: () => void): void {
+    this.cancelHandlers.push(cb);
+  }
+
+  /**
+   * A CANCEL matched this INVITE (§9.2). The layer already answered the CANCEL.
+   * Only a transaction still waiting for its final response is affected; if the
+   * TU registered no handler we answer 487 ourselves so the INVITE is not left hanging.
+   */
+  cancel(): void {
+    if (this.state !== 'Proceeding' || this.isCancelled) return;
+    this.isCancelled = true;
+    if (this.cancelHandlers.length === 0) {
+      this.respond(createResponse(this.request, 487, 'Request Terminated', { toTag: this.toTag ?? generateTag() }));
+      return;
+    }
+    for (const h of this.cancelHandlers) this.callTu(h);
+  }
+
+  protected enterTerminated(): void {
+    this.state = 'Terminated';
+    if (this.awaitingAck) {
+      this.awaitingAck = false;
+      this.host.setAckWaiter(this.ackKey, this, false);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Non-INVITE server transaction (RFC 3261 §17.2.2).
+ *
+ *   Trying --1xx--> Proceeding --final--> Completed --Timer J--> Terminated
+ *     \______________final_____________/
+ */
+import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
+import { TransactionBase, type TransactionHost } from './base.js';
+import type { ServerState, ServerTransaction } from './types.js';
+
+type Timer = 'J' | 'orphan';
+
+export class NonInviteServerTransaction extends TransactionBase<Timer> implements ServerTransaction {
+  state: ServerState = 'Trying';
+  readonly isCancelled = false;
+  onAckTimeout: (() => void) | undefined = undefined;
+  private lastResponse: SipResponse | undefined;
+
+  constructor(
+    key: string,
+    host: TransactionHost,
+    readonly request: SipRequest,
+    readonly source: Endpoint,
+  ) {
+    super(key, host, source.transport === 'TCP');
+  }
+
+  get method(): string {
+    return this.request.method;
+  }
+
+  start(): void {
+    // The client gives up after 64*T1 (Timer F); a TU that has not answered by
+    // then never will usefully, so the transaction must not live on forever.
+    this.timers.set('orphan', this.host.timers.t64, () => {
+      this.host.counters.orphaned++;
+      this.terminate();
+    });
+  }
+
+  respond(res: SipResponse): void {
+    if (this.state !== 'Trying' && this.state !== 'Proceeding') {
+      this.host.counters.lateResponses++;
+      return;
+    }
+    this.lastResponse = res;
+    this.host.transport.sendResponse(res, this.source, () => this.terminate());
+    if (res.status < 200) {
+      this.state = 'Proceeding';
+      return;
+    }
+    this.state = 'Completed';
+    this.timers.clear('orphan');
+    // Timer J: 64*T1 on unreliable transports, zero on reliable ones.
+    if (this.reliable) this.terminate();
+    else this.timers.set('J', this.host.timers.t64, () => this.terminate());
+  }
+
+  /** A retransmitted request: nothing in Trying, resend the last response otherwise (§17.2.2). */
+  receiveRetransmission(_req: SipRequest): void {
+    if (this.state === 'Trying' || this.lastResponse === undefined) return;
+    this.host.counters.retransmissions++;
+    this.host.transport.sendResponse(this.lastResponse, this.source, () => this.terminate());
+  }
+
+  onCancel(_cb: () => void): void {
+    // Only INVITE can be cancelled (RFC 3261 §9.2); a CANCEL for anything else just gets its 200.
+  }
+
+  protected enterTerminated(): void {
+    this.state = 'Terminated';
+  }
+}
