@@ -98,6 +98,30 @@ export class ChildGroup {
     return child;
   }
 
+  /**
+   * Track a process started elsewhere (e.g. infra's spawnManaged) so that
+   * stopAll and killAllNow reach it too.
+   */
+  adopt(name: string, p: { pid: number; exited: Promise<number | null>; stop(graceMs?: number): Promise<void> }): BenchChild {
+    let done = false;
+    const exited = p.exited.then((code) => {
+      done = true;
+      return code;
+    });
+    const child: BenchChild = {
+      name,
+      pid: p.pid,
+      exited,
+      hasExited: () => done,
+      stop: async (graceMs = DEFAULT_GRACE_MS) => {
+        await p.stop(graceMs);
+        this.children.delete(child);
+      },
+    };
+    this.children.add(child);
+    return child;
+  }
+
   /** Stop every child still running, in reverse start order. */
   async stopAll(): Promise<void> {
     for (const child of [...this.children].reverse()) await child.stop();

@@ -1,10 +1,7 @@
 /**
  * Waiting for a spawned server to be ready, without speaking its protocol:
  * a bound UDP socket or a listening TCP socket shows up in /proc/net/{udp,tcp}.
- * Plus an rtpengine ng `ping` for the media node, which must answer before a
- * proxy that probes it at start-up is launched.
  */
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 
 /** /proc/net encodes an IPv4 address as little-endian hex: 127.0.7.4 -> 0407007F. */
@@ -55,35 +52,4 @@ export async function waitForListener(
     await sleep(50);
   }
   throw new Error(`nothing listening on ${proto} ${address}:${port} after ${timeoutMs} ms`);
-}
-
-/** One ng `ping` (bencode over UDP, cookie first); true on `pong` within timeoutMs. */
-export function ngPing(address: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createSocket('udp4');
-    const cookie = `bench${process.pid}${Date.now()}`;
-    const finish = (ok: boolean): void => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    sock.on('error', () => finish(false));
-    sock.on('message', (msg) => {
-      const text = msg.toString('latin1');
-      if (text.startsWith(`${cookie} `)) finish(text.includes('4:pong'));
-    });
-    sock.send(Buffer.from(`${cookie} d7:command4:pinge`, 'latin1'), port, address);
-  });
-}
-
-/** Ping the ng port until it answers or timeoutMs passes. */
-export async function waitForNg(address: string, port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!alive()) throw new Error(`rtpengine exited before answering ng on ${address}:${port}`);
-    if (await ngPing(address, port, 300)) return;
-    await sleep(100);
-  }
-  throw new Error(`rtpengine did not answer ng ping on ${address}:${port} after ${timeoutMs} ms`);
 }

@@ -24,7 +24,7 @@ import {
   type SipResponse,
 } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
-import { uriToEndpoint } from '../sip/transport/index.js';
+import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { Call, Leg, LegRole } from './call.js';
 import type { CallStore } from './call-store.js';
 import { InDialogHandler } from './in-dialog.js';
@@ -347,10 +347,10 @@ export class B2bua {
       contentType: SDP_TYPE,
     });
     call.a.dialog = Dialog.fromUas(call.a.invite, call.a.localTag);
-    call.a.tx.onAckTimeout(() => {
+    call.a.tx.onAckTimeout = () => {
       // RFC 3261 §13.3.1.4: no ACK for our 2xx within 64*T1 → the dialog is ended with BYE.
       if (call.state === 'answered') this.inDialog.hangup(call, 'a-ack-timeout', ['a', 'b']);
-    });
+    };
     call.a.tx.respond(ok);
     this.persist(call);
   }

@@ -6,11 +6,12 @@
 import { randomInt } from 'node:crypto';
 import { MeshError } from '../../../regions/core/errors.js';
 import { asCallId, asTag } from '../../../regions/core/ids.js';
-import { SipHeaders, canonicalHeaderName } from '../message/headers.js';
-import { formatNameAddr, getTag, parseCSeq, parseNameAddr, parseUri } from '../message/index.js';
+import { getTag, parseCSeq, parseUri } from '../message/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/types.js';
 import { dialogKey } from './dialog-key.js';
 import { DIALOG_JSON_VERSION, MAX_CSEQ, parseDialogJSON, type DialogJSON } from './dialog-json.js';
+import { buildInDialogRequest, checkRequestOptions } from './in-dialog-request.js';
+import { firstContactUri, isSipsUri, requireHeader, withTag, withoutTag } from './message-fields.js';
 import { computeRequestTarget, routeSetFromRecordRoute, routeUri, type RequestTarget } from './route-set.js';
 import type {
   DialogCreateOptions, DialogId, DialogRequestOptions, DialogRole, DialogState, ReceiveResult, UasDialogOptions,
@@ -21,15 +22,6 @@ import type {
  * (RFC 3261 §12.2), UPDATE (RFC 3311 §5), SUBSCRIBE and NOTIFY (RFC 6665 §4.1).
  */
 const TARGET_REFRESH_METHODS: ReadonlySet<string> = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY']);
-
-/** Headers that carry the dialog's identity or routing; callers may not override them. */
-const DIALOG_OWNED_HEADERS: ReadonlySet<string> = new Set(['from', 'to', 'call-id', 'cseq', 'route', 'via', 'content-length']);
-
-/** RFC 3261 §25.1 token: what a method name may contain. */
-const TOKEN = /^[A-Za-z0-9.!%*_+`'~-]+$/;
-
-/** RFC 3261 §8.1.1.6: the recommended initial Max-Forwards. */
-const MAX_FORWARDS = '70';
 
 export function isTargetRefresh(method: string): boolean {
   return TARGET_REFRESH_METHODS.has(method);
@@ -130,7 +122,7 @@ export class Dialog {
       remoteUri: withoutTag(requireHeader(invite, 'To')),
       remoteTarget,
       routeSet: routeSetFromRecordRoute(response.headers, 'reversed'),
-      secure: parseUri(invite.uri).scheme.toLowerCase() === 'sips',
+      secure: isSipsUri(invite.uri),
       localContact: opts.localContact ?? invite.headers.getList('Contact')[0],
     });
   }
@@ -161,7 +153,7 @@ export class Dialog {
       remoteUri: withoutTag(from),
       remoteTarget,
       routeSet: routeSetFromRecordRoute(invite.headers, 'as-received'),
-      secure: parseUri(invite.uri).scheme.toLowerCase() === 'sips',
+      secure: isSipsUri(invite.uri),
       localContact: opts.localContact,
     });
   }
@@ -227,39 +219,23 @@ export class Dialog {
    */
   createRequest(method: string, opts: DialogRequestOptions = {}): SipRequest {
     if (this._state === 'terminated') throw new MeshError('CLOSED', `dialog ${this.key} is terminated`);
-    if (!TOKEN.test(method)) throw new MeshError('BAD_REQUEST', `invalid method name: ${method}`);
-
-    const extra = opts.headers ?? [];
-    const overridden = new Set<string>();
-    for (const [name] of extra) {
-      const lower = canonicalHeaderName(name).toLowerCase();
-      if (DIALOG_OWNED_HEADERS.has(lower)) throw new MeshError('BAD_REQUEST', `header ${name} is set by the dialog`);
-      overridden.add(lower);
-    }
-    const body = opts.body ?? Buffer.alloc(0);
-    if (body.length > 0 && opts.contentType === undefined && !overridden.has('content-type')) {
-      throw new MeshError('BAD_REQUEST', 'a body needs a Content-Type');
-    }
-    const contact = overridden.has('contact') ? undefined : this.localContact;
-    if (isTargetRefresh(method) && contact === undefined && !overridden.has('contact')) {
+    const checked = checkRequestOptions(method, opts);
+    const refresh = isTargetRefresh(method);
+    if (refresh && this.localContact === undefined && !checked.overridden.has('contact')) {
       // §8.1.1.8 / §12.2.1.1: a target refresh must say where the peer reaches us.
       throw new MeshError('INTERNAL', `${method} in a dialog needs a local Contact`);
     }
-
     const target = this.requestTarget();
     const seq = this.takeSeq(method, opts.cseq);
-    const h = new SipHeaders();
-    for (const r of target.routes) h.append('Route', r);
-    if (!overridden.has('max-forwards')) h.append('Max-Forwards', MAX_FORWARDS);
-    h.append('From', withTag(this.localUri, this.id.localTag));
-    h.append('To', this.id.remoteTag === '' ? this.remoteUri : withTag(this.remoteUri, this.id.remoteTag));
-    h.append('Call-ID', this.id.callId);
-    h.append('CSeq', `${seq} ${method}`);
-    if (contact !== undefined && isTargetRefresh(method)) h.append('Contact', contact);
-    for (const [name, value] of extra) h.append(name, value);
-    if (opts.contentType !== undefined && !overridden.has('content-type')) h.append('Content-Type', opts.contentType);
-    h.append('Content-Length', String(body.length));
-    return { type: 'request', method, uri: target.requestUri, version: 'SIP/2.0', headers: h, body };
+    return buildInDialogRequest({
+      method,
+      seq,
+      target,
+      from: withTag(this.localUri, this.id.localTag),
+      to: this.id.remoteTag === '' ? this.remoteUri : withTag(this.remoteUri, this.id.remoteTag),
+      callId: this.id.callId,
+      contact: refresh ? this.localContact : undefined,
+    }, opts, checked);
   }
 
   /**
@@ -286,9 +262,6 @@ export class Dialog {
     try {
       const cseq = parseCSeq(requireHeader(req, 'CSeq'));
       if (cseq.method !== req.method) return { ok: false, status: 400, reason: 'CSeq Method Mismatch' };
-      if (!Number.isInteger(cseq.seq) || cseq.seq < 0 || cseq.seq > MAX_CSEQ) {
-        return { ok: false, status: 400, reason: 'Invalid CSeq' };
-      }
       seq = cseq.seq;
       if (isTargetRefresh(req.method)) newTarget = firstContactUri(req);
     } catch {
@@ -403,32 +376,4 @@ export class Dialog {
     this._localSeq = seq;
     return seq;
   }
-}
-
-function requireHeader(msg: SipMessage, name: string): string {
-  const v = msg.headers.get(name);
-  if (v === undefined) throw new MeshError('BAD_REQUEST', `missing ${name} header`);
-  return v;
-}
-
-/** URI of the first Contact, parsed once to reject garbage; undefined when absent. */
-function firstContactUri(msg: SipMessage): string | undefined {
-  const first = msg.headers.getList('Contact')[0];
-  if (first === undefined) return undefined;
-  const uri = parseNameAddr(first).uri;
-  parseUri(uri);
-  return uri;
-}
-
-/** From/To value with its tag removed: the dialog's local or remote URI. */
-function withoutTag(value: string): string {
-  const na = parseNameAddr(value);
-  na.params.delete('tag');
-  return formatNameAddr(na);
-}
-
-function withTag(nameAddr: string, tag: string): string {
-  const na = parseNameAddr(nameAddr);
-  na.params.set('tag', tag);
-  return formatNameAddr(na);
 }

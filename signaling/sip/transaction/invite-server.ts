@@ -19,7 +19,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   state: ServerState = 'Proceeding';
   readonly method = 'INVITE';
   isCancelled = false;
-  onAckTimeout: (() => void) | undefined = undefined;
+  private ackTimeoutHandler: (() => void) | undefined;
   /** The To tag the TU put on its responses; reused for the 200 to a CANCEL (§9.2). */
   toTag: string | undefined;
   private lastResponse: SipResponse | undefined;
@@ -104,7 +104,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
       if (this.awaitingAck) {
         this.awaitingAck = false;
         this.host.counters.ackTimeouts++;
-        this.callTu(this.onAckTimeout);
+        this.callTu(this.ackTimeoutHandler);
       }
       this.terminate();
     });
@@ -176,6 +176,10 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
 
   onCancel(cb: () => void): void {
     this.cancelHandlers.push(cb);
+  }
+
+  onAckTimeout(cb: () => void): void {
+    this.ackTimeoutHandler = cb;
   }
 
   /**

@@ -13,7 +13,6 @@ type Timer = 'J' | 'orphan';
 export class NonInviteServerTransaction extends TransactionBase<Timer> implements ServerTransaction {
   state: ServerState = 'Trying';
   readonly isCancelled = false;
-  onAckTimeout: (() => void) | undefined = undefined;
   private lastResponse: SipResponse | undefined;
 
   constructor(
@@ -65,6 +64,10 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
 
   onCancel(_cb: () => void): void {
     // Only INVITE can be cancelled (RFC 3261 §9.2); a CANCEL for anything else just gets its 200.
+  }
+
+  onAckTimeout(_cb: () => void): void {
+    // Only a 2xx to an INVITE waits for an ACK.
   }
 
   protected enterTerminated(): void {

@@ -52,6 +52,9 @@ export interface ServerTransaction {
   readonly isCancelled: boolean;
   /** Called once when the transaction reaches Terminated. */
   onTerminated: (() => void) | undefined;
-  /** INVITE only: our 2xx was retransmitted for 64*T1 and no ACK came (RFC 3261 §13.3.1.4). */
-  onAckTimeout: (() => void) | undefined;
+  /**
+   * INVITE only: `cb` runs if our 2xx was retransmitted for 64*T1 and no ACK
+   * came (RFC 3261 §13.3.1.4); the TU should then end the dialog with BYE.
+   */
+  onAckTimeout(cb: () => void): void;
 }

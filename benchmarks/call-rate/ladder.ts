@@ -1,0 +1,181 @@
+/**
+ * One target's load ladder: a short warm-up, then steps of rising call rate
+ * until a step fails (more than 0.1 % of calls failed, or answers could not
+ * keep up with the offered rate), the ladder ends, or the run budget is spent.
+ */
+import { join } from 'node:path';
+import type { ChildGroup } from '../lib/children.js';
+import { readTreeCpuSeconds } from '../lib/proc-cpu.js';
+import { runSippUac, type SippUacOptions } from '../lib/sipp.js';
+import { percentile, round } from '../lib/stats.js';
+import { ADDRESSES, SERVICE, type LadderSettings } from './plan.js';
+import type { RunningTarget } from './targets.js';
+
+type CpuRole = keyof RunningTarget['cpuPids'];
+
+export interface StepResult {
+  rateCps: number;
+  calls: number;
+  created: number;
+  successful: number;
+  failed: number;
+  /** (calls − successful) / calls: failed, unfinished and never-placed calls all count. */
+  failureRatio: number;
+  /** Rate at which 200s arrived over the step. */
+  achievedCps: number | undefined;
+  inviteTo200Ms: { p50: number | undefined; p90: number | undefined; p99: number | undefined; max: number | undefined; samples: number };
+  /** utime+stime spent during the step, per role. */
+  cpuSeconds: Partial<Record<CpuRole, number>>;
+  cpuSecondsPerCall: Partial<Record<CpuRole, number>>;
+  wallSeconds: number;
+  passed: boolean;
+  /** Why the step failed, when it did. */
+  failure?: string;
+}
+
+export type LadderEnd = 'failures' | 'rate' | 'ladder-top' | 'time-limit' | 'error';
+
+export interface LadderResult {
+  steps: StepResult[];
+  end: LadderEnd;
+  error?: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function readCpu(target: RunningTarget): Partial<Record<CpuRole, number>> {
+  const out: Partial<Record<CpuRole, number>> = {};
+  for (const [role, pid] of Object.entries(target.cpuPids) as [CpuRole, number][]) {
+    const s = readTreeCpuSeconds(pid);
+    if (s !== undefined) out[role] = s;
+  }
+  return out;
+}
+
+function uacOptions(
+  target: RunningTarget,
+  scenarioFile: string,
+  workDir: string,
+  rate: number,
+  calls: number,
+  holdMs: number,
+  stepSeconds: number,
+): SippUacOptions {
+  return {
+    scenarioFile,
+    remoteAddress: target.sipAddress,
+    remotePort: target.sipPort,
+    service: SERVICE,
+    address: ADDRESSES.uac.address,
+    port: ADDRESSES.uac.port,
+    mediaPort: ADDRESSES.uac.mediaPort,
+    controlPort: ADDRESSES.uac.controlPort,
+    rate,
+    calls,
+    // Room for every call of (hold + 2 s) at the offered rate; beyond that SIPp throttles, which shows as a rate failure.
+    concurrentLimit: Math.ceil(rate * (holdMs / 1000 + 2)) + 50,
+    holdMs,
+    recvTimeoutMs: 5000,
+    timeoutSeconds: Math.ceil(stepSeconds * 1.5 + holdMs / 1000 + 8),
+    workDir,
+  };
+}
+
+/** A few calls at low rate: proves the path works before any figure is taken. */
+async function warmUp(group: ChildGroup, target: RunningTarget, scenarioFile: string, workDir: string): Promise<void> {
+  const calls = 20;
+  let last = '';
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const r = await runSippUac(group, uacOptions(target, scenarioFile, join(workDir, `warmup-${attempt}`), 20, calls, 0, 1));
+    if (r.successful === calls) return;
+    last = `${r.successful}/${calls} warm-up calls succeeded (${r.failed} failed)`;
+    await sleep(1500);
+  }
+  throw new Error(`warm-up failed: ${last}`);
+}
+
+export interface LadderContext {
+  group: ChildGroup;
+  settings: LadderSettings;
+  /** The UAC scenario (benchmarks/call-rate/scenarios/uac.xml). */
+  uacScenarioFile: string;
+  /** Scratch folder of this target; one sub-folder per SIPp run. */
+  workDir: string;
+  /** Epoch ms after which no new step starts. */
+  deadline: number;
+  log: (line: string) => void;
+}
+
+export async function runLadder(target: RunningTarget, ctx: LadderContext): Promise<LadderResult> {
+  const { group, settings, workDir, deadline, log } = ctx;
+  const steps: StepResult[] = [];
+  try {
+    await warmUp(group, target, ctx.uacScenarioFile, workDir);
+    for (const rate of settings.rates) {
+      const stepBudgetMs = (settings.stepSeconds * 1.5 + settings.holdMs / 1000 + 20) * 1000;
+      if (Date.now() + stepBudgetMs > deadline) return { steps, end: 'time-limit' };
+      const calls = rate * settings.stepSeconds;
+      const before = readCpu(target);
+      const opts = uacOptions(target, ctx.uacScenarioFile, join(workDir, `step-${rate}`), rate, calls, settings.holdMs, settings.stepSeconds);
+      const r = await runSippUac(group, opts);
+      const after = readCpu(target);
+
+      const cpuSeconds: Partial<Record<CpuRole, number>> = {};
+      const cpuSecondsPerCall: Partial<Record<CpuRole, number>> = {};
+      for (const role of Object.keys(after) as CpuRole[]) {
+        const b = before[role];
+        const a = after[role];
+        if (a === undefined || b === undefined) continue;
+        cpuSeconds[role] = round(a - b, 3) ?? 0;
+        if (r.successful > 0) cpuSecondsPerCall[role] = round((a - b) / r.successful, 7) ?? 0;
+      }
+      const answered = r.answeredAtMs;
+      const span = answered.length >= 2 ? (Math.max(...answered) - Math.min(...answered)) / 1000 : 0;
+      const achievedCps = span > 0 ? (answered.length - 1) / span : undefined;
+      const failureRatio = (calls - r.successful) / calls;
+
+      let failure: string | undefined;
+      if (r.killed) failure = 'SIPp hit the step time limit';
+      else if (failureRatio > settings.maxFailureRatio) failure = `${(failureRatio * 100).toFixed(2)} % of calls failed`;
+      else if (achievedCps === undefined || achievedCps < rate * settings.minAchievedRateRatio)
+        failure = `answers arrived at ${achievedCps?.toFixed(0) ?? '?'} cps, below ${settings.minAchievedRateRatio * 100} % of ${rate}`;
+
+      const step: StepResult = {
+        rateCps: rate,
+        calls,
+        created: r.created,
+        successful: r.successful,
+        failed: r.failed,
+        failureRatio: round(failureRatio, 5) ?? 0,
+        achievedCps: round(achievedCps, 1),
+        inviteTo200Ms: {
+          p50: percentile(r.inviteTo200Ms, 50),
+          p90: percentile(r.inviteTo200Ms, 90),
+          p99: percentile(r.inviteTo200Ms, 99),
+          max: percentile(r.inviteTo200Ms, 100),
+          samples: r.inviteTo200Ms.length,
+        },
+        cpuSeconds,
+        cpuSecondsPerCall,
+        wallSeconds: round(r.wallSeconds, 1) ?? 0,
+        passed: failure === undefined,
+        ...(failure === undefined ? {} : { failure }),
+      };
+      steps.push(step);
+      const cpuText = Object.entries(cpuSecondsPerCall)
+        .map(([role, s]) => `${role} ${(s * 1000).toFixed(3)} ms/call`)
+        .join(', ');
+      log(
+        `  ${String(rate).padStart(5)} cps: ${r.successful}/${calls} ok, achieved ${step.achievedCps ?? '?'} cps, ` +
+          `INVITE→200 p50 ${step.inviteTo200Ms.p50 ?? '?'} ms p99 ${step.inviteTo200Ms.p99 ?? '?'} ms` +
+          (cpuText === '' ? '' : `, ${cpuText}`) +
+          (failure === undefined ? '' : `  ✗ ${failure}`),
+      );
+      if (failure !== undefined) return { steps, end: failureRatio > settings.maxFailureRatio || r.killed ? 'failures' : 'rate' };
+      await sleep(settings.settleMs);
+    }
+    return { steps, end: 'ladder-top' };
+  } catch (e) {
+    return { steps, end: 'error', error: (e as Error).message };
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Addresses, ports and load ladders of the call-rate benchmark. Everything
+ * lives in 127.0.7.0/24 (and Redis on 127.0.0.1:6392) so the benchmark can
+ * run beside the embedded mesh and other tests.
+ */
+
+export const ADDRESSES = {
+  b2bua: { address: '127.0.7.1', port: 5060 },
+  uac: { address: '127.0.7.2', port: 5070, mediaPort: 6000, controlPort: 18793 },
+  uas: { address: '127.0.7.3', port: 5090, mediaPort: 6002, controlPort: 18792 },
+  kamailio: { address: '127.0.7.4', port: 5060 },
+  rtpengine: { id: 'bench-media-1', address: '127.0.7.11', ngPort: 2223, portMin: 40000, portMax: 59999 },
+  redis: { host: '127.0.0.1', port: 6392 },
+} as const;
+
+/** Dialed number; the B2BUA routes the `+1555` prefix to the UAS. */
+export const SERVICE = '+15551000';
+export const ROUTE_PREFIX = '+1555';
+
+export interface LadderSettings {
+  /** Call rates to try, in calls per second, ascending. */
+  rates: number[];
+  /** How long each step places calls. */
+  stepSeconds: number;
+  /** Pause between ACK and BYE. */
+  holdMs: number;
+  /** A step fails when more than this fraction of its calls fail. Issue: 0.1 %. */
+  maxFailureRatio: number;
+  /** A step fails when answers arrive slower than this fraction of the offered rate. */
+  minAchievedRateRatio: number;
+  /** Pause after each step so timewait state and retransmissions drain. */
+  settleMs: number;
+  /** Stop all remaining work after this many seconds of total run time. */
+  runBudgetSeconds: number;
+}
+
+export const FULL_LADDER: LadderSettings = {
+  rates: [50, 100, 200, 300, 400, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000],
+  stepSeconds: 12,
+  holdMs: 1000,
+  maxFailureRatio: 0.001,
+  minAchievedRateRatio: 0.95,
+  settleMs: 2000,
+  runBudgetSeconds: 25 * 60,
+};
+
+/** Smoke check: about a minute for all three targets. */
+export const QUICK_LADDER: LadderSettings = {
+  rates: [50, 100, 200],
+  stepSeconds: 4,
+  holdMs: 500,
+  maxFailureRatio: 0.001,
+  minAchievedRateRatio: 0.95,
+  settleMs: 1000,
+  runBudgetSeconds: 3 * 60,
+};
+
+/** The step whose latency the report quotes (issue: "INVITE→200 p50/p99 at 100 cps"). */
+export const LATENCY_REFERENCE_CPS = 100;

@@ -1,0 +1,215 @@
+/**
+ * SipStack: the transport layer and the transaction layer behind one small
+ * facade for the transaction user (the B2BUA). It adds our top Via to
+ * outgoing requests, sends 2xx ACKs outside transactions (RFC 3261 §13.2.2.4)
+ * and re-sends them by itself when a 2xx is retransmitted.
+ */
+import { MeshError } from '../../regions/core/errors.js';
+import { generateBranch, getTag, parseCSeq } from './message/index.js';
+import type { Endpoint, SipLimits, SipRequest, SipResponse } from './message/types.js';
+import { TransactionLayer } from './transaction/layer.js';
+import type { TransactionCounters } from './transaction/base.js';
+import type { TimerOptions } from './transaction/timers.js';
+import type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
+import type { TcpOptions } from './transport/tcp-connections.js';
+import { SipTransportLayer, type TransportCounters } from './transport/transport-layer.js';
+
+export type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
+
+export interface SipStackOptions {
+  /** Local IP to bind; also our Via sent-by host. */
+  address: string;
+  /** UDP and TCP port (the same number). 0 picks a free one. */
+  port: number;
+  /** Default ['UDP', 'TCP']. */
+  transports?: ('UDP' | 'TCP')[];
+  /** T1/T2/T4 (defaults 500/4000/5000 ms) and the derived timers. */
+  timers?: TimerOptions;
+  /** Message size limits. Default DEFAULT_SIP_LIMITS. */
+  limits?: SipLimits;
+  /** Live transactions (client + server). Default 50000; new requests beyond get 503. */
+  maxTransactions?: number;
+  /** TCP connection limits (count, connect timeout, idle close, write buffer). */
+  tcp?: TcpOptions;
+}
+
+/** Everything `SipStack.counters` reports: transport, transaction and stack counters. */
+export interface SipStackCounters extends TransportCounters, TransactionCounters {
+  /** 2xx retransmissions answered by re-sending our ACK (RFC 3261 §13.2.2.4). */
+  ackResent: number;
+  /** Requests that arrived while no onRequest handler was set. */
+  unhandledRequests: number;
+}
+
+export type RequestHandler = (req: SipRequest, tx: ServerTransaction | null, source: Endpoint) => void;
+export type Stray2xxHandler = (res: SipResponse, source: Endpoint) => void;
+
+interface SentAck {
+  ack: SipRequest;
+  dest: Endpoint;
+  timer: NodeJS.Timeout;
+}
+
+export class SipStack {
+  private requestHandler: RequestHandler | undefined;
+  private stray2xxHandler: Stray2xxHandler | undefined;
+  /** ACKs we sent for 2xx, by Call-ID|CSeq|To-tag, kept 64*T1 to answer 2xx retransmissions. */
+  private readonly sentAcks = new Map<string, SentAck>();
+  /** ACK objects that already carry our Via (a TU may hand the same ACK in again). */
+  private readonly stampedAcks = new WeakSet<SipRequest>();
+  private readonly maxSentAcks: number;
+  private ackResent = 0;
+  private unhandledRequests = 0;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly transport: SipTransportLayer,
+    private readonly layer: TransactionLayer,
+    maxTransactions: number,
+  ) {
+    this.maxSentAcks = maxTransactions;
+  }
+
+  static async start(opts: SipStackOptions): Promise<SipStack> {
+    const transport = await SipTransportLayer.start({
+      address: opts.address,
+      port: opts.port,
+      ...(opts.transports ? { transports: opts.transports } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.tcp ? { tcp: opts.tcp } : {}),
+    });
+    const maxTransactions = opts.maxTransactions ?? 50000;
+    let stack: SipStack | undefined;
+    const layer = new TransactionLayer(
+      transport,
+      {
+        onRequest: (req, tx, source) => stack?.dispatchRequest(req, tx, source),
+        onStray2xx: (res, source) => stack?.dispatchStray2xx(res, source),
+      },
+      { ...(opts.timers ? { timers: opts.timers } : {}), maxTransactions },
+    );
+    stack = new SipStack(transport, layer, maxTransactions);
+    transport.setListener({
+      onRequest: (req, source) => layer.receiveRequest(req, source),
+      onResponse: (res, source) => layer.receiveResponse(res, source),
+    });
+    return stack;
+  }
+
+  /** New requests (with their server transaction) and ACKs for 2xx (tx null). */
+  onRequest(handler: RequestHandler): void {
+    this.requestHandler = handler;
+  }
+
+  /**
+   * A 2xx to an INVITE that the stack could not re-ACK by itself: a fork's
+   * 2xx, or a retransmission before the TU sent its ACK. The TU must ACK it
+   * (RFC 3261 §13.2.2.4) and, for an unwanted fork, BYE it.
+   */
+  onStray2xx(handler: Stray2xxHandler): void {
+    this.stray2xxHandler = handler;
+  }
+
+  /**
+   * Send a request in a new client transaction. Adds our top Via (sent-by,
+   * transport, fresh branch, rport) and Max-Forwards 70 when missing.
+   * Throws MeshError CLOSED after close() and SERVICE_UNAVAILABLE when the
+   * transaction limit is reached; network failures arrive on onTransportError.
+   */
+  sendRequest(req: SipRequest, dest: Endpoint, cb: ClientTransactionCallbacks): ClientTransaction {
+    if (this.closing) throw new MeshError('CLOSED', 'SIP stack is closed');
+    this.stampVia(req, dest);
+    return this.layer.sendRequest(req, dest, cb);
+  }
+
+  /**
+   * Send the ACK for a 2xx: its own transaction with no responses, so it
+   * goes straight to the transport with a new branch (RFC 3261 §17.1.1.3,
+   * §13.2.2.4). The stack re-sends it when the 2xx is retransmitted.
+   */
+  sendAck(ack: SipRequest, dest: Endpoint): void {
+    if (this.closing) throw new MeshError('CLOSED', 'SIP stack is closed');
+    if (!this.stampedAcks.has(ack)) {
+      this.stampVia(ack, dest);
+      this.stampedAcks.add(ack);
+    }
+    this.transport.sendRequest(ack, dest);
+    const key = this.ackKey(ack);
+    if (key === undefined) return;
+    const old = this.sentAcks.get(key);
+    if (old !== undefined) clearTimeout(old.timer);
+    else if (this.sentAcks.size >= this.maxSentAcks) return; // bounded: the TU will see retransmissions instead
+    const timer = setTimeout(() => this.sentAcks.delete(key), this.layer.timers.t64);
+    timer.unref();
+    this.sentAcks.set(key, { ack, dest, timer });
+  }
+
+  /** CANCEL a pending INVITE (RFC 3261 §9.1); queued until a provisional arrives, dropped after a final. */
+  cancel(tx: ClientTransaction): void {
+    this.layer.cancel(tx);
+  }
+
+  /** Snapshot of transport, transaction and stack counters. */
+  get counters(): Readonly<SipStackCounters> {
+    return {
+      ...this.transport.counters,
+      ...this.layer.counters,
+      ackResent: this.ackResent,
+      unhandledRequests: this.unhandledRequests,
+    };
+  }
+
+  localEndpoint(transport: 'UDP' | 'TCP'): Endpoint {
+    return this.transport.localEndpoint(transport);
+  }
+
+  /** Terminate every transaction, clear every timer, close every socket. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.layer.close();
+    for (const s of this.sentAcks.values()) clearTimeout(s.timer);
+    this.sentAcks.clear();
+    this.closing = this.transport.close();
+    return this.closing;
+  }
+
+  // ---- internals ---------------------------------------------------------
+
+  private stampVia(req: SipRequest, dest: Endpoint): void {
+    const via = `SIP/2.0/${dest.transport} ${this.transport.sentByHost}:${this.transport.port};branch=${generateBranch()};rport`;
+    req.headers.prepend('Via', via);
+    if (!req.headers.has('Max-Forwards')) req.headers.set('Max-Forwards', '70');
+  }
+
+  private ackKey(msg: SipRequest | SipResponse): string | undefined {
+    const callId = msg.headers.get('Call-ID');
+    const cseq = msg.headers.get('CSeq');
+    const toTag = getTag(msg.headers.get('To') ?? '');
+    if (callId === undefined || cseq === undefined || toTag === undefined) return undefined;
+    try {
+      return `${callId}|${parseCSeq(cseq).seq}|${toTag}`;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private dispatchRequest(req: SipRequest, tx: ServerTransaction | null, source: Endpoint): void {
+    if (this.requestHandler === undefined) {
+      this.unhandledRequests++;
+      return; // the transaction's orphan timer releases it
+    }
+    this.requestHandler(req, tx, source);
+  }
+
+  private dispatchStray2xx(res: SipResponse, source: Endpoint): void {
+    const key = this.ackKey(res);
+    const sent = key === undefined ? undefined : this.sentAcks.get(key);
+    if (sent !== undefined) {
+      // The 2xx was retransmitted because our ACK was lost: send the same ACK again (§13.2.2.4).
+      this.ackResent++;
+      this.transport.sendRequest(sent.ack, sent.dest);
+      return;
+    }
+    this.stray2xxHandler?.(res, source);
+  }
+}

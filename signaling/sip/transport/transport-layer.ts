@@ -1,0 +1,353 @@
+/**
+ * The SIP transport layer (RFC 3261 §18): one UDP socket and one TCP server
+ * on the same address and port, incoming bytes → parsed messages, outgoing
+ * messages → the right socket. Stamps received/rport on requests (§18.2.1,
+ * RFC 3581), routes responses (§18.2.2), discards responses not meant for us
+ * (§18.1.2), answers unparseable requests statelessly with 400 when it can.
+ * It never throws on network input: everything bad is counted and dropped.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server } from 'node:net';
+import { MeshError } from '../../../regions/core/errors.js';
+import {
+  createResponse,
+  generateTag,
+  getTag,
+  isSipParseError,
+  parseSipMessage,
+  parseVia,
+  serializeSipMessage,
+} from '../message/index.js';
+import type { Endpoint, SipLimits, SipMessage, SipRequest, SipResponse } from '../message/types.js';
+import { DEFAULT_SIP_LIMITS } from '../message/types.js';
+import type { TransactionTransport } from '../transaction/types.js';
+import { DEFAULT_SIP_PORT, stripBrackets } from './endpoint.js';
+import { TcpConnections, type TcpOptions } from './tcp-connections.js';
+import { responseDestination, stampTopVia } from './via-rules.js';
+
+export type TransportName = 'UDP' | 'TCP';
+
+export interface SipTransportOptions {
+  /** Local IP to bind and to announce in Via sent-by. */
+  address: string;
+  /** Port for both UDP and TCP; 0 picks a free one (UDP first, then TCP on the same number). */
+  port: number;
+  /** Default both. */
+  transports?: TransportName[];
+  /** Message size limits. Default DEFAULT_SIP_LIMITS. */
+  limits?: SipLimits;
+  tcp?: TcpOptions;
+}
+
+/** Where parsed messages go (the transaction layer). */
+export interface TransportListener {
+  onRequest(req: SipRequest, source: Endpoint): void;
+  onResponse(res: SipResponse, source: Endpoint): void;
+}
+
+export interface TransportCounters {
+  /** Messages (datagrams or framed stream messages) received. */
+  received: number;
+  sent: number;
+  /** Input discarded: unparseable, not for us, or unroutable. */
+  dropped: number;
+  /** Unparseable requests answered with 400 (or 505/513/416). */
+  badRequests: number;
+  /** Open TCP connections (gauge). */
+  tcpConnections: number;
+  /** TCP connections refused because the limit was reached. */
+  tcpRejected: number;
+  sendErrors: number;
+}
+
+/** UDP cannot carry more than this in one datagram. */
+const MAX_UDP_PAYLOAD = 65507;
+
+export class SipTransportLayer implements TransactionTransport {
+  readonly counters: TransportCounters = {
+    received: 0,
+    sent: 0,
+    dropped: 0,
+    badRequests: 0,
+    tcpConnections: 0,
+    tcpRejected: 0,
+    sendErrors: 0,
+  };
+  private listener: TransportListener | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly address: string,
+    readonly port: number,
+    private readonly limits: SipLimits,
+    private readonly udp: UdpSocket | undefined,
+    private readonly tcpServer: Server | undefined,
+    private readonly tcp: TcpConnections | undefined,
+  ) {}
+
+  /** Bind the sockets. Rejects with MeshError TRANSPORT_ERROR when a bind fails. */
+  static async start(opts: SipTransportOptions): Promise<SipTransportLayer> {
+    const transports = opts.transports ?? ['UDP', 'TCP'];
+    const limits = opts.limits ?? DEFAULT_SIP_LIMITS;
+    let port = opts.port;
+    let udp: UdpSocket | undefined;
+    let server: Server | undefined;
+    let layer: SipTransportLayer | undefined;
+    // Events arrive only after start; the layer routes them once constructed.
+    const route = (): SipTransportLayer | undefined => layer;
+    try {
+      if (transports.includes('UDP')) {
+        udp = createSocket({ type: isIPv6(opts.address) ? 'udp6' : 'udp4' });
+        const u = udp;
+        await new Promise<void>((resolve, reject) => {
+          u.once('error', reject);
+          u.bind({ address: opts.address, port, exclusive: true }, () => {
+            u.off('error', reject);
+            resolve();
+          });
+        });
+        port = u.address().port;
+        u.on('error', () => {
+          const l = route();
+          if (l) l.counters.sendErrors++;
+        });
+        u.on('message', (buf, rinfo) => {
+          route()?.receive(buf, { transport: 'UDP', address: rinfo.address, port: rinfo.port });
+        });
+      }
+      let tcp: TcpConnections | undefined;
+      if (transports.includes('TCP')) {
+        tcp = new TcpConnections(
+          opts.address,
+          limits,
+          {
+            onMessage: (buf, source) => route()?.receive(buf, source),
+            onFramingError: () => {
+              const l = route();
+              if (l) {
+                l.counters.received++;
+                l.counters.dropped++;
+              }
+            },
+            onConnectionCountChanged: (n) => {
+              const l = route();
+              if (l) l.counters.tcpConnections = n;
+            },
+            onRejected: () => {
+              const l = route();
+              if (l) l.counters.tcpRejected++;
+            },
+          },
+          opts.tcp,
+        );
+        const t = tcp;
+        server = createServer((socket) => t.accept(socket));
+        const s = server;
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.listen({ host: opts.address, port, exclusive: true }, () => {
+            s.off('error', reject);
+            resolve();
+          });
+        });
+        const addr = s.address();
+        if (addr !== null && typeof addr === 'object') port = addr.port;
+        s.on('error', () => undefined);
+      }
+      layer = new SipTransportLayer(opts.address, port, limits, udp, server, tcp);
+      return layer;
+    } catch (e) {
+      udp?.close();
+      server?.close();
+      throw new MeshError('TRANSPORT_ERROR', `cannot bind SIP transport on ${opts.address}:${opts.port}`, { cause: e });
+    }
+  }
+
+  setListener(l: TransportListener): void {
+    this.listener = l;
+  }
+
+  get transports(): TransportName[] {
+    const t: TransportName[] = [];
+    if (this.udp) t.push('UDP');
+    if (this.tcp) t.push('TCP');
+    return t;
+  }
+
+  localEndpoint(transport: TransportName): Endpoint {
+    return { transport, address: this.address, port: this.port };
+  }
+
+  /** Host part for Via sent-by / Contact: IPv6 literals in brackets. */
+  get sentByHost(): string {
+    return isIPv6(this.address) ? `[${this.address}]` : this.address;
+  }
+
+  // ---- incoming ----------------------------------------------------------
+
+  /** One datagram or one framed stream message. */
+  receive(buf: Buffer, source: Endpoint): void {
+    if (this.closed) return;
+    // RFC 5626 §3.5.1 keep-alives (CRLF) on UDP are not messages.
+    if (source.transport === 'UDP' && isOnlyWhitespace(buf)) return;
+    this.counters.received++;
+    let msg: SipMessage;
+    try {
+      msg = parseSipMessage(buf, this.limits);
+    } catch (e) {
+      if (isSipParseError(e) && e.partial !== undefined && e.partial.method !== 'ACK') {
+        this.rejectBadRequest(e.partial, e.status, e.reason, source);
+      } else {
+        this.counters.dropped++;
+      }
+      return;
+    }
+    if (msg.type === 'request') {
+      // §18.2.1: a request without a usable Via cannot be answered.
+      if (stampTopVia(msg, source) === undefined) {
+        this.counters.dropped++;
+        return;
+      }
+      this.deliver(() => this.listener?.onRequest(msg, source));
+    } else {
+      if (!this.isOurSentBy(msg)) {
+        this.counters.dropped++;
+        return;
+      }
+      this.deliver(() => this.listener?.onResponse(msg, source));
+    }
+  }
+
+  private deliver(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // The layer above must not take the socket down with it.
+      this.counters.dropped++;
+    }
+  }
+
+  /** §18.1.2: a response whose top Via sent-by is not ours is discarded. */
+  private isOurSentBy(res: SipResponse): boolean {
+    const top = res.headers.getList('Via')[0];
+    if (top === undefined) return false;
+    try {
+      const via = parseVia(top);
+      return (
+        stripBrackets(via.host).toLowerCase() === this.address.toLowerCase() &&
+        (via.port ?? DEFAULT_SIP_PORT) === this.port
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stateless 400 (or the status the parser suggests) with the parser's reason phrase (RFC 3261 §8.2.6). */
+  private rejectBadRequest(partial: SipRequest, status: number, reason: string, source: Endpoint): void {
+    if (stampTopVia(partial, source) === undefined) {
+      this.counters.dropped++;
+      return;
+    }
+    this.counters.badRequests++;
+    try {
+      const hasTag = getTag(partial.headers.get('To') ?? '') !== undefined;
+      const res = createResponse(partial, status, reason, hasTag ? {} : { toTag: generateTag() });
+      this.sendResponse(res, source);
+    } catch {
+      this.counters.dropped++;
+    }
+  }
+
+  // ---- outgoing ----------------------------------------------------------
+
+  sendRequest(req: SipRequest, dest: Endpoint, onError?: (e: Error) => void): void {
+    this.sendTo(serializeSipMessage(req), dest, onError);
+  }
+
+  /**
+   * §18.2.2: on TCP the connection the request came on, if still open; else
+   * (and on UDP) `received`/`rport` from the top Via, else its sent-by.
+   */
+  sendResponse(res: SipResponse, source: Endpoint, onError?: (e: Error) => void): void {
+    const top = res.headers.getList('Via')[0];
+    let dest: Endpoint;
+    if (source.transport === 'TCP' && this.tcp?.has(source.address, source.port)) {
+      dest = source;
+    } else {
+      if (top === undefined) {
+        this.counters.dropped++;
+        onError?.(new MeshError('BAD_REQUEST', 'response has no Via'));
+        return;
+      }
+      try {
+        dest = responseDestination(parseVia(top), source.transport);
+      } catch (e) {
+        this.counters.dropped++;
+        onError?.(e instanceof Error ? e : new MeshError('BAD_REQUEST', 'bad Via'));
+        return;
+      }
+      // §18.2.2: for TCP, a new connection goes to the received address and the sent-by port
+      // (rport is only meaningful for the connection that is now gone).
+      if (source.transport === 'TCP') {
+        const via = parseVia(top);
+        dest = { transport: 'TCP', address: dest.address, port: via.port ?? DEFAULT_SIP_PORT };
+      }
+    }
+    this.sendTo(serializeSipMessage(res), dest, onError);
+  }
+
+  private sendTo(buf: Buffer, dest: Endpoint, onError?: (e: Error) => void): void {
+    const fail = (e: Error): void => {
+      this.counters.sendErrors++;
+      onError?.(e);
+    };
+    if (this.closed) {
+      fail(new MeshError('CLOSED', 'SIP transport closed'));
+      return;
+    }
+    if (dest.transport === 'UDP') {
+      if (this.udp === undefined) return fail(new MeshError('TRANSPORT_ERROR', 'UDP is not enabled'));
+      if (buf.length > MAX_UDP_PAYLOAD) return fail(new MeshError('TOO_LARGE', 'message too large for UDP'));
+      this.counters.sent++;
+      try {
+        this.udp.send(buf, dest.port, dest.address, (err) => {
+          if (err) fail(err);
+        });
+      } catch (e) {
+        // Bad port/address arguments throw synchronously.
+        fail(e instanceof Error ? e : new MeshError('TRANSPORT_ERROR', 'UDP send failed'));
+      }
+      return;
+    }
+    if (this.tcp === undefined) return fail(new MeshError('TRANSPORT_ERROR', 'TCP is not enabled'));
+    this.counters.sent++;
+    this.tcp.send(dest.address, dest.port, buf, fail);
+  }
+
+  /** Close sockets and connections. Idempotent; resolves when the server socket is closed. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.tcp?.close();
+    const udpDone = new Promise<void>((resolve) => {
+      if (!this.udp) return resolve();
+      try {
+        this.udp.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+    const tcpDone = new Promise<void>((resolve) => {
+      if (!this.tcpServer) return resolve();
+      this.tcpServer.close(() => resolve());
+    });
+    this.closing = Promise.all([udpDone, tcpDone]).then(() => undefined);
+    return this.closing;
+  }
+}
+
+function isOnlyWhitespace(buf: Buffer): boolean {
+  for (const b of buf) if (b !== 0x0d && b !== 0x0a && b !== 0x20 && b !== 0x09) return false;
+  return true;
+}

@@ -1,0 +1,83 @@
+/**
+ * A real single-region stack for B2BUA integration tests: two rtpengine media
+ * nodes and an in-process signaling node, on 127.0.4.0/24, with Redis from
+ * the global setup. SIPp plays carrier (127.0.4.2) and callee (127.0.4.3).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type Config } from '../../../infra/config.js';
+import { createLogger } from '../../../infra/log.js';
+import type { ManagedProcess } from '../../../infra/process.js';
+import { startRtpengine } from '../../../infra/rtpengine.js';
+import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
+import { TEST_REDIS_URL } from '../global-setup.js';
+
+export const SIG = { address: '127.0.4.1', port: 5060 };
+export const CARRIER = { address: '127.0.4.2', port: 5070 };
+export const CALLEE = { address: '127.0.4.3', port: 5090 };
+
+export const MEDIA_NODES = [
+  { id: 'it-media-1', address: '127.0.4.11', ngPort: 2223, rtpPortMin: 48000, rtpPortMax: 48999 },
+  { id: 'it-media-2', address: '127.0.4.12', ngPort: 2223, rtpPortMin: 49000, rtpPortMax: 49999 },
+];
+
+export interface TestRegion {
+  readonly node: SignalingNode;
+  readonly config: Config;
+  readonly logDir: string;
+  rtpengines: Map<string, ManagedProcess>;
+  /** Start (or restart) one media node's rtpengine. */
+  startMedia(id: string): Promise<ManagedProcess>;
+  close(): Promise<void>;
+}
+
+export async function startTestRegion(opts: { keyPrefix: string; t1?: number; noAnswerTimeoutSeconds?: number; transports?: ('UDP' | 'TCP')[] }): Promise<TestRegion> {
+  const logDir = mkdtempSync(join(tmpdir(), 'mesh-b2bua-'));
+  const config = parseConfig({
+    region: 'us-east',
+    nodeId: 'it-sig-1',
+    runDir: logDir,
+    sip: { address: SIG.address, port: SIG.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500 },
+    redis: { url: TEST_REDIS_URL, keyPrefix: opts.keyPrefix },
+    media: { nodes: MEDIA_NODES, healthIntervalMs: 250, ngTimeoutMs: 800 },
+    routes: [
+      { prefix: '+1555', destination: `sip:${CALLEE.address}:${CALLEE.port}` },
+      { prefix: '+1666', destination: `sip:${CALLEE.address}:${CALLEE.port};transport=tcp` },
+    ],
+    noAnswerTimeoutSeconds: opts.noAnswerTimeoutSeconds ?? 60,
+    logLevel: 'warn',
+  });
+  const rtpengines = new Map<string, ManagedProcess>();
+  const startMedia = async (id: string): Promise<ManagedProcess> => {
+    const n = MEDIA_NODES.find((m) => m.id === id);
+    if (n === undefined) throw new Error(`unknown media node ${id}`);
+    const p = await startRtpengine({
+      id: n.id,
+      interfaceAddress: n.address,
+      ngPort: n.ngPort,
+      portMin: n.rtpPortMin,
+      portMax: n.rtpPortMax,
+      logFile: join(logDir, `${n.id}.log`),
+    });
+    rtpengines.set(id, p);
+    return p;
+  };
+  for (const n of MEDIA_NODES) await startMedia(n.id);
+  const lines: string[] = [];
+  const log = createLogger('warn', {}, (l) => {
+    if (lines.length < 1000) lines.push(l);
+  });
+  const node = await startSignalingNode(config, log);
+  return {
+    node,
+    config,
+    logDir,
+    rtpengines,
+    startMedia,
+    async close() {
+      await node.close();
+      for (const p of rtpengines.values()) await p.stop(3000);
+    },
+  };
+}
