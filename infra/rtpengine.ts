@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { NgClient } from '../media/ng/client.js';
 import { MeshError } from '../regions/core/errors.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
@@ -56,6 +57,7 @@ export async function startRtpengine(opts: StartRtpengineOptions): Promise<Manag
   if (!Number.isInteger(opts.portMin) || !Number.isInteger(opts.portMax) || opts.portMin > opts.portMax) {
     throw new MeshError('CONFIG_INVALID', `rtpengine ${opts.id}: invalid RTP port range ${opts.portMin}-${opts.portMax}`);
   }
+  await assertUdpPortFree(opts.interfaceAddress, opts.ngPort, opts.id);
   const probe = new NgClient({ address: opts.interfaceAddress, port: opts.ngPort, timeoutMs: 200, retransmitMs: 100 });
   try {
     return await spawnManaged({
@@ -71,5 +73,30 @@ export async function startRtpengine(opts: StartRtpengineOptions): Promise<Manag
     });
   } finally {
     await probe.close();
+  }
+}
+
+/**
+ * Fail before spawning when something already holds the ng port: otherwise
+ * a leftover rtpengine would answer our readiness ping while the new one
+ * exits on its bind error, and we would report a dead process as ready.
+ */
+async function assertUdpPortFree(address: string, port: number, id: string): Promise<void> {
+  const socket = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, address, () => resolve());
+    });
+  } catch (e) {
+    throw new MeshError('CONFLICT', `rtpengine ${id}: ng address ${address}:${port} is already in use (${(e as Error).message})`, { cause: e });
+  } finally {
+    await new Promise<void>((r) => {
+      try {
+        socket.close(() => r());
+      } catch {
+        r();
+      }
+    });
   }
 }

@@ -6,12 +6,31 @@
 import { join } from 'node:path';
 import type { ChildGroup } from '../lib/children.js';
 import { readTreeCpuSeconds } from '../lib/proc-cpu.js';
+import { runInviteProbe } from '../lib/sip-probe.js';
 import { runSippUac, type SippUacOptions } from '../lib/sipp.js';
 import { percentile, round } from '../lib/stats.js';
-import { ADDRESSES, SERVICE, type LadderSettings } from './plan.js';
+import { ADDRESSES, probeRate, SERVICE, type LadderSettings } from './plan.js';
 import type { RunningTarget } from './targets.js';
 
 type CpuRole = keyof RunningTarget['cpuPids'];
+
+export interface LatencySummary {
+  p50: number | undefined;
+  p90: number | undefined;
+  p99: number | undefined;
+  max: number | undefined;
+  samples: number;
+}
+
+function summarizeLatency(samples: readonly number[], decimals: number): LatencySummary {
+  return {
+    p50: round(percentile(samples, 50), decimals),
+    p90: round(percentile(samples, 90), decimals),
+    p99: round(percentile(samples, 99), decimals),
+    max: round(percentile(samples, 100), decimals),
+    samples: samples.length,
+  };
+}
 
 export interface StepResult {
   rateCps: number;
@@ -19,11 +38,14 @@ export interface StepResult {
   created: number;
   successful: number;
   failed: number;
-  /** (calls − successful) / calls: failed, unfinished and never-placed calls all count. */
+  /** Failed, unfinished and never-placed calls (SIPp's and the probe's) over all calls offered. */
   failureRatio: number;
   /** Rate at which 200s arrived over the step. */
   achievedCps: number | undefined;
-  inviteTo200Ms: { p50: number | undefined; p90: number | undefined; p99: number | undefined; max: number | undefined; samples: number };
+  /** INVITE→200 from SIPp's rtd (whole ms, quantized to the kernel tick). */
+  inviteTo200Ms: LatencySummary;
+  /** INVITE→200 from the hrtime probe calls placed beside the load (fractional ms). */
+  probe: LatencySummary & { placed: number; failed: number };
   /** utime+stime spent during the step, per role. */
   cpuSeconds: Partial<Record<CpuRole, number>>;
   cpuSecondsPerCall: Partial<Record<CpuRole, number>>;
@@ -117,8 +139,19 @@ export async function runLadder(target: RunningTarget, ctx: LadderContext): Prom
       const calls = rate * settings.stepSeconds;
       const before = readCpu(target);
       const opts = uacOptions(target, ctx.uacScenarioFile, join(workDir, `step-${rate}`), rate, calls, settings.holdMs, settings.stepSeconds);
-      const r = await runSippUac(group, opts);
+      const probeRun = runInviteProbe({
+        localAddress: ADDRESSES.probe.address,
+        localPort: ADDRESSES.probe.port,
+        targetAddress: target.sipAddress,
+        targetPort: target.sipPort,
+        service: SERVICE,
+        ratePerSecond: probeRate(rate),
+        durationMs: settings.stepSeconds * 1000,
+        timeoutMs: 5000,
+      });
+      const [r, probe] = await Promise.all([runSippUac(group, opts), probeRun]);
       const after = readCpu(target);
+      const completedCalls = r.successful + (probe.placed - probe.failed);
 
       const cpuSeconds: Partial<Record<CpuRole, number>> = {};
       const cpuSecondsPerCall: Partial<Record<CpuRole, number>> = {};
@@ -127,12 +160,12 @@ export async function runLadder(target: RunningTarget, ctx: LadderContext): Prom
         const a = after[role];
         if (a === undefined || b === undefined) continue;
         cpuSeconds[role] = round(a - b, 3) ?? 0;
-        if (r.successful > 0) cpuSecondsPerCall[role] = round((a - b) / r.successful, 7) ?? 0;
+        if (completedCalls > 0) cpuSecondsPerCall[role] = round((a - b) / completedCalls, 7) ?? 0;
       }
       const answered = r.answeredAtMs;
       const span = answered.length >= 2 ? (Math.max(...answered) - Math.min(...answered)) / 1000 : 0;
       const achievedCps = span > 0 ? (answered.length - 1) / span : undefined;
-      const failureRatio = (calls - r.successful) / calls;
+      const failureRatio = (calls - r.successful + probe.failed) / (calls + probe.placed);
 
       let failure: string | undefined;
       if (r.killed) failure = 'SIPp hit the step time limit';
@@ -148,13 +181,8 @@ export async function runLadder(target: RunningTarget, ctx: LadderContext): Prom
         failed: r.failed,
         failureRatio: round(failureRatio, 5) ?? 0,
         achievedCps: round(achievedCps, 1),
-        inviteTo200Ms: {
-          p50: percentile(r.inviteTo200Ms, 50),
-          p90: percentile(r.inviteTo200Ms, 90),
-          p99: percentile(r.inviteTo200Ms, 99),
-          max: percentile(r.inviteTo200Ms, 100),
-          samples: r.inviteTo200Ms.length,
-        },
+        inviteTo200Ms: summarizeLatency(r.inviteTo200Ms, 0),
+        probe: { ...summarizeLatency(probe.inviteTo200Ms, 3), placed: probe.placed, failed: probe.failed },
         cpuSeconds,
         cpuSecondsPerCall,
         wallSeconds: round(r.wallSeconds, 1) ?? 0,
@@ -167,7 +195,7 @@ export async function runLadder(target: RunningTarget, ctx: LadderContext): Prom
         .join(', ');
       log(
         `  ${String(rate).padStart(5)} cps: ${r.successful}/${calls} ok, achieved ${step.achievedCps ?? '?'} cps, ` +
-          `INVITE→200 p50 ${step.inviteTo200Ms.p50 ?? '?'} ms p99 ${step.inviteTo200Ms.p99 ?? '?'} ms` +
+          `INVITE→200 p50 ${step.probe.p50 ?? '?'} ms p99 ${step.probe.p99 ?? '?'} ms (probe, n=${step.probe.samples}; SIPp p99 ${step.inviteTo200Ms.p99 ?? '?'} ms)` +
           (cpuText === '' ? '' : `, ${cpuText}`) +
           (failure === undefined ? '' : `  ✗ ${failure}`),
       );

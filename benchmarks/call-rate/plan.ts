@@ -9,6 +9,8 @@ export const ADDRESSES = {
   uac: { address: '127.0.7.2', port: 5070, mediaPort: 6000, controlPort: 18793 },
   uas: { address: '127.0.7.3', port: 5090, mediaPort: 6002, controlPort: 18792 },
   kamailio: { address: '127.0.7.4', port: 5060 },
+  /** benchmarks/lib/sip-probe.ts: the fine-grained INVITE→200 timer. */
+  probe: { address: '127.0.7.5', port: 5072 },
   rtpengine: { id: 'bench-media-1', address: '127.0.7.11', ngPort: 2223, portMin: 40000, portMax: 59999 },
   redis: { host: '127.0.0.1', port: 6392 },
 } as const;
@@ -54,6 +56,11 @@ export const QUICK_LADDER: LadderSettings = {
   settleMs: 1000,
   runBudgetSeconds: 3 * 60,
 };
+
+/** Probe calls per second beside each step: a tenth of the step's rate, within [5, 20]. */
+export function probeRate(stepRate: number): number {
+  return Math.min(20, Math.max(5, Math.round(stepRate / 10)));
+}
 
 /** The step whose latency the report quotes (issue: "INVITE→200 p50/p99 at 100 cps"). */
 export const LATENCY_REFERENCE_CPS = 100;

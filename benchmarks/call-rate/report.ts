@@ -18,8 +18,15 @@ export interface TargetReport {
   maxSustainedCps: number | null;
   /** What ended the ladder. `ladder-top`: the real maximum is at least maxSustainedCps. */
   limitedBy?: LadderEnd;
-  /** INVITE→200 at the reference rate (100 cps). */
-  latencyAtReference?: { rateCps: number; p50Ms: number | undefined; p99Ms: number | undefined; samples: number };
+  /** INVITE→200 at the reference rate (100 cps), from the hrtime probe; SIPp's coarse rtd beside it. */
+  latencyAtReference?: {
+    rateCps: number;
+    p50Ms: number | undefined;
+    p99Ms: number | undefined;
+    samples: number;
+    sippP50Ms: number | undefined;
+    sippP99Ms: number | undefined;
+  };
   /** CPU milliseconds per call at the reference rate and at the max sustained rate, by role. */
   cpuMsPerCallAtReference?: Record<string, number>;
   cpuMsPerCallAtMax?: Record<string, number>;
@@ -70,9 +77,11 @@ export function summarizeTarget(name: TargetName, label: string, ladder: LadderR
   if (ref !== undefined) {
     report.latencyAtReference = {
       rateCps: ref.rateCps,
-      p50Ms: ref.inviteTo200Ms.p50,
-      p99Ms: ref.inviteTo200Ms.p99,
-      samples: ref.inviteTo200Ms.samples,
+      p50Ms: ref.probe.p50,
+      p99Ms: ref.probe.p99,
+      samples: ref.probe.samples,
+      sippP50Ms: ref.inviteTo200Ms.p50,
+      sippP99Ms: ref.inviteTo200Ms.p99,
     };
   }
   const refCpu = cpuMs(ref);
@@ -99,7 +108,7 @@ export function compareTargets(targets: readonly TargetReport[]): CallRateReport
   const base = direct?.latencyAtReference?.p99Ms;
   for (const [key, t] of [['kamailio', kamailio], ['b2bua', b2bua]] as const) {
     const p99 = t?.latencyAtReference?.p99Ms;
-    if (base !== undefined && p99 !== undefined) overhead[key] = p99 - base;
+    if (base !== undefined && p99 !== undefined) overhead[key] = round(p99 - base, 3) ?? 0;
   }
   return { b2buaToKamailioMaxRateRatio: ratio, p99OverheadOverDirectMs: overhead };
 }
@@ -153,15 +162,15 @@ export function renderMarkdown(r: CallRateReport): string {
     }
     if (t.reason !== undefined) out.push(`Error: ${t.reason}`, '');
     if (t.steps.length === 0) continue;
-    out.push('| cps | calls | ok | failed | failure % | achieved cps | p50 ms | p90 ms | p99 ms | max ms | CPU ms/call | result |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    out.push('| cps | calls | ok | failed | failure % | achieved cps | p50 ms | p90 ms | p99 ms | max ms | probe n | SIPp p99 ms | CPU ms/call | result |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const s of t.steps) {
       const cpu = Object.entries(s.cpuSecondsPerCall)
         .map(([role, v]) => `${role} ${(v * 1000).toFixed(3)}`)
         .join(', ');
       out.push(
         `| ${s.rateCps} | ${s.calls} | ${s.successful} | ${s.failed} | ${(s.failureRatio * 100).toFixed(2)} | ${fmt(s.achievedCps)} | ` +
-          `${fmt(s.inviteTo200Ms.p50)} | ${fmt(s.inviteTo200Ms.p90)} | ${fmt(s.inviteTo200Ms.p99)} | ${fmt(s.inviteTo200Ms.max)} | ` +
+          `${fmt(s.probe.p50)} | ${fmt(s.probe.p90)} | ${fmt(s.probe.p99)} | ${fmt(s.probe.max)} | ${s.probe.samples} | ${fmt(s.inviteTo200Ms.p99)} | ` +
           `${cpu === '' ? '–' : cpu} | ${s.passed ? 'pass' : `fail: ${s.failure ?? ''}`} |`,
       );
     }

@@ -120,7 +120,7 @@ export class B2bua {
     if (tx === null) return; // ACK outside any dialog: nothing to do (RFC 3261 §17.2.3 stray ACK)
     switch (req.method) {
       case 'INVITE':
-        void this.onInvite(req, tx, source);
+        this.onInvite(req, tx, source).catch((e: unknown) => this.onHandlerError(e, req, tx));
         return;
       case 'OPTIONS':
         tx.respond(createResponse(req, 200, 'OK', { headers: [['Allow', ALLOW], ['Accept', SDP_TYPE]] }));
@@ -256,8 +256,8 @@ export class B2bua {
     call.state = 'proceeding';
     call.noAnswerTimer = setTimeout(() => this.onNoAnswer(call), this.opts.noAnswerTimeoutMs);
     call.b.tx = this.stack.sendRequest(bInvite, dest, {
-      onProvisional: (res) => void this.onBProvisional(call, res),
-      onFinal: (res) => void this.onBFinal(call, res),
+      onProvisional: (res) => this.onBProvisional(call, res).catch((e: unknown) => this.onCallError(call, e)),
+      onFinal: (res) => this.onBFinal(call, res).catch((e: unknown) => this.onCallError(call, e)),
       onTimeout: () => this.failCall(call, 408, 'Request Timeout'),
       onTransportError: (e) => {
         this.log.warn('B leg transport error', { sid, error: e });
@@ -346,11 +346,11 @@ export class B2bua {
       body: sdpBody(aSdp),
       contentType: SDP_TYPE,
     });
-    call.a.dialog = Dialog.fromUas(call.a.invite, call.a.localTag);
-    call.a.tx.onAckTimeout = () => {
+    call.a.dialog = Dialog.fromUas(call.a.invite, call.a.localTag, { state: 'confirmed', localContact: this.contact(call.a.source.transport) });
+    call.a.tx.onAckTimeout(() => {
       // RFC 3261 §13.3.1.4: no ACK for our 2xx within 64*T1 → the dialog is ended with BYE.
       if (call.state === 'answered') this.inDialog.hangup(call, 'a-ack-timeout', ['a', 'b']);
-    };
+    });
     call.a.tx.respond(ok);
     this.persist(call);
   }
@@ -376,6 +376,19 @@ export class B2bua {
     this.countFailure(status);
     safeRespond(call.a.tx, createResponse(call.a.invite, status, reason, { toTag: call.a.localTag, headers: retry }));
     this.finish(call, `failed-${status}`);
+  }
+
+  /** An async handler threw: log it and answer 500 if the transaction still can. */
+  onHandlerError(e: unknown, req: SipRequest, tx: ServerTransaction): void {
+    this.log.error('request handling failed', { method: req.method, error: e as Error });
+    safeRespond(tx, createResponse(req, 500, 'Server Internal Error'));
+  }
+
+  /** A bug while handling a call's events: end the call rather than leave it hanging. */
+  onCallError(call: Call, e: unknown): void {
+    this.log.error('call handling failed', { sid: call.sid, state: call.state, error: e as Error });
+    if (call.state === 'answered' || call.state === 'ending') this.inDialog.hangup(call, 'internal-error', ['a', 'b']);
+    else this.failCall(call, 500, 'Server Internal Error');
   }
 
   private countFailure(status: number): void {

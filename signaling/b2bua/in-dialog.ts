@@ -49,7 +49,10 @@ export class InDialogHandler {
         }
         return;
       case 'INVITE':
-        void this.relayReinvite(call, from, req, tx);
+        this.relayReinvite(call, from, req, tx).catch((e: unknown) => {
+          call.reinvite = undefined;
+          this.b2bua.onHandlerError(e, req, tx);
+        });
         return;
       case 'OPTIONS':
         tx.respond(createResponse(req, 200, 'OK'));
@@ -114,7 +117,11 @@ export class InDialogHandler {
       ...(body !== undefined ? { body, contentType: SDP_TYPE } : {}),
     });
     this.stack.sendRequest(out, this.destOf(call, to), {
-      onFinal: (res) => void this.onReinviteFinal(call, from, to, req, tx, res),
+      onFinal: (res) =>
+        this.onReinviteFinal(call, from, to, req, tx, res).catch((e: unknown) => {
+          call.reinvite = undefined;
+          this.b2bua.onHandlerError(e, req, tx);
+        }),
       onTimeout: () => {
         call.reinvite = undefined;
         safeRespond(tx, createResponse(req, 408, 'Request Timeout'));
@@ -128,8 +135,13 @@ export class InDialogHandler {
 
   private async onReinviteFinal(call: Call, from: LegRole, to: LegRole, req: SipRequest, tx: ServerTransaction, res: SipResponse): Promise<void> {
     if (res.status < 300) {
+      // Target refresh first (RFC 3261 §12.2.1.2), so the ACK goes to the Contact of this 2xx.
+      try {
+        this.dialogOf(call, to)?.updateFromResponse(res);
+      } catch (e) {
+        this.log.warn('re-INVITE 2xx did not fit the dialog', { sid: call.sid, error: e as Error });
+      }
       this.sendAck(call, to, parseCSeq(res.headers.get('CSeq') ?? '1 INVITE').seq);
-      this.dialogOf(call, to)?.updateFromResponse(res);
     }
     if (call.state !== 'answered') {
       call.reinvite = undefined;
@@ -162,9 +174,12 @@ export class InDialogHandler {
       return;
     }
     const ct = req.headers.get('Content-Type');
-    const out = otherDialog.createRequest(req.method, {
-      ...(req.body.length > 0 ? { body: req.body, ...(ct !== undefined ? { contentType: ct } : {}) } : {}),
-    });
+    if (req.body.length > 0 && ct === undefined) {
+      // RFC 3261 §20.15: a body must be described by Content-Type.
+      tx.respond(createResponse(req, 400, 'Missing Content-Type'));
+      return;
+    }
+    const out = otherDialog.createRequest(req.method, req.body.length > 0 && ct !== undefined ? { body: req.body, contentType: ct } : {});
     this.stack.sendRequest(out, this.destOf(call, to), {
       onFinal: (res) => {
         const rct = res.headers.get('Content-Type');

@@ -176,7 +176,14 @@ export class SipStack {
   // ---- internals ---------------------------------------------------------
 
   private stampVia(req: SipRequest, dest: Endpoint): void {
-    const via = `SIP/2.0/${dest.transport} ${this.transport.sentByHost}:${this.transport.port};branch=${generateBranch()};rport`;
+    const sentBy = `${this.transport.sentByHost}:${this.transport.port};`;
+    const via = `SIP/2.0/${dest.transport} ${sentBy}branch=${generateBranch()};rport`;
+    // A request object re-sent by the TU (say, after a 401 with a new CSeq) already
+    // carries our Via from the last attempt: replace it rather than stack a second one.
+    const top = req.headers.getList('Via')[0];
+    if (top !== undefined && (top.startsWith(`SIP/2.0/UDP ${sentBy}`) || top.startsWith(`SIP/2.0/TCP ${sentBy}`))) {
+      req.headers.shiftList('Via');
+    }
     req.headers.prepend('Via', via);
     if (!req.headers.has('Max-Forwards')) req.headers.set('Max-Forwards', '70');
   }

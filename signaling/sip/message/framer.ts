@@ -56,6 +56,7 @@ export class SipStreamFramer {
     if (this.failure !== undefined) throw this.failure;
     if (this.start >= this.buf.length) {
       this.buf = chunk;
+      this.scanFrom = 0;
     } else {
       this.buf = Buffer.concat([this.buf.subarray(this.start), chunk]);
       this.scanFrom -= this.start;

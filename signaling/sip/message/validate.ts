@@ -1,4 +1,4 @@
-import { isWs, parseBoundedInt } from './chars.js';
+import { isDigits, isWs, parseBoundedInt } from './chars.js';
 import { splitHeaderList } from './headers.js';
 import { parseCSeq, parseContentLength, parseMaxForwards, parseNameAddr, parseVia } from './headers-parse.js';
 import { SipParseError } from './parse-error.js';
@@ -61,8 +61,10 @@ export function validateMessage(msg: SipMessage): void {
   if (vias.length === 0) throw new SipParseError('Missing Via header');
   for (const v of vias) parseVia(v);
 
-  parseNameAddr(single(h, 'From'));
-  parseNameAddr(single(h, 'To'));
+  // From / To: a top-level comma is already invalid name-addr syntax, so the
+  // name-addr parser reports it (RFC 4475 §3.1.2.15) rather than a list split.
+  parseNameAddr(single(h, 'From', false));
+  parseNameAddr(single(h, 'To', false));
   const callId = single(h, 'Call-ID');
   for (let i = 0; i < callId.length; i++) {
     if (isWs(callId.charCodeAt(i))) throw new SipParseError('Bad Call-ID');
@@ -91,17 +93,17 @@ export function validateMessage(msg: SipMessage): void {
 }
 
 /** The one value of a header that must occur exactly once (RFC 4475 §3.3.1, §3.3.8). */
-function single(h: SipHeaders, name: string): string {
-  const v = optionalSingle(h, name);
+function single(h: SipHeaders, name: string, splitCommas = true): string {
+  const v = optionalSingle(h, name, splitCommas);
   if (v === undefined) throw new SipParseError(`Missing ${name} header`);
   return v;
 }
 
-function optionalSingle(h: SipHeaders, name: string): string | undefined {
+function optionalSingle(h: SipHeaders, name: string, splitCommas = true): string | undefined {
   const all = h.getAll(name);
   if (all.length === 0) return undefined;
   const v = all[0]!;
-  if (all.length > 1 || (v.indexOf(',') >= 0 && splitHeaderList(v).length > 1)) {
+  if (all.length > 1 || (splitCommas && v.indexOf(',') >= 0 && splitHeaderList(v).length > 1)) {
     throw new SipParseError(`Multiple ${name} values`);
   }
   if (v.length === 0) throw new SipParseError(`Bad ${name} header`);
@@ -121,10 +123,7 @@ function validateContacts(h: SipHeaders): void {
 
 /** Only an all-digit value is checked for size; other forms (RFC 2543 dates) are left to users. */
 function checkDelta(s: string, reason: string): void {
-  if (s.length > 0 && s.charCodeAt(0) >= 0x30 && s.charCodeAt(0) <= 0x39 && parseBoundedInt(s, MAX_DELTA_SECONDS) === undefined) {
-    // Either not all digits after a digit start (left alone) or too large.
-    if (/^\d+$/.test(s)) throw new SipParseError(reason);
-  }
+  if (isDigits(s) && parseBoundedInt(s, MAX_DELTA_SECONDS) === undefined) throw new SipParseError(reason);
 }
 
 function leadingDigits(s: string): string {
