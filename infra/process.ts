@@ -144,6 +144,13 @@ export async function spawnManaged(opts: SpawnManagedOptions): Promise<ManagedPr
     },
   };
 
+  // A missing binary is reported by an 'error' event after spawn() returns:
+  // wait for the outcome before asking isReady, which may already say yes.
+  await new Promise<void>((resolve) => {
+    child.once('spawn', () => resolve());
+    void exited.then(() => resolve());
+  });
+
   // Poll readiness until ready, exited, or timed out.
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {

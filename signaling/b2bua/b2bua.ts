@@ -258,7 +258,10 @@ export class B2bua {
     call.b.tx = this.stack.sendRequest(bInvite, dest, {
       onProvisional: (res) => this.onBProvisional(call, res).catch((e: unknown) => this.onCallError(call, e)),
       onFinal: (res) => this.onBFinal(call, res).catch((e: unknown) => this.onCallError(call, e)),
-      onTimeout: () => this.failCall(call, 408, 'Request Timeout'),
+      onTimeout: () => {
+        this.log.warn('B leg timed out', { sid, bCallId, dest: `${dest.address}:${dest.port}` });
+        this.failCall(call, 408, 'Request Timeout');
+      },
       onTransportError: (e) => {
         this.log.warn('B leg transport error', { sid, error: e });
         this.failCall(call, 503, 'Destination Unreachable');

@@ -222,6 +222,7 @@ export class InDialogHandler {
   /** End an answered call: BYE the given legs, release media. */
   hangup(call: Call, reason: string, byeTo: LegRole[]): void {
     if (call.state === 'ended') return;
+    this.log.info('hangup', { sid: call.sid, reason, byeTo });
     call.state = 'ending';
     for (const role of byeTo) this.sendBye(call, role);
     this.b2bua.finish(call, reason);

@@ -3,7 +3,7 @@
  * nodes and an in-process signaling node, on 127.0.4.0/24, with Redis from
  * the global setup. SIPp plays carrier (127.0.4.2) and callee (127.0.4.3).
  */
-import { mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../../../infra/config.js';
@@ -64,9 +64,11 @@ export async function startTestRegion(opts: { keyPrefix: string; t1?: number; no
     return p;
   };
   for (const n of MEDIA_NODES) await startMedia(n.id);
-  const lines: string[] = [];
-  const log = createLogger('warn', {}, (l) => {
-    if (lines.length < 1000) lines.push(l);
+  // Node logs go to a file in the region's temp folder (bounded), for post-mortems of failed tests.
+  const logStream = createWriteStream(join(logDir, 'signaling.log'));
+  let logged = 0;
+  const log = createLogger('info', {}, (l) => {
+    if (logged++ < 100_000) logStream.write(l + '\n');
   });
   const node = await startSignalingNode(config, log);
   return {
@@ -78,6 +80,7 @@ export async function startTestRegion(opts: { keyPrefix: string; t1?: number; no
     async close() {
       await node.close();
       for (const p of rtpengines.values()) await p.stop(3000);
+      logStream.end();
     },
   };
 }

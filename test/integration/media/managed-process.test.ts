@@ -95,12 +95,12 @@ describe('startRtpengine', () => {
       '--listen-ng=127.0.8.21:2223', '--port-min=46500', '--port-max=46599', '--foreground', '--log-stderr', '--delete-delay=1']));
   });
 
-  it('reports a bad flag with rtpengine\'s own message', async () => {
-    const e = await rejection(startRtpengine({ id: 'bad-flag', interfaceAddress: '127.0.8.21', ngPort: 2223, portMin: 46500, portMax: 46599,
-      extraArgs: ['--no-such-flag'] }));
+  it('reports a start failure with the tail of rtpengine\'s own log', async () => {
+    const e = await rejection(startRtpengine({ id: 'bad-iface', interfaceAddress: '127.0.8.21', ngPort: 2223, portMin: 46500, portMax: 46599,
+      extraArgs: ['--interface=999.1.1.1'] }));
     expect(e.code).toBe('INTERNAL');
-    expect(e.message).toContain('rtpengine bad-flag exited with code');
-    expect(e.message).toMatch(/no-such-flag/i);
+    expect(e.message).toContain('rtpengine bad-iface exited with code 255 before it was ready');
+    expect(e.message).toContain("Invalid interface specification: '999.1.1.1'");
   });
 
   it('refuses to start on an ng port that is already taken', async () => {

@@ -1,0 +1,205 @@
+/**
+ * Failures from outside: rtpengine dying or hanging, a lossy network, and
+ * malformed SIP over UDP and TCP. The node must answer fast and clearly, and
+ * keep serving calls afterwards.
+ */
+import { createSocket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  badContentLengthRequest,
+  buildRequest,
+  garbageBytes,
+  missingViaRequest,
+  oversizedRequest,
+  sdpOffer,
+  sendTcp,
+  sendUdp,
+  statusCodeOf,
+  truncatedRequest,
+  type RequestSpec,
+} from '../../support/raw-sip.js';
+import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
+import { CALLEE, CARRIER, MEDIA_NODES, SIG, startTestRegion, type TestRegion } from './harness.js';
+
+const PROBE = { address: '127.0.4.5', port: 5099 };
+
+/** Send one INVITE and resolve with the first final status and how long it took. */
+function timeInvite(spec: RequestSpec, timeoutMs = 5000): Promise<{ status: number | undefined; ms: number; reason: string }> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    const started = performance.now();
+    const finish = (status: number | undefined, reason = ''): void => {
+      clearTimeout(timer);
+      sock.close();
+      resolve({ status, ms: performance.now() - started, reason });
+    };
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    sock.on('message', (msg) => {
+      const status = statusCodeOf(msg);
+      if (status !== undefined && status >= 200) finish(status, msg.toString('latin1').split('\r\n')[0] ?? '');
+    });
+    sock.bind(spec.from.port, spec.from.address, () => sock.send(buildRequest(spec), spec.to.port, spec.to.address));
+  });
+}
+
+const inviteSpec = (user = '+15551239999'): RequestSpec => ({
+  to: SIG,
+  from: PROBE,
+  user,
+  body: sdpOffer(PROBE.address, 7000),
+});
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!cond()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now() - started;
+}
+
+describe('B2BUA under failure', () => {
+  let region: TestRegion;
+  let uas: SippInstance;
+  beforeAll(async () => {
+    region = await startTestRegion({ keyPrefix: 'it-fail:' });
+    uas = await startSipp({ scenario: 'uas-echo.xml', localAddress: CALLEE.address, localPort: CALLEE.port, mediaPort: 22000, timeoutMs: 240_000 });
+    await uas.ready;
+  });
+  afterAll(async () => {
+    await uas?.stop(500);
+    await region?.close();
+  });
+
+  const someCalls = (calls = 5, extra: Parameters<typeof runSipp>[0] extends infer O ? Partial<O> : never = {}) =>
+    runSipp({
+      scenario: 'uac-nomedia.xml',
+      target: `${SIG.address}:${SIG.port}`,
+      localAddress: CARRIER.address,
+      localPort: CARRIER.port,
+      mediaPort: 20000,
+      service: '+15551230000',
+      calls,
+      rate: 20,
+      callDurationMs: 100,
+      timeoutMs: 60_000,
+      ...extra,
+    });
+
+  it('one media node SIGKILLed: new calls avoid it within 2 s and still succeed', async () => {
+    const victim = MEDIA_NODES[0]!.id;
+    region.rtpengines.get(victim)!.kill('SIGKILL');
+    const detectMs = await waitFor(() => !region.node.media.isHealthy(victim), 2000);
+    expect(detectMs).toBeLessThan(2000);
+    const res = await someCalls(10);
+    expect(res.failedCalls, res.errorsTail).toBe(0);
+    expect(res.successfulCalls).toBe(10);
+    await region.startMedia(victim);
+    await waitFor(() => region.node.media.isHealthy(victim), 3000);
+  });
+
+  it('every rtpengine hung (SIGSTOP): new calls get 503 with Retry-After in under 2 s, then succeed once it is back', async () => {
+    for (const p of region.rtpengines.values()) p.kill('SIGSTOP');
+    try {
+      const r1 = await timeInvite(inviteSpec());
+      expect(r1.status).toBe(503);
+      expect(r1.ms).toBeLessThan(2000);
+      // Once health checks have noticed, the answer is immediate.
+      await waitFor(() => region.node.media.snapshot().every((n) => !n.healthy), 2000);
+      const r2 = await timeInvite(inviteSpec());
+      expect(r2.status).toBe(503);
+      expect(r2.ms).toBeLessThan(200);
+    } finally {
+      for (const p of region.rtpengines.values()) p.kill('SIGCONT');
+    }
+    await waitFor(() => region.node.media.snapshot().every((n) => n.healthy), 5000);
+    const res = await someCalls(5);
+    expect(res.failedCalls, res.errorsTail).toBe(0);
+    expect(res.successfulCalls).toBe(5);
+  });
+
+  it('every rtpengine stopped: 503 fast; restarted: calls succeed again', async () => {
+    for (const p of region.rtpengines.values()) await p.stop(2000);
+    const r = await timeInvite(inviteSpec());
+    expect(r.status).toBe(503);
+    expect(r.ms).toBeLessThan(2000);
+    for (const n of MEDIA_NODES) await region.startMedia(n.id);
+    await waitFor(() => region.node.media.snapshot().every((n) => n.healthy), 5000);
+    const res = await someCalls(5);
+    expect(res.failedCalls, res.errorsTail).toBe(0);
+    expect(res.successfulCalls).toBe(5);
+  });
+
+  it('10% packet loss on both SIPp ends: at least 99% of calls complete', async () => {
+    // Swap the callee for one that also drops 10% of what it receives.
+    await uas.stop(500);
+    const lossyCallee = await startSipp({
+      scenario: 'uas-lossy.xml',
+      localAddress: CALLEE.address,
+      localPort: CALLEE.port,
+      mediaPort: 22000,
+      lostPercent: 10,
+      timeoutMs: 120_000,
+    });
+    await lossyCallee.ready;
+    let res;
+    try {
+      res = await someCalls(200, { lostPercent: 10, rate: 25, limit: 200, timeoutMs: 100_000 });
+    } finally {
+      await lossyCallee.stop(3000);
+      uas = await startSipp({ scenario: 'uas-echo.xml', localAddress: CALLEE.address, localPort: CALLEE.port, mediaPort: 22000, timeoutMs: 240_000 });
+      await uas.ready;
+    }
+    expect(res.successfulCalls + res.failedCalls).toBe(200);
+    expect(res.successfulCalls / 200).toBeGreaterThanOrEqual(0.99);
+    // The loss was real: both ends had to retransmit.
+    expect(res.retransmissions).toBeGreaterThan(0);
+  });
+
+  it('malformed SIP over UDP gets 400 naming the problem, or is dropped; nothing crashes', async () => {
+    const spec = inviteSpec();
+    const counters = region.node.stack.counters;
+    const droppedBefore = (counters.dropped ?? 0) + (counters.badRequests ?? 0);
+
+    const badCl = await sendUdp(badContentLengthRequest(spec, 'non-numeric'), SIG, PROBE, 300);
+    expect(badCl.map(statusCodeOf)).toEqual([400]);
+    expect(badCl[0]!.toString('latin1').split('\r\n')[0]).toMatch(/^SIP\/2\.0 400 .*Content-Length/i);
+
+    const larger = await sendUdp(badContentLengthRequest(spec, 'larger'), SIG, PROBE, 300);
+    expect(larger.map(statusCodeOf)).toEqual([400]);
+
+    const noVia = await sendUdp(missingViaRequest(spec), SIG, PROBE, 300);
+    expect(noVia).toEqual([]); // no Via: no way to route a response (RFC 3261 §18.2.2), so dropped
+
+    const truncated = await sendUdp(truncatedRequest(spec), SIG, PROBE, 300);
+    expect(truncated.every((m) => statusCodeOf(m) === 400)).toBe(true);
+
+    const garbage = await sendUdp(garbageBytes(1500), SIG, PROBE, 300);
+    expect(garbage).toEqual([]);
+
+    const c = region.node.stack.counters;
+    expect((c.dropped ?? 0) + (c.badRequests ?? 0)).toBeGreaterThanOrEqual(droppedBefore + 4);
+  });
+
+  it('malformed SIP over TCP: 400 or the connection is closed; oversized messages never buffer without bound', async () => {
+    const spec: RequestSpec = { ...inviteSpec(), transport: 'TCP' };
+    const badCl = await sendTcp(badContentLengthRequest(spec, 'negative'), SIG, 500, { address: PROBE.address });
+    expect(badCl.responses.length === 0 ? badCl.closedByPeer : badCl.responses.every((m) => statusCodeOf(m) === 400)).toBe(true);
+
+    const big = await sendTcp(oversizedRequest(spec, { totalBytes: 200_000, where: 'body' }), SIG, 1000, { address: PROBE.address });
+    expect(big.closedByPeer || big.error !== undefined).toBe(true);
+    expect(big.responses.every((m) => [400, 513].includes(statusCodeOf(m) ?? 0))).toBe(true);
+
+    const hugeHeader = await sendTcp(oversizedRequest(spec, { totalBytes: 100_000, where: 'header' }), SIG, 1000, { address: PROBE.address });
+    expect(hugeHeader.closedByPeer || hugeHeader.error !== undefined).toBe(true);
+
+    const garbage = await sendTcp(garbageBytes(4000, 7), SIG, 500, { address: PROBE.address });
+    expect(garbage.responses).toEqual([]);
+  });
+
+  it('keeps serving calls after all of the above', async () => {
+    const res = await someCalls(10);
+    expect(res.failedCalls, res.errorsTail).toBe(0);
+    expect(res.successfulCalls).toBe(10);
+  });
+});
