@@ -22,21 +22,32 @@ import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { CALLEE, CARRIER, MEDIA_NODES, SIG, startTestRegion, type TestRegion } from './harness.js';
 
 const PROBE = { address: '127.0.4.5', port: 5099 };
+/** Malformed-input probes use their own address, so no late retransmission to PROBE is mistaken for their answer. */
+const BAD_PROBE = { address: '127.0.4.6', port: 5098 };
 
 /** Send one INVITE and resolve with the first final status and how long it took. */
-function timeInvite(spec: RequestSpec, timeoutMs = 5000): Promise<{ status: number | undefined; ms: number; reason: string }> {
+function timeInvite(spec: RequestSpec, timeoutMs = 5000): Promise<{ status: number | undefined; ms: number; text: string }> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
     const started = performance.now();
-    const finish = (status: number | undefined, reason = ''): void => {
+    const finish = (status: number | undefined, text = ''): void => {
       clearTimeout(timer);
       sock.close();
-      resolve({ status, ms: performance.now() - started, reason });
+      resolve({ status, ms: performance.now() - started, text });
     };
     const timer = setTimeout(() => finish(undefined), timeoutMs);
     sock.on('message', (msg) => {
       const status = statusCodeOf(msg);
-      if (status !== undefined && status >= 200) finish(status, msg.toString('latin1').split('\r\n')[0] ?? '');
+      if (status === undefined || status < 200) return;
+      // ACK the non-2xx final inside its transaction (RFC 3261 §17.1.1.3) so the server stops retransmitting it.
+      const text = msg.toString('latin1');
+      const header = (name: string): string => new RegExp(`^${name}:.*$`, 'mi').exec(text)?.[0] ?? '';
+      const ack = [
+        `ACK sip:${spec.user ?? 'test'}@${spec.to.address}:${spec.to.port} SIP/2.0`,
+        header('Via'), header('From'), header('To'), header('Call-ID'),
+        'CSeq: 1 ACK', 'Max-Forwards: 70', 'Content-Length: 0', '', '',
+      ].join('\r\n');
+      sock.send(ack, spec.to.port, spec.to.address, () => finish(status, text));
     });
     sock.bind(spec.from.port, spec.from.address, () => sock.send(buildRequest(spec), spec.to.port, spec.to.address));
   });
@@ -104,6 +115,7 @@ describe('B2BUA under failure', () => {
       const r1 = await timeInvite(inviteSpec());
       expect(r1.status).toBe(503);
       expect(r1.ms).toBeLessThan(2000);
+      expect(r1.text).toMatch(/^Retry-After: \d+\r$/m);
       // Once health checks have noticed, the answer is immediate.
       await waitFor(() => region.node.media.snapshot().every((n) => !n.healthy), 2000);
       const r2 = await timeInvite(inviteSpec());
@@ -157,24 +169,24 @@ describe('B2BUA under failure', () => {
   });
 
   it('malformed SIP over UDP gets 400 naming the problem, or is dropped; nothing crashes', async () => {
-    const spec = inviteSpec();
+    const spec: RequestSpec = { ...inviteSpec(), from: BAD_PROBE };
     const counters = region.node.stack.counters;
     const droppedBefore = (counters.dropped ?? 0) + (counters.badRequests ?? 0);
 
-    const badCl = await sendUdp(badContentLengthRequest(spec, 'non-numeric'), SIG, PROBE, 300);
+    const badCl = await sendUdp(badContentLengthRequest(spec, 'non-numeric'), SIG, BAD_PROBE, 300);
     expect(badCl.map(statusCodeOf)).toEqual([400]);
     expect(badCl[0]!.toString('latin1').split('\r\n')[0]).toMatch(/^SIP\/2\.0 400 .*Content-Length/i);
 
-    const larger = await sendUdp(badContentLengthRequest(spec, 'larger'), SIG, PROBE, 300);
+    const larger = await sendUdp(badContentLengthRequest(spec, 'larger'), SIG, BAD_PROBE, 300);
     expect(larger.map(statusCodeOf)).toEqual([400]);
 
-    const noVia = await sendUdp(missingViaRequest(spec), SIG, PROBE, 300);
+    const noVia = await sendUdp(missingViaRequest(spec), SIG, BAD_PROBE, 300);
     expect(noVia).toEqual([]); // no Via: no way to route a response (RFC 3261 §18.2.2), so dropped
 
-    const truncated = await sendUdp(truncatedRequest(spec), SIG, PROBE, 300);
+    const truncated = await sendUdp(truncatedRequest(spec), SIG, BAD_PROBE, 300);
     expect(truncated.every((m) => statusCodeOf(m) === 400)).toBe(true);
 
-    const garbage = await sendUdp(garbageBytes(1500), SIG, PROBE, 300);
+    const garbage = await sendUdp(garbageBytes(1500), SIG, BAD_PROBE, 300);
     expect(garbage).toEqual([]);
 
     const c = region.node.stack.counters;
@@ -182,18 +194,18 @@ describe('B2BUA under failure', () => {
   });
 
   it('malformed SIP over TCP: 400 or the connection is closed; oversized messages never buffer without bound', async () => {
-    const spec: RequestSpec = { ...inviteSpec(), transport: 'TCP' };
-    const badCl = await sendTcp(badContentLengthRequest(spec, 'negative'), SIG, 500, { address: PROBE.address });
+    const spec: RequestSpec = { ...inviteSpec(), from: BAD_PROBE, transport: 'TCP' };
+    const badCl = await sendTcp(badContentLengthRequest(spec, 'negative'), SIG, 500, { address: BAD_PROBE.address });
     expect(badCl.responses.length === 0 ? badCl.closedByPeer : badCl.responses.every((m) => statusCodeOf(m) === 400)).toBe(true);
 
-    const big = await sendTcp(oversizedRequest(spec, { totalBytes: 200_000, where: 'body' }), SIG, 1000, { address: PROBE.address });
+    const big = await sendTcp(oversizedRequest(spec, { totalBytes: 200_000, where: 'body' }), SIG, 1000, { address: BAD_PROBE.address });
     expect(big.closedByPeer || big.error !== undefined).toBe(true);
     expect(big.responses.every((m) => [400, 513].includes(statusCodeOf(m) ?? 0))).toBe(true);
 
-    const hugeHeader = await sendTcp(oversizedRequest(spec, { totalBytes: 100_000, where: 'header' }), SIG, 1000, { address: PROBE.address });
+    const hugeHeader = await sendTcp(oversizedRequest(spec, { totalBytes: 100_000, where: 'header' }), SIG, 1000, { address: BAD_PROBE.address });
     expect(hugeHeader.closedByPeer || hugeHeader.error !== undefined).toBe(true);
 
-    const garbage = await sendTcp(garbageBytes(4000, 7), SIG, 500, { address: PROBE.address });
+    const garbage = await sendTcp(garbageBytes(4000, 7), SIG, 500, { address: BAD_PROBE.address });
     expect(garbage.responses).toEqual([]);
   });
 
