@@ -26,7 +26,7 @@ const PROBE = { address: '127.0.4.5', port: 5099 };
 const BAD_PROBE = { address: '127.0.4.6', port: 5098 };
 
 /** Send one INVITE and resolve with the first final status and how long it took. */
-function timeInvite(spec: RequestSpec, timeoutMs = 5000): Promise<{ status: number | undefined; ms: number; text: string }> {
+function timeInvite(spec: RequestSpec, timeoutMs = 5000, edit: (raw: string) => string = (r) => r): Promise<{ status: number | undefined; ms: number; text: string }> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
     const started = performance.now();
@@ -49,7 +49,7 @@ function timeInvite(spec: RequestSpec, timeoutMs = 5000): Promise<{ status: numb
       ].join('\r\n');
       sock.send(ack, spec.to.port, spec.to.address, () => finish(status, text));
     });
-    sock.bind(spec.from.port, spec.from.address, () => sock.send(buildRequest(spec), spec.to.port, spec.to.address));
+    sock.bind(spec.from.port, spec.from.address, () => sock.send(edit(buildRequest(spec).toString('latin1')), spec.to.port, spec.to.address));
   });
 }
 
@@ -207,6 +207,18 @@ describe('B2BUA under failure', () => {
 
     const garbage = await sendTcp(garbageBytes(4000, 7), SIG, 500, { address: BAD_PROBE.address });
     expect(garbage.responses).toEqual([]);
+  });
+
+  it('Max-Forwards 0 gets 483; a request that already passed through this node gets 482', async () => {
+    const hops = await timeInvite({ ...inviteSpec(), from: BAD_PROBE }, 3000, (r) => r.replace('Max-Forwards: 70', 'Max-Forwards: 0'));
+    expect(hops.status).toBe(483);
+    // RFC 3261 §16.3 step 4 (adapted): our own sent-by further down the Via list means a loop.
+    const loop = await timeInvite({ ...inviteSpec(), from: BAD_PROBE }, 3000, (r) =>
+      r.replace(/^(Via: [^\r]*\r\n)/m, `$1Via: SIP/2.0/UDP ${SIG.address}:${SIG.port};branch=z9hG4bKourselves\r\n`),
+    );
+    expect(loop.status).toBe(482);
+    const badMf = await timeInvite({ ...inviteSpec(), from: BAD_PROBE }, 3000, (r) => r.replace('Max-Forwards: 70', 'Max-Forwards: many'));
+    expect(badMf.status).toBe(400);
   });
 
   it('keeps serving calls after all of the above', async () => {
