@@ -15,7 +15,7 @@ import { configPathFromArgv, loadConfig } from './config.js';
 import type { ManagedProcess } from './process.js';
 import { spawnManaged } from './process.js';
 import { ensureRedis } from './redis.js';
-import { startRtpengine } from './rtpengine.js';
+import { startMediaNode } from './rtpengine.js';
 import { sipOptionsPing } from './sip-ping.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,14 +64,7 @@ async function main(): Promise<void> {
       say(`redis: started at ${config.redis.url} (AOF on, data in ${join(runDir, 'redis-*')})`);
     }
     for (const n of config.media.nodes) {
-      const p = await startRtpengine({
-        id: n.id,
-        interfaceAddress: n.address,
-        ngPort: n.ngPort,
-        portMin: n.rtpPortMin,
-        portMax: n.rtpPortMax,
-        logFile: join(logDir, `${n.id}.log`),
-      });
+      const p = await startMediaNode(n, logDir);
       started.push(p);
       say(`media node ${n.id}: rtpengine on ${n.address}, ng ${n.address}:${n.ngPort}, RTP ${n.rtpPortMin}-${n.rtpPortMax}`);
     }

@@ -100,3 +100,18 @@ async function assertUdpPortFree(address: string, port: number, id: string): Pro
     });
   }
 }
+
+/** Start the rtpengine of one configured media node, logging to `<logDir>/<id>.log`. */
+export function startMediaNode(
+  node: { id: string; address: string; ngPort: number; rtpPortMin: number; rtpPortMax: number },
+  logDir: string,
+): Promise<ManagedProcess> {
+  return startRtpengine({
+    id: node.id,
+    interfaceAddress: node.address,
+    ngPort: node.ngPort,
+    portMin: node.rtpPortMin,
+    portMax: node.rtpPortMax,
+    logFile: `${logDir}/${node.id}.log`,
+  });
+}

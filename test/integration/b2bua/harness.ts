@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseConfig, type Config } from '../../../infra/config.js';
 import { createLogger } from '../../../infra/log.js';
 import type { ManagedProcess } from '../../../infra/process.js';
-import { startRtpengine } from '../../../infra/rtpengine.js';
+import { startMediaNode } from '../../../infra/rtpengine.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 
@@ -52,14 +52,7 @@ export async function startTestRegion(opts: { keyPrefix: string; t1?: number; no
   const startMedia = async (id: string): Promise<ManagedProcess> => {
     const n = MEDIA_NODES.find((m) => m.id === id);
     if (n === undefined) throw new Error(`unknown media node ${id}`);
-    const p = await startRtpengine({
-      id: n.id,
-      interfaceAddress: n.address,
-      ngPort: n.ngPort,
-      portMin: n.rtpPortMin,
-      portMax: n.rtpPortMax,
-      logFile: join(logDir, `${n.id}.log`),
-    });
+    const p = await startMediaNode(n, logDir);
     rtpengines.set(id, p);
     return p;
   };
