@@ -7,7 +7,7 @@
  *   npx tsx benchmarks/call-rate/run.ts [--quick] [--targets direct,kamailio,b2bua]
  *       [--rates 50,100,200] [--step-seconds 10] [--hold-ms 1000] [--keep]
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -35,13 +35,9 @@ function findProjectRoot(): string {
 }
 
 function versionOf(cmd: string, args: string[], pattern: RegExp): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
-    return pattern.exec(out)?.[1] ?? 'unknown';
-  } catch (e) {
-    const out = String((e as { stdout?: unknown }).stdout ?? '');
-    return pattern.exec(out)?.[1] ?? 'unknown';
-  }
+  // Some of these print their version on stderr, some exit non-zero after printing it.
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return pattern.exec(`${r.stdout ?? ''}\n${r.stderr ?? ''}`)?.[1] ?? 'unknown';
 }
 
 function parseNumberList(s: string, what: string): number[] {

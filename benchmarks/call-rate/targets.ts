@@ -2,7 +2,7 @@
  * The three systems under test, each started fresh for its own ladder:
  * - `direct`: SIPp UAC straight to the SIPp UAS (the floor: SIPp's own cost);
  * - `kamailio`: Kamailio as stateful record-routing proxy with its rtpengine module;
- * - `b2bua`: our signaling node (dist/signaling/main.js) with one rtpengine and Redis.
+ * - `b2bua`: our signaling node (dist/infra/node-main.js) with one rtpengine and Redis.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +40,7 @@ export interface TargetSpec {
 
 const KAMAILIO = '/usr/sbin/kamailio';
 const REDIS = '/usr/bin/redis-server';
-const B2BUA_ENTRY = 'dist/signaling/main.js';
+const B2BUA_ENTRY = 'dist/infra/node-main.js';
 const START_TIMEOUT_MS = 15_000;
 
 async function stopAll(children: BenchChild[]): Promise<void> {
@@ -138,7 +138,7 @@ export function b2buaConfig(runDir: string): unknown {
 
 export const b2buaTarget: TargetSpec = {
   name: 'b2bua',
-  label: 'our B2BUA (dist/signaling/main.js) + rtpengine + Redis',
+  label: 'our B2BUA (dist/infra/node-main.js) + rtpengine + Redis',
   unavailableReason: (root) =>
     existsSync(join(root, B2BUA_ENTRY)) ? undefined : `our B2BUA not built: ${B2BUA_ENTRY} missing (run npm run build)`,
   start: async (ctx) => {
