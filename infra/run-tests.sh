@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # The whole test run: type check, unit tests, then integration tests against real
 # Redis, rtpengine and SIPp (which the tests start and stop themselves).
+# Ends with the plain line "N passed, N failed[, N skipped]".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p run
 echo "== type check"
 npm run -s typecheck
 echo "== tests"
-npx vitest run
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=run/vitest-report.json || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("run/vitest-report.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' || true
+exit "$status"
