@@ -7,6 +7,8 @@
 import { Redis } from 'ioredis';
 import { MediaNodeRegistry } from '../media/registry.js';
 import { B2bua } from '../signaling/b2bua/b2bua.js';
+import { CommandConsumer } from '../signaling/calls/command-consumer.js';
+import { Originator } from '../signaling/calls/originator.js';
 import { CallStore } from '../signaling/b2bua/call-store.js';
 import { RouteTable } from '../signaling/b2bua/routes.js';
 import { SipStack } from '../signaling/sip/stack.js';
@@ -22,6 +24,8 @@ export interface SignalingNode {
   readonly media: MediaNodeRegistry;
   readonly redis: Redis;
   readonly store: CallStore;
+  readonly originator: Originator;
+  readonly commands: CommandConsumer;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -73,7 +77,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     throw e;
   }
 
-  const b2bua = new B2bua(stack, new RegistryMediaPort(media), new RouteTable(config.routes), store, nlog, {
+  const b2buaMediaPort = new RegistryMediaPort(media);
+  const routeTable = new RouteTable(config.routes);
+  const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {
     region: config.region,
     nodeId,
     maxCalls: config.sip.maxCalls,
@@ -81,9 +87,31 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     noAnswerTimeoutMs: config.noAnswerTimeoutSeconds * 1000,
   });
 
+  const originator = new Originator(stack, b2bua, b2buaMediaPort, routeTable, redis, nlog, {
+    region: config.region,
+    nodeId,
+    keyPrefix: config.redis.keyPrefix,
+  });
+  // XREADGROUP blocks, so commands get their own connection.
+  const commandRedis = redis.duplicate({ lazyConnect: false, commandTimeout: 3000 /* > the 1 s XREADGROUP block */ });
+  commandRedis.on('error', (e) => nlog.debug('redis (commands) error', { error: e }));
+  const commands = new CommandConsumer(
+    commandRedis,
+    async (cmd) => {
+      if (cmd.type === 'originate') await originator.originate(cmd.callSid);
+      else if (cmd.type === 'hangup') await originator.hangup(cmd.callSid);
+      else await originator.redirect(cmd.callSid, cmd.url, cmd.method);
+    },
+    nlog,
+    { region: config.region, nodeId, keyPrefix: config.redis.keyPrefix },
+  );
+  commands.start();
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      await commands.close();
+      await originator.close();
       await b2bua.close();
       // Give the BYEs of the hang-ups a moment to leave before the sockets close.
       if (b2bua.activeCalls > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));
@@ -97,5 +125,5 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  return { config, nodeId, stack, b2bua, media, redis, store, close };
+  return { config, nodeId, stack, b2bua, media, redis, store, originator, commands, close };
 }

@@ -61,6 +61,8 @@ export class B2bua {
   /** Leg lookup: `${callId}\n${ourTag}` → call + leg. */
   private readonly legs = new Map<string, { call: Call; role: LegRole }>();
   private readonly inDialog: InDialogHandler;
+  /** In-dialog handlers of calls this B2BUA does not anchor itself (API-originated calls). */
+  private readonly external = new Map<string, (req: SipRequest, tx: ServerTransaction | null) => void>();
   private closed = false;
 
   constructor(
@@ -98,6 +100,15 @@ export class B2bua {
     return `${callId}\n${ourTag}`;
   }
 
+  /** Route in-dialog requests of (callId, ourTag) to `handler` until detached. */
+  attachDialog(callId: string, ourTag: string, handler: (req: SipRequest, tx: ServerTransaction | null) => void): void {
+    this.external.set(this.legKey(callId, ourTag), handler);
+  }
+
+  detachDialog(callId: string, ourTag: string): void {
+    this.external.delete(this.legKey(callId, ourTag));
+  }
+
   findLeg(callId: string, ourTag: string): { call: Call; role: LegRole } | undefined {
     return this.legs.get(this.legKey(callId, ourTag));
   }
@@ -106,6 +117,11 @@ export class B2bua {
     const callId = req.headers.get('Call-ID') ?? '';
     const toTag = getTag(req.headers.get('To') ?? '');
     if (toTag !== undefined) {
+      const ext = this.external.get(this.legKey(callId, toTag));
+      if (ext !== undefined) {
+        ext(req, tx);
+        return;
+      }
       const found = this.legs.get(this.legKey(callId, toTag));
       if (found === undefined) {
         // RFC 3261 §12.2.2: a request for a dialog we do not know gets 481; ACK gets nothing.

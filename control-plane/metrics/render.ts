@@ -1,0 +1,182 @@
+/**
+ * /metrics body: every signaling node's NodeMetricsSnapshot in Redis (published
+ * by infra/metrics-publisher.ts), plus what the control-plane process itself
+ * counts (API requests, webhooks it sends), as Prometheus text. All series
+ * carry `region` and `node`. Snapshots older than the stale limit are skipped:
+ * a node that stopped publishing must not report frozen numbers.
+ */
+import type { Redis } from 'ioredis';
+import { keys, type NodeMetricsSnapshot } from '../../regions/store/schema.js';
+import { MetricsWriter } from './exposition.js';
+
+/** Snapshots whose `at` is older than this are skipped (matches the publisher's 15 s TTL). */
+export const DEFAULT_STALE_MS = 15_000;
+/** Upper bound on snapshots read per scrape. */
+export const MAX_NODES = 1000;
+const MGET_CHUNK = 200;
+
+export interface ApiRequestCount {
+  /** Which API: `tenant`, `operator`, … */
+  api: string;
+  method: string;
+  status: number;
+  count: number;
+}
+
+export interface WebhookStats {
+  requests: number;
+  failures: number;
+  latencySumMs: number;
+}
+
+/** Series of the control-plane process itself. */
+export interface ExtraMetrics {
+  /** Region and node labels of these series. Default region `global`, node `control-plane`. */
+  region?: string;
+  node?: string;
+  apiRequests?: readonly ApiRequestCount[];
+  webhook?: WebhookStats;
+}
+
+export interface RenderOptions {
+  now?: () => number;
+  staleMs?: number;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+function isCountRecord(v: unknown): v is Record<string, number> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isCount);
+}
+
+/** Shape check of a stored snapshot; anything else (hand-edited, older format) is skipped, never rendered half-way. */
+export function parseSnapshot(json: string): NodeMetricsSnapshot | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const s = v as Record<string, unknown>;
+  if (typeof s.nodeId !== 'string' || typeof s.region !== 'string' || typeof s.at !== 'number') return undefined;
+  if (!isCount(s.activeCalls) || !isCount(s.callAttempts)) return undefined;
+  if (!isCountRecord(s.callFailures) || !isCountRecord(s.placements)) return undefined;
+  const w = s.webhook as Record<string, unknown> | undefined;
+  if (typeof w !== 'object' || w === null || !isCount(w.requests) || !isCount(w.failures) || !isCount(w.latencySumMs)) {
+    return undefined;
+  }
+  const ng = s.ngLatency;
+  if (typeof ng !== 'object' || ng === null || Array.isArray(ng)) return undefined;
+  for (const h of Object.values(ng as Record<string, unknown>)) {
+    const hist = h as Record<string, unknown> | null;
+    if (typeof hist !== 'object' || hist === null || !isCountRecord(hist.buckets) || !isCount(hist.sumMs) || !isCount(hist.count)) {
+      return undefined;
+    }
+  }
+  return v as NodeMetricsSnapshot;
+}
+
+/** Bucket keys are upper bounds in ms (`"5"`, `"2.5"`); `+Inf` is dropped here because the writer derives it from count. */
+function bucketsInSeconds(buckets: Record<string, number>): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [le, n] of Object.entries(buckets)) {
+    const ms = Number(le);
+    if (le.trim() === '' || !Number.isFinite(ms)) continue;
+    out.push([ms / 1000, n]);
+  }
+  return out;
+}
+
+/** Read every fresh snapshot; ids whose key has expired are removed from the index set so it stays bounded. */
+export async function readSnapshots(
+  redis: Redis,
+  keyPrefix: string,
+  opts: RenderOptions = {},
+): Promise<NodeMetricsSnapshot[]> {
+  const k = keys(keyPrefix);
+  const now = (opts.now ?? Date.now)();
+  const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+  const ids = (await redis.smembers(k.metricsNodes())).sort().slice(0, MAX_NODES);
+  const snapshots: NodeMetricsSnapshot[] = [];
+  const gone: string[] = [];
+  for (let i = 0; i < ids.length; i += MGET_CHUNK) {
+    const chunk = ids.slice(i, i + MGET_CHUNK);
+    const values = await redis.mget(...chunk.map((id) => k.nodeMetrics(id)));
+    chunk.forEach((id, j) => {
+      const raw = values[j];
+      if (raw === null || raw === undefined) {
+        gone.push(id);
+        return;
+      }
+      const snap = parseSnapshot(raw);
+      if (snap === undefined || now - snap.at > staleMs) return;
+      snapshots.push(snap);
+    });
+  }
+  if (gone.length > 0) await redis.srem(k.metricsNodes(), ...gone);
+  return snapshots;
+}
+
+function declareFamilies(w: MetricsWriter): void {
+  w.family('mesh_active_calls', 'gauge', 'Calls currently up on the node.');
+  w.family('mesh_call_attempts_total', 'counter', 'Call attempts (INVITEs accepted for processing).');
+  w.family('mesh_call_failures_total', 'counter', 'Calls that ended with a final failure, by SIP status (cause).');
+  w.family('mesh_placement_decisions_total', 'counter', 'Media placement decisions, by outcome.');
+  w.family('mesh_ng_command_duration_seconds', 'histogram', 'Latency of rtpengine ng commands, by media node.');
+  w.family('mesh_webhook_requests_total', 'counter', 'HTTP requests to tenant application servers and status callbacks.');
+  w.family('mesh_webhook_failures_total', 'counter', 'Webhook requests that failed (network error, timeout or 5xx).');
+  w.family('mesh_webhook_duration_seconds', 'summary', 'Latency of webhook requests.');
+  w.family('mesh_api_requests_total', 'counter', 'HTTP API requests served, by API, method and status.');
+  w.family('mesh_metrics_snapshot_age_seconds', 'gauge', 'Age of the node metrics snapshot at scrape time.');
+}
+
+function writeWebhook(w: MetricsWriter, labels: Record<string, string>, s: WebhookStats): void {
+  w.sample('mesh_webhook_requests_total', labels, s.requests);
+  w.sample('mesh_webhook_failures_total', labels, s.failures);
+  w.sample('mesh_webhook_duration_seconds', labels, s.latencySumMs / 1000, '_sum');
+  w.sample('mesh_webhook_duration_seconds', labels, s.requests, '_count');
+}
+
+export function renderSnapshots(
+  snapshots: readonly NodeMetricsSnapshot[],
+  extra: ExtraMetrics | undefined,
+  now: number,
+): string {
+  const w = new MetricsWriter();
+  declareFamilies(w);
+  const sorted = [...snapshots].sort((a, b) => a.region.localeCompare(b.region) || a.nodeId.localeCompare(b.nodeId));
+  for (const s of sorted) {
+    const labels = { region: s.region, node: s.nodeId };
+    w.sample('mesh_active_calls', labels, s.activeCalls);
+    w.sample('mesh_call_attempts_total', labels, s.callAttempts);
+    for (const [cause, n] of Object.entries(s.callFailures).sort()) w.sample('mesh_call_failures_total', { ...labels, cause }, n);
+    for (const [outcome, n] of Object.entries(s.placements).sort()) {
+      w.sample('mesh_placement_decisions_total', { ...labels, outcome }, n);
+    }
+    for (const [mediaNode, h] of Object.entries(s.ngLatency).sort(([a], [b]) => a.localeCompare(b))) {
+      w.histogram('mesh_ng_command_duration_seconds', { ...labels, media_node: mediaNode }, bucketsInSeconds(h.buckets), h.sumMs / 1000, h.count);
+    }
+    writeWebhook(w, labels, s.webhook);
+    w.sample('mesh_metrics_snapshot_age_seconds', labels, Math.max(0, now - s.at) / 1000);
+  }
+  if (extra !== undefined) {
+    const labels = { region: extra.region ?? 'global', node: extra.node ?? 'control-plane' };
+    if (extra.webhook !== undefined) writeWebhook(w, labels, extra.webhook);
+    for (const r of extra.apiRequests ?? []) {
+      w.sample('mesh_api_requests_total', { ...labels, api: r.api, method: r.method, status: String(r.status) }, r.count);
+    }
+  }
+  return w.render();
+}
+
+/** Prometheus text for every fresh snapshot in Redis plus the control plane's own series. */
+export async function renderMetrics(
+  redis: Redis,
+  keyPrefix: string,
+  extra?: ExtraMetrics,
+  opts: RenderOptions = {},
+): Promise<string> {
+  const snapshots = await readSnapshots(redis, keyPrefix, opts);
+  return renderSnapshots(snapshots, extra, (opts.now ?? Date.now)());
+}

@@ -1,0 +1,400 @@
+/**
+ * Calls originated through the API (`POST …/Calls`): the platform itself is
+ * the calling party. The originator places the INVITE with an SDP offer that
+ * rtpengine anchors (so later instructions can play media to the callee),
+ * moves the call record through initiated → ringing → in-progress → a final
+ * status, sends the status callbacks the call subscribed to, fetches the
+ * call's instruction URL once answered, and obeys hangup / redirect commands.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../infra/log.js';
+import { MeshError } from '../../regions/core/errors.js';
+import { CallRecordStore } from '../../regions/store/call-records.js';
+import { apiDate, keys, type AccountRecord, type CallEvent, type CallRecord, type CallStatus } from '../../regions/store/schema.js';
+import { recordUsage } from '../../regions/store/usage.js';
+import type { B2bua } from '../b2bua/b2bua.js';
+import type { MediaPort } from '../b2bua/media-port.js';
+import type { RouteTable } from '../b2bua/routes.js';
+import { sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
+import { Dialog } from '../sip/dialog/index.js';
+import { createResponse, generateCallId, generateTag, getTag, parseCSeq, parseUri, SipHeaders, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
+import type { ClientTransaction, ServerTransaction, SipStack } from '../sip/stack.js';
+import { uriToEndpoint } from '../sip/transport/endpoint.js';
+import { sendWebhook } from '../webhooks/http.js';
+import type { Params } from '../webhooks/signature.js';
+
+export interface OriginatorOptions {
+  region: string;
+  nodeId: string;
+  keyPrefix: string;
+  /** Timeout of each webhook request. Default 5000 ms. */
+  webhookTimeoutMs?: number;
+  /** Ring time when the call did not set Timeout. Default 60 s. */
+  defaultRingSeconds?: number;
+}
+
+interface OutboundCall {
+  rec: CallRecord;
+  account: AccountRecord;
+  invite: SipRequest;
+  dest: Endpoint;
+  /** Our tag on the SIP leg (From). */
+  localTag: string;
+  /** The platform's own party in the rtpengine session. */
+  platformTag: string;
+  mediaNodeId: string;
+  tx: ClientTransaction | undefined;
+  dialog: Dialog | undefined;
+  answeredAt: number | undefined;
+  ringTimer: NodeJS.Timeout | undefined;
+  state: 'calling' | 'answered' | 'ended';
+  sequence: number;
+  /** Set when the API asked to hang up before an answer arrived. */
+  cancelRequested: boolean;
+}
+
+export class Originator {
+  private readonly calls = new Map<string, OutboundCall>();
+  private readonly records: CallRecordStore;
+  private closed = false;
+  /** Webhook counters for metrics. */
+  readonly webhookStats = { requests: 0, failures: 0, latencySumMs: 0 };
+
+  constructor(
+    private readonly stack: SipStack,
+    private readonly b2bua: B2bua,
+    private readonly media: MediaPort,
+    private readonly routes: RouteTable,
+    private readonly redis: Redis,
+    private readonly log: Logger,
+    private readonly opts: OriginatorOptions,
+  ) {
+    this.records = new CallRecordStore(redis, opts.keyPrefix);
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  /** Place the call of a `queued` record. Errors end the call as failed; nothing throws to the caller. */
+  async originate(callSid: string): Promise<void> {
+    if (this.closed || this.calls.has(callSid)) return;
+    const rec = await this.records.get(callSid);
+    if (rec === undefined || rec.status !== 'queued') return;
+    const account = await this.loadAccount(rec.accountSid);
+    if (account === undefined) {
+      await this.records.update(callSid, { status: 'failed', endTime: apiDate() });
+      return;
+    }
+    let dest: Endpoint;
+    let ruri: string;
+    try {
+      ({ dest, ruri } = this.resolveDestination(rec.to));
+    } catch (e) {
+      this.log.info('originate: no route', { callSid, to: rec.to, error: e as Error });
+      await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 404);
+      return;
+    }
+    let mediaNodeId: string;
+    let offer: string;
+    const platformTag = generateTag();
+    try {
+      mediaNodeId = this.media.acquire(callSid).nodeId;
+      offer = await this.media.offer(mediaNodeId, callSid, platformTag, platformSdp());
+    } catch (e) {
+      this.media.release(callSid);
+      this.log.warn('originate: media unavailable', { callSid, error: e as Error });
+      await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 503);
+      return;
+    }
+    const local = this.stack.localEndpoint(dest.transport);
+    const localTag = generateTag();
+    const fromUser = rec.from.replace(/[^0-9A-Za-z+*#._-]/g, '') || 'anonymous';
+    const invite: SipRequest = {
+      type: 'request',
+      method: 'INVITE',
+      uri: ruri,
+      version: 'SIP/2.0',
+      headers: new SipHeaders([
+        ['From', `<sip:${fromUser}@${local.address}>;tag=${localTag}`],
+        ['To', `<${ruri}>`],
+        ['Call-ID', generateCallId(local.address)],
+        ['CSeq', '1 INVITE'],
+        ['Max-Forwards', '70'],
+        ['Contact', this.b2bua.contact(dest.transport)],
+        ['Content-Type', SDP_TYPE],
+      ]),
+      body: sdpBody(offer),
+    };
+    const call: OutboundCall = {
+      rec, account, invite, dest, localTag, platformTag, mediaNodeId,
+      tx: undefined, dialog: undefined, answeredAt: undefined, ringTimer: undefined,
+      state: 'calling', sequence: 0, cancelRequested: false,
+    };
+    this.calls.set(callSid, call);
+    this.b2bua.attachDialog(invite.headers.get('Call-ID')!, localTag, (req, tx) => this.onInDialog(call, req, tx));
+    call.rec = (await this.records.update(callSid, { status: 'initiated', nodeId: this.opts.nodeId })) ?? rec;
+    void this.callback(call, 'initiated');
+    const ringMs = (rec.timeout ?? this.opts.defaultRingSeconds ?? 60) * 1000;
+    call.ringTimer = setTimeout(() => this.cancel(call, 'no-answer'), ringMs);
+    call.tx = this.stack.sendRequest(invite, dest, {
+      onProvisional: (res) => void this.onProvisional(call, res).catch((e: unknown) => this.onError(call, e)),
+      onFinal: (res) => void this.onFinal(call, res).catch((e: unknown) => this.onError(call, e)),
+      onTimeout: () => void this.finalize(call, 'no-answer', 408),
+      onTransportError: () => void this.finalize(call, 'failed', 503),
+    });
+  }
+
+  /** API asked to hang up: CANCEL while ringing, BYE once answered. */
+  async hangup(callSid: string): Promise<void> {
+    const call = this.calls.get(callSid);
+    if (call === undefined) {
+      // Not placed yet (still queued): it simply never starts.
+      const rec = await this.records.get(callSid);
+      if (rec?.status === 'queued') await this.records.update(callSid, { status: 'canceled', endTime: apiDate() });
+      return;
+    }
+    if (call.state === 'calling') this.cancel(call, 'canceled');
+    else if (call.state === 'answered') {
+      this.sendBye(call);
+      await this.finalize(call, 'completed');
+    }
+  }
+
+  /** API changed the call's instructions: fetch the new document (the call router runs it). */
+  async redirect(callSid: string, url: string, method: 'GET' | 'POST'): Promise<void> {
+    const call = this.calls.get(callSid);
+    if (call === undefined) return;
+    call.rec = (await this.records.update(callSid, { url, method })) ?? call.rec;
+    if (call.state === 'answered') await this.fetchInstructions(call);
+  }
+
+  private cancel(call: OutboundCall, status: 'canceled' | 'no-answer'): void {
+    if (call.state !== 'calling') return;
+    call.cancelRequested = true;
+    if (call.tx !== undefined) this.stack.cancel(call.tx);
+    void this.finalize(call, status, status === 'no-answer' ? 408 : 487);
+  }
+
+  private async onProvisional(call: OutboundCall, res: SipResponse): Promise<void> {
+    if (call.state !== 'calling' || res.status === 100 || call.rec.status === 'ringing') return;
+    call.rec = (await this.records.update(call.rec.sid, { status: 'ringing' })) ?? call.rec;
+    void this.callback(call, 'ringing');
+  }
+
+  private async onFinal(call: OutboundCall, res: SipResponse): Promise<void> {
+    if (res.status >= 300) {
+      const status: CallStatus = res.status === 486 || res.status === 600 ? 'busy' : res.status === 408 || res.status === 480 || res.status === 487 ? 'no-answer' : 'failed';
+      await this.finalize(call, status, res.status); // after our CANCEL, finalize already ran: no-op
+      return;
+    }
+    const dialog = Dialog.fromUac(call.invite, res);
+    call.dialog = dialog;
+    this.stack.sendAck(dialog.createAck(parseCSeq(res.headers.get('CSeq') ?? '1 INVITE').seq), call.dest);
+    if (call.state !== 'calling') {
+      // Answered after we gave up (CANCEL race): end it (RFC 3261 §15).
+      this.sendBye(call);
+      return;
+    }
+    clearTimeout(call.ringTimer);
+    const toTag = getTag(res.headers.get('To') ?? '') ?? '';
+    try {
+      await this.media.answer(call.mediaNodeId, call.rec.sid, call.platformTag, toTag, res.body.toString('utf8'));
+    } catch (e) {
+      this.log.warn('originate: media answer failed', { callSid: call.rec.sid, error: e as Error });
+      this.sendBye(call);
+      await this.finalize(call, 'failed', 503);
+      return;
+    }
+    call.state = 'answered';
+    call.answeredAt = Date.now();
+    call.rec = (await this.records.update(call.rec.sid, { status: 'in-progress', startTime: apiDate() })) ?? call.rec;
+    void this.callback(call, 'answered');
+    await this.fetchInstructions(call);
+  }
+
+  private onInDialog(call: OutboundCall, req: SipRequest, tx: ServerTransaction | null): void {
+    if (tx === null) return; // ACK to something we answered: nothing owed
+    const check = call.dialog?.receiveRequest(req) ?? { ok: false as const, status: 481 as const, reason: 'Call/Transaction Does Not Exist' };
+    if (!check.ok) {
+      tx.respond(createResponse(req, check.status, check.reason));
+      return;
+    }
+    if (req.method === 'BYE') {
+      tx.respond(createResponse(req, 200, 'OK'));
+      void this.finalize(call, 'completed');
+      return;
+    }
+    if (req.method === 'OPTIONS' || req.method === 'INFO') {
+      tx.respond(createResponse(req, 200, 'OK'));
+      return;
+    }
+    // re-INVITE and the rest: the platform leg keeps its media as is.
+    tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
+  }
+
+  private sendBye(call: OutboundCall): void {
+    if (call.dialog === undefined) return;
+    this.stack.sendRequest(call.dialog.createRequest('BYE'), call.dest, {
+      onFinal: () => {},
+      onTimeout: () => this.log.info('originate: BYE not answered', { callSid: call.rec.sid }),
+      onTransportError: () => {},
+    });
+  }
+
+  /** The one place a call ends: record, usage, media, callback. Idempotent. */
+  private async finalize(call: OutboundCall, status: CallStatus, sipResponseCode?: number): Promise<void> {
+    if (call.state === 'ended') return;
+    call.state = 'ended';
+    clearTimeout(call.ringTimer);
+    const sid = call.rec.sid;
+    this.calls.delete(sid);
+    if (call.invite !== undefined) this.b2bua.detachDialog(call.invite.headers.get('Call-ID')!, call.localTag);
+    if (call.mediaNodeId !== undefined) {
+      this.media.release(sid);
+      this.media.delete(call.mediaNodeId, sid).catch(() => {});
+    }
+    const duration = call.answeredAt === undefined ? 0 : Math.round((Date.now() - call.answeredAt) / 1000);
+    const finalStatus: CallStatus = call.answeredAt !== undefined ? 'completed' : status;
+    if (call.answeredAt !== undefined) {
+      // Usage before the final status is visible (the record is what acknowledges the call's end).
+      await recordUsage(this.redis, this.opts.keyPrefix, {
+        accountSid: call.rec.accountSid,
+        category: 'calls-outbound',
+        region: this.opts.region,
+        quantity: Math.max(1, Math.ceil(duration / 60)),
+        unit: 'minutes',
+        at: Date.now(),
+      }).catch((e: unknown) => this.log.warn('usage write failed', { callSid: sid, error: e as Error }));
+    }
+    call.rec =
+      (await this.records.update(sid, {
+        status: finalStatus,
+        endTime: apiDate(),
+        duration,
+        ...(sipResponseCode !== undefined && finalStatus !== 'completed' ? { sipResponseCode } : {}),
+      })) ?? call.rec;
+    await this.callback(call, 'completed');
+  }
+
+  private async fetchInstructions(call: OutboundCall): Promise<void> {
+    if (call.rec.url === undefined) return;
+    const r = await sendWebhook({
+      method: call.rec.method ?? 'POST',
+      url: call.rec.url,
+      params: this.baseParams(call),
+      authToken: call.account.authToken,
+      timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
+    });
+    this.countWebhook(r.ok, r.ms);
+    if (!r.ok) this.log.info('instruction fetch failed', { callSid: call.rec.sid, status: r.status, error: r.error });
+  }
+
+  private baseParams(call: OutboundCall): Params {
+    return {
+      CallSid: call.rec.sid,
+      AccountSid: call.rec.accountSid,
+      From: call.rec.from,
+      To: call.rec.to,
+      CallStatus: call.rec.status,
+      Direction: call.rec.direction,
+      ApiVersion: '2010-04-01',
+    };
+  }
+
+  /** Status callback for `event`, if the call subscribed to it (default: completed only). */
+  private async callback(call: OutboundCall, event: CallEvent): Promise<void> {
+    const url = call.rec.statusCallback;
+    if (url === undefined) return;
+    const events = call.rec.statusCallbackEvents ?? ['completed'];
+    if (!events.includes(event)) return;
+    call.sequence += 1;
+    const params: Params = {
+      ...this.baseParams(call),
+      CallbackSource: 'call-progress-events',
+      SequenceNumber: String(call.sequence - 1),
+      Timestamp: apiDate(),
+      ...(event === 'completed' ? { CallDuration: String(call.rec.duration ?? 0), Duration: String(Math.ceil((call.rec.duration ?? 0) / 60)) } : {}),
+      ...(call.rec.sipResponseCode !== undefined ? { SipResponseCode: String(call.rec.sipResponseCode) } : {}),
+    };
+    const r = await sendWebhook({
+      method: call.rec.statusCallbackMethod ?? 'POST',
+      url,
+      params,
+      authToken: call.account.authToken,
+      timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
+    });
+    this.countWebhook(r.ok, r.ms);
+    if (!r.ok) this.log.info('status callback failed', { callSid: call.rec.sid, event, status: r.status, error: r.error });
+  }
+
+  private countWebhook(ok: boolean, ms: number): void {
+    this.webhookStats.requests++;
+    this.webhookStats.latencySumMs += ms;
+    if (!ok) this.webhookStats.failures++;
+  }
+
+  private async loadAccount(sid: string): Promise<AccountRecord | undefined> {
+    const v = await this.redis.get(keys(this.opts.keyPrefix).account(sid));
+    return v === null ? undefined : (JSON.parse(v) as AccountRecord);
+  }
+
+  /** `sip:` URIs are dialed as given; numbers go through the route table. */
+  private resolveDestination(to: string): { dest: Endpoint; ruri: string } {
+    if (/^sips?:/i.test(to)) {
+      const uri = parseUri(to);
+      return { dest: uriToEndpoint(uri, 'UDP'), ruri: to };
+    }
+    const route = this.routes.lookup(to);
+    if (route === undefined) throw new MeshError('NOT_FOUND', `no route for ${to}`);
+    const uri = parseUri(route.destination);
+    const dest = uriToEndpoint(uri, 'UDP');
+    const user = to.replace(/[^0-9+*#]/g, '');
+    const ruri = `sip:${user}@${uri.host}${uri.port !== undefined ? `:${uri.port}` : ''}${dest.transport === 'TCP' ? ';transport=tcp' : ''}`;
+    return { dest, ruri };
+  }
+
+  private onError(call: OutboundCall, e: unknown): void {
+    this.log.error('originated call failed', { callSid: call.rec.sid, error: e as Error });
+    if (call.state === 'answered') this.sendBye(call);
+    void this.finalize(call, 'failed', 500);
+  }
+
+  /** Hang up everything; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const call of [...this.calls.values()]) {
+      if (call.state === 'calling') this.cancel(call, 'canceled');
+      else if (call.state === 'answered') {
+        this.sendBye(call);
+        await this.finalize(call, 'completed');
+      }
+    }
+  }
+}
+
+/**
+ * The platform's own side of the media session: an SDP that offers G.711 and
+ * telephone-event. Its address is a placeholder (discard port 9, RFC 4566 §5.7
+ * convention): the platform never sends from here itself; rtpengine plays
+ * media into the session for it.
+ */
+function platformSdp(): string {
+  const id = randomBytes(4).readUInt32BE(0);
+  return [
+    'v=0',
+    `o=- ${id} ${id} IN IP4 127.0.0.1`,
+    's=edge-mesh',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    'm=audio 9 RTP/AVP 0 8 101',
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:8 PCMA/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    'a=fmtp:101 0-16',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
+}
