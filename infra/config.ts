@@ -60,6 +60,8 @@ export const ConfigSchema = z
         t1: z.number().int().min(10).max(10000).default(500),
         t2: z.number().int().min(100).max(60000).default(4000),
         t4: z.number().int().min(100).max(60000).default(5000),
+        /** Wait for the callee's first response before sending 100 Trying (RFC 3261 §17.2.1, ≤ 200). Default 200 ms. */
+        tryingDelayMs: z.number().int().min(0).max(200).default(200),
         /** Largest SIP message accepted. Default 65535 bytes. */
         maxMessageBytes: z.number().int().min(1024).max(1048576).default(65535),
         /** Most header fields in one message. Default 128. */
@@ -100,6 +102,28 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    controlPlane: z
+      .object({
+        /** HTTP listen address of the tenant + operator API. Default 127.0.0.1. */
+        address: ipv4.default('127.0.0.1'),
+        /** HTTP port. Default 8080. */
+        port: port.default(8080),
+        /** Operator API (/v1) user. Default `operator`. */
+        operatorUser: z.string().min(1).default('operator'),
+        /**
+         * Operator API password. Default: none here; OPERATOR_PASSWORD or, in the embedded
+         * default, a random one written to <runDir>/operator-password on first start.
+         */
+        operatorPassword: z.string().min(12, 'at least 12 characters').optional(),
+        /** Tenant requests per second per account (token bucket rate). Default 50. */
+        rateLimitPerSecond: z.number().int().min(1).max(100000).default(50),
+        /** Token bucket size per account. Default 100. */
+        rateLimitBurst: z.number().int().min(1).max(100000).default(100),
+        /** Largest request body. Default 1 MiB. */
+        maxBodyBytes: z.number().int().min(1024).max(64 * 1048576).default(1048576),
+      })
+      .strict()
+      .default({}),
     /** Static routes until the control plane owns them. Default: +1555 → sip:127.0.0.1:5090. */
     routes: z.array(RouteConfigSchema).default([{ prefix: '+1555', destination: 'sip:127.0.0.1:5090' }]),
     /** Seconds a call without answer may ring before 408. Default 180 (Timer C, RFC 3261 §16.6 step 11). */
@@ -119,6 +143,8 @@ export const ENV_OVERRIDES: Record<string, (c: Record<string, any>, v: string) =
   SIP_ADDRESS: (c, v) => ((c.sip ??= {}).address = v),
   SIP_PORT: (c, v) => ((c.sip ??= {}).port = Number(v)),
   LOG_LEVEL: (c, v) => (c.logLevel = v),
+  OPERATOR_PASSWORD: (c, v) => ((c.controlPlane ??= {}).operatorPassword = v),
+  CONTROL_PLANE_PORT: (c, v) => ((c.controlPlane ??= {}).port = Number(v)),
 };
 
 /** Validate a raw object; throws MeshError('CONFIG_INVALID') naming every bad key. */

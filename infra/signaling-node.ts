@@ -67,7 +67,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       address: config.sip.address,
       port: config.sip.port,
       transports: config.sip.transports,
-      timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4 },
+      timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4, trying: config.sip.tryingDelayMs },
       limits: { maxMessageBytes: config.sip.maxMessageBytes, maxHeaders: config.sip.maxHeaders, maxLineBytes: config.sip.maxLineBytes },
       maxTransactions: config.sip.maxTransactions,
     });

@@ -266,7 +266,7 @@ export class B2bua {
     this.calls.set(sid, call);
     this.legs.set(this.legKey(aCallId, call.a.localTag), { call, role: 'a' });
     this.legs.set(this.legKey(bCallId, bLocalTag), { call, role: 'b' });
-    this.persist(call);
+    // Persisted once answered (dialogs exist then) and when it ends: what another node needs to take over.
 
     tx.onCancel(() => this.onCancel(call));
     call.state = 'proceeding';

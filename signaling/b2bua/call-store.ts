@@ -62,12 +62,13 @@ export class CallStore {
   save(call: StoredCall): Promise<boolean> {
     const k = this.key(call.callSid);
     const ended = call.endedAt !== undefined;
-    const m = this.redis
-      .multi()
-      .set(k, JSON.stringify(call), 'EX', ended ? this.opts.endedTtlSeconds : this.opts.liveTtlSeconds);
-    if (ended) m.srem(this.activeSetKey(), call.callSid);
-    else m.sadd(this.activeSetKey(), call.callSid);
-    return this.withTimeout(m.exec().then(() => true), `save ${call.callSid}`);
+    // Two plain commands, auto-pipelined by the client: no MULTI/EXEC round trip per call.
+    // Order is kept on one connection, so a reader never sees the index without the record.
+    const write = Promise.all([
+      this.redis.set(k, JSON.stringify(call), 'EX', ended ? this.opts.endedTtlSeconds : this.opts.liveTtlSeconds),
+      ended ? this.redis.srem(this.activeSetKey(), call.callSid) : this.redis.sadd(this.activeSetKey(), call.callSid),
+    ]);
+    return this.withTimeout(write.then(() => true), `save ${call.callSid}`);
   }
 
   async load(callSid: string): Promise<StoredCall | undefined> {

@@ -13,7 +13,7 @@ import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
 import { TransactionBase, type AckWaiter, type TransactionHost } from './base.js';
 import type { ServerState, ServerTransaction } from './types.js';
 
-type Timer = 'G' | 'H' | 'I' | 'L' | 'retx2xx' | 'orphan';
+type Timer = 'G' | 'H' | 'I' | 'L' | 'retx2xx' | 'orphan' | 'trying';
 
 export class InviteServerTransaction extends TransactionBase<Timer> implements ServerTransaction, AckWaiter {
   state: ServerState = 'Proceeding';
@@ -39,9 +39,17 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
     this.intervalG = host.timers.t1;
   }
 
-  /** §17.2.1: a stateful element that will not answer within 200 ms sends 100 Trying; a B2BUA never will. */
+  /**
+   * §17.2.1: 100 Trying goes out only when the TU has sent no provisional or final
+   * within 200 ms. A B2BUA whose callee rings at once thus saves a datagram per call;
+   * a retransmitted INVITE before then gets the 100 at once (see resendLast).
+   */
   start(): void {
-    this.send(createResponse(this.request, 100, 'Trying'));
+    const sendTrying = (): void => {
+      if (this.lastResponse === undefined && this.state === 'Proceeding') this.send(createResponse(this.request, 100, 'Trying'));
+    };
+    if (this.host.timers.trying <= 0) sendTrying();
+    else this.timers.set('trying', this.host.timers.trying, sendTrying);
     // A TU that never answers must not pin the transaction forever: after the
     // longest a client waits in Proceeding (Timer C) plus 64*T1, answer 408.
     this.timers.set('orphan', this.host.timers.timerC + this.host.timers.t64, () => {
@@ -57,7 +65,11 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   }
 
   private resendLast(): void {
-    if (this.lastResponse === undefined) return;
+    if (this.lastResponse === undefined) {
+      // Retransmitted INVITE before the TU said anything: stop the retransmissions now.
+      if (this.state === 'Proceeding') this.send(createResponse(this.request, 100, 'Trying'));
+      return;
+    }
     this.host.counters.retransmissions++;
     this.host.transport.sendResponse(this.lastResponse, this.source, () => this.onTransportError());
   }

@@ -18,6 +18,11 @@ export interface TimerOptions {
    * forever. Default 180000 ms; on expiry the TU gets onTimeout.
    */
   timerC?: number;
+  /**
+   * How long an INVITE server transaction waits for the TU's first response before
+   * sending 100 Trying itself (RFC 3261 §17.2.1 allows up to 200 ms). Default 0: at once.
+   */
+  trying?: number;
 }
 
 export interface TimerValues {
@@ -28,6 +33,7 @@ export interface TimerValues {
   t64: number;
   timerD: number;
   timerC: number;
+  trying: number;
 }
 
 export function resolveTimers(o: TimerOptions = {}): TimerValues {
@@ -41,6 +47,7 @@ export function resolveTimers(o: TimerOptions = {}): TimerValues {
     t64: 64 * t1,
     timerD: o.timerD ?? Math.max(32000, 64 * t1),
     timerC: o.timerC ?? 180000,
+    trying: Math.min(Math.max(o.trying ?? 0, 0), 200),
   };
 }
 
