@@ -15,6 +15,9 @@ import { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { RegistryMediaPort } from './media-port.js';
+import { startMetricsPublisher } from './metrics-publisher.js';
+import { nodeMetricsSnapshot } from './node-metrics.js';
+import { loadCarriers } from '../regions/store/carriers.js';
 
 export interface SignalingNode {
   readonly config: Config;
@@ -26,6 +29,8 @@ export interface SignalingNode {
   readonly store: CallStore;
   readonly originator: Originator;
   readonly commands: CommandConsumer;
+  /** Reload the region's carriers from Redis now (also done every 3 s). */
+  reloadCarriers(): Promise<void>;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -107,9 +112,26 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   );
   commands.start();
 
+  // Carriers of the region (operator API) are reloaded every few seconds; a Redis
+  // failure keeps the last good set rather than opening or closing the door.
+  const refreshCarriers = async (): Promise<void> => {
+    try {
+      b2bua.setCarriers(await loadCarriers(redis, config.redis.keyPrefix, config.region));
+    } catch (e) {
+      nlog.debug('carrier reload failed; keeping the previous set', { error: e as Error });
+    }
+  };
+  await refreshCarriers();
+  const carrierTimer = setInterval(() => void refreshCarriers(), 3000);
+  carrierTimer.unref();
+
+  let metrics: { close(): Promise<void> } | undefined;
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      clearInterval(carrierTimer);
+      await metrics?.close();
       await commands.close();
       await originator.close();
       await b2bua.close();
@@ -125,5 +147,12 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  return { config, nodeId, stack, b2bua, media, redis, store, originator, commands, close };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, originator, commands, close, reloadCarriers: refreshCarriers };
+  metrics = startMetricsPublisher({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    snapshot: () => nodeMetricsSnapshot(node),
+    log: nlog,
+  });
+  return node;
 }

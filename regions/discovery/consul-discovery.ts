@@ -101,7 +101,7 @@ export class ConsulDiscovery implements Discovery {
         meta: { ...inst.meta, [REGION_META]: inst.region },
         // A TTL check has no Timeout; the client's typing asks for one anyway.
         check: check as unknown as { name: string; timeout: string },
-        timeout: this.opts.requestTimeoutMs,
+        ...this.httpTimeout(),
       }),
       `register ${inst.id}`,
     );
@@ -119,7 +119,7 @@ export class ConsulDiscovery implements Discovery {
     // The agent that holds it is known only for our own registrations; otherwise ask every agent we know.
     const clients = local !== undefined ? [local.client] : this.allClients();
     const results = await Promise.allSettled(
-      clients.map((c) => this.call(c.agent.service.deregister({ id, timeout: this.opts.requestTimeoutMs }), `deregister ${id}`)),
+      clients.map((c) => this.call(c.agent.service.deregister({ id, ...this.httpTimeout() }), `deregister ${id}`)),
     );
     if (results.every((r) => r.status === 'rejected')) {
       const first = results[0];
@@ -133,7 +133,7 @@ export class ConsulDiscovery implements Discovery {
     const lists = await Promise.all(
       dcs.map(async (dc) => {
         const entries = (await this.call(
-          this.defaultClient().health.service({ ...this.serviceQuery(query, dc), timeout: this.opts.requestTimeoutMs }),
+          this.defaultClient().health.service({ ...this.serviceQuery(query, dc), ...this.httpTimeout() }),
           `list ${query.service} in ${dc}`,
         )) as ConsulServiceEntry[];
         return entries.map(toInstance).filter((i): i is ServiceInstance => i !== undefined);
@@ -226,7 +226,7 @@ export class ConsulDiscovery implements Discovery {
   }
 
   passCheck(client: Consul, checkId: string): Promise<unknown> {
-    return this.call(client.agent.check.pass({ id: checkId, timeout: this.opts.requestTimeoutMs } as never), `pass ${checkId}`);
+    return this.call(client.agent.check.pass({ id: checkId, ...this.httpTimeout() }), `pass ${checkId}`);
   }
 
   reportError(e: unknown, what: string): void {
@@ -236,6 +236,14 @@ export class ConsulDiscovery implements Discovery {
     } catch {
       // A failing logger must not stop heartbeats.
     }
+  }
+
+  /**
+   * Per-request HTTP timeout, passed through to the client's HTTP layer (papi).
+   * The client's typings omit it, hence the empty-object type.
+   */
+  private httpTimeout(): {} {
+    return { timeout: this.opts.requestTimeoutMs };
   }
 
   private serviceQuery(query: DiscoveryQuery, dc: string): { service: string; dc: string; passing: true; tag?: string } {
@@ -249,7 +257,7 @@ export class ConsulDiscovery implements Discovery {
 
   private async datacentersFor(query: DiscoveryQuery): Promise<string[]> {
     if (query.region !== undefined) return [this.dcOf(query.region)];
-    return (await this.call(this.defaultClient().catalog.datacenters({ timeout: this.opts.requestTimeoutMs } as never), 'datacenters')) as string[];
+    return (await this.call(this.defaultClient().catalog.datacenters(this.httpTimeout()), 'datacenters')) as string[];
   }
 
   private dcOf(region: string): string {

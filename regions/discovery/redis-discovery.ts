@@ -66,7 +66,7 @@ export class RedisDiscovery implements Discovery {
     for (const [name, lua, keys] of [
       ['meshDiscHeartbeat', HEARTBEAT_LUA, 3],
       ['meshDiscList', LIST_LUA, 1],
-      ['meshDiscReap', REAP_LUA, 2],
+      ['meshDiscReap', REAP_LUA, 1],
       ['meshDiscDeregister', DEREGISTER_LUA, 1],
     ] as const) {
       this.redis.defineCommand(name, { lua, numberOfKeys: keys });
@@ -82,7 +82,7 @@ export class RedisDiscovery implements Discovery {
     // Re-registering the same id replaces the old heartbeat loop.
     this.registrations.get(inst.id)?.stopHeartbeats();
     const reg = new RedisRegistration(inst, opts.ttlMs, this);
-    await this.heartbeat(inst, opts.ttlMs);
+    await this.heartbeat(inst, opts.ttlMs, 'register');
     this.registrations.set(inst.id, reg);
     reg.startHeartbeats();
     return reg;
@@ -141,11 +141,14 @@ export class RedisDiscovery implements Discovery {
     this.redis.disconnect();
   }
 
-  /** One heartbeat: announce the instance with a fresh deadline. Used by registrations. */
-  async heartbeat(inst: ServiceInstance, ttlMs: number): Promise<void> {
+  /**
+   * One heartbeat: announce the instance with a fresh deadline. A 'refresh'
+   * resolves false when the id was deregistered meanwhile (heartbeats then stop).
+   */
+  async heartbeat(inst: ServiceInstance, ttlMs: number, mode: 'register' | 'refresh'): Promise<boolean> {
     this.assertOpen();
     const p = this.opts.keyPrefix;
-    await this.call(
+    const r = await this.call(
       'meshDiscHeartbeat',
       `heartbeat ${inst.id}`,
       `${p}inst:${inst.id}`,
@@ -156,7 +159,9 @@ export class RedisDiscovery implements Discovery {
       inst.id,
       inst.service,
       `${p}events`,
+      mode,
     );
+    return r !== -1;
   }
 
   /** Called by a registration's close(): stop + deregister unless someone re-registered the id. */
@@ -222,7 +227,7 @@ export class RedisDiscovery implements Discovery {
     const p = this.opts.keyPrefix;
     for (const service of services) {
       try {
-        await this.call('meshDiscReap', `reap ${service}`, `${p}svc:${service}`, `${p}index`, `${p}inst:`, `${p}events`, service);
+        await this.call('meshDiscReap', `reap ${service}`, `${p}svc:${service}`, `${p}inst:`, `${p}events`, service);
       } catch (e) {
         this.reportError(e, `reap ${service}`);
       }
@@ -286,10 +291,15 @@ class RedisRegistration implements Registration {
     if (this.timer !== undefined || this.closing !== undefined) return;
     // ttl/3: two heartbeats can be lost (or slow) before the instance counts as dead.
     this.timer = setInterval(() => {
-      this.owner.heartbeat(this.instance, this.ttlMs).catch((e: unknown) => {
-        this.failedHeartbeats++;
-        this.owner.reportError(e, `heartbeat ${this.instance.id}`);
-      });
+      this.owner.heartbeat(this.instance, this.ttlMs, 'refresh').then(
+        (stillRegistered) => {
+          if (!stillRegistered) this.stopHeartbeats();
+        },
+        (e: unknown) => {
+          this.failedHeartbeats++;
+          this.owner.reportError(e, `heartbeat ${this.instance.id}`);
+        },
+      );
     }, Math.floor(this.ttlMs / 3));
     this.timer.unref?.();
   }

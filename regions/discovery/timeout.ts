@@ -11,7 +11,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
       },
       (e: unknown) => {
         clearTimeout(t);
-        reject(e instanceof MeshError ? e : new MeshError('SERVICE_UNAVAILABLE', `${what} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
+        if (e instanceof MeshError) return reject(e);
+        const message = (e as Error)?.message ?? String(e);
+        // Clients with their own timeout (ioredis commandTimeout, the Consul client's) report it as a plain Error.
+        const code = /timed? ?out/i.test(message) ? 'UPSTREAM_TIMEOUT' : 'SERVICE_UNAVAILABLE';
+        reject(new MeshError(code, `${what} failed: ${message}`, { cause: e }));
       },
     );
   });

@@ -26,6 +26,8 @@ import {
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { Call, Leg, LegRole } from './call.js';
+import type { CarrierRecord } from '../../regions/store/schema.js';
+import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
 import { InDialogHandler } from './in-dialog.js';
 import type { MediaPort } from './media-port.js';
@@ -61,6 +63,8 @@ export class B2bua {
   /** Leg lookup: `${callId}\n${ourTag}` → call + leg. */
   private readonly legs = new Map<string, { call: Call; role: LegRole }>();
   private readonly inDialog: InDialogHandler;
+  /** Carrier admission for new INVITEs; replaced whenever the region's carriers are reloaded. */
+  private admission = new CarrierAdmission([]);
   /** In-dialog handlers of calls this B2BUA does not anchor itself (API-originated calls). */
   private readonly external = new Map<string, (req: SipRequest, tx: ServerTransaction | null) => void>();
   private closed = false;
@@ -107,6 +111,11 @@ export class B2bua {
 
   detachDialog(callId: string, ourTag: string): void {
     this.external.delete(this.legKey(callId, ourTag));
+  }
+
+  /** Admit INVITEs only from these carriers (none configured: everyone, the embedded default's dev mode). */
+  setCarriers(carriers: readonly CarrierRecord[]): void {
+    this.admission = new CarrierAdmission(carriers);
   }
 
   findLeg(callId: string, ourTag: string): { call: Call; role: LegRole } | undefined {
@@ -184,6 +193,11 @@ export class B2bua {
       dialed = uri.user ?? '';
     } catch {
       return reject(400, 'Malformed Request-URI');
+    }
+    const admitted = this.admission.admit(source.address, dialed);
+    if (!admitted.ok) {
+      this.log.info('INVITE refused by carrier admission', { source: source.address, dialed, reason: admitted.reason });
+      return reject(403, 'Source Not Admitted');
     }
     const route = this.routes.lookup(dialed);
     if (route === undefined) return reject(404, 'No Route To Number');

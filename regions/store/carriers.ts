@@ -1,10 +1,11 @@
 /**
- * Reads a region's carriers for admission (signaling/b2bua/carrier-admission.ts).
+ * Reads a region's carriers for admission (signaling/b2bua/carrier-admission.ts);
+ * shared by the operator API and the signaling nodes.
  * Kept tiny and free of anything but ioredis and the shared schema so the
  * signaling node can use it (or a copy) without pulling in the control plane.
  */
 import type { Redis } from 'ioredis';
-import { keys, type CarrierRecord } from '../../regions/store/schema.js';
+import { keys, type CarrierRecord } from './schema.js';
 
 /** Carriers of `region`, sorted by SID; records that are missing, unparseable or of another region are skipped. */
 export async function loadCarriers(redis: Redis, keyPrefix: string, region: string): Promise<CarrierRecord[]> {

@@ -1,0 +1,134 @@
+/**
+ * The operator API (issue 4 §4), an OpenAPIHono app the lead mounts at `/v1`:
+ * regions, nodes, carriers per region, the placement trace of a call, and
+ * failover drills. Operator credentials are separate from tenants'.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Redis } from 'ioredis';
+import { MeshError } from '../../regions/core/errors.js';
+import { CarrierRepository } from './carrier-repository.js';
+import { errorResponse, handleError, operatorAuth, validationError } from './http.js';
+import * as r from './routes.js';
+import type { DrillExecutor, NodeInfo, RegionInfo } from './types.js';
+
+export interface OperatorAppDeps {
+  redis: Redis;
+  keyPrefix: string;
+  operator: { username: string; password: string };
+  regions: RegionInfo[];
+  /** Media nodes (registry snapshots) and signaling nodes (metrics snapshots) of every region. */
+  nodes: () => Promise<NodeInfo[]> | NodeInfo[];
+  drills: DrillExecutor;
+  /** The placement trace of a call, undefined when the call is unknown. */
+  placementTrace: (callSid: string) => Promise<unknown | undefined>;
+  /** Longest a drill may take before the API answers 504. Default 30 000 ms. */
+  drillTimeoutMs?: number;
+  /** Called with unexpected errors (500s). Default: ignore. */
+  onInternalError?: (error: unknown) => void;
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MeshError('REQUEST_TIMEOUT', `${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationError(c, result.error, 'body');
+      return undefined;
+    },
+  });
+  const carriers = new CarrierRepository(deps.redis, deps.keyPrefix);
+  const regionIds = new Set(deps.regions.map((x) => x.id));
+  const drillTimeoutMs = deps.drillTimeoutMs ?? 30_000;
+
+  const requireRegion = (region: string): string => {
+    if (!regionIds.has(region)) throw new MeshError('NOT_FOUND', `region ${region} not found`);
+    return region;
+  };
+
+  app.openAPIRegistry.registerComponent('securitySchemes', r.SECURITY_SCHEME, {
+    type: 'http',
+    scheme: 'basic',
+    description: 'Operator credentials (separate from tenant accounts)',
+  });
+  app.onError((err, c) => handleError(err, c, deps.onInternalError));
+  app.notFound((c) => errorResponse(c, 404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));
+  app.use('*', operatorAuth(deps.operator));
+
+  app.openapi(r.listRegions, (c) => c.json({ regions: deps.regions }, 200));
+
+  app.openapi(r.listNodes, async (c) => {
+    const region = requireRegion(c.req.valid('param').region);
+    const all = await deps.nodes();
+    const nodes = all.filter((n) => n.region === region).sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
+    return c.json({ region, nodes }, 200);
+  });
+
+  app.openapi(r.listCarriers, async (c) => {
+    const region = requireRegion(c.req.valid('param').region);
+    return c.json({ region, carriers: await carriers.list(region) }, 200);
+  });
+
+  app.openapi(r.createCarrier, async (c) => {
+    const region = requireRegion(c.req.valid('param').region);
+    const body = c.req.valid('json');
+    const rec = await carriers.create(region, body);
+    c.header('Location', `${c.req.path.replace(/\/$/, '')}/${rec.sid}`);
+    return c.json(rec, 201);
+  });
+
+  app.openapi(r.getCarrier, async (c) => {
+    const { region, sid } = c.req.valid('param');
+    requireRegion(region);
+    const rec = await carriers.get(region, sid);
+    if (rec === undefined) throw new MeshError('NOT_FOUND', `carrier ${sid} not found in region ${region}`);
+    return c.json(rec, 200);
+  });
+
+  app.openapi(r.updateCarrier, async (c) => {
+    const { region, sid } = c.req.valid('param');
+    requireRegion(region);
+    return c.json(await carriers.update(region, sid, c.req.valid('json')), 200);
+  });
+
+  app.openapi(r.deleteCarrier, async (c) => {
+    const { region, sid } = c.req.valid('param');
+    requireRegion(region);
+    await carriers.delete(region, sid);
+    return c.body(null, 204);
+  });
+
+  app.openapi(r.getPlacements, async (c) => {
+    const { callSid } = c.req.valid('param');
+    const trace = await deps.placementTrace(callSid);
+    if (trace === undefined) throw new MeshError('NOT_FOUND', `call ${callSid} not found`);
+    return c.json({ callSid, placements: trace }, 200);
+  });
+
+  app.openapi(r.runDrill, async (c) => {
+    const { action, nodeId } = c.req.valid('json');
+    const known = (await deps.nodes()).some((n) => n.id === nodeId);
+    if (!known) throw new MeshError('NOT_FOUND', `node ${nodeId} not found`, { detail: { field: 'nodeId' } });
+    const run = action === 'drain' ? deps.drills.drain(nodeId) : deps.drills.kill(nodeId);
+    await withTimeout(run, drillTimeoutMs, `${action} of ${nodeId}`);
+    return c.json({ action, nodeId, completedAt: new Date().toISOString() }, 200);
+  });
+
+  // Registered after the routes, so only methods no route serves reach these.
+  for (const [path, methods] of r.ALLOWED_METHODS) {
+    app.all(path, (c) => {
+      c.header('Allow', methods.join(', '));
+      return errorResponse(c, 405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on this resource`);
+    });
+  }
+  return app;
+}

@@ -1,0 +1,131 @@
+/**
+ * Request and response schemas of the operator API. The same zod schemas
+ * validate requests and generate the OpenAPI document (issue 4 §5).
+ */
+import { z } from '@hono/zod-openapi';
+import { describeInvalidSource } from '../../signaling/b2bua/carrier-admission.js';
+
+export const MAX_ALLOWED_SOURCES = 256;
+export const MAX_PREFIXES = 256;
+
+export const ErrorSchema = z
+  .object({
+    code: z.string().openapi({ example: 'NOT_FOUND' }),
+    message: z.string(),
+    status: z.number().int(),
+    field: z.string().optional().openapi({ description: 'The request field that was rejected (400 only).' }),
+  })
+  .openapi('OperatorError');
+
+export const RegionSchema = z
+  .object({
+    id: z.string().openapi({ example: 'us-east' }),
+    name: z.string().optional(),
+    sipAddress: z.string().optional().openapi({ example: '127.0.1.1' }),
+    sipPort: z.number().int().optional().openapi({ example: 5060 }),
+    addresses: z.string().optional().openapi({ description: 'Address block of the region', example: '127.0.1.0/24' }),
+  })
+  .openapi('Region');
+
+export const NodeSchema = z
+  .object({
+    id: z.string(),
+    region: z.string(),
+    kind: z.enum(['signaling', 'media']),
+    healthy: z.boolean(),
+    /** Sessions (media) or active calls (signaling). */
+    load: z.number().nullable(),
+    lastPingAt: z.string().nullable().openapi({ description: 'ISO 8601 time of the last health ping or metrics report' }),
+    lastPingRttMs: z.number().nullable().optional(),
+    address: z.string().optional(),
+    capabilities: z.array(z.string()).optional(),
+    lastError: z.string().nullable().optional(),
+  })
+  .openapi('Node');
+
+const sourceSchema = z
+  .string()
+  .max(18)
+  .superRefine((s, ctx) => {
+    const why = describeInvalidSource(s);
+    if (why !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${s}" is not an IPv4 address or CIDR block: ${why}` });
+  })
+  .openapi({ example: '203.0.113.0/24' });
+
+// RFC 3261 §19.1.1: sip:[user@]host[:port][;params]; host is a name, IPv4 or [IPv6].
+const SIP_URI = /^sips?:(?:[^@\s]+@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:;[^\s]*)?$/;
+
+const outboundProxySchema = z
+  .string()
+  .max(256)
+  .regex(SIP_URI, 'must be a sip: or sips: URI, e.g. sip:127.0.0.1:5090')
+  .openapi({ example: 'sip:127.0.0.1:5090' });
+
+const prefixSchema = z
+  .string()
+  .regex(/^\+?\d{1,15}$/, 'must be digits with an optional leading +')
+  .openapi({ example: '+1555' });
+
+const nameSchema = z.string().trim().min(1).max(64);
+
+export const CarrierCreateSchema = z
+  .object({
+    name: nameSchema,
+    allowedSources: z.array(sourceSchema).min(1).max(MAX_ALLOWED_SOURCES),
+    outboundProxy: outboundProxySchema.optional(),
+    prefixes: z.array(prefixSchema).max(MAX_PREFIXES).default([]),
+  })
+  .strict()
+  .openapi('CarrierCreate');
+
+export const CarrierUpdateSchema = z
+  .object({
+    name: nameSchema.optional(),
+    allowedSources: z.array(sourceSchema).min(1).max(MAX_ALLOWED_SOURCES).optional(),
+    outboundProxy: outboundProxySchema.nullable().optional().openapi({ description: 'null removes it' }),
+    prefixes: z.array(prefixSchema).max(MAX_PREFIXES).optional(),
+  })
+  .strict()
+  .openapi('CarrierUpdate');
+
+export const CarrierSchema = z
+  .object({
+    sid: z.string().openapi({ example: 'CR0123456789abcdef0123456789abcdef' }),
+    region: z.string(),
+    name: z.string(),
+    allowedSources: z.array(z.string()),
+    outboundProxy: z.string().optional(),
+    prefixes: z.array(z.string()),
+    dateCreated: z.string(),
+  })
+  .openapi('Carrier');
+
+export const DrillSchema = z
+  .object({
+    action: z.enum(['drain', 'kill']),
+    nodeId: z.string().min(1).max(128),
+  })
+  .strict()
+  .openapi('Drill');
+
+export const DrillResultSchema = z
+  .object({ action: z.enum(['drain', 'kill']), nodeId: z.string(), completedAt: z.string() })
+  .openapi('DrillResult');
+
+export const RegionParam = z.object({
+  region: z.string().min(1).max(64).openapi({ param: { name: 'region', in: 'path' }, example: 'us-east' }),
+});
+
+export const CarrierParams = RegionParam.extend({
+  sid: z
+    .string()
+    .regex(/^CR[0-9a-f]{32}$/, 'must be CR followed by 32 hex digits')
+    .openapi({ param: { name: 'sid', in: 'path' } }),
+});
+
+export const CallParam = z.object({
+  callSid: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1..64 letters, digits, _ or -')
+    .openapi({ param: { name: 'callSid', in: 'path' }, example: 'CA0123456789abcdef0123456789abcdef' }),
+});

@@ -1,0 +1,66 @@
+/**
+ * What the operator API is given by the process that mounts it: the region
+ * catalog, a view of the nodes, and the drill executor of the local mesh.
+ */
+import type { MediaNodeSnapshot } from '../../media/registry.js';
+import type { NodeMetricsSnapshot } from '../../regions/store/schema.js';
+
+export interface RegionInfo {
+  id: string;
+  name?: string;
+  sipAddress?: string;
+  sipPort?: number;
+  /** Address block of the region, e.g. 127.0.1.0/24. */
+  addresses?: string;
+}
+
+export interface NodeInfo {
+  id: string;
+  region: string;
+  kind: 'signaling' | 'media';
+  healthy: boolean;
+  /** Sessions (media) or active calls (signaling); null when unknown. */
+  load: number | null;
+  /** ISO 8601 time of the last health ping (media) or metrics report (signaling). */
+  lastPingAt: string | null;
+  lastPingRttMs?: number | null;
+  address?: string;
+  capabilities?: string[];
+  lastError?: string | null;
+}
+
+/** Failover drills on the local mesh (the lead implements it). Throw MeshError('NOT_FOUND') for an unknown node. */
+export interface DrillExecutor {
+  drain(nodeId: string): Promise<void>;
+  kill(nodeId: string): Promise<void>;
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** A media node as the registry sees it. */
+export function nodeInfoFromMedia(region: string, s: MediaNodeSnapshot): NodeInfo {
+  return {
+    id: s.id,
+    region,
+    kind: 'media',
+    healthy: s.healthy,
+    load: s.load,
+    lastPingAt: iso(s.lastPingAt),
+    lastPingRttMs: s.lastPingRttMs ?? null,
+    address: `${s.address}:${s.ngPort}`,
+    capabilities: [...s.capabilities],
+    lastError: s.lastError ?? null,
+  };
+}
+
+/** A signaling node from its metrics snapshot: healthy while it reports within `staleMs`. */
+export function nodeInfoFromMetrics(s: NodeMetricsSnapshot, now = Date.now(), staleMs = 15_000): NodeInfo {
+  return {
+    id: s.nodeId,
+    region: s.region,
+    kind: 'signaling',
+    healthy: now - s.at <= staleMs,
+    load: s.activeCalls,
+    lastPingAt: iso(s.at),
+  };
+}

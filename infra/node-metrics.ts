@@ -1,0 +1,44 @@
+/**
+ * What one signaling node reports for /metrics: call counters of the B2BUA
+ * and the originator, ng latency per media node (all commands summed into one
+ * cumulative histogram), webhook counters.
+ */
+import { NG_LATENCY_BUCKETS_MS } from '../media/ng/latency.js';
+import type { NodeMetricsSnapshot } from '../regions/store/schema.js';
+import type { SignalingNode } from './signaling-node.js';
+
+export function nodeMetricsSnapshot(node: SignalingNode): NodeMetricsSnapshot {
+  const c = node.b2bua.counters;
+  const ngLatency: NodeMetricsSnapshot['ngLatency'] = {};
+  for (const snap of node.media.snapshot()) {
+    const mediaNode = node.media.node(snap.id);
+    if (mediaNode === undefined) continue;
+    const buckets: Record<string, number> = {};
+    let sumMs = 0;
+    let count = 0;
+    for (const cmd of mediaNode.client.stats().commands) {
+      // Cumulative buckets aligned with NG_LATENCY_BUCKETS_MS, the last one +Inf; replies only.
+      cmd.buckets.forEach((n, i) => {
+        const le = NG_LATENCY_BUCKETS_MS[i];
+        const label = le === undefined ? '+Inf' : String(le);
+        buckets[label] = (buckets[label] ?? 0) + n;
+      });
+      sumMs += cmd.sumMs;
+      count += cmd.buckets[cmd.buckets.length - 1] ?? 0;
+    }
+    ngLatency[snap.id] = { buckets, sumMs, count };
+  }
+  const failures: Record<string, number> = {};
+  for (const [status, n] of Object.entries(c.failures)) failures[status] = n;
+  return {
+    nodeId: node.nodeId,
+    region: node.config.region,
+    at: Date.now(),
+    activeCalls: node.b2bua.activeCalls + node.originator.activeCalls,
+    callAttempts: c.attempts,
+    callFailures: failures,
+    ngLatency,
+    webhook: { ...node.originator.webhookStats },
+    placements: {},
+  };
+}

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
+import { ApiRequestCounter, MAX_SERIES } from '../../../../control-plane/metrics/api-requests.js';
+import { parseSnapshot, renderSnapshots } from '../../../../control-plane/metrics/render.js';
+import type { NodeMetricsSnapshot } from '../../../../regions/store/schema.js';
+import { parsePrometheus, valueOf } from './prom-parser.js';
+
+const NOW = 1_700_000_000_000;
+
+function snap(over: Partial<NodeMetricsSnapshot> = {}): NodeMetricsSnapshot {
+  return {
+    nodeId: 'us-east-sig-1',
+    region: 'us-east',
+    at: NOW - 1000,
+    activeCalls: 3,
+    callAttempts: 10,
+    callFailures: { '486': 2, '503': 1 },
+    ngLatency: { 'media-1': { buckets: { '1': 1, '5': 3, '10': 4, '+Inf': 4 }, sumMs: 12.5, count: 4 } },
+    webhook: { requests: 6, failures: 1, latencySumMs: 300 },
+    placements: { local: 5, remote: 1 },
+    ...over,
+  };
+}
+
+describe('renderSnapshots', () => {
+  it('renders every series with region and node labels, values converted to seconds', () => {
+    const text = renderSnapshots([snap()], undefined, NOW);
+    const f = parsePrometheus(text);
+    const l = { region: 'us-east', node: 'us-east-sig-1' };
+    expect(valueOf(f, 'mesh_active_calls', 'mesh_active_calls', l)).toBe(3);
+    expect(valueOf(f, 'mesh_call_attempts_total', 'mesh_call_attempts_total', l)).toBe(10);
+    expect(valueOf(f, 'mesh_call_failures_total', 'mesh_call_failures_total', { ...l, cause: '486' })).toBe(2);
+    expect(valueOf(f, 'mesh_placement_decisions_total', 'mesh_placement_decisions_total', { ...l, outcome: 'remote' })).toBe(1);
+    const h = 'mesh_ng_command_duration_seconds';
+    const hl = { ...l, media_node: 'media-1' };
+    expect(valueOf(f, h, `${h}_bucket`, { ...hl, le: '0.001' })).toBe(1);
+    expect(valueOf(f, h, `${h}_bucket`, { ...hl, le: '0.005' })).toBe(3);
+    expect(valueOf(f, h, `${h}_bucket`, { ...hl, le: '+Inf' })).toBe(4);
+    expect(valueOf(f, h, `${h}_sum`, hl)).toBe(0.0125);
+    expect(valueOf(f, h, `${h}_count`, hl)).toBe(4);
+    expect(valueOf(f, 'mesh_webhook_failures_total', 'mesh_webhook_failures_total', l)).toBe(1);
+    expect(valueOf(f, 'mesh_webhook_duration_seconds', 'mesh_webhook_duration_seconds_sum', l)).toBe(0.3);
+    expect(valueOf(f, 'mesh_webhook_duration_seconds', 'mesh_webhook_duration_seconds_count', l)).toBe(6);
+    expect(valueOf(f, 'mesh_metrics_snapshot_age_seconds', 'mesh_metrics_snapshot_age_seconds', l)).toBe(1);
+    // Exactly one +Inf bucket although the snapshot carried one too.
+    expect(f.get(h)?.samples.filter((s) => s.labels.le === '+Inf')).toHaveLength(1);
+  });
+
+  it('adds the +Inf bucket from count when the snapshot has none', () => {
+    const s = snap({ ngLatency: { m: { buckets: { '2.5': 2 }, sumMs: 3, count: 7 } } });
+    const f = parsePrometheus(renderSnapshots([s], undefined, NOW));
+    const h = 'mesh_ng_command_duration_seconds';
+    expect(valueOf(f, h, `${h}_bucket`, { media_node: 'm', le: '0.0025' })).toBe(2);
+    expect(valueOf(f, h, `${h}_bucket`, { media_node: 'm', le: '+Inf' })).toBe(7);
+  });
+
+  it('writes the control plane own series under its labels', () => {
+    const text = renderSnapshots(
+      [],
+      {
+        region: 'us-east',
+        node: 'cp-1',
+        apiRequests: [{ api: 'tenant', method: 'POST', status: 201, count: 4 }],
+        webhook: { requests: 2, failures: 2, latencySumMs: 10 },
+      },
+      NOW,
+    );
+    const f = parsePrometheus(text);
+    expect(valueOf(f, 'mesh_api_requests_total', 'mesh_api_requests_total', { node: 'cp-1', status: '201', api: 'tenant' })).toBe(4);
+    expect(valueOf(f, 'mesh_webhook_failures_total', 'mesh_webhook_failures_total', { node: 'cp-1' })).toBe(2);
+  });
+
+  it('escapes hostile label values from snapshots', () => {
+    const s = snap({ nodeId: 'n"1\\x\n', placements: { 'a"b': 1 } });
+    const f = parsePrometheus(renderSnapshots([s], undefined, NOW));
+    expect(valueOf(f, 'mesh_placement_decisions_total', 'mesh_placement_decisions_total', { node: 'n"1\\x\n', outcome: 'a"b' })).toBe(1);
+  });
+});
+
+describe('parseSnapshot', () => {
+  it('accepts a well-formed snapshot', () => {
+    expect(parseSnapshot(JSON.stringify(snap()))?.nodeId).toBe('us-east-sig-1');
+  });
+
+  it.each([
+    ['not json', '{'],
+    ['missing nodeId', JSON.stringify({ ...snap(), nodeId: undefined })],
+    ['negative count', JSON.stringify(snap({ activeCalls: -1 }))],
+    ['string failure count', JSON.stringify({ ...snap(), callFailures: { '486': 'x' } })],
+    ['no webhook', JSON.stringify({ ...snap(), webhook: null })],
+    ['bad histogram', JSON.stringify({ ...snap(), ngLatency: { m: { buckets: {}, sumMs: 1 } } })],
+    ['array', '[]'],
+  ])('rejects %s', (_, raw) => {
+    expect(parseSnapshot(raw)).toBeUndefined();
+  });
+});
+
+describe('ApiRequestCounter', () => {
+  it('counts responses by api, method and status through the middleware, errors included', async () => {
+    const counter = new ApiRequestCounter();
+    const app = new Hono();
+    app.use('*', counter.middleware('operator'));
+    app.get('/ok', (c) => c.text('ok'));
+    app.get('/boom', () => {
+      throw new Error('x');
+    });
+    await app.request('/ok');
+    await app.request('/ok');
+    await app.request('/boom');
+    await app.request('/missing');
+    const byKey = Object.fromEntries(counter.snapshot().map((e) => [`${e.method} ${e.status}`, e.count]));
+    expect(byKey).toEqual({ 'GET 200': 2, 'GET 500': 1, 'GET 404': 1 });
+  });
+
+  it('bounds the number of series', () => {
+    const counter = new ApiRequestCounter();
+    for (let i = 0; i < MAX_SERIES + 50; i += 1) counter.record('t', 'GET', 1000 + i);
+    counter.record('t', 'BREW', 200);
+    const snap = counter.snapshot();
+    expect(snap.length).toBeLessThanOrEqual(MAX_SERIES + 2);
+    expect(snap.find((e) => e.status === 0)?.count).toBe(50);
+    expect(snap.some((e) => e.method === 'OTHER')).toBe(true);
+  });
+});
