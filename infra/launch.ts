@@ -8,7 +8,10 @@
  * Logs go to run/logs/. Ctrl-C or SIGTERM stops everything this launcher
  * started, in reverse order. Usage: node dist/infra/launch.js [--config FILE]
  */
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { ensureDevAccount } from '../control-plane/store/accounts.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configPathFromArgv, loadConfig } from './config.js';
@@ -85,6 +88,29 @@ async function main(): Promise<void> {
       }
     });
 
+    // The control plane: operator password from configuration, or one generated on first start
+    // and kept (mode 600) under the run folder so it survives restarts.
+    const operatorPassword = config.controlPlane.operatorPassword ?? persistentSecret(join(runDir, 'operator-password'));
+    const cpUrl = `http://${config.controlPlane.address}:${config.controlPlane.port}`;
+    const cp = await spawnManaged({
+      name: 'control-plane',
+      command: process.execPath,
+      args: [join(root, 'dist', 'infra', 'control-plane-main.js'), '--config', configFile],
+      env: { ...stringEnv(process.env), OPERATOR_PASSWORD: operatorPassword },
+      logFile: join(logDir, 'control-plane.log'),
+      isReady: () => httpOk(`${cpUrl}/openapi.json`),
+      readyTimeoutMs: 15000,
+    });
+    started.push(cp);
+    const pids: Record<string, number> = {};
+    // Keyed by node id (media node ids, the signaling node id, control-plane) for kill drills.
+    for (const p of started) if (p.pid !== undefined) pids[p.name.replace(/^rtpengine /, '')] = p.pid;
+    writeFileSync(join(runDir, 'pids.json'), JSON.stringify(pids, null, 2));
+    const dev = await devAccount(config.redis.url, config.redis.keyPrefix, config.region);
+    say(`control plane: ${cpUrl} (tenant API /2010-04-01, operator API /v1, /metrics, /openapi.json)`);
+    say(`  development account: ${dev.sid}  auth token: ${dev.authToken}`);
+    say(`  operator: ${config.controlPlane.operatorUser} / password in ${join(runDir, 'operator-password')}`);
+
     const route = config.routes[0];
     say('');
     say(`region ${config.region} is up. Logs: ${logDir}`);
@@ -99,6 +125,40 @@ async function main(): Promise<void> {
   } catch (e) {
     say(`start failed: ${(e as Error).message}`);
     await stopAll(1);
+  }
+}
+
+/** A random secret kept in `file` (created with mode 600 on first use). */
+function persistentSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(18).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(500) });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function devAccount(url: string, prefix: string, region: string): Promise<{ sid: string; authToken: string }> {
+  const redis = new Redis(url, { commandTimeout: 2000, maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    const { account } = await ensureDevAccount(redis, prefix, region);
+    return { sid: account.sid, authToken: account.authToken };
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -40,5 +40,7 @@ export function nodeMetricsSnapshot(node: SignalingNode): NodeMetricsSnapshot {
     ngLatency,
     webhook: { ...node.originator.webhookStats },
     placements: {},
+    media: node.media.snapshot().map((m) => ({ ...m, capabilities: [...m.capabilities] })),
+    drained: node.media.drainedIds,
   };
 }

@@ -18,6 +18,7 @@ import { RegistryMediaPort } from './media-port.js';
 import { startMetricsPublisher } from './metrics-publisher.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
+import { keys } from '../regions/store/schema.js';
 
 export interface SignalingNode {
   readonly config: Config;
@@ -29,7 +30,7 @@ export interface SignalingNode {
   readonly store: CallStore;
   readonly originator: Originator;
   readonly commands: CommandConsumer;
-  /** Reload the region's carriers from Redis now (also done every 3 s). */
+  /** Reload the region's carriers and drained media nodes from Redis now (also done every 3 s). */
   reloadCarriers(): Promise<void>;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
   close(): Promise<void>;
@@ -112,11 +113,12 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   );
   commands.start();
 
-  // Carriers of the region (operator API) are reloaded every few seconds; a Redis
-  // failure keeps the last good set rather than opening or closing the door.
+  // Carriers of the region and drained media nodes (operator API) are reloaded every few
+  // seconds; a Redis failure keeps the last good set rather than opening or closing the door.
   const refreshCarriers = async (): Promise<void> => {
     try {
       b2bua.setCarriers(await loadCarriers(redis, config.redis.keyPrefix, config.region));
+      media.setDrained(await redis.smembers(keys(config.redis.keyPrefix).drainedNodes()));
     } catch (e) {
       nlog.debug('carrier reload failed; keeping the previous set', { error: e as Error });
     }

@@ -95,6 +95,7 @@ export class MediaNodeRegistry {
   readonly region: string;
   private readonly nodes = new Map<string, NodeState>();
   private readonly allocations = new Map<string, NodeState>();
+  private drained = new Set<string>();
   private readonly events: SafeEmitter<MediaNodeRegistryEvents>;
   private readonly healthIntervalMs: number;
   private readonly pingTimeoutMs: number;
@@ -156,13 +157,25 @@ export class MediaNodeRegistry {
   }
 
   /** The least-loaded healthy node (ties: lowest id). Throws SERVICE_UNAVAILABLE when none is healthy. */
+  /**
+   * Nodes an operator drained: they keep their calls but get no new ones.
+   * Replaces the previous set (the source of truth is shared state, re-read periodically).
+   */
+  setDrained(ids: Iterable<string>): void {
+    this.drained = new Set(ids);
+  }
+
+  get drainedIds(): string[] {
+    return [...this.drained].filter((id) => this.nodes.has(id)).sort();
+  }
+
   chooseNode(opts: { capability?: string; exclude?: readonly string[] } = {}): MediaNode {
     if (this.closing !== undefined) throw new MeshError('CLOSED', 'media node registry is closed');
     let best: NodeState | undefined;
     for (const s of this.nodes.values()) {
       if (!this.isUsable(s)) continue;
       if (opts.capability !== undefined && !s.node.capabilities.includes(opts.capability)) continue;
-      if (opts.exclude?.includes(s.node.id) === true) continue;
+      if (opts.exclude?.includes(s.node.id) === true || this.drained.has(s.node.id)) continue;
       if (best === undefined || s.load < best.load || (s.load === best.load && s.node.id < best.node.id)) best = s;
     }
     if (best === undefined) {

@@ -137,6 +137,23 @@ export interface NodeMetricsSnapshot {
   ngLatency: Record<string, { buckets: Record<string, number>; sumMs: number; count: number }>;
   webhook: { requests: number; failures: number; latencySumMs: number };
   placements: Record<string, number>;
+  /** The node's view of its region's media nodes (health from its ng pings), for the operator API. */
+  media?: MediaNodeView[];
+  /** Media nodes the operator drained: no new calls are placed on them. */
+  drained?: string[];
+}
+
+export interface MediaNodeView {
+  id: string;
+  address: string;
+  ngPort: number;
+  capabilities: string[];
+  healthy: boolean;
+  load: number;
+  breaker: string;
+  lastPingRttMs: number | undefined;
+  lastPingAt: number | undefined;
+  lastError: string | undefined;
 }
 
 export const keys = (prefix: string) => ({
@@ -158,6 +175,8 @@ export const keys = (prefix: string) => ({
   usage: (accountSid: string) => `${prefix}account:${accountSid}:usage`,
   /** Per-node metrics snapshot (JSON string, TTL). */
   nodeMetrics: (nodeId: string) => `${prefix}metrics:node:${nodeId}`,
+  /** Set of media node ids drained by an operator drill. */
+  drainedNodes: () => `${prefix}drained-nodes`,
   /** Set of node ids that published metrics. */
   metricsNodes: () => `${prefix}metrics:nodes`,
 });

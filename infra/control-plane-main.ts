@@ -1,0 +1,42 @@
+/**
+ * Process entry of the control plane:
+ *   OPERATOR_PASSWORD=… node dist/infra/control-plane-main.js --config infra/config/us-east.json
+ * Exits non-zero with a message naming the bad key when the configuration is
+ * invalid or no operator password is set; SIGTERM / SIGINT close it cleanly.
+ */
+import { configPathFromArgv, loadConfig } from './config.js';
+import { startControlPlane } from './control-plane.js';
+import { createLogger } from './log.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    const file = configPathFromArgv(process.argv);
+    config = loadConfig(file === undefined ? {} : { file });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const password = config.controlPlane.operatorPassword;
+  if (password === undefined) {
+    process.stderr.write('invalid configuration:\n  controlPlane.operatorPassword: required (or set OPERATOR_PASSWORD)\n');
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel, { proc: 'control-plane' });
+  process.on('uncaughtException', (e) => log.error('uncaught exception', { error: e }));
+  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e as Error }));
+  const cp = await startControlPlane(config, { operatorPassword: password }, log);
+  process.stdout.write(`READY ${cp.url}\n`);
+  const stop = (): void => {
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    cp.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`control plane failed to start: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,138 @@
+/**
+ * The control-plane process, built in-process from a validated configuration:
+ * the tenant API (/2010-04-01), the operator API (/v1), /metrics and
+ * /openapi.json on one hono server. `control-plane-main.ts` runs it as a
+ * process; tests start it directly.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { Redis } from 'ioredis';
+import { createTenantApp } from '../control-plane/api/app.js';
+import { RedisCallControl } from '../control-plane/api/call-control.js';
+import { metricsHandler } from '../control-plane/metrics/handler.js';
+import { readSnapshots } from '../control-plane/metrics/render.js';
+import { createOperatorApp } from '../control-plane/operator/app.js';
+import type { DrillExecutor, NodeInfo, RegionInfo } from '../control-plane/operator/types.js';
+import { nodeInfoFromMedia, nodeInfoFromMetrics } from '../control-plane/operator/types.js';
+import { MeshError } from '../regions/core/errors.js';
+import { keys } from '../regions/store/schema.js';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+
+export interface ControlPlane {
+  readonly url: string;
+  readonly redis: Redis;
+  readonly operator: { username: string; password: string };
+  close(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  /** Operator password; required (the launcher generates and persists one). */
+  operatorPassword: string;
+  /** Listen port override (0 = ephemeral, for tests). */
+  port?: number;
+  /** File with `{"<nodeId>": pid}` of the local mesh, for kill drills. Default <runDir>/pids.json. */
+  pidsFile?: string;
+}
+
+export async function startControlPlane(config: Config, opts: ControlPlaneOptions, log: Logger = createLogger(config.logLevel)): Promise<ControlPlane> {
+  const clog = log.child({ proc: 'control-plane', region: config.region });
+  const redis = new Redis(config.redis.url, {
+    commandTimeout: config.redis.commandTimeoutMs,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  redis.on('error', (e) => clog.debug('redis error', { error: e }));
+  const prefix = config.redis.keyPrefix;
+
+  const app = createTenantApp({
+    redis,
+    keyPrefix: prefix,
+    defaultRegion: config.region,
+    regions: [config.region],
+    callControl: new RedisCallControl(redis, prefix),
+    rateLimit: { requestsPerSecond: config.controlPlane.rateLimitPerSecond, burst: config.controlPlane.rateLimitBurst },
+    maxBodyBytes: config.controlPlane.maxBodyBytes,
+    log: clog,
+  });
+
+  const regions: RegionInfo[] = [
+    { id: config.region, sipAddress: config.sip.address, sipPort: config.sip.port, addresses: `${config.sip.address.split('.').slice(0, 3).join('.')}.0/24` },
+  ];
+  const nodes = async (): Promise<NodeInfo[]> => {
+    const snaps = await readSnapshots(redis, prefix);
+    const out: NodeInfo[] = [];
+    const seenMedia = new Set<string>();
+    for (const s of snaps) {
+      out.push(nodeInfoFromMetrics(s));
+      for (const m of s.media ?? []) {
+        if (seenMedia.has(m.id)) continue;
+        seenMedia.add(m.id);
+        out.push(nodeInfoFromMedia(s.region, { ...m, breaker: m.breaker as 'closed' | 'open' | 'half-open' }));
+      }
+    }
+    return out;
+  };
+  const pidsFile = opts.pidsFile ?? join(config.runDir, 'pids.json');
+  const drills: DrillExecutor = {
+    // Drain: the region's signaling nodes stop placing new calls on it (they re-read the set every 3 s).
+    async drain(nodeId) {
+      await redis.sadd(keys(prefix).drainedNodes(), nodeId);
+    },
+    // Kill: SIGKILL the local mesh process of that node, as a real failure would.
+    async kill(nodeId) {
+      let pids: Record<string, number>;
+      try {
+        pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as Record<string, number>;
+      } catch {
+        throw new MeshError('CONFLICT', `no local mesh process table at ${pidsFile}: kill drills need the embedded default started by make start`);
+      }
+      const pid = pids[nodeId];
+      if (pid === undefined) throw new MeshError('NOT_FOUND', `node ${nodeId} is not a process of the local mesh`);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (e) {
+        throw new MeshError('CONFLICT', `node ${nodeId} (pid ${pid}) is not running: ${(e as Error).message}`);
+      }
+    },
+  };
+  const operator = { username: config.controlPlane.operatorUser, password: opts.operatorPassword };
+  app.route(
+    '/v1',
+    createOperatorApp({
+      redis,
+      keyPrefix: prefix,
+      operator,
+      regions,
+      nodes,
+      drills,
+      placementTrace: async () => undefined,
+    }),
+  );
+  app.get('/metrics', metricsHandler({ redis, keyPrefix: prefix }));
+
+  const server: ServerType = serve({ fetch: app.fetch, hostname: config.controlPlane.address, port: opts.port ?? config.controlPlane.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', (e) => reject(new MeshError('CONFLICT', `control plane cannot listen on ${config.controlPlane.address}:${opts.port ?? config.controlPlane.port}: ${e.message}`)));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.controlPlane.address}:${port}`;
+  clog.info('control plane up', { url });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    redis,
+    operator,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((r) => server.close(() => r()));
+        redis.disconnect();
+      })()),
+  };
+}
