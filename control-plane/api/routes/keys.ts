@@ -1,0 +1,132 @@
+/**
+ * Keys: API key SID + secret as an alternative to the auth token. Managing
+ * keys needs the auth token: a request authenticated by an API key is refused
+ * here (403), so a leaked key cannot mint more keys.
+ */
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { apiDate } from '../../../regions/store/schema.js';
+import { newKeySecret, newSid } from '../../store/ids.js';
+import type { ApiKeyRecord } from '../../store/resources.js';
+import { apiError, notFound } from '../errors.js';
+import { hashSecret } from '../middleware/auth.js';
+import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
+import { AccountAndSidParams, AccountSidParam, accountUri, API_VERSION, errorResponses, formBody, json } from '../schemas/common.js';
+import { KeyForm, KeyListSchema, KeySchema, NewKeySchema, renderKey, renderKeyList } from '../schemas/keys.js';
+import type { TenantEnv } from '../types.js';
+
+const tags = ['Keys'];
+const BASE = `/${API_VERSION}/Accounts/{AccountSid}/Keys`;
+
+const authTokenOnly: MiddlewareHandler<TenantEnv> = async (c, next) => {
+  if (c.get('principal').keySid !== undefined) throw apiError('FORBIDDEN', 'API keys cannot manage API keys; use the auth token', 20403);
+  await next();
+};
+
+export function registerKeyRoutes(app: OpenAPIHono<TenantEnv>): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: BASE,
+      tags,
+      summary: 'Create an API key (the secret is in this response only)',
+      middleware: [authTokenOnly],
+      request: { params: AccountSidParam, body: formBody(KeyForm) },
+      responses: { 201: json(NewKeySchema, 'The key with its secret'), ...errorResponses },
+    }),
+    async (c) => {
+      const f = c.req.valid('form');
+      const { stores, now } = c.get('api');
+      const at = now();
+      const secret = newKeySecret();
+      const record: ApiKeyRecord = {
+        sid: newSid('SK'),
+        accountSid: c.get('target').sid,
+        friendlyName: f.FriendlyName ?? '',
+        secretHash: hashSecret(secret),
+        dateCreated: apiDate(at),
+        dateUpdated: apiDate(at),
+      };
+      await stores.apiKeys.insert(record, at.getTime());
+      return c.json({ ...renderKey(record), secret }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: BASE,
+      tags,
+      summary: 'List API keys',
+      middleware: [authTokenOnly],
+      request: { params: AccountSidParam, query: PagingQuery },
+      responses: { 200: json(KeyListSchema, 'A page of keys'), ...errorResponses },
+    }),
+    async (c) => {
+      const paging = c.req.valid('query');
+      const account = c.get('target');
+      const page = await c.get('api').stores.apiKeys.list(account.sid, { offset: pageOffset(paging), size: paging.PageSize });
+      return c.json(renderKeyList(page.items, pageMeta(`${accountUri(account.sid)}/Keys.json`, c.req.url, paging, page.items.length, page.hasMore)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: `${BASE}/{Sid}`,
+      tags,
+      summary: 'Fetch an API key',
+      middleware: [authTokenOnly],
+      request: { params: AccountAndSidParams },
+      responses: { 200: json(KeySchema, 'The key'), ...errorResponses },
+    }),
+    async (c) => {
+      const { Sid } = c.req.valid('param');
+      const record = await c.get('api').stores.apiKeys.getOwned(c.get('target').sid, Sid);
+      if (record === undefined) throw notFound(`Key ${Sid}`);
+      return c.json(renderKey(record), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: `${BASE}/{Sid}`,
+      tags,
+      summary: 'Rename an API key',
+      middleware: [authTokenOnly],
+      request: { params: AccountAndSidParams, body: formBody(KeyForm) },
+      responses: { 200: json(KeySchema, 'The key'), ...errorResponses },
+    }),
+    async (c) => {
+      const { Sid } = c.req.valid('param');
+      const f = c.req.valid('form');
+      const { stores, now } = c.get('api');
+      const record = await stores.apiKeys.getOwned(c.get('target').sid, Sid);
+      if (record === undefined) throw notFound(`Key ${Sid}`);
+      const next = { ...record, ...(f.FriendlyName === undefined ? {} : { friendlyName: f.FriendlyName }), dateUpdated: apiDate(now()) };
+      await stores.apiKeys.replace(next);
+      return c.json(renderKey(next), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: `${BASE}/{Sid}`,
+      tags,
+      summary: 'Revoke an API key',
+      middleware: [authTokenOnly],
+      request: { params: AccountAndSidParams },
+      responses: { 204: { description: 'Revoked' }, ...errorResponses },
+    }),
+    async (c) => {
+      const { Sid } = c.req.valid('param');
+      const { stores } = c.get('api');
+      const record = await stores.apiKeys.getOwned(c.get('target').sid, Sid);
+      if (record === undefined) throw notFound(`Key ${Sid}`);
+      await stores.apiKeys.remove(record);
+      return c.body(null, 204);
+    },
+  );
+}

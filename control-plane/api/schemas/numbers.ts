@@ -1,0 +1,90 @@
+import { z } from '@hono/zod-openapi';
+import type { IncomingNumberRecord } from '../../../regions/store/schema.js';
+import { PageMetaSchema, type PageMeta } from '../paging.js';
+import { accountUri, API_VERSION, E164Field, FriendlyNameField, HttpMethodField, UrlField } from './common.js';
+
+const ApplicationSidField = z.string().regex(/^AP[0-9a-f]{32}$/, 'is not an application SID');
+
+export const UpdateNumberForm = z.object({
+  FriendlyName: FriendlyNameField.optional(),
+  VoiceApplicationSid: z.union([ApplicationSidField, z.literal('')]).optional(),
+  VoiceUrl: UrlField.optional(),
+  VoiceMethod: HttpMethodField.optional(),
+  VoiceFallbackUrl: UrlField.optional(),
+  VoiceFallbackMethod: HttpMethodField.optional(),
+  StatusCallback: UrlField.optional(),
+  StatusCallbackMethod: HttpMethodField.optional(),
+});
+
+export const CreateNumberForm = UpdateNumberForm.extend({
+  PhoneNumber: E164Field,
+  /** Extension: region the number is homed in (default: the account's home region). */
+  HomeRegion: z.string().max(64).optional(),
+});
+
+export const ListNumbersQuery = z.object({ PhoneNumber: z.string().optional(), FriendlyName: z.string().optional() });
+
+export const NumberSchema = z
+  .object({
+    sid: z.string(),
+    account_sid: z.string(),
+    phone_number: z.string(),
+    friendly_name: z.string(),
+    voice_application_sid: z.string().nullable(),
+    voice_url: z.string().nullable(),
+    voice_method: z.string(),
+    voice_fallback_url: z.string().nullable(),
+    voice_fallback_method: z.string(),
+    status_callback: z.string().nullable(),
+    status_callback_method: z.string(),
+    capabilities: z.object({ voice: z.boolean(), sms: z.boolean(), mms: z.boolean(), fax: z.boolean() }),
+    home_region: z.string(),
+    api_version: z.string(),
+    date_created: z.string(),
+    date_updated: z.string(),
+    uri: z.string(),
+  })
+  .openapi('IncomingPhoneNumber');
+
+export const NumberListSchema = z.object({ incoming_phone_numbers: z.array(NumberSchema), ...PageMetaSchema }).openapi('IncomingPhoneNumberList');
+
+export function renderNumber(n: IncomingNumberRecord): z.infer<typeof NumberSchema> {
+  return {
+    sid: n.sid,
+    account_sid: n.accountSid,
+    phone_number: n.phoneNumber,
+    friendly_name: n.friendlyName,
+    voice_application_sid: n.applicationSid ?? null,
+    voice_url: n.voiceUrl ?? null,
+    voice_method: n.voiceMethod ?? 'POST',
+    voice_fallback_url: n.voiceFallbackUrl ?? null,
+    voice_fallback_method: n.voiceFallbackMethod ?? 'POST',
+    status_callback: n.statusCallback ?? null,
+    status_callback_method: n.statusCallbackMethod ?? 'POST',
+    capabilities: { voice: true, sms: false, mms: false, fax: false },
+    home_region: n.homeRegion,
+    api_version: API_VERSION,
+    date_created: n.dateCreated,
+    date_updated: n.dateUpdated,
+    uri: `${accountUri(n.accountSid)}/IncomingPhoneNumbers/${n.sid}.json`,
+  };
+}
+
+export function renderNumberList(items: IncomingNumberRecord[], meta: PageMeta): z.infer<typeof NumberListSchema> {
+  return { incoming_phone_numbers: items.map(renderNumber), ...meta };
+}
+
+/** Applies the voice fields of a form; `VoiceApplicationSid=''` detaches the application. */
+export function applyNumberForm(base: IncomingNumberRecord, f: z.infer<typeof UpdateNumberForm>): IncomingNumberRecord {
+  const next: IncomingNumberRecord = { ...base };
+  if (f.FriendlyName !== undefined) next.friendlyName = f.FriendlyName;
+  if (f.VoiceApplicationSid === '') delete next.applicationSid;
+  else if (f.VoiceApplicationSid !== undefined) next.applicationSid = f.VoiceApplicationSid;
+  if (f.VoiceUrl !== undefined) next.voiceUrl = f.VoiceUrl;
+  if (f.VoiceMethod !== undefined) next.voiceMethod = f.VoiceMethod;
+  if (f.VoiceFallbackUrl !== undefined) next.voiceFallbackUrl = f.VoiceFallbackUrl;
+  if (f.VoiceFallbackMethod !== undefined) next.voiceFallbackMethod = f.VoiceFallbackMethod;
+  if (f.StatusCallback !== undefined) next.statusCallback = f.StatusCallback;
+  if (f.StatusCallbackMethod !== undefined) next.statusCallbackMethod = f.StatusCallbackMethod;
+  return next;
+}

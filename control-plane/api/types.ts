@@ -1,0 +1,72 @@
+/**
+ * Dependencies and per-request context of the tenant API.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../infra/log.js';
+import type { AccountRecord, CallCommand } from '../../regions/store/schema.js';
+import type { AccountStore } from '../store/accounts.js';
+import type { CallStore } from '../store/calls.js';
+import type { NumberStore } from '../store/numbers.js';
+import type { OwnedRecords } from '../store/owned-records.js';
+import type { RateLimitConfig } from '../store/rate-limit.js';
+import type {
+  ApiKeyRecord,
+  ApplicationRecord,
+  AuthorizationRecord,
+  QueueRecord,
+  RecordingRecord,
+} from '../store/resources.js';
+
+/** How the control plane tells a region's signaling nodes to act on a call. */
+export interface CallControl {
+  send(region: string, cmd: CallCommand): Promise<void>;
+}
+
+export interface TenantApiDeps {
+  redis: Redis;
+  keyPrefix: string;
+  /** Home region of accounts created without one. */
+  defaultRegion: string;
+  /** Regions an account may be homed in. */
+  regions: string[];
+  callControl: CallControl;
+  now?: () => Date;
+  /** Per-account token bucket; default 100 requests/s, burst 200. */
+  rateLimit?: RateLimitConfig;
+  /** Largest accepted request body; default 1 MiB. */
+  maxBodyBytes?: number;
+  log?: Logger;
+}
+
+export interface Stores {
+  accounts: AccountStore;
+  applications: OwnedRecords<ApplicationRecord>;
+  numbers: NumberStore;
+  calls: CallStore;
+  recordings: OwnedRecords<RecordingRecord>;
+  queues: OwnedRecords<QueueRecord>;
+  apiKeys: OwnedRecords<ApiKeyRecord>;
+  authorizations: OwnedRecords<AuthorizationRecord>;
+}
+
+/** Who is calling: the account whose credentials (auth token or API key) were presented. */
+export interface Principal {
+  account: AccountRecord;
+  /** Set when an API key (SK…) authenticated the request. */
+  keySid?: string;
+}
+
+export interface ApiContext {
+  deps: TenantApiDeps;
+  stores: Stores;
+  now: () => Date;
+}
+
+export type TenantEnv = {
+  Variables: {
+    api: ApiContext;
+    principal: Principal;
+    /** The account named in the path, once access to it was granted. */
+    target: AccountRecord;
+  };
+};

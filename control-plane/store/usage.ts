@@ -1,0 +1,130 @@
+/**
+ * Usage accounting. Every billable thing (call minutes, recordings, media
+ * branches, API requests) adds to a per-account hash `usage(account)` with
+ * field `category|region|YYYY-MM-DD`, so totals per day, region and category
+ * are one HGETALL away and roll up by summing the subaccounts' hashes.
+ */
+import type { Redis } from 'ioredis';
+import { keys, type UsageCategory, type UsageEvent } from '../../regions/store/schema.js';
+
+export const USAGE_CATEGORIES: readonly UsageCategory[] = [
+  'calls-inbound',
+  'calls-outbound',
+  'recordings',
+  'media-branches',
+  'api-requests',
+];
+
+export const USAGE_UNITS: Record<UsageCategory, string> = {
+  'calls-inbound': 'minutes',
+  'calls-outbound': 'minutes',
+  recordings: 'recordings',
+  'media-branches': 'branches',
+  'api-requests': 'requests',
+};
+
+export const USAGE_DESCRIPTIONS: Record<UsageCategory, string> = {
+  'calls-inbound': 'Inbound voice minutes',
+  'calls-outbound': 'Outbound voice minutes',
+  recordings: 'Voice recordings',
+  'media-branches': 'Media branches (forks of a call\'s media)',
+  'api-requests': 'API requests',
+};
+
+/** UTC calendar day of a timestamp, YYYY-MM-DD. */
+export function usageDay(atMs: number): string {
+  return new Date(atMs).toISOString().slice(0, 10);
+}
+
+/** Adds one usage event. Resolves once Redis acknowledged it (callers then acknowledge their own work). */
+export async function recordUsage(redis: Redis, prefix: string, event: UsageEvent): Promise<void> {
+  const field = `${event.category}|${event.region}|${usageDay(event.at)}`;
+  await redis.hincrbyfloat(keys(prefix).usage(event.accountSid), field, event.quantity);
+}
+
+export interface UsageRow {
+  accountSid: string;
+  category: UsageCategory;
+  region: string;
+  day: string;
+  quantity: number;
+}
+
+/** All usage rows of some accounts (one HGETALL each, pipelined). */
+export async function readUsageRows(redis: Redis, prefix: string, accountSids: string[]): Promise<UsageRow[]> {
+  if (accountSids.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const sid of accountSids) pipeline.hgetall(keys(prefix).usage(sid));
+  const results = (await pipeline.exec()) ?? [];
+  const rows: UsageRow[] = [];
+  results.forEach(([err, hash], i) => {
+    if (err !== null) throw err;
+    const accountSid = accountSids[i] as string;
+    for (const [field, value] of Object.entries(hash as Record<string, string>)) {
+      const [category, region, day] = field.split('|');
+      if (category === undefined || region === undefined || day === undefined) continue;
+      if (!(USAGE_CATEGORIES as readonly string[]).includes(category)) continue;
+      rows.push({ accountSid, category: category as UsageCategory, region, day, quantity: Number(value) });
+    }
+  });
+  return rows;
+}
+
+export interface UsageTotal {
+  category: UsageCategory;
+  /** First and last day of the period the total covers (YYYY-MM-DD). */
+  startDate: string;
+  endDate: string;
+  quantity: number;
+  /** Quantity per region within the total. */
+  byRegion: Record<string, number>;
+}
+
+export interface UsageQuery {
+  startDate: string;
+  endDate: string;
+  category?: UsageCategory;
+  region?: string;
+  /** `all`: one total per category over the range; otherwise one per category and day/month/year. */
+  groupBy: 'all' | 'day' | 'month' | 'year';
+}
+
+function lastDayOfMonth(yyyyMm: string): string {
+  const [y, m] = yyyyMm.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+}
+
+/** Sums rows into totals per category (and period); with groupBy `all` every category is present, zero or not. */
+export function summarizeUsage(rows: UsageRow[], q: UsageQuery): UsageTotal[] {
+  const periodOf = (day: string): [string, string] => {
+    switch (q.groupBy) {
+      case 'all':
+        return [q.startDate, q.endDate];
+      case 'day':
+        return [day, day];
+      case 'month':
+        return [`${day.slice(0, 7)}-01`, lastDayOfMonth(day.slice(0, 7))];
+      case 'year':
+        return [`${day.slice(0, 4)}-01-01`, `${day.slice(0, 4)}-12-31`];
+    }
+  };
+  const categories = q.category === undefined ? USAGE_CATEGORIES : [q.category];
+  const totals = new Map<string, UsageTotal>();
+  if (q.groupBy === 'all') {
+    for (const category of categories) {
+      totals.set(category, { category, startDate: q.startDate, endDate: q.endDate, quantity: 0, byRegion: {} });
+    }
+  }
+  for (const row of rows) {
+    if (row.day < q.startDate || row.day > q.endDate) continue;
+    if (!categories.includes(row.category)) continue;
+    if (q.region !== undefined && row.region !== q.region) continue;
+    const [startDate, endDate] = periodOf(row.day);
+    const key = `${row.category}|${startDate}`;
+    const total = totals.get(q.groupBy === 'all' ? row.category : key) ?? { category: row.category, startDate, endDate, quantity: 0, byRegion: {} };
+    total.quantity += row.quantity;
+    total.byRegion[row.region] = (total.byRegion[row.region] ?? 0) + row.quantity;
+    totals.set(q.groupBy === 'all' ? row.category : key, total);
+  }
+  return [...totals.values()].sort((a, b) => a.category.localeCompare(b.category) || b.startDate.localeCompare(a.startDate));
+}
