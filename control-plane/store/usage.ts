@@ -5,6 +5,7 @@
  * are one HGETALL away and roll up by summing the subaccounts' hashes.
  */
 import type { Redis } from 'ioredis';
+import { recordUsage } from '../../regions/store/usage.js';
 import { keys, type UsageCategory, type UsageEvent } from '../../regions/store/schema.js';
 
 export const USAGE_CATEGORIES: readonly UsageCategory[] = [
@@ -36,11 +37,8 @@ export function usageDay(atMs: number): string {
   return new Date(atMs).toISOString().slice(0, 10);
 }
 
-/** Adds one usage event. Resolves once Redis acknowledged it (callers then acknowledge their own work). */
-export async function recordUsage(redis: Redis, prefix: string, event: UsageEvent): Promise<void> {
-  const field = `${event.category}|${event.region}|${usageDay(event.at)}`;
-  await redis.hincrbyfloat(keys(prefix).usage(event.accountSid), field, event.quantity);
-}
+/** Writing usage is shared with the signaling nodes (call minutes): one implementation in regions/store. */
+export { recordUsage };
 
 export interface UsageRow {
   accountSid: string;

@@ -1,0 +1,128 @@
+/**
+ * End to end, the issue's acceptance: the official `twilio` library, through
+ * the control plane's tenant API, originates a call that really rings a SIPp
+ * callee through our signaling node and rtpengine; the status callback
+ * reports initiated, ringing, in-progress and completed with the duration;
+ * the call is redirected and hung up through the API while live.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import twilio from 'twilio';
+import RequestClient from 'twilio/lib/base/RequestClient.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
+import { parseConfig } from '../../../infra/config.js';
+import { startControlPlane, type ControlPlane } from '../../../infra/control-plane.js';
+import { silentLogger } from '../../../infra/log.js';
+import type { AccountRecord } from '../../../regions/store/schema.js';
+import { isValidSignature } from '../../../signaling/webhooks/signature.js';
+import { startSipp, type SippInstance } from '../../support/sipp.js';
+import { CALLEE, startTestRegion, type TestRegion } from '../b2bua/harness.js';
+
+const PREFIX = 'it-e2e-api:';
+
+class LocalRequestClient extends RequestClient {
+  constructor(private readonly base: string) {
+    super();
+  }
+  override request<T>(opts: RequestClient.RequestOptions<T>) {
+    return super.request({ ...opts, uri: opts.uri.replace(/^https:\/\/api\.twilio\.com/, this.base) });
+  }
+}
+
+interface Hit {
+  path: string;
+  params: Record<string, string>;
+  signature: string;
+}
+
+describe('API-originated call, end to end', () => {
+  let region: TestRegion;
+  let cp: ControlPlane;
+  let account: AccountRecord;
+  let app: ServerType;
+  let appUrl: string;
+  let uas: SippInstance;
+  const hits: Hit[] = [];
+
+  beforeAll(async () => {
+    region = await startTestRegion({ keyPrefix: PREFIX });
+    const config = parseConfig({ ...region.config, nodeId: undefined, controlPlane: { port: 8080 } });
+    cp = await startControlPlane(config, { operatorPassword: 'test-operator-password', port: 0 }, silentLogger);
+    account = await bootstrapAccount(cp.redis, PREFIX, { friendlyName: 'e2e', homeRegion: 'us-east' });
+    // The tenant's application server.
+    const web = new Hono();
+    web.post('*', async (c) => {
+      const form = await c.req.parseBody();
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(form)) params[k] = String(v);
+      hits.push({ path: new URL(c.req.url).pathname, params, signature: c.req.header('X-Twilio-Signature') ?? '' });
+      return c.body('<Response><Pause length="30"/></Response>', 200, { 'Content-Type': 'text/xml' });
+    });
+    app = serve({ fetch: web.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((r) => app.once('listening', r));
+    appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    uas = await startSipp({ scenario: 'uas-echo.xml', localAddress: CALLEE.address, localPort: CALLEE.port, mediaPort: 22000, timeoutMs: 120_000 });
+    await uas.ready;
+  });
+  afterAll(async () => {
+    await uas?.stop(500);
+    await cp?.close();
+    await region?.close();
+    await new Promise((r) => app?.close(r));
+  });
+
+  async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+    const started = Date.now();
+    for (;;) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (Date.now() - started > timeoutMs) throw new Error(`not reached within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('rings the SIPp callee, reports every status with the duration, follows a redirect and hangs up', async () => {
+    const client = twilio(account.sid, account.authToken, { httpClient: new LocalRequestClient(cp.url) });
+    const call = await client.calls.create({
+      to: '+15551234567',
+      from: '+15550001111',
+      url: `${appUrl}/voice`,
+      statusCallback: `${appUrl}/status`,
+      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+    });
+    expect(call.status).toBe('queued');
+
+    // The callee answers; the call is live.
+    await waitFor(async () => ((await client.calls(call.sid).fetch()).status === 'in-progress' ? true : undefined), 10_000);
+    expect(region.node.originator.activeCalls).toBe(1);
+    // The answered call fetched its instructions, signed with the account's token.
+    const voice = await waitFor(() => hits.find((h) => h.path === '/voice' && h.params.CallSid === call.sid), 5000);
+    expect(isValidSignature(account.authToken, voice.signature, `${appUrl}/voice`, voice.params)).toBe(true);
+
+    // Redirect the live call: the new URL is fetched.
+    await client.calls(call.sid).update({ url: `${appUrl}/next`, method: 'POST' });
+    await waitFor(() => hits.find((h) => h.path === '/next' && h.params.CallSid === call.sid), 5000);
+
+    await new Promise((r) => setTimeout(r, 1200));
+    await client.calls(call.sid).update({ status: 'completed' });
+    const done = await waitFor(async () => {
+      const c = await client.calls(call.sid).fetch();
+      return c.status === 'completed' ? c : undefined;
+    }, 10_000);
+    expect(Number(done.duration)).toBeGreaterThanOrEqual(1);
+
+    const statuses = await waitFor(() => {
+      const mine = hits.filter((h) => h.path === '/status' && h.params.CallSid === call.sid);
+      return mine.length >= 4 ? mine : undefined;
+    }, 5000);
+    expect(statuses.map((h) => h.params.CallStatus)).toEqual(['initiated', 'ringing', 'in-progress', 'completed']);
+    expect(Number(statuses[3]!.params.CallDuration)).toBeGreaterThanOrEqual(1);
+    for (const h of statuses) expect(isValidSignature(account.authToken, h.signature, `${appUrl}/status`, h.params)).toBe(true);
+
+    // Call minutes were accounted and are readable through the API.
+    const usage = await client.usage.records.list({ category: 'calls-outbound' });
+    expect(Number(usage[0]?.usage)).toBeGreaterThanOrEqual(1);
+  });
+});
