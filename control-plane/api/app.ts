@@ -63,10 +63,13 @@ export function createTenantApp(deps: TenantApiDeps): OpenAPIHono<TenantEnv> {
     security: [{ basicAuth: [] }],
   });
 
-  app.use('*', authenticate());
-  app.use('*', rateLimit(deps.rateLimit ?? DEFAULT_RATE_LIMIT));
-  app.use('*', apiRequestUsage());
-  app.use('*', formBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
+  // Tenant middleware covers the tenant API only: the operator API (/v1) and /metrics
+  // are mounted beside it on the same server with their own credentials.
+  const tenantPaths = `${API_PREFIX}*`;
+  app.use(tenantPaths, authenticate());
+  app.use(tenantPaths, rateLimit(deps.rateLimit ?? DEFAULT_RATE_LIMIT));
+  app.use(tenantPaths, apiRequestUsage());
+  app.use(tenantPaths, formBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
   app.use(`${API_PREFIX}Accounts/:AccountSid`, accountAccess());
   app.use(`${API_PREFIX}Accounts/:AccountSid/*`, accountAccess());
 

@@ -125,4 +125,22 @@ describe('API-originated call, end to end', () => {
     const usage = await client.usage.records.list({ category: 'calls-outbound' });
     expect(Number(usage[0]?.usage)).toBeGreaterThanOrEqual(1);
   });
+
+  it('serves the operator API and /metrics beside the tenant API, each with its own credentials', async () => {
+    const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+    const asOperator = await fetch(`${cp.url}/v1/regions/us-east/nodes`, { headers: { Authorization: basic(cp.operator.username, cp.operator.password) } });
+    expect(asOperator.status).toBe(200);
+    const body = (await asOperator.json()) as { nodes: { id: string; kind: string; healthy: boolean }[] };
+    // The signaling node reports itself and both media nodes it health-checks.
+    expect(body.nodes.filter((n) => n.kind === 'media' && n.healthy).map((n) => n.id).sort()).toEqual(['it-media-1', 'it-media-2']);
+    expect(body.nodes.some((n) => n.kind === 'signaling' && n.id === 'it-sig-1')).toBe(true);
+    // Tenant credentials are not operator credentials, and the other way round.
+    expect((await fetch(`${cp.url}/v1/regions`, { headers: { Authorization: basic(account.sid, account.authToken) } })).status).toBe(401);
+    expect((await fetch(`${cp.url}/2010-04-01/Accounts/${account.sid}.json`, { headers: { Authorization: basic(cp.operator.username, cp.operator.password) } })).status).toBe(401);
+
+    const metrics = await (await fetch(`${cp.url}/metrics`)).text();
+    expect(metrics).toMatch(/^mesh_active_calls\{[^}]*node="it-sig-1"[^}]*\} \d+$/m);
+    expect(metrics).toMatch(/^mesh_call_attempts_total\{[^}]*region="us-east"[^}]*\} \d+$/m);
+    expect(metrics).toMatch(/^mesh_ng_command_duration_seconds_bucket\{/m);
+  });
 });
