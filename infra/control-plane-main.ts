@@ -4,19 +4,12 @@
  * Exits non-zero with a message naming the bad key when the configuration is
  * invalid or no operator password is set; SIGTERM / SIGINT close it cleanly.
  */
-import { configPathFromArgv, loadConfig } from './config.js';
+import { configOrExit } from './main-config.js';
 import { startControlPlane } from './control-plane.js';
 import { createLogger } from './log.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    const file = configPathFromArgv(process.argv);
-    config = loadConfig(file === undefined ? {} : { file });
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    process.exit(2);
-  }
+  const config = configOrExit();
   const password = config.controlPlane.operatorPassword;
   if (password === undefined) {
     process.stderr.write('invalid configuration:\n  controlPlane.operatorPassword: required (or set OPERATOR_PASSWORD)\n');

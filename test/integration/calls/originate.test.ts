@@ -13,6 +13,7 @@ import { CallRecordStore } from '../../../regions/store/call-records.js';
 import { apiDate, keys, type AccountRecord, type CallCommand, type CallRecord } from '../../../regions/store/schema.js';
 import { usageField } from '../../../regions/store/usage.js';
 import { computeSignature } from '../../../signaling/webhooks/signature.js';
+import { waitFor } from '../../support/wait.js';
 import { startSipp, type SippInstance } from '../../support/sipp.js';
 import { CALLEE, startTestRegion, type TestRegion } from '../b2bua/harness.js';
 
@@ -84,16 +85,6 @@ describe('API-originated calls (signaling side)', () => {
 
   const command = (cmd: CallCommand): Promise<unknown> =>
     region.node.redis.xadd(keys(PREFIX).commands('us-east'), '*', 'cmd', JSON.stringify(cmd));
-
-  async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-    const started = Date.now();
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() - started > timeoutMs) throw new Error(`not reached within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   const recordOf = (sid: string): Promise<CallRecord | undefined> => new CallRecordStore(region.node.redis, PREFIX).get(sid);
 

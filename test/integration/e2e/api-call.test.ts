@@ -17,6 +17,7 @@ import { startControlPlane, type ControlPlane } from '../../../infra/control-pla
 import { silentLogger } from '../../../infra/log.js';
 import type { AccountRecord } from '../../../regions/store/schema.js';
 import { isValidSignature } from '../../../signaling/webhooks/signature.js';
+import { waitFor } from '../../support/wait.js';
 import { startSipp, type SippInstance } from '../../support/sipp.js';
 import { CALLEE, startTestRegion, type TestRegion } from '../b2bua/harness.js';
 
@@ -72,16 +73,6 @@ describe('API-originated call, end to end', () => {
     await region?.close();
     await new Promise((r) => app?.close(r));
   });
-
-  async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const started = Date.now();
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() - started > timeoutMs) throw new Error(`not reached within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   it('rings the SIPp callee, reports every status with the duration, follows a redirect and hangs up', async () => {
     const client = twilio(account.sid, account.authToken, { httpClient: new LocalRequestClient(cp.url) });
