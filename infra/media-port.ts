@@ -13,6 +13,19 @@ export class RegistryMediaPort implements MediaPort {
     return { nodeId: this.registry.acquire(callId).id };
   }
 
+  reacquire(callId: string, excludeNodeId: string): { nodeId: string } {
+    this.registry.release(callId);
+    return { nodeId: this.registry.acquire(callId, { exclude: [excludeNodeId] }).id };
+  }
+
+  attach(callId: string, nodeId: string): void {
+    this.registry.assign(callId, nodeId);
+  }
+
+  isHealthy(nodeId: string): boolean {
+    return this.registry.isHealthy(nodeId);
+  }
+
   release(callId: string): void {
     this.registry.release(callId);
   }

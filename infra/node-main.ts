@@ -1,8 +1,14 @@
 /**
  * Process entry of one signaling node:
- *   node dist/infra/node-main.js --config infra/config/us-east.json
+ *   node dist/infra/node-main.js --config infra/config/us-east.json [--standby] [--lease-ttl-ms 3000]
  * Exits non-zero with a message naming the bad key when the configuration is
  * invalid; SIGTERM / SIGINT close the node cleanly.
+ *
+ * With --standby the process waits (printing `STANDBY`) until the node's lease
+ * in Redis expires, then takes over the SIP address and the live calls
+ * (printing `TAKEOVER <json>` then `READY`). A process that finds its lease
+ * taken by another exits at once with code 3, without hanging up: the calls
+ * belong to the new holder.
  */
 import { isMeshError } from '../regions/core/errors.js';
 import { configPathFromArgv, loadConfig } from './config.js';
@@ -21,7 +27,23 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, { proc: 'signaling' });
   process.on('uncaughtException', (e) => log.error('uncaught exception', { error: e }));
   process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e as Error }));
-  const node = await startSignalingNode(config, log);
+  const standby = process.argv.includes('--standby');
+  const ttlArg = flagValue(process.argv, '--lease-ttl-ms');
+  const leaseTtlMs = ttlArg === undefined ? undefined : Number(ttlArg);
+  if (leaseTtlMs !== undefined && (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 300)) {
+    process.stderr.write(`--lease-ttl-ms: must be an integer ≥ 300, got ${ttlArg}\n`);
+    process.exit(2);
+  }
+  const node = await startSignalingNode(config, log, {
+    standby,
+    ...(leaseTtlMs !== undefined ? { leaseTtlMs } : {}),
+    onStandby: () => process.stdout.write(`STANDBY ${config.sip.address}:${config.sip.port}\n`),
+    onLeaseLost: () => {
+      log.error('node lease taken by another process; exiting without hanging up');
+      process.exit(3);
+    },
+  });
+  if (node.takeover !== undefined) process.stdout.write(`TAKEOVER ${JSON.stringify(node.takeover)}\n`);
   // Readiness marker for launchers.
   process.stdout.write(`READY ${config.sip.address}:${config.sip.port}\n`);
   let stopping = false;
@@ -47,3 +69,10 @@ main().catch((e: unknown) => {
   process.stderr.write(`signaling node failed to start: ${isMeshError(e) ? e.message : String(e)}\n`);
   process.exit(1);
 });
+
+/** `--name value` or `--name=value` from argv. */
+function flagValue(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}

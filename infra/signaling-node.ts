@@ -10,6 +10,8 @@ import { B2bua } from '../signaling/b2bua/b2bua.js';
 import { CommandConsumer } from '../signaling/calls/command-consumer.js';
 import { Originator } from '../signaling/calls/originator.js';
 import { CallStore } from '../signaling/b2bua/call-store.js';
+import { adoptCalls, type AdoptReport } from '../signaling/b2bua/adopt.js';
+import { SignalingLease } from '../signaling/b2bua/lease.js';
 import { RouteTable } from '../signaling/b2bua/routes.js';
 import { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
@@ -30,13 +32,42 @@ export interface SignalingNode {
   readonly store: CallStore;
   readonly originator: Originator;
   readonly commands: CommandConsumer;
+  /** Who serves this node's address: held (and renewed) while this process is active. */
+  readonly lease: SignalingLease;
+  /** Set when this process started as a standby and took over: what it adopted and how long it took. */
+  readonly takeover: TakeoverReport | undefined;
   /** Reload the region's carriers and drained media nodes from Redis now (also done every 3 s). */
   reloadCarriers(): Promise<void>;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
   close(): Promise<void>;
 }
 
-export async function startSignalingNode(config: Config, log: Logger = createLogger(config.logLevel)): Promise<SignalingNode> {
+export interface SignalingNodeOptions {
+  /**
+   * Start as a standby: wait until the node's lease expires (its active
+   * process died), then take the lease, the SIP address and the live calls.
+   * Default false.
+   */
+  standby?: boolean;
+  /** Lease time to live; a standby takes over at most this long after the active stops renewing. Default 3000 ms. */
+  leaseTtlMs?: number;
+  /** A standby calls this once it is waiting for the lease. */
+  onStandby?: () => void;
+  /**
+   * Another process took the lease: this one must stop serving at once, without
+   * hanging up (the calls are the other process's now). Default: log only.
+   */
+  onLeaseLost?: () => void;
+  /** How long a standby keeps trying to bind the SIP address after taking the lease. Default 30000 ms. */
+  bindRetryMs?: number;
+}
+
+export interface TakeoverReport extends AdoptReport {
+  /** From taking the lease to the calls being adopted, ms. */
+  takeoverMs: number;
+}
+
+export async function startSignalingNode(config: Config, log: Logger = createLogger(config.logLevel), opts: SignalingNodeOptions = {}): Promise<SignalingNode> {
   const nodeId = config.nodeId ?? `${config.region}-sig-1`;
   const nlog = log.child({ node: nodeId, region: config.region });
 
@@ -67,20 +98,35 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   media.on('health', (ev) => nlog.info('media node health', { ...ev }));
   await media.start();
 
+  const lease = new SignalingLease(redis, nlog, { key: `${config.redis.keyPrefix}sig-lease:${nodeId}`, ...(opts.leaseTtlMs !== undefined ? { ttlMs: opts.leaseTtlMs } : {}) });
+  const onLeaseLost = opts.onLeaseLost ?? (() => nlog.error('this process no longer holds the node lease'));
+  let leaseAt: number | undefined;
+  if (opts.standby === true) {
+    nlog.info('standby: waiting for the node lease', { key: lease.key, ttlMs: lease.ttlMs });
+    opts.onStandby?.();
+    await lease.waitUntilAcquired();
+    leaseAt = Date.now();
+    lease.startRenewing(onLeaseLost);
+    nlog.warn('standby: lease taken, taking over the node', { key: lease.key });
+  }
+
   let stack: SipStack;
   try {
-    stack = await SipStack.start({
-      address: config.sip.address,
-      port: config.sip.port,
-      transports: config.sip.transports,
-      timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4, trying: config.sip.tryingDelayMs },
-      limits: { maxMessageBytes: config.sip.maxMessageBytes, maxHeaders: config.sip.maxHeaders, maxLineBytes: config.sip.maxLineBytes },
-      maxTransactions: config.sip.maxTransactions,
-    });
+    stack = await bindStack(config, opts.standby === true ? (opts.bindRetryMs ?? 30_000) : 0, nlog);
   } catch (e) {
+    await lease.close();
     await media.close();
     redis.disconnect();
     throw e;
+  }
+  if (opts.standby !== true) {
+    // The active owns the address now (the bind proved no one else serves it): claim the lease.
+    try {
+      await lease.seize();
+    } catch (e) {
+      nlog.warn('could not write the node lease; a standby cannot tell this node is alive', { error: e as Error });
+    }
+    lease.startRenewing(onLeaseLost);
   }
 
   const b2buaMediaPort = new RegistryMediaPort(media);
@@ -91,7 +137,33 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     maxCalls: config.sip.maxCalls,
     retryAfterSeconds: config.sip.retryAfterSeconds,
     noAnswerTimeoutMs: config.noAnswerTimeoutSeconds * 1000,
+    // Re-check one health interval later, so a single lost ping does not move calls.
+    reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
   });
+
+  // A media node reported dead: move its answered calls to a healthy node of the region.
+  const offHealth = media.on('health', (ev) => {
+    if (ev.healthy) return;
+    void b2bua.reanchorer.onNodeDown(ev.nodeId).then((results) => {
+      if (results.length > 0) {
+        const moved = results.filter((r) => r.outcome === 'moved').length;
+        nlog.warn('re-anchor done', { nodeId: ev.nodeId, calls: results.length, moved, ended: results.filter((r) => r.outcome === 'ended').length });
+      }
+    });
+  });
+
+  // A standby that took over: the dead process's answered calls are ours now.
+  let takeover: TakeoverReport | undefined;
+  if (opts.standby === true) {
+    try {
+      const adopted = await adoptCalls(b2bua, store, b2buaMediaPort, nodeId, nlog);
+      takeover = { ...adopted, takeoverMs: Date.now() - (leaseAt ?? Date.now()) };
+    } catch (e) {
+      // Redis failed mid-read: serve new calls anyway; the old ones end when their parties give up.
+      nlog.error('could not load the calls to take over', { error: e as Error });
+      takeover = { adopted: 0, skipped: 0, reanchoring: 0, ms: 0, takeoverMs: Date.now() - (leaseAt ?? Date.now()) };
+    }
+  }
 
   const originator = new Originator(stack, b2bua, b2buaMediaPort, routeTable, redis, nlog, {
     region: config.region,
@@ -133,6 +205,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(carrierTimer);
+      offHealth();
       await metrics?.close();
       await commands.close();
       await originator.close();
@@ -141,6 +214,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       if (b2bua.activeCalls > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));
       await stack.close();
       await media.close();
+      await lease.close();
       redis.disconnect();
     })());
 
@@ -149,7 +223,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, originator, commands, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, originator, commands, lease, takeover, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,
@@ -157,4 +231,28 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     log: nlog,
   });
   return node;
+}
+
+/**
+ * Bind the SIP address. A standby retries for up to `retryMs`: the process it
+ * replaces may still be holding the address for a moment after its lease ran out.
+ */
+async function bindStack(config: Config, retryMs: number, log: Logger): Promise<SipStack> {
+  const until = Date.now() + retryMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await SipStack.start({
+        address: config.sip.address,
+        port: config.sip.port,
+        transports: config.sip.transports,
+        timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4, trying: config.sip.tryingDelayMs },
+        limits: { maxMessageBytes: config.sip.maxMessageBytes, maxHeaders: config.sip.maxHeaders, maxLineBytes: config.sip.maxLineBytes },
+        maxTransactions: config.sip.maxTransactions,
+      });
+    } catch (e) {
+      if (Date.now() >= until) throw e;
+      if (attempt === 1) log.warn('SIP address still in use; retrying', { address: `${config.sip.address}:${config.sip.port}`, error: e as Error });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

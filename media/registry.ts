@@ -189,7 +189,7 @@ export class MediaNodeRegistry {
   }
 
   /** Allocate a node for a call (idempotent per callId: a second acquire returns the same node). */
-  acquire(callId: string, opts: { capability?: string } = {}): MediaNode {
+  acquire(callId: string, opts: { capability?: string; exclude?: readonly string[] } = {}): MediaNode {
     const existing = this.allocations.get(callId);
     if (existing !== undefined) return existing.node;
     if (this.allocations.size >= this.maxSessions) {
@@ -200,6 +200,19 @@ export class MediaNodeRegistry {
     s.load += 1;
     this.allocations.set(callId, s);
     return node;
+  }
+
+  /**
+   * Count a call that already has a session on `nodeId` (a call adopted from
+   * another signaling node after a failover), so placement sees its load.
+   * Replaces any previous allocation of the call. Throws NOT_FOUND for an unknown node.
+   */
+  assign(callId: string, nodeId: string): void {
+    const s = this.nodes.get(nodeId);
+    if (s === undefined) throw new MeshError('NOT_FOUND', `media node ${nodeId} is not configured in region ${this.region}`);
+    this.release(callId);
+    s.load += 1;
+    this.allocations.set(callId, s);
   }
 
   /** Free a call's allocation; false when the call had none. */

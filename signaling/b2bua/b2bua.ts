@@ -31,6 +31,7 @@ import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
 import { InDialogHandler } from './in-dialog.js';
 import type { MediaPort } from './media-port.js';
+import { Reanchorer, type ReanchorOptions } from './reanchor.js';
 import type { RouteTable } from './routes.js';
 import { sdpBody, SDP_TYPE } from './sdp.js';
 
@@ -43,6 +44,8 @@ export interface B2buaOptions {
   retryAfterSeconds: number;
   /** Timer C: ring time before the B leg is cancelled and A gets 408. */
   noAnswerTimeoutMs: number;
+  /** Re-anchoring of calls whose media node died. Defaults as ReanchorOptions'. */
+  reanchor?: ReanchorOptions;
 }
 
 export interface B2buaCounters {
@@ -63,6 +66,8 @@ export class B2bua {
   /** Leg lookup: `${callId}\n${ourTag}` → call + leg. */
   private readonly legs = new Map<string, { call: Call; role: LegRole }>();
   private readonly inDialog: InDialogHandler;
+  /** Moves answered calls off a media node that died (reanchor.ts). */
+  readonly reanchorer: Reanchorer;
   /** Carrier admission for new INVITEs; replaced whenever the region's carriers are reloaded. */
   private admission = new CarrierAdmission([]);
   /** In-dialog handlers of calls this B2BUA does not anchor itself (API-originated calls). */
@@ -78,6 +83,7 @@ export class B2bua {
     private readonly opts: B2buaOptions,
   ) {
     this.inDialog = new InDialogHandler(this, stack, media, log);
+    this.reanchorer = new Reanchorer(this, stack, media, log, opts.reanchor);
     stack.onRequest((req, tx, source) => {
       try {
         this.onRequest(req, tx, source);
@@ -120,6 +126,28 @@ export class B2bua {
 
   findLeg(callId: string, ourTag: string): { call: Call; role: LegRole } | undefined {
     return this.legs.get(this.legKey(callId, ourTag));
+  }
+
+  /** The in-dialog side of the B2BUA (re-anchoring sends its re-INVITEs and BYEs through it). */
+  get dialogs(): InDialogHandler {
+    return this.inDialog;
+  }
+
+  /**
+   * Take over an answered call rebuilt from shared state (adopt.ts): its
+   * in-dialog requests are routed here from now on. Throws CONFLICT when a
+   * call with that sid or a leg with those tags is already live.
+   */
+  registerAdopted(call: Call): void {
+    const aKey = this.legKey(call.a.callId, call.a.localTag);
+    const bKey = this.legKey(call.b.callId, call.b.localTag);
+    if (this.calls.has(call.sid) || this.legs.has(aKey) || this.legs.has(bKey)) {
+      throw new MeshError('CONFLICT', `call ${call.sid} is already live on this node`);
+    }
+    this.media.attach(call.a.callId, call.mediaNodeId);
+    this.calls.set(call.sid, call);
+    this.legs.set(aKey, { call, role: 'a' });
+    this.legs.set(bKey, { call, role: 'b' });
   }
 
   private onRequest(req: SipRequest, tx: ServerTransaction | null, source: Endpoint): void {
@@ -275,6 +303,8 @@ export class B2bua {
       answeredAt: undefined,
       cancelled: false,
       reinvite: undefined,
+      reanchoring: false,
+      sdp: { fromA: req.body.toString('utf8'), fromB: undefined, toA: undefined, toB: bSdp },
       noAnswerTimer: undefined,
     };
     this.calls.set(sid, call);
@@ -326,7 +356,7 @@ export class B2bua {
         body = undefined;
       }
     }
-    if (call.state !== 'proceeding' || call.cancelled) return;
+    if (call.state !== 'proceeding' || call.cancelled || call.a.tx === undefined || call.a.invite === undefined) return;
     call.a.tx.respond(
       createResponse(call.a.invite, res.status, res.reason, {
         toTag: call.a.localTag,
@@ -348,6 +378,7 @@ export class B2bua {
     // so the ACK carries no SDP), then answer the caller.
     const toTag = getTag(res.headers.get('To') ?? '') ?? '';
     call.b.remoteTag = toTag;
+    if (call.b.invite === undefined) return; // an adopted call is answered already; its B INVITE is not ours to finish
     const bDialog = Dialog.fromUac(call.b.invite, res);
     call.b.dialog = bDialog;
     this.inDialog.sendAck(call, 'b', parseCSeq(res.headers.get('CSeq') ?? '1 INVITE').seq);
@@ -365,26 +396,30 @@ export class B2bua {
       this.failCall(call, 503, 'Media Node Unavailable');
       return;
     }
-    if (call.cancelled || call.state !== 'proceeding') {
+    const aTx = call.a.tx;
+    const aInvite = call.a.invite;
+    if (call.cancelled || call.state !== 'proceeding' || aTx === undefined || aInvite === undefined) {
       this.inDialog.sendBye(call, 'b');
       return;
     }
     clearTimeout(call.noAnswerTimer);
+    call.sdp.fromB = res.body.toString('utf8');
+    call.sdp.toA = aSdp;
     call.state = 'answered';
     call.answeredAt = Date.now();
     this.counters.answered++;
-    const ok = createResponse(call.a.invite, 200, 'OK', {
+    const ok = createResponse(aInvite, 200, 'OK', {
       toTag: call.a.localTag,
       headers: [['Contact', this.contact(call.a.source.transport)]],
       body: sdpBody(aSdp),
       contentType: SDP_TYPE,
     });
-    call.a.dialog = Dialog.fromUas(call.a.invite, call.a.localTag, { state: 'confirmed', localContact: this.contact(call.a.source.transport) });
-    call.a.tx.onAckTimeout(() => {
+    call.a.dialog = Dialog.fromUas(aInvite, call.a.localTag, { state: 'confirmed', localContact: this.contact(call.a.source.transport) });
+    aTx.onAckTimeout(() => {
       // RFC 3261 §13.3.1.4: no ACK for our 2xx within 64*T1 → the dialog is ended with BYE.
       if (call.state === 'answered') this.inDialog.hangup(call, 'a-ack-timeout', ['a', 'b']);
     });
-    call.a.tx.respond(ok);
+    aTx.respond(ok);
     this.persist(call);
   }
 
@@ -407,7 +442,9 @@ export class B2bua {
     if (call.state === 'ended' || call.state === 'answered' || call.state === 'ending') return;
     const retry: [string, string][] = status === 503 ? [['Retry-After', String(this.opts.retryAfterSeconds)]] : [];
     this.countFailure(status);
-    safeRespond(call.a.tx, createResponse(call.a.invite, status, reason, { toTag: call.a.localTag, headers: retry }));
+    if (call.a.tx !== undefined && call.a.invite !== undefined) {
+      safeRespond(call.a.tx, createResponse(call.a.invite, status, reason, { toTag: call.a.localTag, headers: retry }));
+    }
     this.finish(call, `failed-${status}`);
   }
 
@@ -465,6 +502,14 @@ export class B2bua {
       ...(call.state === 'ended' ? { endedAt: Date.now(), endReason: endReason ?? 'ended' } : {}),
       ...(call.a.dialog !== undefined ? { aDialog: call.a.dialog.toJSON() } : {}),
       ...(call.b.dialog !== undefined ? { bDialog: call.b.dialog.toJSON() } : {}),
+      // What a standby needs to rebuild the legs (adopt.ts) and, later, re-anchor the media.
+      aSource: call.a.source,
+      bDest: call.b.dest,
+      aRemoteTag: call.a.remoteTag,
+      aLocalTag: call.a.localTag,
+      bLocalTag: call.b.localTag,
+      ...(call.b.remoteTag !== undefined ? { bRemoteTag: call.b.remoteTag } : {}),
+      ...(call.state === 'answered' ? { sdp: { ...call.sdp } } : {}),
     });
   }
 
@@ -472,6 +517,7 @@ export class B2bua {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.reanchorer.close();
     for (const call of [...this.calls.values()]) {
       if (call.state === 'answered') this.inDialog.hangup(call, 'shutdown', ['a', 'b']);
       else this.failCall(call, 503, 'Node Shutting Down');

@@ -24,6 +24,23 @@ export interface StoredCall {
   /** Serialised dialogs (Dialog.toJSON()) of both legs once they exist. */
   aDialog?: unknown;
   bDialog?: unknown;
+  /** Where the caller's requests came from (in-dialog requests to A go back there). */
+  aSource?: StoredEndpoint;
+  /** Where the B leg goes. */
+  bDest?: StoredEndpoint;
+  /** Tags: the caller's From tag, our To tag on A, our From tag on B, the callee's To tag. */
+  aRemoteTag?: string;
+  aLocalTag?: string;
+  bLocalTag?: string;
+  bRemoteTag?: string;
+  /** Last SDP from / to each party, for a re-anchor after a takeover (see Call.sdp). */
+  sdp?: { fromA?: string | undefined; fromB?: string | undefined; toA?: string | undefined; toB?: string | undefined };
+}
+
+export interface StoredEndpoint {
+  transport: 'UDP' | 'TCP';
+  address: string;
+  port: number;
 }
 
 export interface CallStoreOptions {
@@ -78,6 +95,29 @@ export class CallStore {
 
   async listActive(nodeId = this.opts.nodeId): Promise<string[]> {
     return this.redis.smembers(this.activeSetKey(nodeId));
+  }
+
+  /**
+   * Every live call record of a node, read in batches of `batch` (one MGET
+   * each). Index entries whose record is gone are skipped. Used by a standby
+   * taking over the node's calls.
+   */
+  async loadActive(nodeId = this.opts.nodeId, batch = 500): Promise<StoredCall[]> {
+    const sids = await this.listActive(nodeId);
+    const out: StoredCall[] = [];
+    for (let i = 0; i < sids.length; i += batch) {
+      const keys = sids.slice(i, i + batch).map((sid) => this.key(sid));
+      const values = await this.redis.mget(...keys);
+      for (const v of values) {
+        if (v === null) continue;
+        try {
+          out.push(JSON.parse(v) as StoredCall);
+        } catch (e) {
+          this.log.warn('unreadable call record skipped', { error: (e as Error).message });
+        }
+      }
+    }
+    return out;
   }
 
   private withTimeout(p: Promise<boolean>, what: string): Promise<boolean> {

@@ -18,8 +18,9 @@ export type LegRole = 'a' | 'b';
 
 export interface ALeg {
   readonly role: 'a';
-  readonly invite: SipRequest;
-  readonly tx: ServerTransaction;
+  /** The caller's INVITE and its server transaction; undefined for a call adopted from another node (see adopt.ts). */
+  readonly invite: SipRequest | undefined;
+  readonly tx: ServerTransaction | undefined;
   readonly source: Endpoint;
   readonly callId: string;
   /** The From tag of the caller. */
@@ -31,7 +32,8 @@ export interface ALeg {
 
 export interface BLeg {
   readonly role: 'b';
-  readonly invite: SipRequest;
+  /** The INVITE we sent; undefined for an adopted call. */
+  readonly invite: SipRequest | undefined;
   readonly dest: Endpoint;
   readonly callId: string;
   /** Our From tag on this leg. */
@@ -51,12 +53,30 @@ export interface PendingReinvite {
   readonly request: SipRequest;
 }
 
+/**
+ * The last SDP each party sent us and the last we sent each party. Kept so a
+ * call can be re-anchored on another media node without asking either party
+ * for a new offer (see reanchor.ts), and so every new offer we make on a leg
+ * carries a higher o= session version than the previous one (RFC 3264 §8).
+ */
+export interface CallSdp {
+  /** Last SDP from the A party (its offer, or its answer to our re-INVITE). */
+  fromA: string | undefined;
+  /** Last SDP from the B party. */
+  fromB: string | undefined;
+  /** Last SDP we sent the A party. */
+  toA: string | undefined;
+  /** Last SDP we sent the B party. */
+  toB: string | undefined;
+}
+
 export interface Call {
   readonly sid: CallSid;
   state: CallState;
   readonly a: ALeg;
   readonly b: BLeg;
-  readonly mediaNodeId: string;
+  /** The media node carrying the call; changes when the call is re-anchored. */
+  mediaNodeId: string;
   readonly from: string;
   readonly to: string;
   readonly createdAt: number;
@@ -64,5 +84,8 @@ export interface Call {
   /** The A leg was cancelled (CANCEL, or Timer C): any late 2xx from B is ACKed and BYEd. */
   cancelled: boolean;
   reinvite: PendingReinvite | undefined;
+  /** A re-anchor on another media node is in progress: re-INVITEs from the parties get 491 meanwhile. */
+  reanchoring: boolean;
+  readonly sdp: CallSdp;
   noAnswerTimer: NodeJS.Timeout | undefined;
 }

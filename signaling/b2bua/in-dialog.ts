@@ -70,7 +70,7 @@ export class InDialogHandler {
     return role === 'a' ? call.a.remoteTag : call.b.remoteTag ?? '';
   }
 
-  private dialogOf(call: Call, role: LegRole): Dialog | undefined {
+  dialogOf(call: Call, role: LegRole): Dialog | undefined {
     return role === 'a' ? call.a.dialog : call.b.dialog;
   }
 
@@ -79,7 +79,7 @@ export class InDialogHandler {
    * address its INVITE came from (over TCP that is the same connection): carriers
    * expect symmetric signalling and their Contact may not be reachable from here.
    */
-  private destOf(call: Call, role: LegRole): Endpoint {
+  destOf(call: Call, role: LegRole): Endpoint {
     return role === 'a' ? call.a.source : call.b.dest;
   }
 
@@ -88,8 +88,8 @@ export class InDialogHandler {
       tx.respond(createResponse(req, 491, 'Request Pending'));
       return;
     }
-    if (call.reinvite !== undefined) {
-      // RFC 3261 §14.2: an offer while ours is outstanding gets 491.
+    if (call.reinvite !== undefined || call.reanchoring) {
+      // RFC 3261 §14.2: an offer while ours is outstanding gets 491 (a re-anchor has offers out on both legs).
       tx.respond(createResponse(req, 491, 'Request Pending'));
       return;
     }
@@ -103,8 +103,16 @@ export class InDialogHandler {
     let body: Buffer | undefined;
     if (req.body.length > 0) {
       try {
-        const sdp = await this.media.offer(call.mediaNodeId, call.a.callId, this.mediaTag(call, from), req.body.toString('utf8'), this.mediaTag(call, to));
+        const offered = req.body.toString('utf8');
+        const sdp = await this.media.offer(call.mediaNodeId, call.a.callId, this.mediaTag(call, from), offered, this.mediaTag(call, to));
         body = sdpBody(sdp);
+        if (from === 'a') {
+          call.sdp.fromA = offered;
+          call.sdp.toB = sdp;
+        } else {
+          call.sdp.fromB = offered;
+          call.sdp.toA = sdp;
+        }
       } catch (e) {
         call.reinvite = undefined;
         this.log.warn('media re-offer failed', { sid: call.sid, error: e as Error });
@@ -150,12 +158,23 @@ export class InDialogHandler {
     let body: Buffer | undefined;
     if (res.status < 300 && res.body.length > 0) {
       try {
-        body = sdpBody(await this.media.answer(call.mediaNodeId, call.a.callId, this.mediaTag(call, from), this.mediaTag(call, to), res.body.toString('utf8')));
+        const answered = res.body.toString('utf8');
+        const sdp = await this.media.answer(call.mediaNodeId, call.a.callId, this.mediaTag(call, from), this.mediaTag(call, to), answered);
+        body = sdpBody(sdp);
+        if (to === 'a') {
+          call.sdp.fromA = answered;
+          call.sdp.toB = sdp;
+        } else {
+          call.sdp.fromB = answered;
+          call.sdp.toA = sdp;
+        }
       } catch (e) {
         this.log.warn('media re-answer failed', { sid: call.sid, error: e as Error });
       }
     }
     call.reinvite = undefined;
+    // The dialogs' CSeqs (and maybe targets) moved: a standby taking over must not reuse a CSeq.
+    this.b2bua.persist(call);
     safeRespond(
       tx,
       createResponse(req, res.status, res.reason, {

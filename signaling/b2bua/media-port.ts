@@ -9,6 +9,16 @@ export interface MediaPort {
    * node's load. Throws MeshError('SERVICE_UNAVAILABLE') when none is healthy.
    */
   acquire(callId: string): { nodeId: string };
+  /**
+   * Move the call's allocation to another healthy node than `excludeNodeId`
+   * (re-anchoring after that node died). Throws MeshError('SERVICE_UNAVAILABLE')
+   * when there is none; the old allocation is released either way.
+   */
+  reacquire(callId: string, excludeNodeId: string): { nodeId: string };
+  /** Count a call that already has a session on `nodeId` (adopted after a signaling failover). */
+  attach(callId: string, nodeId: string): void;
+  /** Whether `nodeId` is healthy now (an adopted call on a dead node is re-anchored at once). */
+  isHealthy(nodeId: string): boolean;
   /** Forget the call's load on its node. Idempotent. */
   release(callId: string): void;
   /** SDP offer from the leg tagged `fromTag`; returns the SDP to send to the other leg. */
