@@ -21,6 +21,23 @@ import { keys } from '../regions/store/schema.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 
+/**
+ * A call's placement decisions. API-originated calls are traced under their
+ * CallSid; calls anchored by the B2BUA under the SIP Call-ID of their first
+ * leg, found through the live-call record.
+ */
+async function readPlacementTrace(redis: Redis, prefix: string, callSid: string): Promise<unknown[] | undefined> {
+  const k = keys(prefix);
+  let raw = await redis.lrange(k.placements(callSid), 0, 99);
+  if (raw.length === 0) {
+    const stored = await redis.get(`${prefix}call:${callSid}`);
+    const aCallId = stored === null ? undefined : (JSON.parse(stored) as { aCallId?: string }).aCallId;
+    if (aCallId !== undefined) raw = await redis.lrange(k.placements(aCallId), 0, 99);
+  }
+  if (raw.length === 0) return undefined;
+  return raw.map((r) => JSON.parse(r) as unknown);
+}
+
 export interface ControlPlane {
   readonly url: string;
   readonly redis: Redis;
@@ -110,10 +127,10 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       regions,
       nodes,
       drills,
-      placementTrace: async () => undefined,
+      placementTrace: (callSid) => readPlacementTrace(redis, prefix, callSid),
     }),
   );
-  app.get('/metrics', metricsHandler({ redis, keyPrefix: prefix }));
+  app.get('/metrics', metricsHandler({ redis, keyPrefix: prefix, onError: (e) => clog.warn('metrics unavailable', { error: e as Error }) }));
 
   const server: ServerType = serve({ fetch: app.fetch, hostname: config.controlPlane.address, port: opts.port ?? config.controlPlane.port });
   await new Promise<void>((resolve, reject) => {

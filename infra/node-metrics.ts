@@ -39,7 +39,7 @@ export function nodeMetricsSnapshot(node: SignalingNode): NodeMetricsSnapshot {
     callFailures: failures,
     ngLatency,
     webhook: { ...node.originator.webhookStats },
-    placements: {},
+    placements: { ...node.mediaPort.placements },
     media: node.media.snapshot().map((m) => ({ ...m, capabilities: [...m.capabilities] })),
     drained: node.media.drainedIds,
   };

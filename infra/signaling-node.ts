@@ -16,6 +16,7 @@ import { RouteTable } from '../signaling/b2bua/routes.js';
 import { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import { inboundAccounting } from './inbound-accounting.js';
 import { RegistryMediaPort } from './media-port.js';
 import { startMetricsPublisher } from './metrics-publisher.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
@@ -30,6 +31,7 @@ export interface SignalingNode {
   readonly media: MediaNodeRegistry;
   readonly redis: Redis;
   readonly store: CallStore;
+  readonly mediaPort: RegistryMediaPort;
   readonly originator: Originator;
   readonly commands: CommandConsumer;
   /** Who serves this node's address: held (and renewed) while this process is active. */
@@ -129,7 +131,12 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     lease.startRenewing(onLeaseLost);
   }
 
-  const b2buaMediaPort = new RegistryMediaPort(media);
+  // Placement traces: one list per call in Redis (a day), read by the operator API.
+  const placementKeys = keys(config.redis.keyPrefix);
+  const b2buaMediaPort = new RegistryMediaPort(media, config.region, (callKey, entry) => {
+    const k = placementKeys.placements(callKey);
+    redis.rpush(k, JSON.stringify(entry)).then(() => redis.expire(k, 86400)).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
+  });
   const routeTable = new RouteTable(config.routes);
   const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {
     region: config.region,
@@ -137,6 +144,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     maxCalls: config.sip.maxCalls,
     retryAfterSeconds: config.sip.retryAfterSeconds,
     noAnswerTimeoutMs: config.noAnswerTimeoutSeconds * 1000,
+    onCallEnded: inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog),
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
   });
@@ -223,7 +231,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, originator, commands, lease, takeover, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, mediaPort: b2buaMediaPort, originator, commands, lease, takeover, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,

@@ -175,6 +175,8 @@ export const keys = (prefix: string) => ({
   usage: (accountSid: string) => `${prefix}account:${accountSid}:usage`,
   /** Per-node metrics snapshot (JSON string, TTL). */
   nodeMetrics: (nodeId: string) => `${prefix}metrics:node:${nodeId}`,
+  /** List of placement trace entries (JSON) of a call, keyed by CallSid or the SIP Call-ID of its first leg. */
+  placements: (callKey: string) => `${prefix}placements:${callKey}`,
   /** Set of media node ids drained by an operator drill. */
   drainedNodes: () => `${prefix}drained-nodes`,
   /** Set of node ids that published metrics. */

@@ -46,6 +46,20 @@ export interface B2buaOptions {
   noAnswerTimeoutMs: number;
   /** Re-anchoring of calls whose media node died. Defaults as ReanchorOptions'. */
   reanchor?: ReanchorOptions;
+  /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
+  onCallEnded?: (ended: EndedCall) => void;
+}
+
+/** What an ended call reports to `onCallEnded`. */
+export interface EndedCall {
+  sid: string;
+  from: string;
+  to: string;
+  createdAt: number;
+  answeredAt: number | undefined;
+  endedAt: number;
+  /** `failed-486`, `bye-from-a`, … */
+  reason: string;
 }
 
 export interface B2buaCounters {
@@ -483,6 +497,11 @@ export class B2bua {
       this.log.warn('media delete failed', { sid: call.sid, error: e as Error });
     });
     this.persist(call, reason);
+    try {
+      this.opts.onCallEnded?.({ sid: call.sid, from: call.from, to: call.to, createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: Date.now(), reason });
+    } catch (e) {
+      this.log.warn('onCallEnded hook failed', { sid: call.sid, error: e as Error });
+    }
   }
 
   persist(call: Call, endReason?: string): void {

@@ -180,9 +180,25 @@ function optUrl(ctx: Ctx, el: XmlElement, name: string): string | undefined {
 
 // ---- verbs -----------------------------------------------------------------
 
+// SSML the dialect allows inside <Say>; spoken as its plain text (espeak-ng gets no markup).
+const SSML = new Set(['break', 'emphasis', 'lang', 'p', 'phoneme', 'prosody', 's', 'say-as', 'sub', 'w', 'amazon:effect', 'amazon:domain']);
+
+function sayText(ctx: Ctx, el: XmlElement): string {
+  let t = '';
+  for (const c of el.children) {
+    if (c.type === 'text') t += c.text;
+    else if (SSML.has(c.name)) {
+      ctx.warnings.push(`Say>${c.name}`);
+      // <sub alias="…"> speaks the alias; <break> is a pause, read as a space.
+      t += c.name === 'sub' && c.attrs['alias'] !== undefined ? c.attrs['alias'] : ` ${sayText(ctx, c)} `;
+    } else invalid(c.name, 'is not allowed inside <Say>');
+  }
+  return t;
+}
+
 function say(ctx: Ctx, el: XmlElement): Say {
   checkAttrs(ctx, el, ['voice', 'language', 'loop']);
-  const text = onlyText(el);
+  const text = sayText(ctx, el).replace(/\s+/g, ' ').trim();
   if (text.length > ctx.maxSay) invalid('Say', `text longer than ${ctx.maxSay} characters`);
   const voice = el.attrs['voice'] ?? 'man';
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(voice)) invalid('Say', `"${voice}" is not a voice name`, 'voice');

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureRedis } from '../../infra/redis.js';
 
-export const TEST_REDIS_URL = 'redis://127.0.0.1:6391';
+/** Overridable so several test runs on one machine need not share (and stop) one Redis. */
+export const TEST_REDIS_URL = process.env.MESH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6391';
 
 export default async function setup(): Promise<() => Promise<void>> {
   const runDir = mkdtempSync(join(tmpdir(), 'mesh-it-'));

@@ -18,8 +18,8 @@ import { silentLogger } from '../../../infra/log.js';
 import type { AccountRecord } from '../../../regions/store/schema.js';
 import { isValidSignature } from '../../../signaling/webhooks/signature.js';
 import { waitFor } from '../../support/wait.js';
-import { startSipp, type SippInstance } from '../../support/sipp.js';
-import { CALLEE, startTestRegion, type TestRegion } from '../b2bua/harness.js';
+import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
+import { CALLEE, CARRIER, SIG, startTestRegion, type TestRegion } from '../b2bua/harness.js';
 
 const PREFIX = 'it-e2e-api:';
 
@@ -46,6 +46,7 @@ describe('API-originated call, end to end', () => {
   let appUrl: string;
   let uas: SippInstance;
   const hits: Hit[] = [];
+  let placedCallSid: string | undefined;
 
   beforeAll(async () => {
     region = await startTestRegion({ keyPrefix: PREFIX });
@@ -84,6 +85,7 @@ describe('API-originated call, end to end', () => {
       statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
     });
     expect(call.status).toBe('queued');
+    placedCallSid = call.sid;
 
     // The callee answers; the call is live.
     await waitFor(async () => ((await client.calls(call.sid).fetch()).status === 'in-progress' ? true : undefined), 10_000);
@@ -129,9 +131,46 @@ describe('API-originated call, end to end', () => {
     expect((await fetch(`${cp.url}/v1/regions`, { headers: { Authorization: basic(account.sid, account.authToken) } })).status).toBe(401);
     expect((await fetch(`${cp.url}/2010-04-01/Accounts/${account.sid}.json`, { headers: { Authorization: basic(cp.operator.username, cp.operator.password) } })).status).toBe(401);
 
+    // The API call's media placement, with its reasons, through the operator API.
+    const trace = await fetch(`${cp.url}/v1/calls/${placedCallSid}/placements`, { headers: { Authorization: basic(cp.operator.username, cp.operator.password) } });
+    expect(trace.status).toBe(200);
+    const placements = ((await trace.json()) as { placements: { decision: { outcome: string; nodeId: string; reasons: string[] } }[] }).placements;
+    expect(placements[0]?.decision.outcome).toBe('local');
+    expect(['it-media-1', 'it-media-2']).toContain(placements[0]?.decision.nodeId);
+    expect(placements[0]?.decision.reasons.length).toBeGreaterThan(0);
+    const unknown = await fetch(`${cp.url}/v1/calls/CA${'0'.repeat(32)}/placements`, { headers: { Authorization: basic(cp.operator.username, cp.operator.password) } });
+    expect(unknown.status).toBe(404);
+
+    await new Promise((r) => setTimeout(r, 2100)); // one metrics publish interval
     const metrics = await (await fetch(`${cp.url}/metrics`)).text();
+    expect(metrics).toMatch(/^mesh_placement_decisions_total\{[^}]*outcome="local"[^}]*\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^mesh_active_calls\{[^}]*node="it-sig-1"[^}]*\} \d+$/m);
     expect(metrics).toMatch(/^mesh_call_attempts_total\{[^}]*region="us-east"[^}]*\} \d+$/m);
     expect(metrics).toMatch(/^mesh_ng_command_duration_seconds_bucket\{/m);
+  });
+
+  it('an inbound call to a provisioned number is listed with its duration and billed as inbound minutes', async () => {
+    const client = twilio(account.sid, account.authToken, { httpClient: new LocalRequestClient(cp.url) });
+    await client.incomingPhoneNumbers.create({ phoneNumber: '+15559990000', voiceUrl: `${appUrl}/voice` });
+    const res = await runSipp({
+      scenario: 'uac-nomedia.xml',
+      target: `${SIG.address}:${SIG.port}`,
+      localAddress: CARRIER.address,
+      localPort: CARRIER.port,
+      mediaPort: 20000,
+      service: '+15559990000',
+      calls: 1,
+      callDurationMs: 1500,
+      timeoutMs: 30_000,
+    });
+    expect(res.successfulCalls, res.errorsTail).toBe(1);
+    const inbound = await waitFor(async () => {
+      const list = await client.calls.list({ to: '+15559990000' });
+      return list.find((c) => c.direction === 'inbound' && c.status === 'completed');
+    }, 5000, 'inbound call record');
+    expect(Number(inbound.duration)).toBeGreaterThanOrEqual(1);
+    expect(inbound.from).toBe('carrier');
+    const usage = await client.usage.records.list({ category: 'calls-inbound' });
+    expect(Number(usage[0]?.usage)).toBeGreaterThanOrEqual(1);
   });
 });

@@ -1,0 +1,62 @@
+/**
+ * Inbound calls to a tenant's number: when the B2BUA ends a call whose dialed
+ * number is an IncomingPhoneNumber, write its call record (direction
+ * `inbound`, visible through the Calls API) and, if it was answered, its
+ * `calls-inbound` minutes. Calls to numbers no tenant owns are not accounted.
+ */
+import type { Redis } from 'ioredis';
+import { CallRecordStore } from '../regions/store/call-records.js';
+import { apiDate, keys, type CallStatus, type IncomingNumberRecord } from '../regions/store/schema.js';
+import { recordUsage } from '../regions/store/usage.js';
+import type { EndedCall } from '../signaling/b2bua/b2bua.js';
+import type { Logger } from './log.js';
+
+/** The caller-facing outcome of an ended call, in the API's statuses. */
+export function inboundStatus(e: EndedCall): CallStatus {
+  if (e.answeredAt !== undefined) return 'completed';
+  if (e.reason === 'failed-486' || e.reason === 'failed-600') return 'busy';
+  if (e.reason === 'failed-487') return 'canceled';
+  if (e.reason === 'failed-408' || e.reason === 'failed-480') return 'no-answer';
+  return 'failed';
+}
+
+export function inboundAccounting(redis: Redis, prefix: string, region: string, nodeId: string, log: Logger): (e: EndedCall) => void {
+  const k = keys(prefix);
+  const records = new CallRecordStore(redis, prefix);
+  return (e) => {
+    void (async () => {
+      const numberSid = await redis.get(k.numberByE164(e.to));
+      if (numberSid === null) return;
+      const raw = await redis.get(k.number(numberSid));
+      if (raw === null) return;
+      const num = JSON.parse(raw) as IncomingNumberRecord;
+      const duration = e.answeredAt === undefined ? 0 : Math.round((e.endedAt - e.answeredAt) / 1000);
+      if (e.answeredAt !== undefined) {
+        await recordUsage(redis, prefix, {
+          accountSid: num.accountSid,
+          category: 'calls-inbound',
+          region,
+          quantity: Math.max(1, Math.ceil(duration / 60)),
+          unit: 'minutes',
+          at: e.endedAt,
+        });
+      }
+      await records.save({
+        sid: e.sid,
+        accountSid: num.accountSid,
+        direction: 'inbound',
+        from: e.from,
+        to: e.to,
+        status: inboundStatus(e),
+        region,
+        nodeId,
+        dateCreated: apiDate(new Date(e.createdAt)),
+        dateUpdated: apiDate(),
+        ...(e.answeredAt !== undefined ? { startTime: apiDate(new Date(e.answeredAt)) } : {}),
+        endTime: apiDate(new Date(e.endedAt)),
+        duration,
+        ...(num.applicationSid !== undefined ? { applicationSid: num.applicationSid } : {}),
+      });
+    })().catch((err: unknown) => log.warn('inbound call accounting failed', { sid: e.sid, error: err as Error }));
+  };
+}
