@@ -22,6 +22,8 @@ export interface MediaCacheOptions {
   dir: string;
   /** Total bytes of stored audio before LRU eviction. Default 1 GiB. */
   maxBytes?: number;
+  /** Index entries (URLs + spoken texts) before LRU eviction. Default 10000. */
+  maxEntries?: number;
   /** Largest media body fetched. Default 10 MiB. */
   maxFetchBytes?: number;
   /** Time limit of one media fetch. Default 10000 ms. */
@@ -93,6 +95,8 @@ export class MediaCache {
   private readonly inflight = new Map<string, Promise<CachedMedia>>();
   private totalBytes = 0;
   private persisting: Promise<void> = Promise.resolve();
+  /** File removals in progress (evicted objects); close() waits for them. */
+  private readonly removals = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
   private readonly o: Required<Omit<MediaCacheOptions, 'tool'>> & { tool: 'sox' | 'ffmpeg' | undefined };
 
@@ -100,6 +104,7 @@ export class MediaCache {
     this.o = {
       dir: opts.dir,
       maxBytes: opts.maxBytes ?? 1024 ** 3,
+      maxEntries: opts.maxEntries ?? 10_000,
       maxFetchBytes: opts.maxFetchBytes ?? 10 * 1024 * 1024,
       fetchTimeoutMs: opts.fetchTimeoutMs ?? 10_000,
       transcodeTimeoutMs: opts.transcodeTimeoutMs ?? 30_000,
@@ -150,6 +155,7 @@ export class MediaCache {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.inflight.values()]);
+      await Promise.allSettled([...this.removals]);
       await this.persist();
     })();
     return this.closing;
@@ -283,14 +289,17 @@ export class MediaCache {
     if (obj === undefined) return;
     this.objects.delete(address);
     this.totalBytes -= obj.bytes;
-    void rm(this.pathOf(address), { force: true });
+    const p = rm(this.pathOf(address), { force: true })
+      .catch(() => undefined)
+      .finally(() => this.removals.delete(p));
+    this.removals.add(p);
   }
 
   /** Evict least recently used entries (never `keep`) until the size bound holds. */
   private evict(keep: string): void {
     for (const [address, obj] of this.objects) if (obj.refs <= 0) this.dropObject(address);
     for (const key of [...this.entries.keys()]) {
-      if (this.totalBytes <= this.o.maxBytes) break;
+      if (this.totalBytes <= this.o.maxBytes && this.entries.size <= this.o.maxEntries) break;
       if (key === keep) continue;
       this.removeEntry(key);
       this.stats.evictions++;
@@ -336,6 +345,7 @@ export class MediaCache {
       this.totalBytes += o.bytes;
     }
     for (const [key, e] of data.entries) {
+      if (typeof key !== 'string' || typeof e?.address !== 'string' || typeof e.expiresAt !== 'number') continue;
       const obj = this.objects.get(e.address);
       if (obj === undefined) continue;
       this.entries.set(key, e);
