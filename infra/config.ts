@@ -124,6 +124,17 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    mesh: z
+      .object({
+        /** Signaling nodes of the other regions: where to forward calls homed there, and whose INVITEs to trust. Default none. */
+        peers: z
+          .array(z.object({ region: z.string().min(1), address: ipv4, port: port.default(5060), transport: z.enum(['UDP', 'TCP']).default('UDP') }).strict())
+          .default([]),
+        /** Dialed-number prefix → home region (longest prefix wins). Default none: every call is anchored here. */
+        homeRules: z.array(z.object({ prefix: z.string().min(1).max(32).regex(/^\+?[0-9*#]+$/, 'digits with optional leading +'), region: z.string().min(1) }).strict()).default([]),
+      })
+      .strict()
+      .default({}),
     /** Static routes until the control plane owns them. Default: +1555 → sip:127.0.0.1:5090. */
     routes: z.array(RouteConfigSchema).default([{ prefix: '+1555', destination: 'sip:127.0.0.1:5090' }]),
     /** Seconds a call without answer may ring before 408. Default 180 (Timer C, RFC 3261 §16.6 step 11). */
@@ -152,6 +163,14 @@ export function parseConfig(raw: unknown): Config {
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new MeshError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
+  }
+  // Cross-key rule: a home region must be this node's own or one it has a peer for.
+  const bad = r.data.mesh.homeRules
+    .map((rule, i) => ({ rule, i }))
+    .filter(({ rule }) => rule.region !== r.data.region && !r.data.mesh.peers.some((p) => p.region === rule.region));
+  if (bad.length > 0) {
+    const lines = bad.map(({ rule, i }) => `  mesh.homeRules.${i}.region: no peer signaling node for region ${rule.region}`);
     throw new MeshError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
   }
   return r.data;

@@ -17,6 +17,7 @@ import { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { inboundAccounting } from './inbound-accounting.js';
+import { meshRouting } from './mesh-routing.js';
 import { RegistryMediaPort } from './media-port.js';
 import { startMetricsPublisher } from './metrics-publisher.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
@@ -144,6 +145,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     maxCalls: config.sip.maxCalls,
     retryAfterSeconds: config.sip.retryAfterSeconds,
     noAnswerTimeoutMs: config.noAnswerTimeoutSeconds * 1000,
+    ...(config.mesh.peers.length > 0 || config.mesh.homeRules.length > 0 ? { mesh: meshRouting(config) } : {}),
     onCallEnded: inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog),
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },

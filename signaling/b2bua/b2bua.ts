@@ -30,6 +30,7 @@ import type { CarrierRecord } from '../../regions/store/schema.js';
 import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
 import { InDialogHandler } from './in-dialog.js';
+import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE, withPassthrough, type MeshRouting } from './mesh.js';
 import type { MediaPort } from './media-port.js';
 import { Reanchorer, type ReanchorOptions } from './reanchor.js';
 import type { RouteTable } from './routes.js';
@@ -46,6 +47,8 @@ export interface B2buaOptions {
   noAnswerTimeoutMs: number;
   /** Re-anchoring of calls whose media node died. Defaults as ReanchorOptions'. */
   reanchor?: ReanchorOptions;
+  /** Home-region anchoring between regions; absent: every call is local. */
+  mesh?: MeshRouting;
   /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
   onCallEnded?: (ended: EndedCall) => void;
 }
@@ -88,16 +91,20 @@ export class B2bua {
   private readonly external = new Map<string, (req: SipRequest, tx: ServerTransaction | null) => void>();
   private closed = false;
 
+  /** The media port, with calls anchored at another region's edge passed through untouched. */
+  private readonly media: MediaPort;
+
   constructor(
     readonly stack: SipStack,
-    private readonly media: MediaPort,
+    media: MediaPort,
     private readonly routes: RouteTable,
     private readonly store: CallStore | undefined,
     private readonly log: Logger,
     private readonly opts: B2buaOptions,
   ) {
-    this.inDialog = new InDialogHandler(this, stack, media, log);
-    this.reanchorer = new Reanchorer(this, stack, media, log, opts.reanchor);
+    this.media = withPassthrough(media);
+    this.inDialog = new InDialogHandler(this, stack, this.media, log);
+    this.reanchorer = new Reanchorer(this, stack, this.media, log, opts.reanchor);
     stack.onRequest((req, tx, source) => {
       try {
         this.onRequest(req, tx, source);
@@ -236,12 +243,22 @@ export class B2bua {
     } catch {
       return reject(400, 'Malformed Request-URI');
     }
-    const admitted = this.admission.admit(source.address, dialed);
-    if (!admitted.ok) {
-      this.log.info('INVITE refused by carrier admission', { source: source.address, dialed, reason: admitted.reason });
-      return reject(403, 'Source Not Admitted');
+    // Mesh: a call forwarded by a peer region's edge is anchored here with its media left at the
+    // edge; a call for a tenant homed elsewhere is forwarded to its home region.
+    const mesh = this.opts.mesh;
+    const edgeRegion = req.headers.get(EDGE_REGION_HEADER);
+    const fromPeer = mesh !== undefined && edgeRegion !== undefined && mesh.peerRegionOf(source.address) === edgeRegion;
+    if (!fromPeer) {
+      const admitted = this.admission.admit(source.address, dialed);
+      if (!admitted.ok) {
+        this.log.info('INVITE refused by carrier admission', { source: source.address, dialed, reason: admitted.reason });
+        return reject(403, 'Source Not Admitted');
+      }
     }
-    const route = this.routes.lookup(dialed);
+    const home = fromPeer ? undefined : mesh?.homeRegionOf(dialed);
+    const forwardTo = home !== undefined && home !== mesh?.region ? mesh?.signalingUri(home) : undefined;
+    if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject(503, `Home Region ${home} Unknown`);
+    const route = forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
     if (route === undefined) return reject(404, 'No Route To Number');
     if (this.calls.size >= this.opts.maxCalls) {
       return reject(503, 'Call Capacity Reached', [['Retry-After', String(this.opts.retryAfterSeconds)]]);
@@ -264,7 +281,7 @@ export class B2bua {
     const retry: [string, string][] = [['Retry-After', String(this.opts.retryAfterSeconds)]];
     let nodeId: string;
     try {
-      nodeId = this.media.acquire(aCallId).nodeId;
+      nodeId = fromPeer ? PASSTHROUGH_NODE : this.media.acquire(aCallId).nodeId;
     } catch (e) {
       if (isMeshError(e, 'SERVICE_UNAVAILABLE')) return reject(503, 'No Media Node Available', retry);
       throw e;
@@ -303,6 +320,15 @@ export class B2bua {
       ['Contact', this.contact(dest.transport)],
       ['Content-Type', SDP_TYPE],
     ]);
+    if (forwardTo !== undefined && mesh !== undefined) {
+      bHeaders.append(EDGE_REGION_HEADER, mesh.region);
+      bHeaders.append(CALL_SID_HEADER, sid);
+      bHeaders.append(MEDIA_NODE_HEADER, nodeId);
+    } else if (fromPeer) {
+      // Keep the call's identity along the path (the edge's CallSid).
+      const edgeSid = req.headers.get(CALL_SID_HEADER);
+      if (edgeSid !== undefined) bHeaders.append(CALL_SID_HEADER, edgeSid);
+    }
     const bInvite: SipRequest = { type: 'request', method: 'INVITE', uri: bRuri, version: 'SIP/2.0', headers: bHeaders, body: sdpBody(bSdp) };
 
     const call: Call = {

@@ -32,31 +32,48 @@ export interface TestRegion {
   close(): Promise<void>;
 }
 
-export async function startTestRegion(opts: { keyPrefix: string; t1?: number; noAnswerTimeoutSeconds?: number; transports?: ('UDP' | 'TCP')[] }): Promise<TestRegion> {
+export interface TestRegionOptions {
+  keyPrefix: string;
+  t1?: number;
+  noAnswerTimeoutSeconds?: number;
+  transports?: ('UDP' | 'TCP')[];
+  /** Defaults: region us-east, node it-sig-1 on SIG, MEDIA_NODES, routes +1555/+1666 → CALLEE, no mesh. */
+  region?: string;
+  nodeId?: string;
+  sip?: { address: string; port: number };
+  mediaNodes?: typeof MEDIA_NODES;
+  routes?: { prefix: string; destination: string }[];
+  mesh?: { peers: { region: string; address: string; port: number }[]; homeRules: { prefix: string; region: string }[] };
+}
+
+export async function startTestRegion(opts: TestRegionOptions): Promise<TestRegion> {
+  const mediaNodes = opts.mediaNodes ?? MEDIA_NODES;
+  const sip = opts.sip ?? SIG;
   const logDir = mkdtempSync(join(tmpdir(), 'mesh-b2bua-'));
   const config = parseConfig({
-    region: 'us-east',
-    nodeId: 'it-sig-1',
+    region: opts.region ?? 'us-east',
+    nodeId: opts.nodeId ?? 'it-sig-1',
     runDir: logDir,
-    sip: { address: SIG.address, port: SIG.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500 },
+    sip: { address: sip.address, port: sip.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500 },
     redis: { url: TEST_REDIS_URL, keyPrefix: opts.keyPrefix },
-    media: { nodes: MEDIA_NODES, healthIntervalMs: 250, ngTimeoutMs: 800 },
-    routes: [
+    media: { nodes: mediaNodes, healthIntervalMs: 250, ngTimeoutMs: 800 },
+    routes: opts.routes ?? [
       { prefix: '+1555', destination: `sip:${CALLEE.address}:${CALLEE.port}` },
       { prefix: '+1666', destination: `sip:${CALLEE.address}:${CALLEE.port};transport=tcp` },
     ],
+    ...(opts.mesh !== undefined ? { mesh: opts.mesh } : {}),
     noAnswerTimeoutSeconds: opts.noAnswerTimeoutSeconds ?? 60,
     logLevel: 'warn',
   });
   const rtpengines = new Map<string, ManagedProcess>();
   const startMedia = async (id: string): Promise<ManagedProcess> => {
-    const n = MEDIA_NODES.find((m) => m.id === id);
+    const n = mediaNodes.find((m) => m.id === id);
     if (n === undefined) throw new Error(`unknown media node ${id}`);
     const p = await startMediaNode(n, logDir);
     rtpengines.set(id, p);
     return p;
   };
-  for (const n of MEDIA_NODES) await startMedia(n.id);
+  for (const n of mediaNodes) await startMedia(n.id);
   // Node logs go to a file in the region's temp folder (bounded), for post-mortems of failed tests.
   const logStream = createWriteStream(join(logDir, 'signaling.log'));
   let logged = 0;

@@ -1,0 +1,50 @@
+/**
+ * Home-region anchoring between signaling nodes (DESIGN.md "one call, end to
+ * end", steps 2–4). An edge node that receives a call for a tenant homed in
+ * another region anchors the media on its own media node and forwards the
+ * call over SIP to the home region's signaling node, with mesh headers naming
+ * the edge region and the call. The home node, seeing those headers from a
+ * trusted peer, anchors the dialog but leaves the media where it is: the SDP
+ * already points at the edge's media node, so it passes through untouched.
+ */
+import type { MediaPort } from './media-port.js';
+
+/** Mesh header: region where the call entered the platform (and where its media is). */
+export const EDGE_REGION_HEADER = 'X-Mesh-Edge-Region';
+/** Mesh header: the call's identity at the edge (its CallSid there). */
+export const CALL_SID_HEADER = 'X-Mesh-Call-Sid';
+/** Mesh header: the media node at the edge that anchors the call's RTP. */
+export const MEDIA_NODE_HEADER = 'X-Mesh-Media-Node';
+
+export interface MeshRouting {
+  /** This node's region. */
+  readonly region: string;
+  /** Home region of a dialed number, or undefined when no rule matches (then it is local). */
+  homeRegionOf(dialed: string): string | undefined;
+  /** SIP URI of a region's signaling node (e.g. `sip:127.0.1.1:5060`), or undefined if unknown. */
+  signalingUri(region: string): string | undefined;
+  /** Region of the peer signaling node at this source address, or undefined when it is not one. */
+  peerRegionOf(address: string): string | undefined;
+}
+
+/** Node id of calls whose media is anchored elsewhere (at the edge): nothing to allocate here. */
+export const PASSTHROUGH_NODE = 'passthrough';
+
+/**
+ * A MediaPort that leaves calls placed on PASSTHROUGH_NODE alone (SDP in =
+ * SDP out, nothing allocated or released) and hands every other call to the
+ * real port.
+ */
+export function withPassthrough(media: MediaPort): MediaPort {
+  const isPass = (nodeId: string): boolean => nodeId === PASSTHROUGH_NODE;
+  return {
+    acquire: (callId) => media.acquire(callId),
+    reacquire: (callId, exclude) => media.reacquire(callId, exclude),
+    attach: (callId, nodeId) => (isPass(nodeId) ? undefined : media.attach(callId, nodeId)),
+    isHealthy: (nodeId) => isPass(nodeId) || media.isHealthy(nodeId),
+    release: (callId) => media.release(callId),
+    offer: (nodeId, callId, fromTag, sdp, toTag) => (isPass(nodeId) ? Promise.resolve(sdp) : media.offer(nodeId, callId, fromTag, sdp, toTag)),
+    answer: (nodeId, callId, fromTag, toTag, sdp) => (isPass(nodeId) ? Promise.resolve(sdp) : media.answer(nodeId, callId, fromTag, toTag, sdp)),
+    delete: (nodeId, callId) => (isPass(nodeId) ? Promise.resolve() : media.delete(nodeId, callId)),
+  };
+}
