@@ -18,6 +18,8 @@ import { configPathFromArgv, loadConfig } from './config.js';
 import type { ManagedProcess } from './process.js';
 import { spawnManaged } from './process.js';
 import { ensureRedis } from './redis.js';
+import { loadRegionCatalog } from '../regions/catalog.js';
+import { regionConfigs } from './region-configs.js';
 import { startMediaNode } from './rtpengine.js';
 import { sipOptionsPing } from './sip-ping.js';
 
@@ -66,27 +68,40 @@ async function main(): Promise<void> {
       started.push(redis);
       say(`redis: started at ${config.redis.url} (AOF on, data in ${join(runDir, 'redis-*')})`);
     }
-    for (const n of config.media.nodes) {
-      const p = await startMediaNode(n, logDir);
-      started.push(p);
-      say(`media node ${n.id}: rtpengine on ${n.address}, ng ${n.address}:${n.ngPort}, RTP ${n.rtpPortMin}-${n.rtpPortMax}`);
-    }
-    const sig = await spawnManaged({
-      name: config.nodeId ?? `${config.region}-sig-1`,
-      command: process.execPath,
-      args: [join(root, 'dist', 'infra', 'node-main.js'), '--config', configFile],
-      logFile: join(logDir, `${config.nodeId ?? 'signaling'}.log`),
-      isReady: () => sipOptionsPing(config.sip.address, config.sip.port, 300),
-      readyTimeoutMs: 15000,
-    });
-    started.push(sig);
-    say(`signaling node: SIP on ${config.sip.address}:${config.sip.port} (${config.sip.transports.join(', ')})`);
-    void sig.exited.then((code) => {
-      if (!stopping) {
-        say(`signaling node exited unexpectedly (code ${String(code)}); see ${logDir}`);
-        void stopAll(1);
+    // Every region of the catalog (--single: only the configured region, as the configuration file says).
+    const single = process.argv.includes('--single');
+    const regionCfgs = single ? [config] : regionConfigs(loadRegionCatalog(), config);
+    for (const rc of regionCfgs) {
+      for (const n of rc.media.nodes) {
+        const p = await startMediaNode(n, logDir);
+        started.push(p);
+        say(`${rc.region}: media node ${n.id}: rtpengine on ${n.address}, ng ${n.address}:${n.ngPort}, RTP ${n.rtpPortMin}-${n.rtpPortMax}`);
       }
-    });
+    }
+    for (const rc of regionCfgs) {
+      const nodeId = rc.nodeId ?? `${rc.region}-sig-1`;
+      let file = configFile;
+      if (!single) {
+        file = join(runDir, `config-${rc.region}.json`);
+        writeFileSync(file, JSON.stringify(rc, null, 2));
+      }
+      const sig = await spawnManaged({
+        name: nodeId,
+        command: process.execPath,
+        args: [join(root, 'dist', 'infra', 'node-main.js'), '--config', file],
+        logFile: join(logDir, `${nodeId}.log`),
+        isReady: () => sipOptionsPing(rc.sip.address, rc.sip.port, 300),
+        readyTimeoutMs: 15000,
+      });
+      started.push(sig);
+      say(`${rc.region}: signaling node ${nodeId}: SIP on ${rc.sip.address}:${rc.sip.port} (${rc.sip.transports.join(', ')})`);
+      void sig.exited.then((code) => {
+        if (!stopping) {
+          say(`signaling node ${nodeId} exited (code ${String(code)}); see ${logDir}`);
+          void stopAll(1);
+        }
+      });
+    }
 
     // The control plane: operator password from configuration, or one generated on first start
     // and kept (mode 600) under the run folder so it survives restarts.
@@ -113,13 +128,18 @@ async function main(): Promise<void> {
 
     const route = config.routes[0];
     say('');
-    say(`region ${config.region} is up. Logs: ${logDir}`);
+    say(`regions ${regionCfgs.map((rc) => rc.region).join(', ')} are up. Logs: ${logDir}`);
     if (route !== undefined) {
       const dest = route.destination.replace(/^sips?:/, '');
       const [destHost, destPort] = dest.split(':');
       say('Place a test call with SIPp (two more terminals):');
       say(`  callee: sipp -sn uas -i ${destHost ?? '127.0.0.1'} -p ${destPort ?? '5060'}`);
       say(`  caller: sipp -sn uac -s ${route.prefix}1234567 -i 127.0.0.1 -p 5070 -m 1 ${config.sip.address}:${config.sip.port}`);
+      const edge = regionCfgs.find((rc) => rc.region !== config.region);
+      if (edge !== undefined) {
+        say(`  or enter at the ${edge.region} edge (anchored in ${config.region}, media stays in ${edge.region}):`);
+        say(`          sipp -sn uac -s ${route.prefix}1234567 -i 127.0.0.1 -p 5071 -m 1 ${edge.sip.address}:${edge.sip.port}`);
+      }
     }
     say('Ctrl-C stops everything.');
   } catch (e) {

@@ -149,8 +149,7 @@ export class BranchRecorder {
       this.stats.ignored++;
       return;
     }
-    clearTimeout(this.idleTimer);
-    this.idleTimer = this.armIdle();
+    this.idleTimer.refresh();
     this.stats.packets++;
     this.firstPacketAt ??= new Date();
     if (this.ssrc !== rtp.ssrc) {

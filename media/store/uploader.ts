@@ -187,22 +187,23 @@ export class BranchUploader {
       this.inFlight.delete(key);
     }
     if (this.closed && verdict === 'retry') return;
+    let outcome: UploadOutcome | undefined;
     if (verdict === 'delivered') {
       this.entries = this.entries.filter((x) => keyOf(x) !== key);
-      if (this.opts.deleteAfterUpload === true) {
-        await rm(e.path, { force: true });
-      }
-      this.settle(key, { callSid: e.callSid, branchId: e.branchId, sha256: e.sha256, delivered: true });
+      if (this.opts.deleteAfterUpload === true) await rm(e.path, { force: true });
+      outcome = { callSid: e.callSid, branchId: e.branchId, sha256: e.sha256, delivered: true };
     } else if (verdict === 'failed') {
       e.state = 'failed';
       e.lastError = error;
-      this.settle(key, { callSid: e.callSid, branchId: e.branchId, delivered: false, error });
+      outcome = { callSid: e.callSid, branchId: e.branchId, delivered: false, error };
     } else {
       e.attempts++;
       e.lastError = error;
       e.nextAttemptAt = this.now() + backoffDelay(e.attempts - 1, { ...DEFAULT_BACKOFF, ...this.opts.backoff });
     }
+    // The manifest first: whoever is told "delivered" may rely on the queue on disk no longer holding it.
     await this.persist();
+    if (outcome !== undefined) this.settle(key, outcome);
     this.schedule();
   }
 
