@@ -19,3 +19,4 @@ export {
   type RequestOptions,
   type SendOptions,
 } from './types.js';
+export { UdpDelayRelay } from './udp-delay-relay.js';
