@@ -135,6 +135,15 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    recording: z
+      .object({
+        /** Dialed-number prefixes whose calls the home region's central media service records. Default none. */
+        prefixes: z.array(z.string().min(1).max(32).regex(/^\+?[0-9*#]+$/, 'digits with optional leading +')).default([]),
+        /** Region link endpoint of the home region's central media service. Required when prefixes are set. */
+        central: z.object({ region: z.string().min(1), address: ipv4, port }).strict().optional(),
+      })
+      .strict()
+      .default({}),
     /** Static routes until the control plane owns them. Default: +1555 → sip:127.0.0.1:5090. */
     routes: z.array(RouteConfigSchema).default([{ prefix: '+1555', destination: 'sip:127.0.0.1:5090' }]),
     /** Seconds a call without answer may ring before 408. Default 180 (Timer C, RFC 3261 §16.6 step 11). */
@@ -164,6 +173,9 @@ export function parseConfig(raw: unknown): Config {
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new MeshError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (r.data.recording.prefixes.length > 0 && r.data.recording.central === undefined) {
+    throw new MeshError('CONFIG_INVALID', 'invalid configuration:\n  recording.central: required when recording.prefixes is set');
   }
   // Cross-key rule: a home region must be this node's own or one it has a peer for.
   const bad = r.data.mesh.homeRules

@@ -13,6 +13,8 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=run/vitest-r
 node -e '
   const r = JSON.parse(require("fs").readFileSync("run/vitest-report.json", "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  // A suite that fails before its tests run (e.g. its setup throws) counts as at least one failure.
+  const failed = Math.max(r.numFailedTests, r.numFailedTestSuites);
+  console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' || true
 exit "$status"

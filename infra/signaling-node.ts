@@ -18,6 +18,7 @@ import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { inboundAccounting } from './inbound-accounting.js';
 import { meshRouting } from './mesh-routing.js';
+import { BranchRecorder } from './recording.js';
 import { RegistryMediaPort } from './media-port.js';
 import { startMetricsPublisher } from './metrics-publisher.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
@@ -33,6 +34,8 @@ export interface SignalingNode {
   readonly redis: Redis;
   readonly store: CallStore;
   readonly mediaPort: RegistryMediaPort;
+  /** Records calls through the home region's central media service, when configured. */
+  readonly recorder: BranchRecorder | undefined;
   readonly originator: Originator;
   readonly commands: CommandConsumer;
   /** Who serves this node's address: held (and renewed) while this process is active. */
@@ -134,6 +137,12 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
 
   // Placement traces: one list per call in Redis (a day), read by the operator API.
   const placementKeys = keys(config.redis.keyPrefix);
+  const accounting = inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog);
+  const central = config.recording.central;
+  const recorder =
+    central !== undefined && config.recording.prefixes.length > 0
+      ? new BranchRecorder(media, nlog, { region: config.region, nodeId, homeRegion: central.region, centralHost: central.address, centralPort: central.port })
+      : undefined;
   const b2buaMediaPort = new RegistryMediaPort(media, config.region, (callKey, entry) => {
     const k = placementKeys.placements(callKey);
     redis.rpush(k, JSON.stringify(entry)).then(() => redis.expire(k, 86400)).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
@@ -146,7 +155,13 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     retryAfterSeconds: config.sip.retryAfterSeconds,
     noAnswerTimeoutMs: config.noAnswerTimeoutSeconds * 1000,
     ...(config.mesh.peers.length > 0 || config.mesh.homeRules.length > 0 ? { mesh: meshRouting(config) } : {}),
-    onCallEnded: inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog),
+    onCallAnswered: (a) => {
+      if (recorder !== undefined && config.recording.prefixes.some((p) => a.to.startsWith(p))) void recorder.start(a);
+    },
+    onCallEnded: (e) => {
+      if (recorder !== undefined) void recorder.stop(e.sid);
+      accounting(e);
+    },
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
   });
@@ -220,6 +235,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       await commands.close();
       await originator.close();
       await b2bua.close();
+      await recorder?.close();
       // Give the BYEs of the hang-ups a moment to leave before the sockets close.
       if (b2bua.activeCalls > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));
       await stack.close();
@@ -233,7 +249,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, mediaPort: b2buaMediaPort, originator, commands, lease, takeover, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, commands, lease, takeover, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,

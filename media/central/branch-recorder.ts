@@ -62,10 +62,13 @@ export class BranchRecorder {
   private firstPacketAt: Date | undefined;
   private idleTimer: NodeJS.Timeout;
   private finishing: Promise<BranchMetadata> | undefined;
+  /** The G.711 law being recorded: as opened, until the first audio packet says otherwise. */
+  private codec: G711Codec;
   readonly stats: BranchRecorderStats = { packets: 0, ignored: 0, ssrcChanges: 0, samples: 0, truncated: false };
 
   private constructor(opts: BranchRecorderOptions) {
     this.opts = opts;
+    this.codec = opts.codec;
     this.reorder = new ReorderBuffer((p) => this.write(p), opts.reorder);
     this.idleTimer = this.armIdle();
     opts.socket.on('message', (m) => this.onDatagram(m));
@@ -124,7 +127,7 @@ export class BranchRecorder {
       branchId: this.opts.branchId,
       region: this.opts.region,
       source: 'live',
-      codec: this.opts.codec,
+      codec: this.codec,
       start: this.firstPacketAt?.toISOString() ?? null,
       duration: this.stats.samples / SAMPLE_RATE,
       packets: this.stats.packets,
@@ -145,7 +148,13 @@ export class BranchRecorder {
   private onDatagram(msg: Buffer): void {
     if (this.finishing !== undefined) return;
     const rtp = msg.length > MAX_PACKET_BYTES ? undefined : parseRtp(msg);
-    if (rtp === undefined || rtp.payloadType !== G711_PAYLOAD_TYPE[this.opts.codec]) {
+    // The fork forwards whichever G.711 law the call negotiated; the first audio packet decides
+    // (the branch was opened before the subscription's codec was known).
+    if (rtp !== undefined && this.stats.packets === 0) {
+      if (rtp.payloadType === G711_PAYLOAD_TYPE.PCMU) this.codec = 'PCMU';
+      else if (rtp.payloadType === G711_PAYLOAD_TYPE.PCMA) this.codec = 'PCMA';
+    }
+    if (rtp === undefined || rtp.payloadType !== G711_PAYLOAD_TYPE[this.codec]) {
       this.stats.ignored++;
       return;
     }
@@ -171,7 +180,7 @@ export class BranchRecorder {
     if (this.nextTs !== undefined) {
       // Signed 32-bit distance: timestamps wrap (RFC 3550 §5.1).
       const gap = ((p.timestamp - this.nextTs) | 0);
-      if (gap > 0 && gap <= (this.opts.maxGapSec ?? 10) * SAMPLE_RATE) this.append(Buffer.alloc(gap, G711_SILENCE[this.opts.codec]), maxSamples);
+      if (gap > 0 && gap <= (this.opts.maxGapSec ?? 10) * SAMPLE_RATE) this.append(Buffer.alloc(gap, G711_SILENCE[this.codec]), maxSamples);
       // gap < 0: overlapping or repeated audio; write it as it came rather than guess.
     }
     this.append(p.payload, maxSamples);
@@ -187,6 +196,6 @@ export class BranchRecorder {
     const chunk = g711.length > room ? g711.subarray(0, room) : g711;
     if (chunk.length < g711.length) this.stats.truncated = true;
     this.stats.samples += chunk.length;
-    this.writer?.append(decodeG711(this.opts.codec, chunk));
+    this.writer?.append(decodeG711(this.codec, chunk));
   }
 }

@@ -16,6 +16,8 @@ export interface OfferedMedia {
   payloadTypes: number[];
   /** rtpmap encoding names by payload type (static ones filled in: 0 PCMU, 8 PCMA). */
   encodings: Map<number, string>;
+  /** The offer's rtpmap value by payload type, as written (e.g. `opus/48000/2`), echoed in the answer. */
+  rtpmaps: Map<number, string>;
 }
 
 const STATIC_ENCODINGS: Record<number, string> = { 0: 'PCMU', 8: 'PCMA' };
@@ -30,7 +32,7 @@ export function parseSubscribeOffer(sdp: string): OfferedMedia[] {
       const payloadTypes = m[2].trim().split(/\s+/).map(Number);
       const encodings = new Map<number, string>();
       for (const pt of payloadTypes) if (STATIC_ENCODINGS[pt] !== undefined) encodings.set(pt, STATIC_ENCODINGS[pt]);
-      media.push({ port: Number(m[1]), address: sessionAddress ?? '', payloadTypes, encodings });
+      media.push({ port: Number(m[1]), address: sessionAddress ?? '', payloadTypes, encodings, rtpmaps: new Map() });
       continue;
     }
     if (/^m=/.test(line)) throw new MeshError('NOT_ACCEPTABLE_HERE', `subscription offers a non-audio or non-RTP/AVP stream: ${line.trim()}`);
@@ -40,9 +42,12 @@ export function parseSubscribeOffer(sdp: string): OfferedMedia[] {
       if (last === undefined) sessionAddress = c[1];
       else last.address = c[1];
     }
-    const rtpmap = /^a=rtpmap:(\d+) ([^/\s]+)\//.exec(line);
+    const rtpmap = /^a=rtpmap:(\d+) (([^/\s]+)\/\S+)/.exec(line.trim());
     const cur = media[media.length - 1];
-    if (rtpmap?.[1] !== undefined && rtpmap[2] !== undefined && cur !== undefined) cur.encodings.set(Number(rtpmap[1]), rtpmap[2].toUpperCase());
+    if (rtpmap?.[1] !== undefined && rtpmap[2] !== undefined && rtpmap[3] !== undefined && cur !== undefined) {
+      cur.encodings.set(Number(rtpmap[1]), rtpmap[3].toUpperCase());
+      cur.rtpmaps.set(Number(rtpmap[1]), rtpmap[2]);
+    }
   }
   if (media.length === 0) throw new MeshError('BAD_GATEWAY', 'subscription SDP has no audio stream');
   return media;
@@ -66,7 +71,15 @@ export function buildSubscribeAnswer(offer: OfferedMedia[], targets: { address: 
   offer.forEach((m, i) => {
     const t = targets[i] as { address: string; port: number };
     const { pt, encoding } = choosePayloadType(m, accept);
-    lines.push(`m=audio ${t.port} RTP/AVP ${pt}`, `c=IN IP4 ${t.address}`, `a=rtpmap:${pt} ${encoding}/8000`, 'a=recvonly');
+    // rtpengine 10.5 refuses a subscription answer that drops any offered payload type
+    // ("Failed to process subscription answer"), so every offered one is echoed, ours first.
+    const others = m.payloadTypes.filter((p) => p !== pt);
+    lines.push(`m=audio ${t.port} RTP/AVP ${[pt, ...others].join(' ')}`, `c=IN IP4 ${t.address}`, `a=rtpmap:${pt} ${encoding}/8000`);
+    for (const p of others) {
+      const map = m.rtpmaps.get(p);
+      if (map !== undefined) lines.push(`a=rtpmap:${p} ${map}`);
+    }
+    lines.push('a=recvonly');
   });
   return lines.join('\r\n') + '\r\n';
 }

@@ -49,8 +49,21 @@ export interface B2buaOptions {
   reanchor?: ReanchorOptions;
   /** Home-region anchoring between regions; absent: every call is local. */
   mesh?: MeshRouting;
+  /** Told once when each call is answered (recording); a throwing hook is logged, never fatal. */
+  onCallAnswered?: (answered: AnsweredCall) => void;
   /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
   onCallEnded?: (ended: EndedCall) => void;
+}
+
+/** What an answered call reports to `onCallAnswered`. */
+export interface AnsweredCall {
+  sid: string;
+  to: string;
+  /** rtpengine call-id of the call's media session (the A leg's Call-ID). */
+  callId: string;
+  /** The caller's tag in that session. */
+  callerTag: string;
+  mediaNodeId: string;
 }
 
 /** What an ended call reports to `onCallEnded`. */
@@ -461,6 +474,11 @@ export class B2bua {
     });
     aTx.respond(ok);
     this.persist(call);
+    try {
+      this.opts.onCallAnswered?.({ sid: call.sid, to: call.to, callId: call.a.callId, callerTag: call.a.remoteTag, mediaNodeId: call.mediaNodeId });
+    } catch (e) {
+      this.log.warn('onCallAnswered hook failed', { sid: call.sid, error: e as Error });
+    }
   }
 
   private onCancel(call: Call): void {

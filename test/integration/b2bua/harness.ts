@@ -44,6 +44,7 @@ export interface TestRegionOptions {
   mediaNodes?: typeof MEDIA_NODES;
   routes?: { prefix: string; destination: string }[];
   mesh?: { peers: { region: string; address: string; port: number }[]; homeRules: { prefix: string; region: string }[] };
+  recording?: { prefixes: string[]; central: { region: string; address: string; port: number } };
 }
 
 export async function startTestRegion(opts: TestRegionOptions): Promise<TestRegion> {
@@ -62,6 +63,7 @@ export async function startTestRegion(opts: TestRegionOptions): Promise<TestRegi
       { prefix: '+1666', destination: `sip:${CALLEE.address}:${CALLEE.port};transport=tcp` },
     ],
     ...(opts.mesh !== undefined ? { mesh: opts.mesh } : {}),
+    ...(opts.recording !== undefined ? { recording: opts.recording } : {}),
     noAnswerTimeoutSeconds: opts.noAnswerTimeoutSeconds ?? 60,
     logLevel: 'warn',
   });

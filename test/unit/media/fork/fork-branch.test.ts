@@ -22,8 +22,9 @@ describe('subscription SDP', () => {
 
   it('answers each m= line with a recvonly line to its target, choosing an accepted codec (RFC 3264 §6)', () => {
     const sdp = buildSubscribeAnswer(parseSubscribeOffer(OFFER), [{ address: '127.0.11.30', port: 54800 }, { address: '127.0.11.31', port: 54802 }], ['PCMU', 'PCMA'], 5);
-    expect(sdp).toContain('m=audio 54800 RTP/AVP 0\r\nc=IN IP4 127.0.11.30\r\na=rtpmap:0 PCMU/8000\r\na=recvonly');
-    expect(sdp).toContain('m=audio 54802 RTP/AVP 8\r\nc=IN IP4 127.0.11.31\r\na=rtpmap:8 PCMA/8000\r\na=recvonly');
+    // Every offered payload type is echoed, the chosen one first (rtpengine 10.5 refuses an answer that drops one).
+    expect(sdp).toContain('m=audio 54800 RTP/AVP 0 101\r\nc=IN IP4 127.0.11.30\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=recvonly');
+    expect(sdp).toContain('m=audio 54802 RTP/AVP 8 96\r\nc=IN IP4 127.0.11.31\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:96 opus/48000/2\r\na=recvonly');
     expect(() => buildSubscribeAnswer(parseSubscribeOffer(OFFER), [{ address: '127.0.11.30', port: 1 }], ['PCMU'], 1)).toThrow(/2 streams/);
     expect(() => buildSubscribeAnswer(parseSubscribeOffer(OFFER), [{ address: 'a', port: 1 }, { address: 'b', port: 2 }], ['PCMU'], 1)).toThrow(/none of PCMU/);
   });
