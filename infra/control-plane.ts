@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createTenantApp } from '../control-plane/api/app.js';
 import { RedisCallControl } from '../control-plane/api/call-control.js';
 import { metricsHandler } from '../control-plane/metrics/handler.js';
@@ -19,6 +19,7 @@ import { nodeInfoFromMedia, nodeInfoFromMetrics } from '../control-plane/operato
 import { MeshError } from '../regions/core/errors.js';
 import { keys } from '../regions/store/schema.js';
 import type { Config } from './config.js';
+import { createRedisClient } from './redis.js';
 import { createLogger, type Logger } from './log.js';
 
 /**
@@ -56,14 +57,7 @@ export interface ControlPlaneOptions {
 
 export async function startControlPlane(config: Config, opts: ControlPlaneOptions, log: Logger = createLogger(config.logLevel)): Promise<ControlPlane> {
   const clog = log.child({ proc: 'control-plane', region: config.region });
-  const redis = new Redis(config.redis.url, {
-    commandTimeout: config.redis.commandTimeoutMs,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  redis.on('error', (e) => clog.debug('redis error', { error: e }));
+  const redis = createRedisClient(config.redis.url, { commandTimeoutMs: config.redis.commandTimeoutMs }, clog);
   const prefix = config.redis.keyPrefix;
 
   const app = createTenantApp({

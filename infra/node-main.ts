@@ -11,19 +11,12 @@
  * belong to the new holder.
  */
 import { isMeshError } from '../regions/core/errors.js';
-import { configPathFromArgv, loadConfig } from './config.js';
+import { configOrExit } from './main-config.js';
 import { createLogger } from './log.js';
 import { startSignalingNode } from './signaling-node.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    const file = configPathFromArgv(process.argv);
-    config = loadConfig(file === undefined ? {} : { file });
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    process.exit(2);
-  }
+  const config = configOrExit();
   const log = createLogger(config.logLevel, { proc: 'signaling' });
   process.on('uncaughtException', (e) => log.error('uncaught exception', { error: e }));
   process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e as Error }));

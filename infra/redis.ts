@@ -6,6 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Logger } from './log.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
 
 /** True when something accepts a TCP connection and answers PING with PONG within timeoutMs. */
@@ -70,4 +72,23 @@ export async function ensureRedis(opts: {
     isReady: () => isRedisReachable(host, port, 300),
     readyTimeoutMs: 10000,
   });
+}
+
+/**
+ * The Redis client every process of the mesh uses: a timeout on every command,
+ * one retry, auto-pipelining, and reconnection in the background (commands
+ * fail fast meanwhile, callers decide what a failure means). Errors are logged
+ * at debug level: the callers log what failed for them.
+ */
+export function createRedisClient(url: string, opts: { commandTimeoutMs: number; lazyConnect?: boolean }, log: Logger): Redis {
+  const redis = new Redis(url, {
+    commandTimeout: opts.commandTimeoutMs,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    lazyConnect: opts.lazyConnect ?? false,
+  });
+  redis.on('error', (e) => log.debug('redis error', { error: e }));
+  return redis;
 }

@@ -4,7 +4,7 @@
  * B2BUA. `node-main.ts` runs it as a process; integration tests start it
  * directly so they can inspect its counters.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { MediaNodeRegistry } from '../media/registry.js';
 import { B2bua } from '../signaling/b2bua/b2bua.js';
 import { CommandConsumer } from '../signaling/calls/command-consumer.js';
@@ -16,6 +16,7 @@ import { RouteTable } from '../signaling/b2bua/routes.js';
 import { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import { createRedisClient } from './redis.js';
 import { inboundAccounting } from './inbound-accounting.js';
 import { meshRouting } from './mesh-routing.js';
 import { BranchRecorder } from './recording.js';
@@ -77,16 +78,8 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   const nodeId = config.nodeId ?? `${config.region}-sig-1`;
   const nlog = log.child({ node: nodeId, region: config.region });
 
-  const redis = new Redis(config.redis.url, {
-    commandTimeout: config.redis.commandTimeoutMs,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
-    // Keep retrying in the background; writes meanwhile fail fast (CallStore times them out).
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-    lazyConnect: true,
-  });
-  redis.on('error', (e) => nlog.debug('redis error', { error: e }));
+  // Lazy: a node without Redis still carries calls (connected just below, failure tolerated).
+  const redis = createRedisClient(config.redis.url, { commandTimeoutMs: config.redis.commandTimeoutMs, lazyConnect: true }, nlog);
   try {
     await redis.connect();
   } catch (e) {

@@ -17,6 +17,7 @@ import Consul from 'consul';
 import { MeshError } from '../core/errors.js';
 import { SnapshotDiff, matchesQuery, sortById, validateInstance } from './snapshot.js';
 import { withTimeout } from './timeout.js';
+import { HeartbeatRegistration, reportDiscoveryError, type HeartbeatHooks } from './heartbeat-registration.js';
 import type { Discovery, DiscoveryQuery, RegisterOptions, Registration, ServiceInstance, Unwatch, WatchCallback } from './types.js';
 
 export interface ConsulAgentAddress {
@@ -105,7 +106,11 @@ export class ConsulDiscovery implements Discovery {
       }),
       `register ${inst.id}`,
     );
-    const reg = new ConsulRegistration(inst, opts.ttlMs, checkId, client, this);
+    const reg = new ConsulRegistration(inst, opts.ttlMs, client, {
+      beat: () => this.passCheck(client, checkId).then(() => true),
+      leave: (r) => this.leave(r),
+      reportError: (e, what) => this.reportError(e, what),
+    });
     this.registrations.set(inst.id, reg);
     reg.startHeartbeats();
     return reg;
@@ -220,7 +225,7 @@ export class ConsulDiscovery implements Discovery {
   }
 
   /** Used by registrations. */
-  async leave(reg: ConsulRegistration): Promise<void> {
+  async leave(reg: HeartbeatRegistration): Promise<void> {
     if (this.closed) return;
     if (this.registrations.get(reg.instance.id) === reg) await this.deregister(reg.instance.id);
   }
@@ -230,12 +235,7 @@ export class ConsulDiscovery implements Discovery {
   }
 
   reportError(e: unknown, what: string): void {
-    const err = e instanceof MeshError ? e : new MeshError('SERVICE_UNAVAILABLE', `${what}: ${String(e)}`, { cause: e });
-    try {
-      this.opts.onError?.(err, what);
-    } catch {
-      // A failing logger must not stop heartbeats.
-    }
+    reportDiscoveryError(this.opts.onError, e, what);
   }
 
   /**
@@ -324,45 +324,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref?.());
 }
 
-class ConsulRegistration implements Registration {
-  readonly instance: ServiceInstance;
-  readonly client: Consul;
-  failedHeartbeats = 0;
-  private readonly ttlMs: number;
-  private readonly checkId: string;
-  private readonly owner: ConsulDiscovery;
-  private timer: NodeJS.Timeout | undefined;
-  private closing: Promise<void> | undefined;
-
-  constructor(instance: ServiceInstance, ttlMs: number, checkId: string, client: Consul, owner: ConsulDiscovery) {
-    this.instance = instance;
-    this.ttlMs = ttlMs;
-    this.checkId = checkId;
-    this.client = client;
-    this.owner = owner;
-  }
-
-  startHeartbeats(): void {
-    if (this.timer !== undefined || this.closing !== undefined) return;
-    this.timer = setInterval(() => {
-      this.owner.passCheck(this.client, this.checkId).catch((e: unknown) => {
-        this.failedHeartbeats++;
-        this.owner.reportError(e, `heartbeat ${this.instance.id}`);
-      });
-    }, Math.floor(this.ttlMs / 3));
-    this.timer.unref?.();
-  }
-
-  stopHeartbeats(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  close(): Promise<void> {
-    if (this.closing === undefined) {
-      this.stopHeartbeats();
-      this.closing = this.owner.leave(this);
-    }
-    return this.closing;
+/** A registration that also remembers the agent holding it (deregistration goes there). */
+class ConsulRegistration extends HeartbeatRegistration {
+  constructor(
+    instance: ServiceInstance,
+    ttlMs: number,
+    readonly client: Consul,
+    hooks: HeartbeatHooks,
+  ) {
+    super(instance, ttlMs, hooks);
   }
 }

@@ -16,6 +16,7 @@ import { MeshError } from '../core/errors.js';
 import { DEREGISTER_LUA, HEARTBEAT_LUA, LIST_LUA, REAP_LUA } from './redis-scripts.js';
 import { SnapshotDiff, matchesQuery, sortById, validateInstance } from './snapshot.js';
 import { withTimeout } from './timeout.js';
+import { HeartbeatRegistration, reportDiscoveryError } from './heartbeat-registration.js';
 import type { Discovery, DiscoveryQuery, RegisterOptions, Registration, ServiceInstance, Unwatch, WatchCallback } from './types.js';
 
 export interface RedisDiscoveryOptions {
@@ -47,7 +48,7 @@ export class RedisDiscovery implements Discovery {
   private readonly opts: Required<Omit<RedisDiscoveryOptions, 'onError'>> & Pick<RedisDiscoveryOptions, 'onError'>;
   private readonly redis: Redis;
   private sub: Redis | undefined;
-  private readonly registrations = new Map<string, RedisRegistration>();
+  private readonly registrations = new Map<string, HeartbeatRegistration>();
   private readonly watchers = new Set<Watcher>();
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly refreshing = new Map<string, Promise<void>>();
@@ -81,7 +82,11 @@ export class RedisDiscovery implements Discovery {
     const inst: ServiceInstance = { ...instance, capabilities: [...instance.capabilities], meta: { ...instance.meta } };
     // Re-registering the same id replaces the old heartbeat loop.
     this.registrations.get(inst.id)?.stopHeartbeats();
-    const reg = new RedisRegistration(inst, opts.ttlMs, this);
+    const reg = new HeartbeatRegistration(inst, opts.ttlMs, {
+      beat: () => this.heartbeat(inst, opts.ttlMs, 'refresh'),
+      leave: (r) => this.leave(r),
+      reportError: (e, what) => this.reportError(e, what),
+    });
     await this.heartbeat(inst, opts.ttlMs, 'register');
     this.registrations.set(inst.id, reg);
     reg.startHeartbeats();
@@ -165,18 +170,13 @@ export class RedisDiscovery implements Discovery {
   }
 
   /** Called by a registration's close(): stop + deregister unless someone re-registered the id. */
-  async leave(reg: RedisRegistration): Promise<void> {
+  async leave(reg: HeartbeatRegistration): Promise<void> {
     if (this.closed) return;
     if (this.registrations.get(reg.instance.id) === reg) await this.deregister(reg.instance.id);
   }
 
   reportError(e: unknown, what: string): void {
-    const err = e instanceof MeshError ? e : new MeshError('SERVICE_UNAVAILABLE', `${what}: ${String(e)}`, { cause: e });
-    try {
-      this.opts.onError?.(err, what);
-    } catch {
-      // A failing logger must not stop heartbeats.
-    }
+    reportDiscoveryError(this.opts.onError, e, what);
   }
 
   private connect(): Redis {
@@ -270,50 +270,5 @@ export class RedisDiscovery implements Discovery {
     })();
     this.refreshing.set(service, run);
     return run;
-  }
-}
-
-class RedisRegistration implements Registration {
-  readonly instance: ServiceInstance;
-  failedHeartbeats = 0;
-  private readonly ttlMs: number;
-  private readonly owner: RedisDiscovery;
-  private timer: NodeJS.Timeout | undefined;
-  private closing: Promise<void> | undefined;
-
-  constructor(instance: ServiceInstance, ttlMs: number, owner: RedisDiscovery) {
-    this.instance = instance;
-    this.ttlMs = ttlMs;
-    this.owner = owner;
-  }
-
-  startHeartbeats(): void {
-    if (this.timer !== undefined || this.closing !== undefined) return;
-    // ttl/3: two heartbeats can be lost (or slow) before the instance counts as dead.
-    this.timer = setInterval(() => {
-      this.owner.heartbeat(this.instance, this.ttlMs, 'refresh').then(
-        (stillRegistered) => {
-          if (!stillRegistered) this.stopHeartbeats();
-        },
-        (e: unknown) => {
-          this.failedHeartbeats++;
-          this.owner.reportError(e, `heartbeat ${this.instance.id}`);
-        },
-      );
-    }, Math.floor(this.ttlMs / 3));
-    this.timer.unref?.();
-  }
-
-  stopHeartbeats(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  close(): Promise<void> {
-    if (this.closing === undefined) {
-      this.stopHeartbeats();
-      this.closing = this.owner.leave(this);
-    }
-    return this.closing;
   }
 }

@@ -1,40 +1,25 @@
 /**
  * The B2BUA that anchors calls: every inbound INVITE becomes two dialogs (A:
  * carrier → us, B: us → destination) with the media of both anchored on one
- * rtpengine session. Requests are dispatched here; the per-call in-dialog
- * work (BYE, re-INVITE, INFO) lives in `in-dialog.ts`.
+ * rtpengine session. Requests are dispatched here, and calls are
+ * registered and ended here; setting up a new call (INVITE → B leg → answer)
+ * lives in `new-call.ts`, in-dialog work (BYE, re-INVITE, INFO) in `in-dialog.ts`.
  */
-import { randomBytes } from 'node:crypto';
-import { isMeshError, MeshError } from '../../regions/core/errors.js';
-import { asCallSid } from '../../regions/core/ids.js';
+import { MeshError } from '../../regions/core/errors.js';
 import type { Logger } from '../../infra/log.js';
-import { Dialog } from '../sip/dialog/index.js';
-import {
-  createResponse,
-  generateCallId,
-  generateTag,
-  getTag,
-  parseCSeq,
-  parseNameAddr,
-  parseUri,
-  parseVia,
-  SipHeaders,
-  type Endpoint,
-  type SipRequest,
-  type SipResponse,
-} from '../sip/message/index.js';
-import type { ServerTransaction, SipStack } from '../sip/stack.js';
-import { uriToEndpoint } from '../sip/transport/endpoint.js';
-import type { Call, Leg, LegRole } from './call.js';
 import type { CarrierRecord } from '../../regions/store/schema.js';
+import { createResponse, getTag, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
+import type { ServerTransaction, SipStack } from '../sip/stack.js';
+import type { Call, Leg, LegRole } from './call.js';
 import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
 import { InDialogHandler } from './in-dialog.js';
-import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE, withPassthrough, type MeshRouting } from './mesh.js';
+import { withPassthrough, type MeshRouting } from './mesh.js';
 import type { MediaPort } from './media-port.js';
+import { NewCallHandler } from './new-call.js';
 import { Reanchorer, type ReanchorOptions } from './reanchor.js';
 import type { RouteTable } from './routes.js';
-import { sdpBody, SDP_TYPE } from './sdp.js';
+import { SDP_TYPE } from './sdp.js';
 
 export interface B2buaOptions {
   region: string;
@@ -96,6 +81,7 @@ export class B2bua {
   /** Leg lookup: `${callId}\n${ourTag}` → call + leg. */
   private readonly legs = new Map<string, { call: Call; role: LegRole }>();
   private readonly inDialog: InDialogHandler;
+  private readonly newCalls: NewCallHandler;
   /** Moves answered calls off a media node that died (reanchor.ts). */
   readonly reanchorer: Reanchorer;
   /** Carrier admission for new INVITEs; replaced whenever the region's carriers are reloaded. */
@@ -110,13 +96,14 @@ export class B2bua {
   constructor(
     readonly stack: SipStack,
     media: MediaPort,
-    private readonly routes: RouteTable,
+    routes: RouteTable,
     private readonly store: CallStore | undefined,
     private readonly log: Logger,
     private readonly opts: B2buaOptions,
   ) {
     this.media = withPassthrough(media);
     this.inDialog = new InDialogHandler(this, stack, this.media, log);
+    this.newCalls = new NewCallHandler(this, stack, this.media, routes, log, opts);
     this.reanchorer = new Reanchorer(this, stack, this.media, log, opts.reanchor);
     stack.onRequest((req, tx, source) => {
       try {
@@ -179,9 +166,24 @@ export class B2bua {
       throw new MeshError('CONFLICT', `call ${call.sid} is already live on this node`);
     }
     this.media.attach(call.a.callId, call.mediaNodeId);
+    this.registerCall(call);
+  }
+
+  /** Make a call live: found by its sid and by each leg's (Call-ID, our tag). */
+  registerCall(call: Call): void {
     this.calls.set(call.sid, call);
-    this.legs.set(aKey, { call, role: 'a' });
-    this.legs.set(bKey, { call, role: 'b' });
+    this.legs.set(this.legKey(call.a.callId, call.a.localTag), { call, role: 'a' });
+    this.legs.set(this.legKey(call.b.callId, call.b.localTag), { call, role: 'b' });
+  }
+
+  /** True once close() began: new INVITEs are refused. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Carrier admission of a new INVITE from `sourceAddress` for `dialed`. */
+  admit(sourceAddress: string, dialed: string): ReturnType<CarrierAdmission['admit']> {
+    return this.admission.admit(sourceAddress, dialed);
   }
 
   private onRequest(req: SipRequest, tx: ServerTransaction | null, source: Endpoint): void {
@@ -207,7 +209,7 @@ export class B2bua {
     if (tx === null) return; // ACK outside any dialog: nothing to do (RFC 3261 §17.2.3 stray ACK)
     switch (req.method) {
       case 'INVITE':
-        this.onInvite(req, tx, source).catch((e: unknown) => this.onHandlerError(e, req, tx));
+        this.newCalls.onInvite(req, tx, source).catch((e: unknown) => this.onHandlerError(e, req, tx));
         return;
       case 'OPTIONS':
         tx.respond(createResponse(req, 200, 'OK', { headers: [['Allow', ALLOW], ['Accept', SDP_TYPE]] }));
@@ -229,270 +231,6 @@ export class B2bua {
       default:
         tx.respond(createResponse(req, 501, 'Not Implemented', { headers: [['Allow', ALLOW]] }));
     }
-  }
-
-  /** New call: checks, media allocation, B leg. */
-  private async onInvite(req: SipRequest, tx: ServerTransaction, source: Endpoint): Promise<void> {
-    this.counters.attempts++;
-    const reject = (status: number, reason: string, headers: [string, string][] = []): void => {
-      this.countFailure(status);
-      tx.respond(createResponse(req, status, reason, { toTag: generateTag(), headers }));
-    };
-    if (this.closed) return reject(503, 'Node Shutting Down', [['Retry-After', String(this.opts.retryAfterSeconds)]]);
-
-    // RFC 3261 §16.3 step 3 / §8.2: Max-Forwards; a B2BUA passes the decremented value on.
-    const mfText = req.headers.get('Max-Forwards');
-    const maxForwards = mfText === undefined ? 70 : Number(mfText);
-    if (!Number.isInteger(maxForwards) || maxForwards < 0 || maxForwards > 255) {
-      return reject(400, 'Invalid Max-Forwards');
-    }
-    if (maxForwards === 0) return reject(483, 'Too Many Hops');
-    if (this.isLoop(req)) return reject(482, 'Loop Detected');
-
-    let dialed: string;
-    try {
-      const uri = parseUri(req.uri);
-      dialed = uri.user ?? '';
-    } catch {
-      return reject(400, 'Malformed Request-URI');
-    }
-    // Mesh: a call forwarded by a peer region's edge is anchored here with its media left at the
-    // edge; a call for a tenant homed elsewhere is forwarded to its home region.
-    const mesh = this.opts.mesh;
-    const edgeRegion = req.headers.get(EDGE_REGION_HEADER);
-    const fromPeer = mesh !== undefined && edgeRegion !== undefined && mesh.peerRegionOf(source.address) === edgeRegion;
-    if (!fromPeer) {
-      const admitted = this.admission.admit(source.address, dialed);
-      if (!admitted.ok) {
-        this.log.info('INVITE refused by carrier admission', { source: source.address, dialed, reason: admitted.reason });
-        return reject(403, 'Source Not Admitted');
-      }
-    }
-    const home = fromPeer ? undefined : mesh?.homeRegionOf(dialed);
-    const forwardTo = home !== undefined && home !== mesh?.region ? mesh?.signalingUri(home) : undefined;
-    if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject(503, `Home Region ${home} Unknown`);
-    const route = forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
-    if (route === undefined) return reject(404, 'No Route To Number');
-    if (this.calls.size >= this.opts.maxCalls) {
-      return reject(503, 'Call Capacity Reached', [['Retry-After', String(this.opts.retryAfterSeconds)]]);
-    }
-    const contentType = req.headers.get('Content-Type');
-    if (req.body.length === 0 || contentType === undefined || !contentType.toLowerCase().startsWith(SDP_TYPE)) {
-      // Late offer (INVITE without SDP) is not supported yet: rtpengine needs the offer to anchor media.
-      return reject(488, 'SDP Offer Required');
-    }
-    let dest: Endpoint;
-    try {
-      dest = uriToEndpoint(parseUri(route.destination), 'UDP');
-    } catch (e) {
-      this.log.error('route destination unusable', { route: route.destination, error: e as Error });
-      return reject(500, 'Bad Route Destination');
-    }
-
-    const aCallId = req.headers.get('Call-ID')!;
-    const aFromTag = getTag(req.headers.get('From')!) ?? '';
-    const retry: [string, string][] = [['Retry-After', String(this.opts.retryAfterSeconds)]];
-    let nodeId: string;
-    try {
-      nodeId = fromPeer ? PASSTHROUGH_NODE : this.media.acquire(aCallId).nodeId;
-    } catch (e) {
-      if (isMeshError(e, 'SERVICE_UNAVAILABLE')) return reject(503, 'No Media Node Available', retry);
-      throw e;
-    }
-    let bSdp: string;
-    try {
-      bSdp = await this.media.offer(nodeId, aCallId, aFromTag, req.body.toString('utf8'));
-    } catch (e) {
-      this.media.release(aCallId);
-      this.log.warn('media offer failed', { callId: aCallId, nodeId, error: e as Error });
-      return reject(503, 'Media Node Unavailable', retry);
-    }
-    if (tx.isCancelled) {
-      // CANCEL arrived while we talked to rtpengine; the stack already answered the CANCEL.
-      this.media.release(aCallId);
-      void this.media.delete(nodeId, aCallId).catch(() => {});
-      this.countFailure(487);
-      tx.respond(createResponse(req, 487, 'Request Terminated', { toTag: generateTag() }));
-      return;
-    }
-
-    const sid = asCallSid('CA' + randomBytes(16).toString('hex'));
-    const bCallId = generateCallId(this.stack.localEndpoint('UDP').address);
-    const bLocalTag = generateTag();
-    const fromNa = parseNameAddr(req.headers.get('From')!);
-    const local = this.stack.localEndpoint(dest.transport);
-    const destUri = parseUri(route.destination);
-    const bRuri = `sip:${encodeURIComponent(dialed).replace(/%2B/g, '+')}@${destUri.host}${destUri.port !== undefined ? `:${destUri.port}` : ''}${dest.transport === 'TCP' ? ';transport=tcp' : ''}`;
-    const fromUser = parseUri(fromNa.uri).user ?? 'anonymous';
-    const bHeaders = new SipHeaders([
-      ['From', `${fromNa.displayName !== undefined ? `"${fromNa.displayName.replace(/["\\]/g, '')}" ` : ''}<sip:${fromUser}@${local.address}>;tag=${bLocalTag}`],
-      ['To', `<${bRuri}>`],
-      ['Call-ID', bCallId],
-      ['CSeq', '1 INVITE'],
-      ['Max-Forwards', String(maxForwards - 1)],
-      ['Contact', this.contact(dest.transport)],
-      ['Content-Type', SDP_TYPE],
-    ]);
-    if (forwardTo !== undefined && mesh !== undefined) {
-      bHeaders.append(EDGE_REGION_HEADER, mesh.region);
-      bHeaders.append(CALL_SID_HEADER, sid);
-      bHeaders.append(MEDIA_NODE_HEADER, nodeId);
-    } else if (fromPeer) {
-      // Keep the call's identity along the path (the edge's CallSid).
-      const edgeSid = req.headers.get(CALL_SID_HEADER);
-      if (edgeSid !== undefined) bHeaders.append(CALL_SID_HEADER, edgeSid);
-    }
-    const bInvite: SipRequest = { type: 'request', method: 'INVITE', uri: bRuri, version: 'SIP/2.0', headers: bHeaders, body: sdpBody(bSdp) };
-
-    const call: Call = {
-      sid,
-      state: 'routing',
-      a: { role: 'a', invite: req, tx, source, callId: aCallId, remoteTag: aFromTag, localTag: generateTag(), dialog: undefined },
-      b: { role: 'b', invite: bInvite, dest, callId: bCallId, localTag: bLocalTag, remoteTag: undefined, tx: undefined, dialog: undefined },
-      mediaNodeId: nodeId,
-      from: fromUser,
-      to: dialed,
-      createdAt: Date.now(),
-      answeredAt: undefined,
-      cancelled: false,
-      reinvite: undefined,
-      reanchoring: false,
-      sdp: { fromA: req.body.toString('utf8'), fromB: undefined, toA: undefined, toB: bSdp },
-      noAnswerTimer: undefined,
-    };
-    this.calls.set(sid, call);
-    this.legs.set(this.legKey(aCallId, call.a.localTag), { call, role: 'a' });
-    this.legs.set(this.legKey(bCallId, bLocalTag), { call, role: 'b' });
-    // Persisted once answered (dialogs exist then) and when it ends: what another node needs to take over.
-
-    tx.onCancel(() => this.onCancel(call));
-    call.state = 'proceeding';
-    call.noAnswerTimer = setTimeout(() => this.onNoAnswer(call), this.opts.noAnswerTimeoutMs);
-    call.b.tx = this.stack.sendRequest(bInvite, dest, {
-      onProvisional: (res) => this.onBProvisional(call, res).catch((e: unknown) => this.onCallError(call, e)),
-      onFinal: (res) => this.onBFinal(call, res).catch((e: unknown) => this.onCallError(call, e)),
-      onTimeout: () => {
-        this.log.warn('B leg timed out', { sid, bCallId, dest: `${dest.address}:${dest.port}` });
-        this.failCall(call, 408, 'Request Timeout');
-      },
-      onTransportError: (e) => {
-        this.log.warn('B leg transport error', { sid, error: e });
-        this.failCall(call, 503, 'Destination Unreachable');
-      },
-    });
-  }
-
-  /** RFC 3261 §16.3 step 4 (loop detection), adapted: a request that already passed through us. */
-  private isLoop(req: SipRequest): boolean {
-    const me = this.stack.localEndpoint('UDP');
-    for (const v of req.headers.getList('Via')) {
-      try {
-        const via = parseVia(v);
-        if (via.host === me.address && (via.port ?? 5060) === me.port) return true;
-      } catch {
-        // an unparsable Via further down is not ours
-      }
-    }
-    return false;
-  }
-
-  private async onBProvisional(call: Call, res: SipResponse): Promise<void> {
-    if (call.state !== 'proceeding' || call.cancelled || res.status === 100) return;
-    const toTag = getTag(res.headers.get('To') ?? '');
-    if (toTag !== undefined) call.b.remoteTag ??= toTag;
-    let body: Buffer | undefined;
-    if (res.body.length > 0 && toTag !== undefined) {
-      try {
-        body = sdpBody(await this.media.answer(call.mediaNodeId, call.a.callId, call.a.remoteTag, toTag, res.body.toString('utf8')));
-      } catch (e) {
-        this.log.warn('media answer (early) failed', { sid: call.sid, error: e as Error });
-        body = undefined;
-      }
-    }
-    if (call.state !== 'proceeding' || call.cancelled || call.a.tx === undefined || call.a.invite === undefined) return;
-    call.a.tx.respond(
-      createResponse(call.a.invite, res.status, res.reason, {
-        toTag: call.a.localTag,
-        headers: [['Contact', this.contact(call.a.source.transport)]],
-        ...(body !== undefined ? { body, contentType: SDP_TYPE } : {}),
-      }),
-    );
-  }
-
-  private async onBFinal(call: Call, res: SipResponse): Promise<void> {
-    if (res.status >= 300) {
-      if (call.cancelled) return; // A already has its 487 / 408
-      // Map the callee's failure for the caller: most statuses pass through; 6xx too.
-      const status = res.status === 401 || res.status === 407 ? 403 : res.status;
-      this.failCall(call, status, status === res.status ? res.reason : 'Forbidden');
-      return;
-    }
-    // 2xx: the B dialog exists now. We ACK the callee ourselves at once (our offer was in the INVITE,
-    // so the ACK carries no SDP), then answer the caller.
-    const toTag = getTag(res.headers.get('To') ?? '') ?? '';
-    call.b.remoteTag = toTag;
-    if (call.b.invite === undefined) return; // an adopted call is answered already; its B INVITE is not ours to finish
-    const bDialog = Dialog.fromUac(call.b.invite, res);
-    call.b.dialog = bDialog;
-    this.inDialog.sendAck(call, 'b', parseCSeq(res.headers.get('CSeq') ?? '1 INVITE').seq);
-    if (call.cancelled || call.state !== 'proceeding') {
-      // Caller gave up while the callee answered: hang the callee up (RFC 3261 §15).
-      this.inDialog.sendBye(call, 'b');
-      return;
-    }
-    let aSdp: string;
-    try {
-      aSdp = await this.media.answer(call.mediaNodeId, call.a.callId, call.a.remoteTag, toTag, res.body.toString('utf8'));
-    } catch (e) {
-      this.log.warn('media answer failed', { sid: call.sid, error: e as Error });
-      this.inDialog.sendBye(call, 'b');
-      this.failCall(call, 503, 'Media Node Unavailable');
-      return;
-    }
-    const aTx = call.a.tx;
-    const aInvite = call.a.invite;
-    if (call.cancelled || call.state !== 'proceeding' || aTx === undefined || aInvite === undefined) {
-      this.inDialog.sendBye(call, 'b');
-      return;
-    }
-    clearTimeout(call.noAnswerTimer);
-    call.sdp.fromB = res.body.toString('utf8');
-    call.sdp.toA = aSdp;
-    call.state = 'answered';
-    call.answeredAt = Date.now();
-    this.counters.answered++;
-    const ok = createResponse(aInvite, 200, 'OK', {
-      toTag: call.a.localTag,
-      headers: [['Contact', this.contact(call.a.source.transport)]],
-      body: sdpBody(aSdp),
-      contentType: SDP_TYPE,
-    });
-    call.a.dialog = Dialog.fromUas(aInvite, call.a.localTag, { state: 'confirmed', localContact: this.contact(call.a.source.transport) });
-    aTx.onAckTimeout(() => {
-      // RFC 3261 §13.3.1.4: no ACK for our 2xx within 64*T1 → the dialog is ended with BYE.
-      if (call.state === 'answered') this.inDialog.hangup(call, 'a-ack-timeout', ['a', 'b']);
-    });
-    aTx.respond(ok);
-    this.persist(call);
-    try {
-      this.opts.onCallAnswered?.({ sid: call.sid, to: call.to, callId: call.a.callId, callerTag: call.a.remoteTag, mediaNodeId: call.mediaNodeId });
-    } catch (e) {
-      this.log.warn('onCallAnswered hook failed', { sid: call.sid, error: e as Error });
-    }
-  }
-
-  private onCancel(call: Call): void {
-    if (call.state !== 'proceeding' && call.state !== 'routing') return;
-    call.cancelled = true;
-    if (call.b.tx !== undefined) this.stack.cancel(call.b.tx);
-    this.failCall(call, 487, 'Request Terminated');
-  }
-
-  private onNoAnswer(call: Call): void {
-    if (call.state !== 'proceeding') return;
-    call.cancelled = true;
-    if (call.b.tx !== undefined) this.stack.cancel(call.b.tx);
-    this.failCall(call, 408, 'No Answer');
   }
 
   /** End an unanswered call with a final status to the caller. */
@@ -519,7 +257,7 @@ export class B2bua {
     else this.failCall(call, 500, 'Server Internal Error');
   }
 
-  private countFailure(status: number): void {
+  countFailure(status: number): void {
     this.counters.failures[status] = (this.counters.failures[status] ?? 0) + 1;
   }
 

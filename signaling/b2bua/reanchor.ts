@@ -34,7 +34,6 @@ import { parseCSeq, type SipResponse } from '../sip/message/index.js';
 import type { SipStack } from '../sip/stack.js';
 import type { B2bua } from './b2bua.js';
 import type { Call, LegRole } from './call.js';
-import type { InDialogHandler } from './in-dialog.js';
 import type { MediaPort } from './media-port.js';
 import { sdpBody, SDP_TYPE } from './sdp.js';
 import { withSessionVersionAbove } from './sdp-version.js';

@@ -12,3 +12,13 @@ export async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Poll until `cond` holds; resolves with the ms it took, or fails after `timeoutMs` naming what was awaited. */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition', intervalMs = 20): Promise<number> {
+  const started = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return Date.now() - started;
+}

@@ -19,6 +19,7 @@ import {
   type RequestSpec,
 } from '../../support/raw-sip.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
+import { waitUntil } from '../../support/wait.js';
 import { CALLEE, CARRIER, MEDIA_NODES, SIG, startTestRegion, type TestRegion } from './harness.js';
 
 const PROBE = { address: '127.0.4.5', port: 5099 };
@@ -60,14 +61,7 @@ const inviteSpec = (user = '+15551239999'): RequestSpec => ({
   body: sdpOffer(PROBE.address, 7000),
 });
 
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!cond()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - started;
-}
+const waitFor = (cond: () => boolean, timeoutMs: number): Promise<number> => waitUntil(cond, timeoutMs, 'condition', 50);
 
 describe('B2BUA under failure', () => {
   let region: TestRegion;

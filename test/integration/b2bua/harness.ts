@@ -7,7 +7,7 @@ import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../../../infra/config.js';
-import { createLogger } from '../../../infra/log.js';
+import { createLogger, type Logger } from '../../../infra/log.js';
 import type { ManagedProcess } from '../../../infra/process.js';
 import { startMediaNode } from '../../../infra/rtpengine.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
@@ -45,19 +45,22 @@ export interface TestRegionOptions {
   routes?: { prefix: string; destination: string }[];
   mesh?: { peers: { region: string; address: string; port: number }[]; homeRules: { prefix: string; region: string }[] };
   recording?: { prefixes: string[]; central: { region: string; address: string; port: number } };
+  /** Media health ping interval. Default 250 ms. */
+  healthIntervalMs?: number;
+  /** Level of the node's own logger (process-mode nodes). Default warn. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
-export async function startTestRegion(opts: TestRegionOptions): Promise<TestRegion> {
-  const mediaNodes = opts.mediaNodes ?? MEDIA_NODES;
+/** The validated configuration of a test region (defaults as TestRegionOptions says). */
+export function testRegionConfig(opts: TestRegionOptions, logDir: string): Config {
   const sip = opts.sip ?? SIG;
-  const logDir = mkdtempSync(join(tmpdir(), 'mesh-b2bua-'));
-  const config = parseConfig({
+  return parseConfig({
     region: opts.region ?? 'us-east',
     nodeId: opts.nodeId ?? 'it-sig-1',
     runDir: logDir,
     sip: { address: sip.address, port: sip.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500 },
     redis: { url: TEST_REDIS_URL, keyPrefix: opts.keyPrefix },
-    media: { nodes: mediaNodes, healthIntervalMs: 250, ngTimeoutMs: 800 },
+    media: { nodes: opts.mediaNodes ?? MEDIA_NODES, healthIntervalMs: opts.healthIntervalMs ?? 250, ngTimeoutMs: 800 },
     routes: opts.routes ?? [
       { prefix: '+1555', destination: `sip:${CALLEE.address}:${CALLEE.port}` },
       { prefix: '+1666', destination: `sip:${CALLEE.address}:${CALLEE.port};transport=tcp` },
@@ -65,34 +68,62 @@ export async function startTestRegion(opts: TestRegionOptions): Promise<TestRegi
     ...(opts.mesh !== undefined ? { mesh: opts.mesh } : {}),
     ...(opts.recording !== undefined ? { recording: opts.recording } : {}),
     noAnswerTimeoutSeconds: opts.noAnswerTimeoutSeconds ?? 60,
-    logLevel: 'warn',
+    logLevel: opts.logLevel ?? 'warn',
   });
+}
+
+/** A region's rtpengines, each restartable by id (failure tests kill and restart them). */
+export interface MediaSet {
+  readonly rtpengines: Map<string, ManagedProcess>;
+  startMedia(id: string): Promise<ManagedProcess>;
+  close(): Promise<void>;
+}
+
+export async function startMediaSet(nodes: typeof MEDIA_NODES, logDir: string): Promise<MediaSet> {
   const rtpengines = new Map<string, ManagedProcess>();
   const startMedia = async (id: string): Promise<ManagedProcess> => {
-    const n = mediaNodes.find((m) => m.id === id);
+    const n = nodes.find((m) => m.id === id);
     if (n === undefined) throw new Error(`unknown media node ${id}`);
     const p = await startMediaNode(n, logDir);
     rtpengines.set(id, p);
     return p;
   };
-  for (const n of mediaNodes) await startMedia(n.id);
-  // Node logs go to a file in the region's temp folder (bounded), for post-mortems of failed tests.
+  for (const n of nodes) await startMedia(n.id);
+  return {
+    rtpengines,
+    startMedia,
+    async close() {
+      for (const p of rtpengines.values()) await p.stop(3000);
+    },
+  };
+}
+
+/** A logger writing the node's JSON lines to `<logDir>/signaling.log` (bounded), for post-mortems of failed tests. */
+export function fileLogger(logDir: string): { log: Logger; end(): void } {
   const logStream = createWriteStream(join(logDir, 'signaling.log'));
   let logged = 0;
   const log = createLogger('info', {}, (l) => {
     if (logged++ < 100_000) logStream.write(l + '\n');
   });
+  return { log, end: () => logStream.end() };
+}
+
+export async function startTestRegion(opts: TestRegionOptions): Promise<TestRegion> {
+  const logDir = mkdtempSync(join(tmpdir(), 'mesh-b2bua-'));
+  const config = testRegionConfig(opts, logDir);
+  const media = await startMediaSet(opts.mediaNodes ?? MEDIA_NODES, logDir);
+  const { log, end } = fileLogger(logDir);
   const node = await startSignalingNode(config, log);
   return {
     node,
     config,
     logDir,
-    rtpengines,
-    startMedia,
+    rtpengines: media.rtpengines,
+    startMedia: media.startMedia,
     async close() {
       await node.close();
-      for (const p of rtpengines.values()) await p.stop(3000);
-      logStream.end();
+      await media.close();
+      end();
     },
   };
 }

@@ -6,18 +6,16 @@
  * active and a standby (signaling failover: the test SIGKILLs the active).
  * SIPp plays carrier (127.0.10.2) and callee (127.0.10.3).
  */
+import { waitUntil } from '../../support/wait.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, type Config } from '../../../infra/config.js';
-import { createLogger } from '../../../infra/log.js';
-import type { ManagedProcess } from '../../../infra/process.js';
-import { startMediaNode } from '../../../infra/rtpengine.js';
+import type { Config } from '../../../infra/config.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
 import { MediaNodeRegistry } from '../../../media/registry.js';
-import { TEST_REDIS_URL } from '../global-setup.js';
+import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../b2bua/harness.js';
 
 export const SIG = { address: '127.0.10.1', port: 5060 };
 export const CARRIER = { address: '127.0.10.2', port: 5070 };
@@ -32,44 +30,27 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** The region's configuration (the same for the in-process node, the active and the standby). */
 export function failoverConfig(keyPrefix: string, logDir: string, healthIntervalMs = 250): Config {
-  return parseConfig({
-    region: 'us-east',
-    nodeId: 'fo-sig-1',
-    runDir: logDir,
-    sip: { address: SIG.address, port: SIG.port, transports: ['UDP'], t1: 500 },
-    redis: { url: TEST_REDIS_URL, keyPrefix },
-    media: { nodes: MEDIA_NODES, healthIntervalMs, ngTimeoutMs: 800 },
-    routes: [{ prefix: '+1555', destination: `sip:${CALLEE.address}:${CALLEE.port}` }],
-    noAnswerTimeoutSeconds: 60,
-    logLevel: 'info',
-  });
+  return testRegionConfig(
+    {
+      keyPrefix,
+      nodeId: 'fo-sig-1',
+      sip: SIG,
+      transports: ['UDP'],
+      mediaNodes: MEDIA_NODES,
+      routes: [{ prefix: '+1555', destination: `sip:${CALLEE.address}:${CALLEE.port}` }],
+      healthIntervalMs,
+      logLevel: 'info',
+    },
+    logDir,
+  );
 }
 
-export interface MediaPair {
+export interface MediaPair extends MediaSet {
   readonly logDir: string;
-  readonly rtpengines: Map<string, ManagedProcess>;
-  startMedia(id: string): Promise<ManagedProcess>;
-  close(): Promise<void>;
 }
 
 export async function startMediaPair(logDir: string): Promise<MediaPair> {
-  const rtpengines = new Map<string, ManagedProcess>();
-  const startMedia = async (id: string): Promise<ManagedProcess> => {
-    const n = MEDIA_NODES.find((m) => m.id === id);
-    if (n === undefined) throw new Error(`unknown media node ${id}`);
-    const p = await startMediaNode(n, logDir);
-    rtpengines.set(id, p);
-    return p;
-  };
-  for (const n of MEDIA_NODES) await startMedia(n.id);
-  return {
-    logDir,
-    rtpengines,
-    startMedia,
-    async close() {
-      for (const p of rtpengines.values()) await p.stop(3000);
-    },
-  };
+  return { logDir, ...(await startMediaSet(MEDIA_NODES, logDir)) };
 }
 
 export interface InProcessRegion extends MediaPair {
@@ -82,11 +63,7 @@ export async function startInProcessRegion(keyPrefix: string): Promise<InProcess
   const logDir = mkdtempSync(join(tmpdir(), 'mesh-failover-'));
   const media = await startMediaPair(logDir);
   const config = failoverConfig(keyPrefix, logDir);
-  const logStream = createWriteStream(join(logDir, 'signaling.log'));
-  let logged = 0;
-  const log = createLogger('info', {}, (l) => {
-    if (logged++ < 100_000) logStream.write(l + '\n');
-  });
+  const { log, end } = fileLogger(logDir);
   const node = await startSignalingNode(config, log);
   return {
     ...media,
@@ -95,7 +72,7 @@ export async function startInProcessRegion(keyPrefix: string): Promise<InProcess
     async close() {
       await node.close();
       await media.close();
-      logStream.end();
+      end();
     },
   };
 }
@@ -172,11 +149,4 @@ export async function testMediaRegistry(): Promise<MediaNodeRegistry> {
   return r;
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = 20): Promise<number> {
-  const started = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-  return Date.now() - started;
-}
+export const waitFor = (cond: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = 20): Promise<number> => waitUntil(cond, timeoutMs, 'condition', pollMs);

@@ -1,4 +1,5 @@
 /** Shared helpers of the regions integration suites. */
+import { waitUntil } from '../../support/wait.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -7,11 +8,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
+  await waitUntil(cond, timeoutMs, what, 10);
 }
 
 export interface ChildServer {
