@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { MeshError } from '../../regions/core/errors.js';
 import { parseCacheControl } from './cache-control.js';
 import { fetchMedia } from './http-fetch.js';
-import { synthesizeSpeech, telephonyDurationMs, transcodeToTelephony } from './transcode.js';
+import { synthesizeSpeech, synthesizeTone, telephonyDurationMs, transcodeToTelephony } from './transcode.js';
 
 export interface MediaCacheOptions {
   /** Persistent root: `objects/<sha256>.wav`, `index.json`, `tmp/`. */
@@ -149,6 +149,22 @@ export class MediaCache {
     }
     const key = `tts:${sha256(`${voice}\0${language}\0${text}`)}`;
     return this.singleFlight(key, () => this.loadSpeech(key, text, voice, language));
+  }
+
+  /** The beep `Record` plays before it listens: 500 ms of 1 kHz, made once with sox and cached like speech. */
+  async getBeep(): Promise<CachedMedia> {
+    const key = 'tone:beep-1000hz-500ms';
+    return this.singleFlight(key, async () => {
+      const cached = this.usable(key);
+      if (cached !== undefined) {
+        this.stats.hits++;
+        return this.result(key, cached.address, 'hit');
+      }
+      const wav = await synthesizeTone({ hz: 1000, seconds: 0.5, tmpDir: join(this.o.dir, 'tmp'), timeoutMs: this.o.transcodeTimeoutMs });
+      const stored = await this.writeObject(wav);
+      this.setEntry(key, { address: stored.address, expiresAt: Number.MAX_SAFE_INTEGER, etag: undefined, sourceHash: undefined }, stored);
+      return this.result(key, stored.address, 'synthesized');
+    });
   }
 
   /** Stop taking requests, wait for those in flight, write the index. Idempotent. */

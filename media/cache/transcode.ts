@@ -104,6 +104,18 @@ export async function synthesizeSpeech(text: string, o: SynthOptions): Promise<B
   }
 }
 
+/** A sine tone in the telephony format (sox's synth). */
+export async function synthesizeTone(o: { hz: number; seconds: number; tmpDir: string; timeoutMs?: number }): Promise<Buffer> {
+  if (!(o.hz > 0 && o.hz < 4000) || !(o.seconds > 0 && o.seconds <= 10)) throw new MeshError('BAD_REQUEST', 'tone must be 0-4000 Hz and 0-10 s');
+  const dst = join(o.tmpDir, `${randomUUID()}.tone.wav`);
+  try {
+    await runProgram('sox', ['-V1', '-n', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-t', 'wav', dst, 'synth', String(o.seconds), 'sine', String(o.hz), 'vol', '0.5'], { timeoutMs: o.timeoutMs ?? 30_000 });
+    return await readFile(dst);
+  } finally {
+    await rm(dst, { force: true });
+  }
+}
+
 /** Bytes of sample data in a WAV file (the "data" chunk), 0 when there is none. */
 export function wavDataBytes(wav: Buffer): number {
   let p = 12;

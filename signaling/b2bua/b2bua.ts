@@ -10,6 +10,7 @@ import type { Logger } from '../../infra/log.js';
 import type { CarrierRecord } from '../../regions/store/schema.js';
 import { createResponse, getTag, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
+import type { AppBinding, AppResolution } from '../calls/app-resolver.js';
 import type { Call, Leg, LegRole } from './call.js';
 import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
@@ -34,10 +35,19 @@ export interface B2buaOptions {
   reanchor?: ReanchorOptions;
   /** Home-region anchoring between regions; absent: every call is local. */
   mesh?: MeshRouting;
+  /** Numbers with an application: looked up for each call anchored here, answered by the platform when found. */
+  inboundApps?: InboundApps;
   /** Told once when each call is answered (recording); a throwing hook is logged, never fatal. */
   onCallAnswered?: (answered: AnsweredCall) => void;
   /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
   onCallEnded?: (ended: EndedCall) => void;
+}
+
+/** The call router's entry for inbound calls (signaling/calls/inbound-app.ts). */
+export interface InboundApps {
+  resolve(dialed: string): Promise<AppResolution>;
+  /** Take the call; responds to the caller on every path. */
+  accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding): Promise<void>;
 }
 
 /** What an answered call reports to `onCallAnswered`. */

@@ -25,6 +25,7 @@ import {
 } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
+import type { AppResolution } from '../calls/app-resolver.js';
 import type { B2bua, B2buaOptions } from './b2bua.js';
 import type { Call } from './call.js';
 import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE } from './mesh.js';
@@ -82,13 +83,32 @@ export class NewCallHandler {
     const home = fromPeer ? undefined : mesh?.homeRegionOf(dialed);
     const forwardTo = home !== undefined && home !== mesh?.region ? mesh?.signalingUri(home) : undefined;
     if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject(503, `Home Region ${home} Unknown`);
-    const route = forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
-    if (route === undefined) return reject(404, 'No Route To Number');
     if (this.b2bua.activeCalls >= this.opts.maxCalls) {
       return reject(503, 'Call Capacity Reached', [['Retry-After', String(this.opts.retryAfterSeconds)]]);
     }
     const contentType = req.headers.get('Content-Type');
-    if (req.body.length === 0 || contentType === undefined || !contentType.toLowerCase().startsWith(SDP_TYPE)) {
+    const hasOffer = req.body.length > 0 && contentType !== undefined && contentType.toLowerCase().startsWith(SDP_TYPE);
+    // A number with an application is answered by the platform here, in its home region.
+    const apps = this.opts.inboundApps;
+    if (forwardTo === undefined && apps !== undefined) {
+      let found: AppResolution = { kind: 'none' };
+      try {
+        found = await apps.resolve(dialed);
+      } catch (e) {
+        this.log.warn('application lookup failed; routing the call', { dialed, error: e as Error });
+      }
+      if (found.kind === 'refused') {
+        this.log.info('INVITE to an application number refused', { dialed, reason: found.reason });
+        return reject(403, 'Number Not In Service');
+      }
+      if (found.kind === 'app') {
+        if (!hasOffer) return reject(488, 'SDP Offer Required');
+        return apps.accept(req, tx, source, dialed, found.binding);
+      }
+    }
+    const route = forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
+    if (route === undefined) return reject(404, 'No Route To Number');
+    if (!hasOffer) {
       // Late offer (INVITE without SDP) is not supported yet: rtpengine needs the offer to anchor media.
       return reject(488, 'SDP Offer Required');
     }

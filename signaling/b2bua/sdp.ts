@@ -15,3 +15,28 @@ export function sdpDirection(sdp: string): 'sendrecv' | 'sendonly' | 'recvonly' 
   }
   return dir;
 }
+
+/** Address and port of the first audio stream (media-level c= wins over session-level), or undefined. */
+export function sdpAudioEndpoint(sdp: string): { address: string; port: number } | undefined {
+  let sessionAddr: string | undefined;
+  let mediaAddr: string | undefined;
+  let port: number | undefined;
+  let inAudio = false;
+  for (const raw of sdp.split(/\r?\n/)) {
+    const line = raw.trim();
+    const c = /^c=IN IP[46] ([^\s/]+)/.exec(line);
+    if (c) {
+      if (port === undefined) sessionAddr = c[1];
+      else if (inAudio) mediaAddr = c[1];
+      continue;
+    }
+    const m = /^m=(\w+) (\d+)/.exec(line);
+    if (m) {
+      if (port !== undefined) break; // only the first audio stream
+      inAudio = m[1] === 'audio';
+      if (inAudio) port = Number(m[2]);
+    }
+  }
+  const address = mediaAddr ?? sessionAddr;
+  return address === undefined || port === undefined || port <= 0 || port > 65535 ? undefined : { address, port };
+}

@@ -16,13 +16,16 @@ import { recordUsage } from '../../regions/store/usage.js';
 import type { B2bua } from '../b2bua/b2bua.js';
 import type { MediaPort } from '../b2bua/media-port.js';
 import type { RouteTable } from '../b2bua/routes.js';
-import { sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
+import { sdpAudioEndpoint, sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
+import type { CallLeg, DialOutcome, DialRequest, LegDialer, LegEndReason } from '../router/leg.js';
+import type { HttpMethod } from '../router/twiml-types.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { createResponse, generateCallId, generateTag, getTag, parseCSeq, parseUri, SipHeaders, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ClientTransaction, ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
-import { sendWebhook } from '../webhooks/http.js';
-import type { Params } from '../webhooks/signature.js';
+import type { LegMediaFactory, RouterLike } from './inbound-app.js';
+import { PlatformLeg } from './platform-leg.js';
+import { callParams, sendStatusCallback } from './status-callback.js';
 
 export interface OriginatorOptions {
   region: string;
@@ -52,10 +55,21 @@ interface OutboundCall {
   sequence: number;
   /** Set when the API asked to hang up before an answer arrived. */
   cancelRequested: boolean;
+  /** The leg the call router runs on, once answered. */
+  leg: PlatformLeg | undefined;
+  /** A child leg of `Dial`: told the outcome instead of running an application. */
+  dial: { resolve: (o: DialOutcome) => void; offAbort: () => void } | undefined;
 }
 
-export class Originator {
+/** What the originator needs to run applications on the calls it places. */
+export interface OriginatorRuntime {
+  router: RouterLike & { redirect(callSid: string, url: string, method: HttpMethod): boolean };
+  legMedia: LegMediaFactory;
+}
+
+export class Originator implements LegDialer {
   private readonly calls = new Map<string, OutboundCall>();
+  private runtime: OriginatorRuntime | undefined;
   private readonly records: CallRecordStore;
   private closed = false;
   /** Webhook counters for metrics. */
@@ -77,6 +91,11 @@ export class Originator {
     return this.calls.size;
   }
 
+  /** The call router that runs answered calls' applications (set once, after construction: the router dials through us). */
+  useRuntime(runtime: OriginatorRuntime): void {
+    this.runtime = runtime;
+  }
+
   /** Place the call of a `queued` record. Errors end the call as failed; nothing throws to the caller. */
   async originate(callSid: string): Promise<void> {
     if (this.closed || this.calls.has(callSid)) return;
@@ -87,6 +106,60 @@ export class Originator {
       await this.records.update(callSid, { status: 'failed', endTime: apiDate() });
       return;
     }
+    await this.place(rec, account, undefined);
+  }
+
+  /** `Dial`: place a child call of `req.parent`; resolves with the outcome (answered → its leg). */
+  async dial(req: DialRequest): Promise<DialOutcome> {
+    if (this.closed) return { status: 'failed' };
+    const account = await this.loadAccount(req.parent.accountSid);
+    if (account === undefined) return { status: 'failed' };
+    const now = apiDate();
+    const rec: CallRecord = {
+      sid: 'CA' + randomBytes(16).toString('hex'),
+      accountSid: account.sid,
+      parentCallSid: req.parent.callSid,
+      direction: 'outbound-dial',
+      from: req.from,
+      to: req.to,
+      status: 'queued',
+      region: this.opts.region,
+      nodeId: this.opts.nodeId,
+      timeout: req.timeoutSeconds,
+      dateCreated: now,
+      dateUpdated: now,
+    };
+    await this.records.save(rec);
+    if (req.signal.aborted) {
+      await this.records.update(rec.sid, { status: 'canceled', endTime: apiDate() });
+      return { status: 'canceled' };
+    }
+    return new Promise<DialOutcome>((resolve) => {
+      let settled = false;
+      const once = (o: DialOutcome): void => {
+        if (settled) return;
+        settled = true;
+        resolve(o);
+      };
+      const onAbort = (): void => {
+        const call = this.calls.get(rec.sid);
+        if (call !== undefined && call.state === 'calling') this.cancel(call, 'canceled');
+        once({ status: 'canceled' });
+      };
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      const dial = { resolve: once, offAbort: () => req.signal.removeEventListener('abort', onAbort) };
+      void this.place(rec, account, dial).then((placed) => {
+        if (!placed) {
+          dial.offAbort();
+          once({ status: 'failed' });
+        }
+      });
+    });
+  }
+
+  /** Place `rec`'s INVITE; false when it never got as far as sending one (the record is final then). */
+  private async place(rec: CallRecord, account: AccountRecord, dial: OutboundCall['dial']): Promise<boolean> {
+    const callSid = rec.sid;
     let dest: Endpoint;
     let ruri: string;
     try {
@@ -94,7 +167,7 @@ export class Originator {
     } catch (e) {
       this.log.info('originate: no route', { callSid, to: rec.to, error: e as Error });
       await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 404);
-      return;
+      return false;
     }
     let mediaNodeId: string;
     let offer: string;
@@ -106,7 +179,7 @@ export class Originator {
       this.media.release(callSid);
       this.log.warn('originate: media unavailable', { callSid, error: e as Error });
       await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 503);
-      return;
+      return false;
     }
     const local = this.stack.localEndpoint(dest.transport);
     const localTag = generateTag();
@@ -130,7 +203,7 @@ export class Originator {
     const call: OutboundCall = {
       rec, account, invite, dest, localTag, platformTag, mediaNodeId,
       tx: undefined, dialog: undefined, answeredAt: undefined, ringTimer: undefined,
-      state: 'calling', sequence: 0, cancelRequested: false,
+      state: 'calling', sequence: 0, cancelRequested: false, leg: undefined, dial,
     };
     this.calls.set(callSid, call);
     this.b2bua.attachDialog(invite.headers.get('Call-ID')!, localTag, (req, tx) => this.onInDialog(call, req, tx));
@@ -144,6 +217,7 @@ export class Originator {
       onTimeout: () => void this.finalize(call, 'no-answer', 408),
       onTransportError: () => void this.finalize(call, 'failed', 503),
     });
+    return true;
   }
 
   /** API asked to hang up: CANCEL while ringing, BYE once answered. */
@@ -167,7 +241,7 @@ export class Originator {
     const call = this.calls.get(callSid);
     if (call === undefined) return;
     call.rec = (await this.records.update(callSid, { url, method })) ?? call.rec;
-    if (call.state === 'answered') await this.fetchInstructions(call);
+    if (call.state === 'answered' && this.runtime?.router.redirect(callSid, url, method) !== true) this.runApplication(call);
   }
 
   private cancel(call: OutboundCall, status: 'canceled' | 'no-answer'): void {
@@ -199,8 +273,11 @@ export class Originator {
     }
     clearTimeout(call.ringTimer);
     const toTag = getTag(res.headers.get('To') ?? '') ?? '';
+    const partySdp = res.body.toString('utf8');
+    let platformEndpoint: { address: string; port: number } | undefined;
     try {
-      await this.media.answer(call.mediaNodeId, call.rec.sid, call.platformTag, toTag, res.body.toString('utf8'));
+      platformEndpoint = sdpAudioEndpoint(await this.media.answer(call.mediaNodeId, call.rec.sid, call.platformTag, toTag, partySdp));
+      if (platformEndpoint === undefined) throw new MeshError('NOT_ACCEPTABLE_HERE', 'answer has no audio stream');
     } catch (e) {
       this.log.warn('originate: media answer failed', { callSid: call.rec.sid, error: e as Error });
       this.sendBye(call);
@@ -209,9 +286,66 @@ export class Originator {
     }
     call.state = 'answered';
     call.answeredAt = Date.now();
+    if (this.runtime !== undefined) {
+      const legMedia = this.runtime.legMedia({
+        nodeId: call.mediaNodeId,
+        callId: call.rec.sid,
+        partyTag: toTag,
+        platformTag: call.platformTag,
+        offerer: 'platform',
+        partySdp: () => partySdp,
+        platformEndpoint,
+      });
+      call.leg = new PlatformLeg(call.rec.sid, call.rec.accountSid, call.rec.sid, {
+        answer: async () => {},
+        reject: () => this.hangupCall(call),
+        hangup: () => this.hangupCall(call),
+      }, legMedia, true);
+    }
     call.rec = (await this.records.update(call.rec.sid, { status: 'in-progress', startTime: apiDate() })) ?? call.rec;
     void this.callback(call, 'answered');
-    await this.fetchInstructions(call);
+    if (call.dial !== undefined) {
+      call.dial.offAbort();
+      if (call.leg !== undefined) call.dial.resolve({ status: 'answered', leg: call.leg });
+      else {
+        this.sendBye(call);
+        await this.finalize(call, 'failed', 500);
+      }
+      return;
+    }
+    this.runApplication(call);
+  }
+
+  private async hangupCall(call: OutboundCall): Promise<void> {
+    if (call.state === 'calling') this.cancel(call, 'canceled');
+    else if (call.state === 'answered') {
+      this.sendBye(call);
+      await this.finalize(call, 'completed');
+    }
+  }
+
+  /** Run the call's application (its Url) on its leg; the call is hung up when the application ends. */
+  private runApplication(call: OutboundCall): void {
+    const leg = call.leg;
+    const router = this.runtime?.router;
+    if (leg === undefined || router === undefined || call.rec.url === undefined) return;
+    void router
+      .run({
+        leg,
+        authToken: call.account.authToken,
+        app: {
+          url: call.rec.url,
+          method: call.rec.method ?? 'POST',
+          ...(call.rec.fallbackUrl !== undefined ? { fallbackUrl: call.rec.fallbackUrl, fallbackMethod: call.rec.fallbackMethod ?? 'POST' } : {}),
+          timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
+        },
+        params: callParams(call.rec),
+        ...(call.rec.statusCallback !== undefined ? { statusCallback: { url: call.rec.statusCallback, method: call.rec.statusCallbackMethod ?? 'POST' } } : {}),
+      })
+      .catch((e: unknown) => this.log.error('call router failed', { callSid: call.rec.sid, error: e as Error }))
+      .finally(() => {
+        if (call.leg === leg && call.state === 'answered') void this.hangupCall(call);
+      });
   }
 
   private onInDialog(call: OutboundCall, req: SipRequest, tx: ServerTransaction | null): void {
@@ -223,7 +357,7 @@ export class Originator {
     }
     if (req.method === 'BYE') {
       tx.respond(createResponse(req, 200, 'OK'));
-      void this.finalize(call, 'completed');
+      void this.finalize(call, 'completed', undefined, 'remote-hangup');
       return;
     }
     if (req.method === 'OPTIONS' || req.method === 'INFO') {
@@ -244,10 +378,16 @@ export class Originator {
   }
 
   /** The one place a call ends: record, usage, media, callback. Idempotent. */
-  private async finalize(call: OutboundCall, status: CallStatus, sipResponseCode?: number): Promise<void> {
+  private async finalize(call: OutboundCall, status: CallStatus, sipResponseCode?: number, reason: LegEndReason = 'local-hangup'): Promise<void> {
     if (call.state === 'ended') return;
     call.state = 'ended';
     clearTimeout(call.ringTimer);
+    call.leg?.markEnded(reason);
+    if (call.dial !== undefined && call.answeredAt === undefined) {
+      call.dial.offAbort();
+      const outcome = status === 'busy' || status === 'no-answer' || status === 'canceled' ? status : 'failed';
+      call.dial.resolve({ status: outcome, ...(sipResponseCode !== undefined ? { sipStatus: sipResponseCode } : {}) });
+    }
     const sid = call.rec.sid;
     this.calls.delete(sid);
     if (call.invite !== undefined) this.b2bua.detachDialog(call.invite.headers.get('Call-ID')!, call.localTag);
@@ -278,31 +418,6 @@ export class Originator {
     await this.callback(call, 'completed');
   }
 
-  private async fetchInstructions(call: OutboundCall): Promise<void> {
-    if (call.rec.url === undefined) return;
-    const r = await sendWebhook({
-      method: call.rec.method ?? 'POST',
-      url: call.rec.url,
-      params: this.baseParams(call),
-      authToken: call.account.authToken,
-      timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
-    });
-    this.countWebhook(r.ok, r.ms);
-    if (!r.ok) this.log.info('instruction fetch failed', { callSid: call.rec.sid, status: r.status, error: r.error });
-  }
-
-  private baseParams(call: OutboundCall): Params {
-    return {
-      CallSid: call.rec.sid,
-      AccountSid: call.rec.accountSid,
-      From: call.rec.from,
-      To: call.rec.to,
-      CallStatus: call.rec.status,
-      Direction: call.rec.direction,
-      ApiVersion: '2010-04-01',
-    };
-  }
-
   /** Status callback for `event`, if the call subscribed to it (default: completed only). */
   private async callback(call: OutboundCall, event: CallEvent): Promise<void> {
     const url = call.rec.statusCallback;
@@ -310,18 +425,11 @@ export class Originator {
     const events = call.rec.statusCallbackEvents ?? ['completed'];
     if (!events.includes(event)) return;
     call.sequence += 1;
-    const params: Params = {
-      ...this.baseParams(call),
-      CallbackSource: 'call-progress-events',
-      SequenceNumber: String(call.sequence - 1),
-      Timestamp: apiDate(),
-      ...(event === 'completed' ? { CallDuration: String(call.rec.duration ?? 0), Duration: String(Math.ceil((call.rec.duration ?? 0) / 60)) } : {}),
-      ...(call.rec.sipResponseCode !== undefined ? { SipResponseCode: String(call.rec.sipResponseCode) } : {}),
-    };
-    const r = await sendWebhook({
-      method: call.rec.statusCallbackMethod ?? 'POST',
-      url,
-      params,
+    const r = await sendStatusCallback({
+      target: { url, method: call.rec.statusCallbackMethod ?? 'POST' },
+      rec: call.rec,
+      event,
+      sequence: call.sequence - 1,
       authToken: call.account.authToken,
       timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
     });

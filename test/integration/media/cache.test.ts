@@ -281,6 +281,18 @@ describe('MediaCache: errors', () => {
   });
 });
 
+describe('MediaCache: beep', () => {
+  it('makes the 500 ms beep once and serves it from the cache afterwards', async () => {
+    const c = await openCache();
+    const a = await c.getBeep();
+    expect(a.outcome).toBe('synthesized');
+    expect(soxi(a.path)).toMatchObject({ rate: '8000', channels: '1', bits: '16' });
+    expect(a.durationMs).toBe(500);
+    expect((await c.getBeep()).outcome).toBe('hit');
+    await c.close();
+  });
+});
+
 describe('MediaCache: speech', () => {
   it('synthesizes with espeak-ng once per voice + language + text', async () => {
     const c = await openCache();

@@ -1,0 +1,84 @@
+/**
+ * Which application runs an inbound call: the dialed number's
+ * IncomingPhoneNumber, then either its VoiceApplicationSid's application or
+ * its own VoiceUrl. Numbers without either are not ours to run (the call is
+ * routed as before); a number whose account is not active is refused.
+ */
+import type { Redis } from 'ioredis';
+import { applicationKey, type ApplicationRecord } from '../../regions/store/applications.js';
+import { keys, type AccountRecord, type IncomingNumberRecord } from '../../regions/store/schema.js';
+import type { AppTarget } from '../router/runner.js';
+
+export interface AppBinding {
+  accountSid: string;
+  authToken: string;
+  numberSid: string;
+  applicationSid: string | undefined;
+  app: AppTarget;
+  statusCallback: { url: string; method: 'GET' | 'POST' } | undefined;
+}
+
+export type AppResolution = { kind: 'none' } | { kind: 'app'; binding: AppBinding } | { kind: 'refused'; reason: string };
+
+/** Documents longer than this to arrive are treated as failed (fallback); the dialect's ceiling is 15 s. */
+const MAX_TIMEOUT_S = 15;
+
+export class AppResolver {
+  private readonly k: ReturnType<typeof keys>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    this.k = keys(prefix);
+  }
+
+  async resolve(dialed: string): Promise<AppResolution> {
+    const e164 = dialed.startsWith('+') ? dialed : `+${dialed}`;
+    let numberSid = await this.redis.get(this.k.numberByE164(e164));
+    if (numberSid === null && e164 !== dialed) numberSid = await this.redis.get(this.k.numberByE164(dialed));
+    if (numberSid === null) return { kind: 'none' };
+    const num = parseJson<IncomingNumberRecord>(await this.redis.get(this.k.number(numberSid)));
+    if (num === undefined) return { kind: 'none' };
+    const account = parseJson<AccountRecord>(await this.redis.get(this.k.account(num.accountSid)));
+    if (account === undefined) return { kind: 'refused', reason: `account ${num.accountSid} not found` };
+    if (account.status !== 'active') return { kind: 'refused', reason: `account ${account.sid} is ${account.status}` };
+    let app: ApplicationRecord | undefined;
+    if (num.applicationSid !== undefined) {
+      app = parseJson<ApplicationRecord>(await this.redis.get(applicationKey(this.prefix, num.applicationSid)));
+      if (app === undefined) return { kind: 'refused', reason: `application ${num.applicationSid} not found` };
+    }
+    const url = app?.voiceUrl ?? num.voiceUrl;
+    if (url === undefined || url === '') return { kind: 'none' };
+    const fallbackUrl = app !== undefined ? app.voiceFallbackUrl : num.voiceFallbackUrl;
+    const timeoutS = Math.min(MAX_TIMEOUT_S, Math.max(1, app?.voiceTimeout ?? 5));
+    const cbUrl = app?.statusCallback ?? num.statusCallback;
+    return {
+      kind: 'app',
+      binding: {
+        accountSid: account.sid,
+        authToken: account.authToken,
+        numberSid: num.sid,
+        applicationSid: app?.sid,
+        app: {
+          url,
+          method: (app !== undefined ? app.voiceMethod : num.voiceMethod) ?? 'POST',
+          ...(fallbackUrl !== undefined && fallbackUrl !== ''
+            ? { fallbackUrl, fallbackMethod: (app !== undefined ? app.voiceFallbackMethod : num.voiceFallbackMethod) ?? 'POST' }
+            : {}),
+          timeoutMs: timeoutS * 1000,
+        },
+        statusCallback: cbUrl !== undefined && cbUrl !== '' ? { url: cbUrl, method: (app?.statusCallbackMethod ?? num.statusCallbackMethod) ?? 'POST' } : undefined,
+      },
+    };
+  }
+}
+
+function parseJson<T>(raw: string | null): T | undefined {
+  if (raw === null) return undefined;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return undefined;
+  }
+}

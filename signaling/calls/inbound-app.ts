@@ -1,0 +1,306 @@
+/**
+ * Inbound calls to a number with an application: the platform itself is the
+ * callee. The caller's media is anchored on rtpengine with the platform as
+ * the other party (its side points at the discard address until a verb plays
+ * into it or bridges it), the call router runs the application, and this
+ * class owns the SIP dialog: 200 OK when the router answers, 486/603 when it
+ * rejects, BYE when it hangs up, and the caller's BYE or CANCEL at any time.
+ * The call record, `calls-inbound` usage and the `completed` status callback
+ * are written when the call ends.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../infra/log.js';
+import { asCallSid } from '../../regions/core/ids.js';
+import { CallRecordStore } from '../../regions/store/call-records.js';
+import { apiDate, type CallRecord, type CallStatus } from '../../regions/store/schema.js';
+import { recordUsage } from '../../regions/store/usage.js';
+import type { B2bua } from '../b2bua/b2bua.js';
+import type { MediaPort } from '../b2bua/media-port.js';
+import { sdpAudioEndpoint, sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
+import { Dialog } from '../sip/dialog/index.js';
+import { createResponse, generateTag, getTag, parseNameAddr, parseUri, type Endpoint, type SipRequest } from '../sip/message/index.js';
+import type { ServerTransaction, SipStack } from '../sip/stack.js';
+import type { LegEndReason } from '../router/leg.js';
+import type { RouterCall } from '../router/runner.js';
+import type { AppBinding } from './app-resolver.js';
+import { sendStatusCallback } from './status-callback.js';
+import { PlatformLeg, type LegMediaOps } from './platform-leg.js';
+
+/** What the media side needs to build a leg's media operations. */
+export interface LegMediaRequest {
+  nodeId: string;
+  callId: string;
+  partyTag: string;
+  platformTag: string;
+  offerer: 'party' | 'platform';
+  partySdp: () => string;
+  platformEndpoint: { address: string; port: number };
+}
+
+export type LegMediaFactory = (r: LegMediaRequest) => LegMediaOps;
+
+export interface RouterLike {
+  run(call: RouterCall): Promise<unknown>;
+}
+
+export interface InboundAppOptions {
+  region: string;
+  nodeId: string;
+  keyPrefix: string;
+  /** The platform side's SDP handed to rtpengine (discard address). */
+  platformSdp: () => string;
+  webhookTimeoutMs?: number;
+}
+
+interface InboundCall {
+  rec: CallRecord;
+  binding: AppBinding;
+  leg: PlatformLeg;
+  invite: SipRequest;
+  tx: ServerTransaction;
+  source: Endpoint;
+  callId: string;
+  partyTag: string;
+  localTag: string;
+  nodeId: string;
+  partySdp: string;
+  toPartySdp: string;
+  dialog: Dialog | undefined;
+  answeredAt: number | undefined;
+  state: 'offered' | 'answered' | 'ended';
+}
+
+export class InboundAppCalls {
+  private readonly calls = new Map<string, InboundCall>();
+  private readonly records: CallRecordStore;
+
+  constructor(
+    private readonly stack: SipStack,
+    private readonly b2bua: B2bua,
+    private readonly media: MediaPort,
+    private readonly legMedia: LegMediaFactory,
+    private readonly router: RouterLike,
+    private readonly redis: Redis,
+    private readonly log: Logger,
+    private readonly opts: InboundAppOptions,
+  ) {
+    this.records = new CallRecordStore(redis, opts.keyPrefix);
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  /** Take an INVITE for an application number. Responds to the caller itself on every path. */
+  async accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding): Promise<void> {
+    const callId = req.headers.get('Call-ID')!;
+    const partyTag = getTag(req.headers.get('From') ?? '') ?? '';
+    const platformTag = generateTag();
+    const localTag = generateTag();
+    const reject = (status: number, reason: string, headers: [string, string][] = []): void => {
+      this.b2bua.countFailure(status);
+      tx.respond(createResponse(req, status, reason, { toTag: localTag, headers }));
+    };
+    const partySdp = req.body.toString('utf8');
+    let nodeId: string;
+    try {
+      nodeId = this.media.acquire(callId).nodeId;
+    } catch {
+      return reject(503, 'No Media Node Available', [['Retry-After', '5']]);
+    }
+    let platformEndpoint: { address: string; port: number } | undefined;
+    let toPartySdp: string;
+    try {
+      const forPlatform = await this.media.offer(nodeId, callId, partyTag, partySdp);
+      platformEndpoint = sdpAudioEndpoint(forPlatform);
+      toPartySdp = await this.media.answer(nodeId, callId, partyTag, platformTag, this.opts.platformSdp());
+    } catch (e) {
+      this.media.release(callId);
+      void this.media.delete(nodeId, callId).catch(() => {});
+      this.log.warn('inbound app: media unavailable', { callId, nodeId, error: e as Error });
+      return reject(503, 'Media Node Unavailable', [['Retry-After', '5']]);
+    }
+    if (platformEndpoint === undefined) {
+      this.media.release(callId);
+      void this.media.delete(nodeId, callId).catch(() => {});
+      return reject(488, 'No Audio Stream In Offer');
+    }
+    if (tx.isCancelled) {
+      this.media.release(callId);
+      void this.media.delete(nodeId, callId).catch(() => {});
+      return;
+    }
+    const sid = asCallSid('CA' + randomBytes(16).toString('hex'));
+    let from = 'anonymous';
+    try {
+      from = parseUri(parseNameAddr(req.headers.get('From')!).uri).user ?? 'anonymous';
+    } catch {
+      // keep anonymous
+    }
+    const now = apiDate();
+    const rec: CallRecord = {
+      sid,
+      accountSid: binding.accountSid,
+      direction: 'inbound',
+      from,
+      to: dialed,
+      status: 'ringing',
+      region: this.opts.region,
+      nodeId: this.opts.nodeId,
+      ...(binding.applicationSid !== undefined ? { applicationSid: binding.applicationSid } : {}),
+      url: binding.app.url,
+      method: binding.app.method,
+      dateCreated: now,
+      dateUpdated: now,
+    };
+    let call!: InboundCall;
+    const legMedia = this.legMedia({
+      nodeId,
+      callId,
+      partyTag,
+      platformTag,
+      offerer: 'party',
+      partySdp: () => call.partySdp,
+      platformEndpoint,
+    });
+    const leg = new PlatformLeg(sid, binding.accountSid, callId, {
+      answer: () => this.answer(call),
+      reject: (reason) => this.reject(call, reason),
+      hangup: () => this.hangup(call),
+    }, legMedia, false);
+    call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, partySdp, toPartySdp, dialog: undefined, answeredAt: undefined, state: 'offered' };
+    this.calls.set(sid, call);
+    this.b2bua.attachDialog(callId, localTag, (r, t) => this.onInDialog(call, r, t));
+    tx.onCancel(() => void this.end(call, 'remote-hangup', 'canceled'));
+    await this.records.save(rec).catch((e: unknown) => this.log.warn('inbound app: call record not saved', { sid, error: e as Error }));
+    const routerCall: RouterCall = {
+      leg,
+      authToken: binding.authToken,
+      app: binding.app,
+      params: {
+        CallSid: sid,
+        AccountSid: binding.accountSid,
+        From: from,
+        To: dialed,
+        Caller: from,
+        Called: dialed,
+        CallStatus: 'ringing',
+        Direction: 'inbound',
+        ApiVersion: '2010-04-01',
+      },
+      ...(binding.statusCallback !== undefined ? { statusCallback: binding.statusCallback } : {}),
+    };
+    void this.router
+      .run(routerCall)
+      .catch((e: unknown) => this.log.error('call router failed', { sid, error: e as Error }))
+      .finally(() => {
+        // The router returns when the call is over or it has nothing left to do: make sure the call ends.
+        if (call.state !== 'ended') void this.hangup(call);
+      });
+  }
+
+  private async answer(call: InboundCall): Promise<void> {
+    if (call.state !== 'offered') return;
+    call.state = 'answered';
+    call.answeredAt = Date.now();
+    const contact = this.b2bua.contact(call.source.transport);
+    call.dialog = Dialog.fromUas(call.invite, call.localTag, { state: 'confirmed', localContact: contact });
+    call.tx.onAckTimeout(() => {
+      // RFC 3261 §13.3.1.4: no ACK for our 2xx → end the dialog with BYE.
+      if (call.state === 'answered') void this.hangup(call);
+    });
+    call.tx.respond(createResponse(call.invite, 200, 'OK', { toTag: call.localTag, headers: [['Contact', contact]], body: sdpBody(call.toPartySdp), contentType: SDP_TYPE }));
+    call.leg.markAnswered();
+    this.b2bua.counters.answered++;
+    call.rec = (await this.records.update(call.rec.sid, { status: 'in-progress', startTime: apiDate() }).catch(() => undefined)) ?? call.rec;
+  }
+
+  private async reject(call: InboundCall, reason: 'busy' | 'rejected'): Promise<void> {
+    if (call.state !== 'offered') return this.hangup(call);
+    const status = reason === 'busy' ? 486 : 603;
+    this.b2bua.countFailure(status);
+    call.tx.respond(createResponse(call.invite, status, reason === 'busy' ? 'Busy Here' : 'Decline', { toTag: call.localTag }));
+    await this.end(call, 'rejected', reason === 'busy' ? 'busy' : 'failed');
+  }
+
+  private async hangup(call: InboundCall): Promise<void> {
+    if (call.state === 'ended') return;
+    if (call.state === 'offered') {
+      // The application ended without answering (e.g. <Hangup/> first): decline the call.
+      call.tx.respond(createResponse(call.invite, 603, 'Decline', { toTag: call.localTag }));
+      await this.end(call, 'local-hangup', 'failed');
+      return;
+    }
+    if (call.dialog !== undefined) {
+      this.stack.sendRequest(call.dialog.createRequest('BYE'), call.source, {
+        onFinal: () => {},
+        onTimeout: () => this.log.info('inbound app: BYE not answered', { sid: call.rec.sid }),
+        onTransportError: () => {},
+      });
+    }
+    await this.end(call, 'local-hangup', 'completed');
+  }
+
+  private onInDialog(call: InboundCall, req: SipRequest, tx: ServerTransaction | null): void {
+    if (tx === null) return; // the ACK of our 200
+    const check = call.dialog?.receiveRequest(req) ?? { ok: false as const, status: 481 as const, reason: 'Call/Transaction Does Not Exist' };
+    if (!check.ok) {
+      tx.respond(createResponse(req, check.status, check.reason));
+      return;
+    }
+    if (req.method === 'BYE') {
+      tx.respond(createResponse(req, 200, 'OK'));
+      void this.end(call, 'remote-hangup', 'completed');
+      return;
+    }
+    if (req.method === 'OPTIONS' || req.method === 'INFO') {
+      tx.respond(createResponse(req, 200, 'OK'));
+      return;
+    }
+    // Re-INVITE from the caller: not renegotiated yet; the call keeps its media as is (RFC 3261 §14.2).
+    tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
+  }
+
+  /** The one place a call ends: media, record, usage, callback. Idempotent. */
+  private async end(call: InboundCall, reason: LegEndReason, status: CallStatus): Promise<void> {
+    if (call.state === 'ended') return;
+    const wasAnswered = call.answeredAt !== undefined;
+    call.state = 'ended';
+    this.calls.delete(call.rec.sid);
+    this.b2bua.detachDialog(call.callId, call.localTag);
+    call.leg.markEnded(reason);
+    this.media.release(call.callId);
+    void this.media.delete(call.nodeId, call.callId).catch(() => {});
+    const endedAt = Date.now();
+    const duration = wasAnswered ? Math.round((endedAt - call.answeredAt!) / 1000) : 0;
+    const finalStatus: CallStatus = wasAnswered ? 'completed' : status;
+    if (wasAnswered) {
+      this.b2bua.counters.completed++;
+      await recordUsage(this.redis, this.opts.keyPrefix, {
+        accountSid: call.rec.accountSid,
+        category: 'calls-inbound',
+        region: this.opts.region,
+        quantity: Math.max(1, Math.ceil(duration / 60)),
+        unit: 'minutes',
+        at: endedAt,
+      }).catch((e: unknown) => this.log.warn('usage write failed', { sid: call.rec.sid, error: e as Error }));
+    }
+    call.rec = (await this.records.update(call.rec.sid, { status: finalStatus, endTime: apiDate(), duration }).catch(() => undefined)) ?? { ...call.rec, status: finalStatus, duration };
+    if (call.binding.statusCallback !== undefined) {
+      await sendStatusCallback({
+        target: call.binding.statusCallback,
+        rec: call.rec,
+        event: 'completed',
+        sequence: 0,
+        authToken: call.binding.authToken,
+        timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
+      }).catch(() => undefined);
+    }
+  }
+
+  /** Hang up every call; idempotent. */
+  async close(): Promise<void> {
+    await Promise.all([...this.calls.values()].map((c) => this.hangup(c)));
+  }
+}
