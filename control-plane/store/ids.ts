@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-/** A resource SID as the 2010-04-01 API shapes them: two-letter prefix + 32 hex digits. */
-export function newSid(prefix: 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN'): string {
-  return prefix + randomBytes(16).toString('hex');
-}
+/** One SID generator for the platform; it lives in regions/store because the call side creates resources too. */
+export { newSid, type SidPrefix } from '../../regions/store/sids.js';
 
 /** Auth tokens are 32 hex digits. */
 export function newAuthToken(): string {

@@ -1,7 +1,8 @@
 /**
  * Key builders for control-plane records that regions/store/schema.ts does not
- * cover (applications, recordings, queues, API keys, authorizations, rate
- * limits). Same conventions as schema.ts: every key starts with the prefix,
+ * cover (applications, API keys, authorizations, rate limits). Queues and
+ * recordings are written by the call side too, so their keys live in
+ * regions/store/schema.ts (`keys`). Same conventions as schema.ts: every key starts with the prefix,
  * records are JSON strings, indexes are sorted sets scored by creation ms.
  */
 export const apiKeys = (prefix: string) => ({
@@ -9,12 +10,6 @@ export const apiKeys = (prefix: string) => ({
   accountApplications: (accountSid: string) => `${prefix}account:${accountSid}:applications`,
   /** Sorted set of incoming number SIDs per account. */
   accountNumbers: (accountSid: string) => `${prefix}account:${accountSid}:numbers`,
-  recording: (sid: string) => `${prefix}recording:${sid}`,
-  accountRecordings: (accountSid: string) => `${prefix}account:${accountSid}:recordings`,
-  queue: (sid: string) => `${prefix}queue:${sid}`,
-  accountQueues: (accountSid: string) => `${prefix}account:${accountSid}:queues`,
-  /** Sorted set of call SIDs waiting in a queue, scored by enqueue ms (position = rank). */
-  queueMembers: (queueSid: string) => `${prefix}queue:${queueSid}:members`,
   apiKey: (sid: string) => `${prefix}apikey:${sid}`,
   accountApiKeys: (accountSid: string) => `${prefix}account:${accountSid}:apikeys`,
   authorization: (sid: string) => `${prefix}authorization:${sid}`,

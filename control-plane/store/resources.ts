@@ -1,11 +1,19 @@
 /**
- * Record shapes and repositories of the control plane's own resources
- * (the ones regions/store/schema.ts does not define). Recordings and queue
- * members are written by the media / call side; the API reads and deletes.
+ * Record shapes and repositories of the control plane's resources. Queues and
+ * recordings are shared with the call side, so their shapes and writes live
+ * in regions/store (queues.ts, recordings.ts) and are re-exported here; the
+ * API reads them through the same OwnedRecords repositories as the rest.
  */
 import type { Redis } from 'ioredis';
+import { MeshError } from '../../regions/core/errors.js';
+import { QueueStore, type QueueRecord } from '../../regions/store/queues.js';
+import type { RecordingRecord } from '../../regions/store/recordings.js';
+import { keys } from '../../regions/store/schema.js';
 import { apiKeys } from './keys.js';
 import { OwnedRecords } from './owned-records.js';
+
+export type { QueueRecord } from '../../regions/store/queues.js';
+export { saveRecording, type RecordingRecord, type RecordingStatus } from '../../regions/store/recordings.js';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -19,36 +27,6 @@ export interface ApplicationRecord {
   voiceFallbackMethod: HttpMethod;
   statusCallback?: string;
   statusCallbackMethod: HttpMethod;
-  dateCreated: string;
-  dateUpdated: string;
-}
-
-export type RecordingStatus = 'in-progress' | 'paused' | 'stopped' | 'processing' | 'completed' | 'absent' | 'failed';
-
-export interface RecordingRecord {
-  sid: string; // RE + 32 hex
-  accountSid: string;
-  callSid: string;
-  status: RecordingStatus;
-  /** Seconds; -1 while in progress, as the API reports it. */
-  duration: number;
-  channels: 1 | 2;
-  /** What started it: RecordVerb, DialVerb, StartCallRecordingAPI, … */
-  source: string;
-  region: string;
-  /** Where the media side stored the audio (file path or URL). */
-  mediaLocation?: string;
-  startTime?: string;
-  dateCreated: string;
-  dateUpdated: string;
-}
-
-export interface QueueRecord {
-  sid: string; // QU + 32 hex
-  accountSid: string;
-  friendlyName: string;
-  /** 1..5000, default 100 (the API's limits). */
-  maxSize: number;
   dateCreated: string;
   dateUpdated: string;
 }
@@ -100,12 +78,13 @@ export function applicationStore(redis: Redis, prefix: string): OwnedRecords<App
 }
 
 export function recordingStore(redis: Redis, prefix: string): OwnedRecords<RecordingRecord> {
-  const k = apiKeys(prefix);
+  const k = keys(prefix);
   return new OwnedRecords(redis, k.recording, k.accountRecordings);
 }
 
+/** Read side of queues (get, getOwned, list); writes go through QueueStore so the name index stays right. */
 export function queueStore(redis: Redis, prefix: string): OwnedRecords<QueueRecord> {
-  const k = apiKeys(prefix);
+  const k = keys(prefix);
   return new OwnedRecords(redis, k.queue, k.accountQueues);
 }
 
@@ -120,16 +99,11 @@ export function authorizationStore(redis: Redis, prefix: string): OwnedRecords<A
 }
 
 /**
- * Writes a recording (the media side calls this when a recording starts and
- * again when it ends); the API lists, fetches and deletes them.
+ * Enqueues a call at `atMs` (tests and tools; the call side uses
+ * RedisCallQueues). Same atomic write as the call side: MaxSize is enforced.
  */
-export async function saveRecording(redis: Redis, prefix: string, record: RecordingRecord): Promise<void> {
-  const store = recordingStore(redis, prefix);
-  if ((await store.get(record.sid)) === undefined) await store.insert(record, Date.parse(record.dateCreated) || Date.now());
-  else await store.replace(record);
-}
-
-/** Enqueues a call (the call side's <Enqueue> does this); position is the rank by enqueue time. */
 export async function enqueueMember(redis: Redis, prefix: string, queueSid: string, callSid: string, atMs: number): Promise<void> {
-  await redis.zadd(apiKeys(prefix).queueMembers(queueSid), 'NX', atMs, callSid);
+  const r = await new QueueStore(redis, prefix).enqueue(queueSid, callSid, atMs);
+  if (r.status === 'gone') throw new MeshError('NOT_FOUND', `Queue ${queueSid} does not exist`);
+  if (r.status === 'full') throw new MeshError('CONFLICT', `Queue ${queueSid} is full (MaxSize ${r.maxSize})`, { detail: { queueFull: true } });
 }

@@ -181,6 +181,20 @@ export const keys = (prefix: string) => ({
   drainedNodes: () => `${prefix}drained-nodes`,
   /** Set of node ids that published metrics. */
   metricsNodes: () => `${prefix}metrics:nodes`,
+  /** QueueRecord (queues.ts). */
+  queue: (sid: string) => `${prefix}queue:${sid}`,
+  /** Sorted set of queue SIDs per account, scored by creation ms. */
+  accountQueues: (accountSid: string) => `${prefix}account:${accountSid}:queues`,
+  /** Hash FriendlyName → queue SID per account: how `Enqueue` and `Dial`→`Queue` find a queue. */
+  queueNames: (accountSid: string) => `${prefix}account:${accountSid}:queue-names`,
+  /** Sorted set of call SIDs waiting in a queue, scored by enqueue ms (position = rank + 1; strictly increasing scores keep FIFO). */
+  queueMembers: (queueSid: string) => `${prefix}queue:${queueSid}:members`,
+  /** Hash `epoch` (ms) + `sum` (Σ floor(enqueue ms) − epoch over current members): average wait in O(1). */
+  queueWaitStats: (queueSid: string) => `${prefix}queue:${queueSid}:wait`,
+  /** RecordingRecord (recordings.ts). */
+  recording: (sid: string) => `${prefix}recording:${sid}`,
+  /** Sorted set of recording SIDs per account, scored by creation ms. */
+  accountRecordings: (accountSid: string) => `${prefix}account:${accountSid}:recordings`,
 });
 
 /** Dates in the API's format (RFC 2822, e.g. "Mon, 23 Nov 2026 16:20:00 +0000"). */

@@ -1,10 +1,15 @@
-/** Queues: create, list, fetch, update (FriendlyName, MaxSize), delete (only when empty). */
+/**
+ * Queues: create, list, fetch, update (FriendlyName, MaxSize), delete (only
+ * when empty). Writes go through the shared QueueStore (regions/store/queues.ts)
+ * so the FriendlyName index the call side's `Enqueue` uses stays right; names
+ * are unique within an account (409). CurrentSize and AverageWaitTime are the
+ * live queue state.
+ */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Redis } from 'ioredis';
+import type { Context } from 'hono';
+import { QueueStore, type QueueRecord } from '../../../regions/store/queues.js';
 import { apiDate } from '../../../regions/store/schema.js';
 import { newSid } from '../../store/ids.js';
-import { apiKeys } from '../../store/keys.js';
-import type { QueueRecord } from '../../store/resources.js';
 import { apiError, notFound } from '../errors.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
 import { AccountAndSidParams, AccountSidParam, accountUri, API_VERSION, conflictResponse, errorResponses, formBody, json } from '../schemas/common.js';
@@ -16,20 +21,19 @@ import {
   renderQueue,
   renderQueueList,
   UpdateQueueForm,
-  type QueueStats,
 } from '../schemas/queues.js';
 import type { TenantEnv } from '../types.js';
 
 const tags = ['Queues'];
 const BASE = `/${API_VERSION}/Accounts/{AccountSid}/Queues`;
 
-async function queueStats(redis: Redis, prefix: string, queueSid: string, nowMs: number): Promise<QueueStats> {
-  const key = apiKeys(prefix).queueMembers(queueSid);
-  const raw = await redis.zrange(key, 0, -1, 'WITHSCORES');
-  let waitSum = 0;
-  for (let i = 1; i < raw.length; i += 2) waitSum += Math.max(0, nowMs - Number(raw[i]));
-  const size = raw.length / 2;
-  return { size, averageWaitSeconds: size === 0 ? 0 : Math.floor(waitSum / size / 1000) };
+function queueState(c: Context<TenantEnv>): QueueStore {
+  const { deps } = c.get('api');
+  return new QueueStore(deps.redis, deps.keyPrefix);
+}
+
+function nameTaken(name: string) {
+  return apiError('CONFLICT', `A queue named "${name}" already exists in this account`, 20409, 'FriendlyName');
 }
 
 export function registerQueueRoutes(app: OpenAPIHono<TenantEnv>): void {
@@ -40,12 +44,11 @@ export function registerQueueRoutes(app: OpenAPIHono<TenantEnv>): void {
       tags,
       summary: 'Create a queue',
       request: { params: AccountSidParam, body: formBody(CreateQueueForm) },
-      responses: { 201: json(QueueSchema, 'The queue'), ...errorResponses },
+      responses: { 201: json(QueueSchema, 'The queue'), ...errorResponses, ...conflictResponse },
     }),
     async (c) => {
       const f = c.req.valid('form');
-      const { stores, now } = c.get('api');
-      const at = now();
+      const at = c.get('api').now();
       const record: QueueRecord = {
         sid: newSid('QU'),
         accountSid: c.get('target').sid,
@@ -54,8 +57,9 @@ export function registerQueueRoutes(app: OpenAPIHono<TenantEnv>): void {
         dateCreated: apiDate(at),
         dateUpdated: apiDate(at),
       };
-      await stores.queues.insert(record, at.getTime());
-      return c.json(renderQueue(record, { size: 0, averageWaitSeconds: 0 }), 201);
+      const { created } = await queueState(c).create(record, at.getTime());
+      if (!created) throw nameTaken(record.friendlyName);
+      return c.json(renderQueue(record, { size: 0, averageWaitMs: 0 }), 201);
     },
   );
 
@@ -70,11 +74,12 @@ export function registerQueueRoutes(app: OpenAPIHono<TenantEnv>): void {
     }),
     async (c) => {
       const paging = c.req.valid('query');
-      const { stores, deps, now } = c.get('api');
+      const { stores, now } = c.get('api');
       const account = c.get('target');
       const page = await stores.queues.list(account.sid, { offset: pageOffset(paging), size: paging.PageSize });
       const nowMs = now().getTime();
-      const items = await Promise.all(page.items.map(async (q) => renderQueue(q, await queueStats(deps.redis, deps.keyPrefix, q.sid, nowMs))));
+      const state = queueState(c);
+      const items = await Promise.all(page.items.map(async (q) => renderQueue(q, await state.waitStats(q.sid, nowMs))));
       const meta = pageMeta(`${accountUri(account.sid)}/Queues.json`, c.req.url, paging, items.length, page.hasMore);
       return c.json(renderQueueList(items, meta), 200);
     },
@@ -91,10 +96,10 @@ export function registerQueueRoutes(app: OpenAPIHono<TenantEnv>): void {
     }),
     async (c) => {
       const { Sid } = c.req.valid('param');
-      const { stores, deps, now } = c.get('api');
+      const { stores, now } = c.get('api');
       const record = await stores.queues.getOwned(c.get('target').sid, Sid);
       if (record === undefined) throw notFound(`Queue ${Sid}`);
-      return c.json(renderQueue(record, await queueStats(deps.redis, deps.keyPrefix, Sid, now().getTime())), 200);
+      return c.json(renderQueue(record, await queueState(c).waitStats(Sid, now().getTime())), 200);
     },
   );
 
@@ -105,22 +110,20 @@ export function registerQueueRoutes(app: OpenAPIHono<TenantEnv>): void {
       tags,
       summary: 'Update a queue',
       request: { params: AccountAndSidParams, body: formBody(UpdateQueueForm) },
-      responses: { 200: json(QueueSchema, 'The queue'), ...errorResponses },
+      responses: { 200: json(QueueSchema, 'The queue'), ...errorResponses, ...conflictResponse },
     }),
     async (c) => {
       const { Sid } = c.req.valid('param');
       const f = c.req.valid('form');
-      const { stores, deps, now } = c.get('api');
+      const { stores, now } = c.get('api');
       const record = await stores.queues.getOwned(c.get('target').sid, Sid);
       if (record === undefined) throw notFound(`Queue ${Sid}`);
-      const next: QueueRecord = {
-        ...record,
-        ...(f.FriendlyName === undefined ? {} : { friendlyName: f.FriendlyName }),
-        ...(f.MaxSize === undefined ? {} : { maxSize: f.MaxSize }),
-        dateUpdated: apiDate(now()),
-      };
-      await stores.queues.replace(next);
-      return c.json(renderQueue(next, await queueStats(deps.redis, deps.keyPrefix, Sid, now().getTime())), 200);
+      const state = queueState(c);
+      const patch = { ...(f.FriendlyName === undefined ? {} : { friendlyName: f.FriendlyName }), ...(f.MaxSize === undefined ? {} : { maxSize: f.MaxSize }) };
+      const updated = await state.update(Sid, record.accountSid, patch, apiDate(now()));
+      if (updated.status === 'gone') throw notFound(`Queue ${Sid}`);
+      if (updated.status === 'name-taken') throw nameTaken(f.FriendlyName ?? '');
+      return c.json(renderQueue(updated.record, await state.waitStats(Sid, now().getTime())), 200);
     },
   );
 
@@ -135,12 +138,13 @@ export function registerQueueRoutes(app: OpenAPIHono<TenantEnv>): void {
     }),
     async (c) => {
       const { Sid } = c.req.valid('param');
-      const { stores, deps } = c.get('api');
+      const { stores } = c.get('api');
       const record = await stores.queues.getOwned(c.get('target').sid, Sid);
       if (record === undefined) throw notFound(`Queue ${Sid}`);
-      const membersKey = apiKeys(deps.keyPrefix).queueMembers(Sid);
-      if ((await deps.redis.zcard(membersKey)) > 0) throw apiError('CONFLICT', `Queue ${Sid} still has members`, 20409);
-      await stores.queues.remove(record, (tx) => tx.del(membersKey));
+      // One script checks emptiness and deletes, so a call enqueued meanwhile is never orphaned.
+      const result = await queueState(c).delete(Sid, record.accountSid);
+      if (result === 'gone') throw notFound(`Queue ${Sid}`);
+      if (result === 'not-empty') throw apiError('CONFLICT', `Queue ${Sid} still has members`, 20409);
       return c.body(null, 204);
     },
   );

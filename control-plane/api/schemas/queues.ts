@@ -1,10 +1,11 @@
 import { z } from '@hono/zod-openapi';
-import type { QueueRecord } from '../../store/resources.js';
+import { DEFAULT_QUEUE_MAX_SIZE, MAX_QUEUE_MAX_SIZE, type QueueMember, type QueueRecord, type QueueWaitStats } from '../../../regions/store/queues.js';
+import { apiDate } from '../../../regions/store/schema.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
 import { accountUri, FriendlyNameField, HttpMethodField, UrlField } from './common.js';
 
-export const MAX_QUEUE_SIZE = 5000;
-export const DEFAULT_QUEUE_SIZE = 100;
+export const MAX_QUEUE_SIZE = MAX_QUEUE_MAX_SIZE;
+export const DEFAULT_QUEUE_SIZE = DEFAULT_QUEUE_MAX_SIZE;
 
 const MaxSizeField = z
   .string()
@@ -46,12 +47,8 @@ export const MemberSchema = z
 
 export const MemberListSchema = z.object({ queue_members: z.array(MemberSchema), ...PageMetaSchema }).openapi('QueueMemberList');
 
-export interface QueueStats {
-  size: number;
-  averageWaitSeconds: number;
-}
-
-export function renderQueue(q: QueueRecord, stats: QueueStats): z.infer<typeof QueueSchema> {
+/** CurrentSize and AverageWaitTime come from the live queue state (QueueStore.waitStats). */
+export function renderQueue(q: QueueRecord, stats: QueueWaitStats): z.infer<typeof QueueSchema> {
   const base = `${accountUri(q.accountSid)}/Queues/${q.sid}`;
   return {
     sid: q.sid,
@@ -59,7 +56,7 @@ export function renderQueue(q: QueueRecord, stats: QueueStats): z.infer<typeof Q
     friendly_name: q.friendlyName,
     current_size: stats.size,
     max_size: q.maxSize,
-    average_wait_time: stats.averageWaitSeconds,
+    average_wait_time: Math.floor(stats.averageWaitMs / 1000),
     date_created: q.dateCreated,
     date_updated: q.dateUpdated,
     uri: `${base}.json`,
@@ -67,18 +64,13 @@ export function renderQueue(q: QueueRecord, stats: QueueStats): z.infer<typeof Q
   };
 }
 
-export interface Member {
-  callSid: string;
-  enqueuedMs: number;
-  /** 1-based. */
-  position: number;
-}
+export type Member = QueueMember;
 
 export function renderMember(accountSid: string, queueSid: string, m: Member, nowMs: number): z.infer<typeof MemberSchema> {
   return {
     call_sid: m.callSid,
     queue_sid: queueSid,
-    date_enqueued: new Date(m.enqueuedMs).toUTCString().replace('GMT', '+0000'),
+    date_enqueued: apiDate(new Date(Math.floor(m.enqueuedMs))),
     position: m.position,
     wait_time: Math.max(0, Math.floor((nowMs - m.enqueuedMs) / 1000)),
     uri: `${accountUri(accountSid)}/Queues/${queueSid}/Members/${m.callSid}.json`,
