@@ -99,6 +99,8 @@ export const ConfigSchema = z
         ngTimeoutMs: z.number().int().min(50).max(30000).default(1000),
         /** Interval between health pings in ms. Default 500. */
         healthIntervalMs: z.number().int().min(50).max(60000).default(500),
+        /** UDP port on this node's SIP address where rtpengine reports DTMF digits (its --dtmf-log-dest). Default 5998. */
+        dtmfEventPort: port.default(5998),
       })
       .strict()
       .default({}),
@@ -132,6 +134,16 @@ export const ConfigSchema = z
           .default([]),
         /** Dialed-number prefix → home region (longest prefix wins). Default none: every call is anchored here. */
         homeRules: z.array(z.object({ prefix: z.string().min(1).max(32).regex(/^\+?[0-9*#]+$/, 'digits with optional leading +'), region: z.string().min(1) }).strict()).default([]),
+        /**
+         * One-way delay (ms) of the link from this region to each other region: placement uses it to
+         * reach media nodes of other regions that discovery lists. Default none: remote nodes count as unreachable.
+         */
+        linkDelaysMs: z.record(z.string().min(1), z.number().min(0).max(60000)).default({}),
+        /**
+         * `make start` only: carry traffic between regions through user-space relays that add the
+         * catalog's one-way link delays (infra/link-delays.ts). false: regions talk directly. Default true.
+         */
+        emulateLinkDelay: z.boolean().default(true),
       })
       .strict()
       .default({}),
@@ -141,6 +153,40 @@ export const ConfigSchema = z
         prefixes: z.array(z.string().min(1).max(32).regex(/^\+?[0-9*#]+$/, 'digits with optional leading +')).default([]),
         /** Region link endpoint of the home region's central media service. Required when prefixes are set. */
         central: z.object({ region: z.string().min(1), address: ipv4, port }).strict().optional(),
+      })
+      .strict()
+      .default({}),
+    discovery: z
+      .object({
+        /** Adapter: `redis` or `consul`. Default: `consul` when `consul.address` (or CONSUL_HTTP_ADDR) is set, else `redis`. */
+        kind: z.enum(['redis', 'consul']).optional(),
+        /** Redis used for discovery. Default: `redis.url`. */
+        redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+        /** Prefix of discovery's Redis keys and channel. Default `<redis.keyPrefix>disc:`. */
+        keyPrefix: z.string().min(1).max(128).optional(),
+        /** A registration is dead this long after its last heartbeat; heartbeats go every ttlMs/3 (Consul's minimum TTL is 1 s). Default 3000 ms. */
+        ttlMs: z.number().int().min(1000).max(600000).default(3000),
+        /** Timeout of every call to Redis or Consul. Default 1000 ms. */
+        requestTimeoutMs: z.number().int().min(50).max(30000).default(1000),
+        /** How often each registration is checked and repaired (re-registered when discovery lost it). Default 2000 ms. */
+        reconcileMs: z.number().int().min(100).max(600000).default(2000),
+        /** Longest wait between retries while discovery is unreachable; the wait doubles from 250 ms up to this. Default 10000 ms. */
+        maxBackoffMs: z.number().int().min(250).max(600000).default(10000),
+        /** Most often a node's changed load is re-announced. Default 2000 ms. */
+        loadUpdateMs: z.number().int().min(100).max(600000).default(2000),
+        consul: z
+          .object({
+            /** Agent, `host:port` or `http[s]://host:port`. Default: CONSUL_HTTP_ADDR; none when unset. */
+            address: z.string().min(1).max(256).optional(),
+            /** ACL token. Default: CONSUL_HTTP_TOKEN; none when unset. */
+            token: z.string().min(1).max(256).optional(),
+            /** Agent of each region's datacenter (`host:port`), where that region's nodes register. Default: `address` for all. */
+            agents: z.record(z.string().min(1), z.string().min(1).max(256)).default({}),
+            /** Longest wait of one blocking query. Default 5000 ms. */
+            watchWaitMs: z.number().int().min(100).max(300000).default(5000),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),
@@ -165,6 +211,9 @@ export const ENV_OVERRIDES: Record<string, (c: Record<string, any>, v: string) =
   LOG_LEVEL: (c, v) => (c.logLevel = v),
   OPERATOR_PASSWORD: (c, v) => ((c.controlPlane ??= {}).operatorPassword = v),
   CONTROL_PLANE_PORT: (c, v) => ((c.controlPlane ??= {}).port = Number(v)),
+  CONSUL_HTTP_ADDR: (c, v) => (((c.discovery ??= {}).consul ??= {}).address = v),
+  CONSUL_HTTP_TOKEN: (c, v) => (((c.discovery ??= {}).consul ??= {}).token = v),
+  DISCOVERY_KIND: (c, v) => ((c.discovery ??= {}).kind = v),
 };
 
 /** Validate a raw object; throws MeshError('CONFIG_INVALID') naming every bad key. */
@@ -176,6 +225,9 @@ export function parseConfig(raw: unknown): Config {
   }
   if (r.data.recording.prefixes.length > 0 && r.data.recording.central === undefined) {
     throw new MeshError('CONFIG_INVALID', 'invalid configuration:\n  recording.central: required when recording.prefixes is set');
+  }
+  if (r.data.discovery.kind === 'consul' && r.data.discovery.consul.address === undefined) {
+    throw new MeshError('CONFIG_INVALID', 'invalid configuration:\n  discovery.consul.address: required when discovery.kind is consul (or set CONSUL_HTTP_ADDR)');
   }
   // Cross-key rule: a home region must be this node's own or one it has a peer for.
   const bad = r.data.mesh.homeRules

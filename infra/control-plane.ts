@@ -14,11 +14,12 @@ import { RedisCallControl } from '../control-plane/api/call-control.js';
 import { metricsHandler } from '../control-plane/metrics/handler.js';
 import { readSnapshots } from '../control-plane/metrics/render.js';
 import { createOperatorApp } from '../control-plane/operator/app.js';
-import type { DrillExecutor, NodeInfo, RegionInfo } from '../control-plane/operator/types.js';
-import { nodeInfoFromMedia, nodeInfoFromMetrics } from '../control-plane/operator/types.js';
+import { DepartedNodes, nodesFromDiscovery, type DiscoveredNode } from '../control-plane/operator/node-view.js';
+import type { DrillExecutor, NodeInfo, NodeKind, RegionInfo } from '../control-plane/operator/types.js';
 import { MeshError } from '../regions/core/errors.js';
 import { keys } from '../regions/store/schema.js';
 import type { Config } from './config.js';
+import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } from './discovery.js';
 import { createRedisClient } from './redis.js';
 import { createLogger, type Logger } from './log.js';
 
@@ -43,6 +44,8 @@ export interface ControlPlane {
   readonly url: string;
   readonly redis: Redis;
   readonly operator: { username: string; password: string };
+  /** The discovery views behind /v1/.../nodes. */
+  readonly discovery: MeshDiscovery;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,8 @@ export interface ControlPlaneOptions {
   port?: number;
   /** File with `{"<nodeId>": pid}` of the local mesh, for kill drills. Default <runDir>/pids.json. */
   pidsFile?: string;
+  /** Discovery adapter override (tests). Default: the configured one. */
+  discovery?: MeshDiscoveryOptions;
 }
 
 export async function startControlPlane(config: Config, opts: ControlPlaneOptions, log: Logger = createLogger(config.logLevel)): Promise<ControlPlane> {
@@ -74,19 +79,26 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
   const regions: RegionInfo[] = [
     { id: config.region, sipAddress: config.sip.address, sipPort: config.sip.port, addresses: `${config.sip.address.split('.').slice(0, 3).join('.')}.0/24` },
   ];
+  // Nodes come from discovery: watched healthy lists of every region (kept as last known while
+  // discovery is away), plus the nodes seen to leave; metrics reports add ping times and errors.
+  const discovery = createMeshDiscovery(config, clog, opts.discovery);
+  const departed = new DepartedNodes();
+  const kinds: NodeKind[] = ['signaling', 'media', 'central-media'];
+  const views = kinds.map((kind) => {
+    const view = discovery.view({ service: kind });
+    view.on((change) => departed.record(kind, change));
+    return { kind, view };
+  });
   const nodes = async (): Promise<NodeInfo[]> => {
-    const snaps = await readSnapshots(redis, prefix);
-    const out: NodeInfo[] = [];
-    const seenMedia = new Set<string>();
-    for (const s of snaps) {
-      out.push(nodeInfoFromMetrics(s));
-      for (const m of s.media ?? []) {
-        if (seenMedia.has(m.id)) continue;
-        seenMedia.add(m.id);
-        out.push(nodeInfoFromMedia(s.region, { ...m, breaker: m.breaker as 'closed' | 'open' | 'half-open' }));
-      }
+    const healthy: DiscoveredNode[] = views.flatMap(({ kind, view }) => view.instances().map((instance) => ({ kind, instance })));
+    let snapshots: Awaited<ReturnType<typeof readSnapshots>> = [];
+    try {
+      snapshots = await readSnapshots(redis, prefix);
+    } catch (e) {
+      // Metrics only enrich the list; discovery's view stands without them.
+      clog.debug('node metrics unavailable for /nodes', { error: e as Error });
     }
-    return out;
+    return nodesFromDiscovery({ healthy, departed: departed.list(), snapshots });
   };
   const pidsFile = opts.pidsFile ?? join(config.runDir, 'pids.json');
   const drills: DrillExecutor = {
@@ -127,10 +139,16 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
   app.get('/metrics', metricsHandler({ redis, keyPrefix: prefix, onError: (e) => clog.warn('metrics unavailable', { error: e as Error }) }));
 
   const server: ServerType = serve({ fetch: app.fetch, hostname: config.controlPlane.address, port: opts.port ?? config.controlPlane.port });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', () => resolve());
-    server.once('error', (e) => reject(new MeshError('CONFLICT', `control plane cannot listen on ${config.controlPlane.address}:${opts.port ?? config.controlPlane.port}: ${e.message}`)));
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', () => resolve());
+      server.once('error', (e) => reject(new MeshError('CONFLICT', `control plane cannot listen on ${config.controlPlane.address}:${opts.port ?? config.controlPlane.port}: ${e.message}`)));
+    });
+  } catch (e) {
+    await discovery.close();
+    redis.disconnect();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.controlPlane.address}:${port}`;
   clog.info('control plane up', { url });
@@ -140,9 +158,11 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
     url,
     redis,
     operator,
+    discovery,
     close: () =>
       (closing ??= (async () => {
         await new Promise<void>((r) => server.close(() => r()));
+        await discovery.close();
         redis.disconnect();
       })()),
   };

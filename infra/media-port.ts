@@ -1,15 +1,26 @@
 /**
  * Adapts the media node registry (media/) to the B2BUA's MediaPort
  * (signaling/), so neither folder imports the other.
+ *
+ * Placement sees this region's nodes as the registry's pings report them, and,
+ * once `useDiscovery` is called, every other media node discovery lists as
+ * healthy (other regions' resources); a `remote` decision routes the call's
+ * media through such a node.
  */
 import { choosePlacement } from '../control-plane/placement/index.js';
 import type { MediaCapability, PlacementInput } from '../control-plane/placement/types.js';
 import type { PlacementTraceEntry } from '../control-plane/placement/trace.js';
 import { placementTraceEntry } from '../control-plane/placement/trace.js';
+import { MEDIA_CAPABILITIES } from '../regions/catalog.js';
 import { MeshError } from '../regions/core/errors.js';
 import { asNodeId, asRegionId } from '../regions/core/ids.js';
 import type { MediaNodeRegistry } from '../media/registry.js';
 import type { MediaPort } from '../signaling/b2bua/media-port.js';
+import type { DiscoveredMediaNodes } from './discovered-media.js';
+
+const KNOWN_CAPABILITIES: ReadonlySet<string> = new Set(MEDIA_CAPABILITIES);
+/** Capabilities placement does not know (a typo in configuration) are left out rather than failing every decision. */
+const isCapability = (c: string): c is MediaCapability => KNOWN_CAPABILITIES.has(c);
 
 /** Called with every placement decision (for traces and metrics). */
 export type PlacementListener = (callId: string, entry: PlacementTraceEntry) => void;
@@ -18,6 +29,8 @@ export class RegistryMediaPort implements MediaPort {
   /** Placement decisions by outcome, for /metrics. */
   readonly placements: Record<string, number> = {};
   private seq = 0;
+  private discovered: DiscoveredMediaNodes | undefined;
+  private linkDelaysMs: Record<string, number> = {};
 
   constructor(
     private readonly registry: MediaNodeRegistry,
@@ -26,34 +39,56 @@ export class RegistryMediaPort implements MediaPort {
   ) {}
 
   /**
-   * Every new call's media goes through the placement policy: today the call's
-   * media and home region are this region and the capability is relay, so the
-   * answer is the least-loaded healthy local node (or none: 503).
+   * Add the media nodes discovery lists (other regions', or this region's that
+   * another signaling node checks) to placement, reachable over links with
+   * these one-way delays from this region. Replaces a previous source.
+   */
+  useDiscovery(nodes: DiscoveredMediaNodes, linkDelaysMs: Readonly<Record<string, number>>): void {
+    this.discovered = nodes;
+    this.linkDelaysMs = { ...linkDelaysMs };
+  }
+
+  /**
+   * Every new call's media goes through the placement policy: the call's media
+   * and home region are this region and the capability is relay, so the answer
+   * is the least-loaded healthy local node; with none, the nearest healthy
+   * discovered node of another region (`remote`); else 503.
    */
   acquire(callId: string): { nodeId: string } {
     return { nodeId: this.place(callId, []) };
   }
 
   reacquire(callId: string, excludeNodeId: string): { nodeId: string } {
-    this.registry.release(callId);
+    this.release(callId);
     return { nodeId: this.place(callId, [excludeNodeId]) };
   }
 
-  private place(callId: string, exclude: readonly string[]): string {
+  /** The placement policy's view of the media nodes now: local ones from the registry, the rest from discovery. */
+  placementNodes(exclude: readonly string[] = []): PlacementInput['nodes'] {
     const drained = new Set(this.registry.drainedIds);
+    const region = asRegionId(this.region);
+    const local = this.registry.snapshot().map((n) => ({
+      id: asNodeId(n.id),
+      region,
+      capabilities: [...new Set(['relay', ...n.capabilities])].filter(isCapability),
+      healthy: n.healthy && n.breaker !== 'open' && !drained.has(n.id) && !exclude.includes(n.id),
+      sessions: n.load,
+    }));
+    if (this.discovered === undefined) return local;
+    const remote = this.discovered
+      .placementNodes((id) => this.registry.node(id) !== undefined)
+      .map((n) => (exclude.includes(n.id) ? { ...n, healthy: false } : n));
+    return [...local, ...remote];
+  }
+
+  private place(callId: string, exclude: readonly string[]): string {
     const region = asRegionId(this.region);
     const input: PlacementInput = {
       mediaRegion: region,
       homeRegion: region,
       capability: 'relay',
-      nodes: this.registry.snapshot().map((n) => ({
-        id: asNodeId(n.id),
-        region,
-        capabilities: ['relay', ...n.capabilities] as MediaCapability[],
-        healthy: n.healthy && n.breaker !== 'open' && !drained.has(n.id) && !exclude.includes(n.id),
-        sessions: n.load,
-      })),
-      linkDelaysMs: {},
+      nodes: this.placementNodes(exclude),
+      linkDelaysMs: { [region]: this.linkDelaysMs },
       centralServices: [],
     };
     const decision = choosePlacement(input);
@@ -62,26 +97,34 @@ export class RegistryMediaPort implements MediaPort {
     if (decision.outcome === 'unavailable') {
       throw new MeshError('SERVICE_UNAVAILABLE', `no healthy media node in region ${this.region}: ${decision.reasons.join('; ')}`, { retryAfter: 5 });
     }
-    this.registry.assign(callId, decision.nodeId);
+    this.attach(callId, decision.nodeId);
     return decision.nodeId;
   }
 
   attach(callId: string, nodeId: string): void {
-    this.registry.assign(callId, nodeId);
+    if (this.registry.node(nodeId) !== undefined || this.discovered === undefined) this.registry.assign(callId, nodeId);
+    else {
+      this.registry.release(callId);
+      this.discovered.assign(callId, nodeId);
+    }
   }
 
   isHealthy(nodeId: string): boolean {
-    return this.registry.isHealthy(nodeId);
+    if (this.registry.node(nodeId) !== undefined) return this.registry.isHealthy(nodeId);
+    return this.discovered?.isHealthy(nodeId) ?? false;
   }
 
   release(callId: string): void {
     this.registry.release(callId);
+    this.discovered?.release(callId);
   }
 
   private engine(nodeId: string) {
     const node = this.registry.node(nodeId);
-    if (node === undefined) throw new MeshError('SERVICE_UNAVAILABLE', `media node ${nodeId} is not configured`);
-    return node.engine;
+    if (node !== undefined) return node.engine;
+    const remote = this.discovered?.engine(nodeId);
+    if (remote === undefined) throw new MeshError('SERVICE_UNAVAILABLE', `media node ${nodeId} is neither configured nor in discovery`);
+    return remote;
   }
 
   offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string): Promise<string> {

@@ -25,6 +25,8 @@ import { startMetricsPublisher } from './metrics-publisher.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
 import { keys } from '../regions/store/schema.js';
+import { DiscoveredMediaNodes } from './discovered-media.js';
+import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
 
 export interface SignalingNode {
   readonly config: Config;
@@ -43,6 +45,8 @@ export interface SignalingNode {
   readonly lease: SignalingLease;
   /** Set when this process started as a standby and took over: what it adopted and how long it took. */
   readonly takeover: TakeoverReport | undefined;
+  /** Registration in discovery (this node, its healthy media nodes) and the watched media nodes of every region. */
+  readonly discovery: NodeDiscovery;
   /** Reload the region's carriers and drained media nodes from Redis now (also done every 3 s). */
   reloadCarriers(): Promise<void>;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
@@ -134,7 +138,16 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   const central = config.recording.central;
   const recorder =
     central !== undefined && config.recording.prefixes.length > 0
-      ? new BranchRecorder(media, nlog, { region: config.region, nodeId, homeRegion: central.region, centralHost: central.address, centralPort: central.port })
+      ? new BranchRecorder(media, nlog, {
+          region: config.region,
+          nodeId,
+          homeRegion: central.region,
+          centralHost: central.address,
+          centralPort: central.port,
+          // The edge's own copy of each branch, uploaded after the call; the folder outlives the process (and a standby of the node reuses it).
+          localStore: { dir: `${config.runDir}/media-store/${nodeId}`, rtpAddress: config.sip.address },
+          usage: { redis, keyPrefix: config.redis.keyPrefix },
+        })
       : undefined;
   const b2buaMediaPort = new RegistryMediaPort(media, config.region, (callKey, entry) => {
     const k = placementKeys.placements(callKey);
@@ -169,6 +182,25 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       }
     });
   });
+
+  // ---- discovery (issue 3): register this node and its healthy media nodes; placement also sees
+  // every region's healthy media nodes from the watched list. Never blocks start-up or throws:
+  // with Redis/Consul away the node serves with its last known view and retries.
+  const discovery = startNodeDiscovery({
+    config,
+    nodeId,
+    log: nlog,
+    media,
+    activeCalls: () => b2bua.activeCalls,
+    // A discovered node (another region's) that left the healthy list: move the calls placed on it.
+    onMediaRemoved: (id) => {
+      if (media.node(id) !== undefined) return; // local nodes: the registry's health event does it
+      void b2bua.reanchorer.onNodeDown(id).catch((e: unknown) => nlog.warn('re-anchor after discovery removal failed', { nodeId: id, error: e as Error }));
+    },
+  });
+  const discoveredMedia = new DiscoveredMediaNodes(discovery.media, { ngTimeoutMs: config.media.ngTimeoutMs });
+  b2buaMediaPort.useDiscovery(discoveredMedia, config.mesh.linkDelaysMs);
+  // ---- end of discovery wiring
 
   // A standby that took over: the dead process's answered calls are ours now.
   let takeover: TakeoverReport | undefined;
@@ -224,6 +256,8 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     (closing ??= (async () => {
       clearInterval(carrierTimer);
       offHealth();
+      // Leave discovery first, so no one places media through this node while it winds down.
+      await discovery.close();
       await metrics?.close();
       await commands.close();
       await originator.close();
@@ -233,6 +267,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       if (b2bua.activeCalls > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));
       await stack.close();
       await media.close();
+      await discoveredMedia.close();
       await lease.close();
       redis.disconnect();
     })());
@@ -242,7 +277,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, commands, lease, takeover, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, commands, lease, takeover, discovery, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,

@@ -31,8 +31,8 @@ export const NodeSchema = z
   .object({
     id: z.string(),
     region: z.string(),
-    kind: z.enum(['signaling', 'media']),
-    healthy: z.boolean(),
+    kind: z.enum(['signaling', 'media', 'central-media']),
+    healthy: z.boolean().openapi({ description: "In discovery's healthy list now" }),
     /** Sessions (media) or active calls (signaling). */
     load: z.number().nullable(),
     lastPingAt: z.string().nullable().openapi({ description: 'ISO 8601 time of the last health ping or metrics report' }),
@@ -40,6 +40,9 @@ export const NodeSchema = z
     address: z.string().optional(),
     capabilities: z.array(z.string()).optional(),
     lastError: z.string().nullable().optional(),
+    source: z.enum(['discovery', 'metrics']).optional().openapi({ description: 'Where the health comes from: discovery, or only a node metrics report' }),
+    lastSeenAt: z.string().nullable().optional().openapi({ description: 'ISO 8601 time discovery last listed a node that has left' }),
+    meta: z.record(z.string()).optional().openapi({ description: 'Attributes the node registered with' }),
   })
   .openapi('Node');
 

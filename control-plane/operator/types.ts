@@ -14,10 +14,13 @@ export interface RegionInfo {
   addresses?: string;
 }
 
+export type NodeKind = 'signaling' | 'media' | 'central-media';
+
 export interface NodeInfo {
   id: string;
   region: string;
-  kind: 'signaling' | 'media';
+  kind: NodeKind;
+  /** In discovery's healthy list now (a node known only from metrics is never healthy). */
   healthy: boolean;
   /** Sessions (media) or active calls (signaling); null when unknown. */
   load: number | null;
@@ -27,6 +30,12 @@ export interface NodeInfo {
   address?: string;
   capabilities?: string[];
   lastError?: string | null;
+  /** Where `healthy` comes from: `discovery` (listed now, or seen to leave) or `metrics` (a node's report only). */
+  source?: 'discovery' | 'metrics';
+  /** ISO 8601 time discovery last listed the node; set for nodes that left the healthy list. */
+  lastSeenAt?: string | null;
+  /** The attributes the node registered with (ng port, sessions, drained, ...). */
+  meta?: Record<string, string>;
 }
 
 /** Failover drills on the local mesh (the lead implements it). Throw MeshError('NOT_FOUND') for an unknown node. */

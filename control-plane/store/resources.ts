@@ -17,19 +17,8 @@ export { saveRecording, type RecordingRecord, type RecordingStatus } from '../..
 
 export type HttpMethod = 'GET' | 'POST';
 
-export interface ApplicationRecord {
-  sid: string; // AP + 32 hex
-  accountSid: string;
-  friendlyName: string;
-  voiceUrl?: string;
-  voiceMethod: HttpMethod;
-  voiceFallbackUrl?: string;
-  voiceFallbackMethod: HttpMethod;
-  statusCallback?: string;
-  statusCallbackMethod: HttpMethod;
-  dateCreated: string;
-  dateUpdated: string;
-}
+import type { ApplicationRecord } from '../../regions/store/applications.js';
+export type { ApplicationRecord };
 
 export interface ApiKeyRecord {
   sid: string; // SK + 32 hex

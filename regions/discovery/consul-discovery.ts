@@ -201,12 +201,22 @@ export class ConsulDiscovery implements Discovery {
         }
       }
     };
-    void this.datacentersFor(query).then(
-      (dcs) => {
-        for (const dc of dcs) void loop(dc);
-      },
-      (e: unknown) => this.reportError(e, `watch ${query.service}: datacenters`),
-    );
+    // The datacenters are asked once; an agent unreachable at this moment is retried with backoff,
+    // so a watch started while Consul is down still begins once it is back.
+    void (async () => {
+      for (let failures = 0; !stopped && !this.closed; failures++) {
+        try {
+          const dcs = await this.datacentersFor(query);
+          if (stopped || this.closed) return;
+          for (const dc of dcs) void loop(dc);
+          return;
+        } catch (e) {
+          if (stopped || this.closed) return;
+          this.reportError(e, `watch ${query.service}: datacenters`);
+          await sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
+        }
+      }
+    })();
     return () => {
       cancel();
       this.cancels.delete(cancel);

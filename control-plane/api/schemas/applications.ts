@@ -11,6 +11,8 @@ export const ApplicationForm = z.object({
   VoiceFallbackMethod: HttpMethodField.optional(),
   StatusCallback: UrlField.optional(),
   StatusCallbackMethod: HttpMethodField.optional(),
+  /** Ours: seconds to wait for each instruction document before the fallback URL is used. */
+  VoiceTimeout: z.coerce.number().int().min(1).max(15).optional().openapi({ description: 'Seconds (1-15) to wait for each instruction document before VoiceFallbackUrl is requested. Default 5.' }),
 });
 
 export const ListApplicationsQuery = z.object({ FriendlyName: z.string().optional() });
@@ -27,6 +29,7 @@ export const ApplicationSchema = z
     voice_fallback_method: z.string(),
     status_callback: z.string().nullable(),
     status_callback_method: z.string(),
+    voice_timeout: z.number(),
     date_created: z.string(),
     date_updated: z.string(),
     uri: z.string(),
@@ -47,6 +50,7 @@ export function renderApplication(a: ApplicationRecord): z.infer<typeof Applicat
     voice_fallback_method: a.voiceFallbackMethod,
     status_callback: a.statusCallback ?? null,
     status_callback_method: a.statusCallbackMethod,
+    voice_timeout: a.voiceTimeout ?? 5,
     date_created: a.dateCreated,
     date_updated: a.dateUpdated,
     uri: `${accountUri(a.accountSid)}/Applications/${a.sid}.json`,
@@ -67,5 +71,6 @@ export function applyApplicationForm(base: ApplicationRecord, f: z.infer<typeof 
   if (f.VoiceFallbackMethod !== undefined) next.voiceFallbackMethod = f.VoiceFallbackMethod;
   if (f.StatusCallback !== undefined) next.statusCallback = f.StatusCallback;
   if (f.StatusCallbackMethod !== undefined) next.statusCallbackMethod = f.StatusCallbackMethod;
+  if (f.VoiceTimeout !== undefined) next.voiceTimeout = f.VoiceTimeout;
   return next;
 }

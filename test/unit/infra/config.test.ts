@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configPathFromArgv, loadConfig, parseConfig } from '../../../infra/config.js';
+import { discoveryKeyPrefix, discoveryKind } from '../../../infra/discovery.js';
 import { isMeshError } from '../../../regions/core/errors.js';
 
 describe('configuration', () => {
@@ -63,5 +64,30 @@ describe('configuration', () => {
     expect(configPathFromArgv(['node', 'x', '--config', 'a.json'])).toBe('a.json');
     expect(configPathFromArgv(['node', 'x', '--config=b.json'])).toBe('b.json');
     expect(configPathFromArgv(['node', 'x'])).toBeUndefined();
+  });
+});
+
+describe('configuration: discovery', () => {
+  it('defaults to Redis with its defaults beside the keys', () => {
+    const c = parseConfig({ redis: { keyPrefix: 'm1:' } });
+    expect(discoveryKind(c)).toBe('redis');
+    expect(discoveryKeyPrefix(c)).toBe('m1:disc:');
+    expect(c.discovery).toMatchObject({ ttlMs: 3000, requestTimeoutMs: 1000, reconcileMs: 2000, maxBackoffMs: 10000, loadUpdateMs: 2000 });
+    expect(c.mesh.linkDelaysMs).toEqual({});
+  });
+
+  it('picks Consul when CONSUL_HTTP_ADDR is set, or when discovery.kind says so', () => {
+    const fromEnv = loadConfig({ env: { CONSUL_HTTP_ADDR: '127.0.9.33:8500', CONSUL_HTTP_TOKEN: 't' } });
+    expect(discoveryKind(fromEnv)).toBe('consul');
+    expect(fromEnv.discovery.consul).toMatchObject({ address: '127.0.9.33:8500', token: 't' });
+    expect(discoveryKind(parseConfig({ discovery: { kind: 'consul', consul: { address: 'consul:8500' } } }))).toBe('consul');
+    // An explicit kind wins over the address.
+    expect(discoveryKind(parseConfig({ discovery: { kind: 'redis', consul: { address: 'consul:8500' } } }))).toBe('redis');
+  });
+
+  it('names discovery.consul.address when Consul is asked for without one, and rejects a TTL Consul cannot take', () => {
+    expect(() => parseConfig({ discovery: { kind: 'consul' } })).toThrow(/discovery\.consul\.address/);
+    expect(() => loadConfig({ env: { DISCOVERY_KIND: 'zookeeper' } })).toThrow(/discovery\.kind/);
+    expect(() => parseConfig({ discovery: { ttlMs: 500 } })).toThrow(/discovery\.ttlMs/);
   });
 });
