@@ -5,120 +5,319 @@
  * which writes the recording. Branch set-up and completion travel over the
  * region link (protobuf BranchSetup / BranchAck / CallEvent).
  *
- * Not yet: the edge's local copy + upload (media/store/ is built and tested on
- * its own), and recording both parties.
+ * The edge also keeps its own copy (issue 3, Deliver 5 and Failover (c)): a
+ * second rtpengine subscription of the same source goes to the edge's local
+ * media store for as long as the call lasts. When the call ends the local
+ * copy is finished and queued (persistent manifest) for upload over HTTP to
+ * the central service's upload endpoint, which the service names in its
+ * BranchAck; the uploader retries with backoff until the service confirms
+ * the same SHA-256, and retries at once whenever the region link comes back.
+ * A link cut therefore costs the live copy a gap but loses nothing: the
+ * central service treats the confirmed upload as the recording
+ * (media/central/recording.ts).
+ *
+ * Usage: each branch counts once as `media-branches` (unit `branches`,
+ * region = the edge that forked it) for the account owning the dialed
+ * number, written when the central service confirmed the branch — on upload
+ * confirmation when a local copy was kept, else on the live copy's STORED ack.
+ * The account is looked up at the edge (as inbound accounting does) and kept
+ * in the upload manifest, so an edge restart does not lose it.
+ *
+ * Not yet: recording both parties; a local copy when the link is already
+ * down at answer and no central service has named its upload URL since start.
  */
-import { CentralMediaService } from '../media/central/service.js';
-import { forkBranch, type ForkHandle } from '../media/fork/fork-branch.js';
+import type { Redis } from 'ioredis';
+import type { BranchMetadata } from '../media/central/metadata.js';
+import { forkBranch, type ForkHandle, type ForkTarget } from '../media/fork/fork-branch.js';
 import type { MediaNodeRegistry } from '../media/registry.js';
+import { LocalMediaStore } from '../media/store/local-store.js';
+import type { UploadEntry } from '../media/store/manifest.js';
+import type { UploaderOptions } from '../media/store/uploader.js';
 import { MeshError } from '../regions/core/errors.js';
-import { RegionLinkClient, RegionLinkServer } from '../regions/link/index.js';
+import type { BackoffOptions } from '../regions/link/backoff.js';
+import { RegionLinkClient } from '../regions/link/index.js';
+import { keys, type IncomingNumberRecord } from '../regions/store/schema.js';
+import { recordUsage } from '../regions/store/usage.js';
 import type { Logger } from './log.js';
 
 const LINK_TIMEOUT_MS = 3000;
+const ACCOUNT_LOOKUP_TIMEOUT_MS = 1000;
+/** Delivery outcomes remembered for whenDelivered(). */
+const MAX_REMEMBERED_DELIVERIES = 1000;
 
-export interface CentralMediaNode {
-  readonly service: CentralMediaService;
-  readonly linkPort: number;
-  close(): Promise<void>;
-}
+export { startCentralMediaNode, type CentralMediaNode, type CentralMediaNodeOptions } from './central-media-node.js';
 
-/** Home side: the central media service, answering branch set-ups and completions over a region link. */
-export async function startCentralMediaNode(opts: {
+export interface BranchRecorderOptions {
   region: string;
   nodeId: string;
-  rtpAddress: string;
-  portMin: number;
-  portMax: number;
-  dataDir: string;
-  linkHost: string;
-  linkPort: number;
-}): Promise<CentralMediaNode> {
-  const service = await CentralMediaService.start({ region: opts.region, rtpAddress: opts.rtpAddress, portMin: opts.portMin, portMax: opts.portMax, dataDir: opts.dataDir });
-  const server = new RegionLinkServer({
-    region: opts.region,
-    nodeId: opts.nodeId,
-    host: opts.linkHost,
-    port: opts.linkPort,
-    onRequest: async (body) => {
-      if (body.type === 'branchSetup') {
-        const b = body.value;
-        const codec = b.codec === 'PCMA' ? 'PCMA' : 'PCMU';
-        const at = await service.openBranch({ callSid: b.callSid, branchId: b.branchId, codec });
-        return { type: 'branchAck', value: { branchId: b.branchId, status: 'ACCEPTED', receiveAddress: at.address, receivePort: at.port } };
-      }
-      if (body.type === 'callEvent' && body.value.type === 'COMPLETED') {
-        const branchId = body.value.attributes.branchId ?? '';
-        const meta = await service.closeBranch(body.value.callSid, branchId);
-        return { type: 'branchAck', value: { branchId, status: 'STORED', checksumSha256: meta.sha256, bytes: meta.bytes } };
-      }
-      throw new MeshError('BAD_REQUEST', `central media service does not handle ${body.type}`);
-    },
-  });
-  const { port } = await server.listen();
-  return {
-    service,
-    linkPort: port,
-    async close() {
-      await server.close();
-      await service.close();
-    },
+  homeRegion: string;
+  /** Region link endpoint of the home region's central media service. */
+  centralHost: string;
+  centralPort: number;
+  /** Keep a local copy of each branch and upload it after the call. Default: none (the live branch only). */
+  localStore?: {
+    /** Folder of local copies and the upload manifest; must survive restarts (e.g. `<runDir>/media-store`). */
+    dir: string;
+    /** Address the local fork is received on (the signaling node's own). */
+    rtpAddress: string;
+    /** UDP ports of local forks. Default 40000–40999. */
+    portMin?: number;
+    portMax?: number;
+    /** Uploader tuning (timeouts, backoff, queue bound, deleteAfterUpload). */
+    upload?: Omit<UploaderOptions, 'centralUrl' | 'manifestPath' | 'onDelivered'>;
   };
+  /** Where usage is written and the dialed number's account looked up. Default: no usage. */
+  usage?: { redis: Redis; keyPrefix: string };
+  /** Reconnection delays of the link to the central service. Default 100 ms doubling to 2 s: a healed link is noticed quickly. */
+  linkBackoff?: BackoffOptions;
+}
+
+/** What became of one branch when its call ended. */
+export interface StoppedBranch {
+  /** The central service closed the live copy (its checksum). */
+  live?: { checksumSha256: string; bytes: number };
+  /** The local copy, finished and queued for upload. */
+  local?: BranchMetadata;
+}
+
+export interface DeliveredBranch {
+  callSid: string;
+  branchId: string;
+  sha256: string;
+  /** Epoch ms of the central service's confirmation. */
+  at: number;
 }
 
 interface ActiveBranch {
-  fork: ForkHandle;
   branchId: string;
+  /** Settles when start() is done (stop() waits for it, so a short call cannot outrun its set-up). */
+  ready: Promise<void>;
+  forks: ForkHandle[];
+  live: boolean;
+  local: boolean;
+  accountSid: string | undefined;
 }
 
-/** Edge side: forks the caller's RTP of recorded calls to the home region's central media service. */
+/** Edge side: forks the caller's RTP of recorded calls to the home region's central media service and to the local store. */
 export class BranchRecorder {
   private readonly link: RegionLinkClient;
   private readonly active = new Map<string, ActiveBranch>();
-  /** Recordings started and stored (for metrics and tests). */
-  readonly counters = { started: 0, stored: 0, failed: 0 };
+  private readonly store: Promise<LocalMediaStore | undefined>;
+  /** The upload URL the central service last announced (for branches set up while the link is down). */
+  private lastUploadUrl: string | undefined;
+  private readonly delivered = new Map<string, DeliveredBranch>();
+  private readonly deliveryWaiters = new Map<string, ((d: DeliveredBranch | MeshError) => void)[]>();
+  private closing: Promise<void> | undefined;
+  /** started: branches forked; stored: live copies closed; failed: set-ups or closes that failed (live or both); local: local copies queued; delivered: uploads confirmed. */
+  readonly counters = { started: 0, stored: 0, failed: 0, local: 0, delivered: 0 };
 
   constructor(
     private readonly media: MediaNodeRegistry,
     private readonly log: Logger,
-    private readonly opts: { region: string; nodeId: string; homeRegion: string; centralHost: string; centralPort: number },
+    private readonly opts: BranchRecorderOptions,
   ) {
-    this.link = new RegionLinkClient({ region: opts.region, nodeId: opts.nodeId, host: opts.centralHost, port: opts.centralPort }).start();
+    this.link = new RegionLinkClient({
+      region: opts.region,
+      nodeId: opts.nodeId,
+      host: opts.centralHost,
+      port: opts.centralPort,
+      backoff: opts.linkBackoff ?? { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 },
+    }).start();
+    this.store = this.startStore();
+    // The link is back, so the home region is reachable again: deliver what waits now, not after the backoff.
+    this.link.on('connected', () => void this.store.then((s) => s?.uploader.retryNow()));
+  }
+
+  /** The local media store once started (undefined when not configured or it failed to start). */
+  localStore(): Promise<LocalMediaStore | undefined> {
+    return this.store;
   }
 
   /** Start recording an answered call; failures are logged and counted, never fatal to the call. */
-  async start(call: { sid: string; callId: string; callerTag: string; mediaNodeId: string }): Promise<void> {
+  start(call: { sid: string; to: string; callId: string; callerTag: string; mediaNodeId: string }): Promise<void> {
+    if (this.closing !== undefined || this.active.has(call.sid)) return Promise.resolve();
+    const b: ActiveBranch = { branchId: 'caller', ready: Promise.resolve(), forks: [], live: false, local: false, accountSid: undefined };
+    b.ready = this.setUp(call, b).catch((e: unknown) => {
+      this.counters.failed++;
+      this.log.warn('recording branch not started', { sid: call.sid, error: e as Error });
+    });
+    this.active.set(call.sid, b);
+    return b.ready;
+  }
+
+  /** Stop the branch of an ended call: close the live copy at the central service, finish and queue the local copy. */
+  async stop(sid: string): Promise<StoppedBranch | undefined> {
+    const b = this.active.get(sid);
+    if (b === undefined) return undefined;
+    this.active.delete(sid);
+    await b.ready;
+    await Promise.allSettled(b.forks.map((f) => f.stop()));
+    const [local, live] = await Promise.all([b.local ? this.finishLocal(sid, b) : undefined, b.live ? this.closeLive(sid, b) : undefined]);
+    return { ...(live === undefined ? {} : { live }), ...(local === undefined ? {} : { local }) };
+  }
+
+  /** Resolves when the central service confirmed this edge's upload of a branch (seen by this process), or rejects after timeoutMs. */
+  whenDelivered(callSid: string, branchId = 'caller', timeoutMs = 60_000): Promise<DeliveredBranch> {
+    const key = `${callSid}/${branchId}`;
+    const done = this.delivered.get(key);
+    if (done !== undefined) return Promise.resolve(done);
+    return new Promise((resolve, reject) => {
+      if (this.closing !== undefined) return reject(new MeshError('CLOSED', 'branch recorder closed'));
+      const timer = setTimeout(() => {
+        const rest = (this.deliveryWaiters.get(key) ?? []).filter((w) => w !== waiter);
+        if (rest.length > 0) this.deliveryWaiters.set(key, rest);
+        else this.deliveryWaiters.delete(key);
+        reject(new MeshError('UPSTREAM_TIMEOUT', `branch ${key} not delivered within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = (d: DeliveredBranch | MeshError): void => {
+        clearTimeout(timer);
+        if (d instanceof MeshError) reject(d);
+        else resolve(d);
+      };
+      this.deliveryWaiters.set(key, [...(this.deliveryWaiters.get(key) ?? []), waiter]);
+    });
+  }
+
+  /** Stop every branch, close the link and the store (its manifest keeps what is not delivered yet). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.active.keys()].map((sid) => this.stop(sid)));
+      await this.link.close();
+      await (await this.store)?.close();
+      const closed = new MeshError('CLOSED', 'branch recorder closed');
+      for (const list of this.deliveryWaiters.values()) for (const w of list) w(closed);
+      this.deliveryWaiters.clear();
+    })();
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async startStore(): Promise<LocalMediaStore | undefined> {
+    const ls = this.opts.localStore;
+    if (ls === undefined) return undefined;
+    try {
+      return await LocalMediaStore.start({
+        region: this.opts.region,
+        rtpAddress: ls.rtpAddress,
+        portMin: ls.portMin ?? 40_000,
+        portMax: ls.portMax ?? 40_999,
+        dir: ls.dir,
+        upload: { ...ls.upload, onDelivered: (e) => this.onUploadDelivered(e) },
+      });
+    } catch (e) {
+      this.log.error('local media store not started: branches are recorded live only', { dir: ls.dir, error: e as Error });
+      return undefined;
+    }
+  }
+
+  /**
+   * The local copy does not wait for the region link: its subscription starts
+   * at once, beside the branch set-up, so it covers the call from answer (the
+   * live branch starts a link round trip later). Where it will be uploaded
+   * (the URL in the BranchAck) and who is billed are filled in once known.
+   */
+  private async setUp(call: { sid: string; to: string; callId: string; callerTag: string; mediaNodeId: string }, b: ActiveBranch): Promise<void> {
     const node = this.media.node(call.mediaNodeId);
-    if (node === undefined) return;
-    const branchId = 'caller';
+    if (node === undefined) throw new MeshError('NOT_FOUND', `media node ${call.mediaNodeId} is unknown`);
+    const store = await this.store;
+    const account = this.accountOf(call.to);
+    const localFork = store === undefined ? Promise.resolve(undefined) : this.forkLocal(store, node.client, call, b);
+    const liveFork = this.setUpLive(call, b, store !== undefined).then((target) =>
+      target === undefined ? undefined : forkBranch(node.client, { callId: call.callId, fromTags: [call.callerTag], targets: [target] }),
+    );
+    const [live, local, accountSid] = await Promise.all([
+      liveFork.then((f) => ({ ok: true as const, f }), (e: unknown) => ({ ok: false as const, e })),
+      localFork.then((f) => ({ ok: true as const, f }), (e: unknown) => ({ ok: false as const, e })),
+      account,
+    ]);
+    b.accountSid = accountSid;
+    if (live.ok && live.f !== undefined) {
+      b.forks.push(live.f);
+      b.live = true;
+    } else if (!live.ok) {
+      this.log.warn('live recording branch not forked', { sid: call.sid, error: live.e as Error });
+    }
+    if (local.ok && local.f !== undefined && store !== undefined) {
+      b.forks.push(local.f);
+      const centralUrl = this.lastUploadUrl;
+      if (centralUrl === undefined) {
+        // No central service has named its upload endpoint yet (the link has been down since start): nowhere to deliver to.
+        await local.f.stop().catch(() => undefined);
+        await store.discardBranch(call.sid, b.branchId);
+        this.log.warn('local copy of the recording branch dropped: no upload URL known yet', { sid: call.sid });
+      } else {
+        store.setUploadTarget(call.sid, b.branchId, { centralUrl, accountSid });
+        b.local = true;
+      }
+    } else if (!local.ok) {
+      this.log.warn('local copy of the recording branch not started', { sid: call.sid, error: local.e as Error });
+    }
+    if (!b.live && !b.local) throw new MeshError('BAD_GATEWAY', 'neither the live branch nor the local copy could be started');
+    this.counters.started++;
+  }
+
+  /** BranchSetup over the region link; where to send the live branch, or undefined when the link is down or the service refuses. */
+  private async setUpLive(call: { sid: string; mediaNodeId: string }, b: ActiveBranch, storeLocally: boolean): Promise<ForkTarget | undefined> {
     try {
       const ack = await this.link.request(
         {
           type: 'branchSetup',
-          value: { branchId, callSid: call.sid, edgeRegion: this.opts.region, homeRegion: this.opts.homeRegion, sourceNodeId: call.mediaNodeId, codec: 'PCMU', payloadType: 0, clockRate: 8000, channels: 1 },
+          value: {
+            branchId: b.branchId,
+            callSid: call.sid,
+            edgeRegion: this.opts.region,
+            homeRegion: this.opts.homeRegion,
+            sourceNodeId: call.mediaNodeId,
+            codec: 'PCMU',
+            payloadType: 0,
+            clockRate: 8000,
+            channels: 1,
+            storeLocally,
+          },
         },
         { timeoutMs: LINK_TIMEOUT_MS },
       );
       if (ack.type !== 'branchAck' || ack.value.status !== 'ACCEPTED') throw new MeshError('BAD_GATEWAY', 'central media service refused the branch');
-      const fork = await forkBranch(node.client, {
-        callId: call.callId,
-        fromTags: [call.callerTag],
-        targets: [{ address: ack.value.receiveAddress, port: ack.value.receivePort }],
-      });
-      this.active.set(call.sid, { fork, branchId });
-      this.counters.started++;
+      if (ack.value.uploadUrl !== '') this.lastUploadUrl = ack.value.uploadUrl;
+      return { address: ack.value.receiveAddress, port: ack.value.receivePort };
     } catch (e) {
+      // A link that is down fails fast (no queueing): the local copy goes ahead alone.
       this.counters.failed++;
-      this.log.warn('recording branch not started', { sid: call.sid, error: e as Error });
+      this.log.warn('live recording branch not set up', { sid: call.sid, error: e as Error });
+      return undefined;
     }
   }
 
-  /** Stop the branch of an ended call and have the central service close its recording. */
-  async stop(sid: string): Promise<{ checksumSha256: string; bytes: number } | undefined> {
-    const b = this.active.get(sid);
-    if (b === undefined) return undefined;
-    this.active.delete(sid);
-    await b.fork.stop().catch(() => {});
+  private async forkLocal(store: LocalMediaStore, ng: Parameters<typeof forkBranch>[0], call: { sid: string; callId: string; callerTag: string }, b: ActiveBranch): Promise<ForkHandle> {
+    const at = await store.openBranch({ callSid: call.sid, branchId: b.branchId, codec: 'PCMU', centralUrl: this.lastUploadUrl });
+    try {
+      return await forkBranch(ng, { callId: call.callId, fromTags: [call.callerTag], targets: [at] });
+    } catch (e) {
+      // Nothing will arrive: drop the empty copy rather than upload it.
+      await store.discardBranch(call.sid, b.branchId).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async finishLocal(sid: string, b: ActiveBranch): Promise<BranchMetadata | undefined> {
+    const store = await this.store;
+    if (store === undefined) return undefined;
+    try {
+      const meta = await store.finishBranch(sid, b.branchId);
+      this.counters.local++;
+      // Failures for good (e.g. the central holds a different copy) need an operator; the manifest keeps them.
+      void store.uploader.whenSettled(sid, b.branchId).then((o) => {
+        if (!o.delivered) this.log.error('recording branch upload failed for good', { sid, branchId: b.branchId, error: o.error });
+      });
+      return meta;
+    } catch (e) {
+      this.log.warn('local copy of the recording branch not finished', { sid, error: e as Error });
+      return undefined;
+    }
+  }
+
+  private async closeLive(sid: string, b: ActiveBranch): Promise<{ checksumSha256: string; bytes: number } | undefined> {
     try {
       const ack = await this.link.request(
         { type: 'callEvent', value: { callSid: sid, edgeRegion: this.opts.region, homeRegion: this.opts.homeRegion, type: 'COMPLETED', atMs: Date.now(), attributes: { branchId: b.branchId } } },
@@ -126,17 +325,71 @@ export class BranchRecorder {
       );
       if (ack.type === 'branchAck' && ack.value.status === 'STORED') {
         this.counters.stored++;
+        // Without a local copy, the live copy is all there is: account for it now.
+        if (!b.local) await this.recordBranchUsage(b.accountSid, sid, b.branchId);
         return { checksumSha256: ack.value.checksumSha256, bytes: ack.value.bytes };
       }
     } catch (e) {
-      this.counters.failed++;
-      this.log.warn('recording branch not closed', { sid, error: e as Error });
+      // The link is down: the central service finishes the live copy by itself (idle, or when the upload arrives).
+      this.log.warn('live recording branch not closed', { sid, local: b.local, error: e as Error });
     }
     return undefined;
   }
 
-  async close(): Promise<void> {
-    for (const sid of [...this.active.keys()]) await this.stop(sid);
-    await this.link.close();
+  /** Awaited by the uploader before the entry leaves the queue: a failed usage write keeps it queued. */
+  private async onUploadDelivered(e: UploadEntry): Promise<void> {
+    await this.recordBranchUsage(e.accountSid, e.callSid, e.branchId);
+    this.counters.delivered++;
+    const key = `${e.callSid}/${e.branchId}`;
+    const d: DeliveredBranch = { callSid: e.callSid, branchId: e.branchId, sha256: e.sha256, at: Date.now() };
+    this.delivered.set(key, d);
+    if (this.delivered.size > MAX_REMEMBERED_DELIVERIES) this.delivered.delete(this.delivered.keys().next().value as string);
+    const waiters = this.deliveryWaiters.get(key) ?? [];
+    this.deliveryWaiters.delete(key);
+    for (const w of waiters) w(d);
+  }
+
+  private async recordBranchUsage(accountSid: string | undefined, callSid: string, branchId: string): Promise<void> {
+    const u = this.opts.usage;
+    if (u === undefined) return;
+    if (accountSid === undefined) {
+      this.log.debug('recording branch has no known account; no usage written', { sid: callSid, branchId });
+      return;
+    }
+    await recordUsage(u.redis, u.keyPrefix, { accountSid, category: 'media-branches', region: this.opts.region, quantity: 1, unit: 'branches', at: Date.now() });
+  }
+
+  /** The account owning the dialed number (as inbound accounting finds it); undefined when unknown or Redis is slow. */
+  private async accountOf(dialed: string): Promise<string | undefined> {
+    const u = this.opts.usage;
+    if (u === undefined) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ACCOUNT_LOOKUP_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([accountOfNumber(u.redis, u.keyPrefix, dialed), timeout]);
+    } catch (e) {
+      this.log.debug('account of the dialed number not found', { dialed, error: e as Error });
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The account owning an IncomingPhoneNumber, by the dialed number with or without its leading +. */
+export async function accountOfNumber(redis: Redis, prefix: string, dialed: string): Promise<string | undefined> {
+  const k = keys(prefix);
+  const e164 = dialed.startsWith('+') ? dialed : `+${dialed}`;
+  const sid = (await redis.get(k.numberByE164(e164))) ?? (e164 !== dialed ? await redis.get(k.numberByE164(dialed)) : null);
+  if (sid === null) return undefined;
+  const raw = await redis.get(k.number(sid));
+  if (raw === null) return undefined;
+  try {
+    const n = JSON.parse(raw) as Partial<IncomingNumberRecord>;
+    return typeof n.accountSid === 'string' ? n.accountSid : undefined;
+  } catch {
+    return undefined;
   }
 }

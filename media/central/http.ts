@@ -7,13 +7,15 @@
  *       409                            checksum mismatch, or a different copy already stored
  *       413 / 415 / 400                too large / not a PCM WAV / bad ids or header
  *       optional headers: X-Branch-Start (ISO time), X-Branch-Packets, X-Branch-Lost
- *   GET /branches/{callSid}/{branchId}   { live?: metadata, upload?: metadata } or 404
+ *   GET /branches/{callSid}/{branchId}   { live?: metadata, upload?: metadata, recording: { source, confirmed } } or 404
+ *       (recording: which copy is authoritative, see recording.ts)
  *   GET /health                          { ok: true, region }
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { isMeshError, MeshError } from '../../regions/core/errors.js';
 import { assertBranchKey } from './metadata.js';
+import { chooseRecording } from './recording.js';
 import { readBranchMetadata, type UploadStore } from './upload-store.js';
 
 export interface CentralHttpOptions {
@@ -77,8 +79,9 @@ export function createCentralMediaApp(o: CentralHttpOptions): Hono {
       readBranchMetadata(o.dataDir, callSid, branchId, 'live'),
       readBranchMetadata(o.dataDir, callSid, branchId, 'upload'),
     ]);
-    if (live === undefined && upload === undefined) throw new MeshError('NOT_FOUND', `no recording of branch ${callSid}/${branchId}`);
-    return c.json({ ...(live === undefined ? {} : { live }), ...(upload === undefined ? {} : { upload }) });
+    const chosen = chooseRecording(live, upload);
+    if (chosen === undefined) throw new MeshError('NOT_FOUND', `no recording of branch ${callSid}/${branchId}`);
+    return c.json({ ...(live === undefined ? {} : { live }), ...(upload === undefined ? {} : { upload }), recording: { source: chosen.source, confirmed: chosen.confirmed } });
   });
 
   return app;

@@ -30,6 +30,8 @@ export interface BranchMetadata {
   /** Hex SHA-256 of the WAV file. */
   sha256: string;
   bytes: number;
+  /** Upload only: byte-identical to the live copy, stored once (hard link). */
+  matchesLive?: boolean;
 }
 
 /** Call SIDs and branch ids become path segments: a strict alphabet rules out traversal. */

@@ -17,6 +17,7 @@ import type { G711Codec } from './g711.js';
 import { createCentralMediaApp } from './http.js';
 import { assertBranchKey, type BranchMetadata } from './metadata.js';
 import { UdpPortPool } from './port-pool.js';
+import { readRecording, type ChosenRecording } from './recording.js';
 import { readBranchMetadata, UploadStore } from './upload-store.js';
 
 export interface CentralMediaServiceOptions {
@@ -66,10 +67,15 @@ export class CentralMediaService {
   static async start(opts: CentralMediaServiceOptions): Promise<CentralMediaService> {
     const ports = new UdpPortPool(opts.rtpAddress, opts.portMin, opts.portMax);
     await mkdir(opts.dataDir, { recursive: true });
+    // The HTTP app exists before the service; uploads reach the service's open branches through this.
+    let self: CentralMediaService | undefined;
+    const finishLive = async (callSid: string, branchId: string): Promise<void> => {
+      await self?.branches.get(`${callSid}/${branchId}`)?.finish();
+    };
     const app = createCentralMediaApp({
       region: opts.region,
       dataDir: opts.dataDir,
-      uploads: new UploadStore(opts.dataDir, opts.region),
+      uploads: new UploadStore(opts.dataDir, opts.region, { finishLive }),
       maxUploadBytes: opts.maxUploadBytes ?? 256 * 1024 * 1024,
     });
     const host = opts.httpAddress ?? opts.rtpAddress;
@@ -79,7 +85,8 @@ export class CentralMediaService {
       server.once('error', (e) => reject(new MeshError('CONFLICT', `central media service cannot listen on ${host}:${opts.httpPort ?? 0}: ${e.message}`, { cause: e })));
     });
     const port = (server.address() as AddressInfo).port;
-    return new CentralMediaService(opts, ports, server, `http://${host}:${port}`);
+    self = new CentralMediaService(opts, ports, server, `http://${host}:${port}`);
+    return self;
   }
 
   get openBranches(): number {
@@ -139,6 +146,12 @@ export class CentralMediaService {
     const meta = await readBranchMetadata(this.opts.dataDir, callSid, branchId, 'live');
     if (meta === undefined) throw new MeshError('NOT_FOUND', `no branch ${key}`);
     return meta;
+  }
+
+  /** The recording of a branch: the confirmed upload if there is one, else the live copy (recording.ts). */
+  recording(callSid: string, branchId: string): Promise<(ChosenRecording & { wav: string }) | undefined> {
+    assertBranchKey(callSid, branchId);
+    return readRecording(this.opts.dataDir, callSid, branchId);
   }
 
   /** Finish every open branch and stop the HTTP server. Idempotent. */

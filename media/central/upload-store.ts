@@ -4,8 +4,13 @@
  * the copy only when both agree, so a confirmed checksum means the central
  * copy is byte-identical to the edge's. Repeating an upload of the same
  * bytes is harmless (the uploader retries until it sees the confirmation).
+ *
+ * The upload is the authoritative recording of its branch (recording.ts).
+ * The edge uploads only after the call, so a live copy still being recorded
+ * is finished first (`finishLive`); an upload identical to the live copy is
+ * stored once, as a hard link to it (`matchesLive`).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm } from 'node:fs/promises';
 import { MeshError } from '../../regions/core/errors.js';
 import { branchPaths, sha256Hex, writeFileAtomic, type BranchMetadata } from './metadata.js';
 import { parseWav } from './wav.js';
@@ -36,6 +41,11 @@ export async function readBranchMetadata(dataDir: string, callSid: string, branc
   }
 }
 
+export interface UploadStoreOptions {
+  /** Finish the live copy of a branch if it is still being recorded (its call is over). Default: nothing to finish. */
+  finishLive?: (callSid: string, branchId: string) => Promise<void>;
+}
+
 export class UploadStore {
   /** One upload per branch at a time: a retry racing the original must not interleave writes. */
   private readonly inFlight = new Map<string, Promise<UploadResult>>();
@@ -43,6 +53,7 @@ export class UploadStore {
   constructor(
     private readonly dataDir: string,
     private readonly region: string,
+    private readonly opts: UploadStoreOptions = {},
   ) {}
 
   async put(req: UploadRequest): Promise<UploadResult> {
@@ -73,7 +84,11 @@ export class UploadStore {
     }
     const paths = branchPaths(this.dataDir, req.callSid, req.branchId, 'upload');
     await mkdir(paths.dir, { recursive: true });
-    await writeFileAtomic(paths.wav, req.body);
+    // A live copy still open belongs to a call that is over (the edge uploads after it): close it, then compare.
+    await this.opts.finishLive?.(req.callSid, req.branchId).catch(() => undefined);
+    const live = await readBranchMetadata(this.dataDir, req.callSid, req.branchId, 'live');
+    const matchesLive = live?.sha256 === actual && (await linkOver(branchPaths(this.dataDir, req.callSid, req.branchId, 'live').wav, paths.wav));
+    if (!matchesLive) await writeFileAtomic(paths.wav, req.body);
     const metadata: BranchMetadata = {
       callSid: req.callSid,
       branchId: req.branchId,
@@ -86,9 +101,21 @@ export class UploadStore {
       lost: req.lost ?? 0,
       sha256: actual,
       bytes: req.body.length,
+      ...(matchesLive ? { matchesLive: true } : {}),
     };
     // Metadata last: its presence is what marks the upload as complete.
     await writeFileAtomic(paths.json, JSON.stringify(metadata, null, 2) + '\n');
     return { created: true, metadata };
+  }
+}
+
+/** Hard-link `from` to `to` (replacing `to`); false when the file system cannot, so the caller writes a copy. */
+async function linkOver(from: string, to: string): Promise<boolean> {
+  try {
+    await rm(to, { force: true });
+    await link(from, to);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -27,6 +27,10 @@ export interface UploadEntry {
   nextAttemptAt: number;
   lastError?: string;
   enqueuedAt: string;
+  /** Base URL of the central media service this copy goes to (else the uploader's default). */
+  centralUrl?: string;
+  /** Account the branch is billed to, when known (usage is written on delivery). */
+  accountSid?: string;
 }
 
 interface ManifestFile {

@@ -6,6 +6,16 @@
  * a manifest on disk (see manifest.ts), so a link cut or an edge restart only
  * delays delivery.
  *
+ * Each entry may name its own central service (`centralUrl`): an edge serves
+ * tenants of several home regions, and the home region's service tells the
+ * edge where to upload when the branch is set up. The uploader's own
+ * `centralUrl` is the fallback for entries that name none.
+ *
+ * `onDelivered` runs once the central service confirmed, before the entry
+ * leaves the queue (usage is written before the thing it accounts for is
+ * acknowledged); if it throws, the entry stays queued and the upload is
+ * repeated later, which the central service answers idempotently.
+ *
  * Outcomes per attempt: 2xx with our checksum → delivered, removed from the
  * queue (and the local file deleted if `deleteAfterUpload`); a network error,
  * timeout, 408, 429, 5xx, or 409 "checksum mismatch" (bytes damaged in
@@ -18,8 +28,8 @@ import { MeshError } from '../../regions/core/errors.js';
 import { loadManifest, saveManifest, type UploadEntry } from './manifest.js';
 
 export interface UploaderOptions {
-  /** Base URL of the central media service, e.g. http://127.0.1.30:8090. */
-  centralUrl: string;
+  /** Base URL of the central media service for entries that name none, e.g. http://127.0.1.30:8090. Default none. */
+  centralUrl?: string;
   /** Path of the JSON manifest (the persisted queue). */
   manifestPath: string;
   /** Per-request timeout. Default 10000 ms. */
@@ -36,7 +46,13 @@ export interface UploaderOptions {
   fetch?: typeof fetch;
   /** Injectable clock (epoch ms). Default Date.now. */
   now?: () => number;
+  /** Told (and awaited) when the central service confirmed an entry, before it leaves the queue; a throw keeps it queued. Default none. */
+  onDelivered?: (entry: UploadEntry) => void | Promise<void>;
 }
+
+/** What enqueue() takes: a finished local copy and where it goes. */
+export type UploadRequest = Pick<UploadEntry, 'callSid' | 'branchId' | 'path' | 'sha256' | 'bytes' | 'start' | 'packets' | 'lost'> &
+  Partial<Pick<UploadEntry, 'centralUrl' | 'accountSid'>>;
 
 export type UploadOutcome = { callSid: string; branchId: string; sha256: string; delivered: true } | { callSid: string; branchId: string; delivered: false; error: string };
 
@@ -72,8 +88,11 @@ export class BranchUploader {
   }
 
   /** Queue a finished local copy; resolves once the manifest holds it. */
-  async enqueue(e: Pick<UploadEntry, 'callSid' | 'branchId' | 'path' | 'sha256' | 'bytes' | 'start' | 'packets' | 'lost'>): Promise<void> {
+  async enqueue(e: UploadRequest): Promise<void> {
     if (this.closed) throw new MeshError('CLOSED', 'uploader is closed');
+    const url = e.centralUrl ?? this.opts.centralUrl;
+    if (url === undefined) throw new MeshError('BAD_REQUEST', `no central media service URL for branch ${e.callSid}/${e.branchId}`);
+    if (!isHttpUrl(url)) throw new MeshError('BAD_REQUEST', `central media service URL "${url.slice(0, 200)}" is not an http(s) URL`);
     const key = keyOf(e);
     if (this.entries.some((x) => keyOf(x) === key)) return this.saving; // already queued: idempotent, once the manifest holds it
     if (this.entries.length >= (this.opts.maxEntries ?? 10_000)) {
@@ -94,6 +113,16 @@ export class BranchUploader {
       list.push(resolve);
       this.waiters.set(key, list);
     });
+  }
+
+  /**
+   * Make every pending entry due now (e.g. the region link just came back, so
+   * the home region is reachable again): no need to sit out the backoff.
+   */
+  retryNow(): void {
+    if (this.closed) return;
+    for (const e of this.entries) if (e.state === 'pending') e.nextAttemptAt = 0;
+    this.schedule();
   }
 
   /** Stop retrying and abort uploads in flight; the manifest keeps what is left. Idempotent. */
@@ -148,41 +177,16 @@ export class BranchUploader {
     let verdict: 'delivered' | 'retry' | 'failed';
     let error = '';
     try {
-      const body = await readFile(e.path);
-      const timeout = AbortSignal.timeout(this.opts.requestTimeoutMs ?? 10_000);
-      const res = await (this.opts.fetch ?? fetch)(`${this.opts.centralUrl}/branches/${encodeURIComponent(e.callSid)}/${encodeURIComponent(e.branchId)}`, {
-        method: 'PUT',
-        body,
-        headers: {
-          'Content-Type': 'audio/wav',
-          'X-Content-SHA256': e.sha256,
-          ...(e.start === null ? {} : { 'X-Branch-Start': e.start }),
-          'X-Branch-Packets': String(e.packets),
-          'X-Branch-Lost': String(e.lost),
-        },
-        signal: AbortSignal.any([abort.signal, timeout]),
-      });
-      const reply = (await res.json().catch(() => ({}))) as { sha256?: unknown; detail?: { stored?: unknown } };
-      if (res.ok && typeof reply.sha256 === 'string' && reply.sha256.toLowerCase() === e.sha256.toLowerCase()) {
-        verdict = 'delivered';
-      } else if (res.ok) {
-        verdict = 'retry';
-        error = `central answered ${res.status} without our checksum`;
-      } else if (res.status === 409 && reply.detail?.stored !== undefined) {
-        verdict = 'failed';
-        error = 'central holds a different copy of this branch';
-      } else if (res.status === 409 || res.status === 408 || res.status === 429 || res.status >= 500) {
-        verdict = 'retry';
-        error = `central answered ${res.status}`;
-      } else {
-        verdict = 'failed';
-        error = `central answered ${res.status}`;
+      ({ verdict, error } = await this.upload(e, abort.signal));
+      if (verdict === 'delivered' && this.opts.onDelivered !== undefined) {
+        try {
+          await this.opts.onDelivered({ ...e });
+        } catch (err) {
+          // Confirmed, but not yet accounted: keep it queued; the repeat is answered idempotently.
+          verdict = 'retry';
+          error = `delivered, but onDelivered failed: ${(err as Error).message}`;
+        }
       }
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // The local copy is gone: retrying cannot help.
-      verdict = code === 'ENOENT' ? 'failed' : 'retry';
-      error = (err as Error).message;
     } finally {
       this.inFlight.delete(key);
     }
@@ -207,10 +211,51 @@ export class BranchUploader {
     this.schedule();
   }
 
+  /** One PUT of one entry, classified. */
+  private async upload(e: UploadEntry, abort: AbortSignal): Promise<{ verdict: 'delivered' | 'retry' | 'failed'; error: string }> {
+    const base = e.centralUrl ?? this.opts.centralUrl;
+    if (base === undefined) return { verdict: 'failed', error: 'no central media service URL' };
+    try {
+      const body = await readFile(e.path);
+      const timeout = AbortSignal.timeout(this.opts.requestTimeoutMs ?? 10_000);
+      const res = await (this.opts.fetch ?? fetch)(`${base.replace(/\/+$/, '')}/branches/${encodeURIComponent(e.callSid)}/${encodeURIComponent(e.branchId)}`, {
+        method: 'PUT',
+        body,
+        headers: {
+          'Content-Type': 'audio/wav',
+          'X-Content-SHA256': e.sha256,
+          ...(e.start === null ? {} : { 'X-Branch-Start': e.start }),
+          'X-Branch-Packets': String(e.packets),
+          'X-Branch-Lost': String(e.lost),
+        },
+        signal: AbortSignal.any([abort, timeout]),
+      });
+      const reply = (await res.json().catch(() => ({}))) as { sha256?: unknown; detail?: { stored?: unknown } };
+      if (res.ok && typeof reply.sha256 === 'string' && reply.sha256.toLowerCase() === e.sha256.toLowerCase()) return { verdict: 'delivered', error: '' };
+      if (res.ok) return { verdict: 'retry', error: `central answered ${res.status} without our checksum` };
+      if (res.status === 409 && reply.detail?.stored !== undefined) return { verdict: 'failed', error: 'central holds a different copy of this branch' };
+      if (res.status === 409 || res.status === 408 || res.status === 429 || res.status >= 500) return { verdict: 'retry', error: `central answered ${res.status}` };
+      return { verdict: 'failed', error: `central answered ${res.status}` };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // The local copy is gone: retrying cannot help.
+      return { verdict: code === 'ENOENT' ? 'failed' : 'retry', error: (err as Error).message };
+    }
+  }
+
   private settle(key: string, outcome: UploadOutcome): void {
     const list = this.waiters.get(key) ?? [];
     this.waiters.delete(key);
     for (const w of list) w(outcome);
+  }
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
   }
 }
 

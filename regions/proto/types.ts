@@ -95,6 +95,8 @@ export interface BranchAck {
   checksumSha256: string;
   bytes: number;
   error: string;
+  /** ACCEPTED: base URL of the central service's HTTP upload endpoint for the edge's local copy. */
+  uploadUrl: string;
 }
 
 export interface LinkHello {

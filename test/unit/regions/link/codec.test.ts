@@ -51,7 +51,7 @@ const FULL: BodyTypes = {
     storeLocally: true,
     metadata: { tenant: 'AC1' },
   },
-  branchAck: { branchId: 'BR1', status: 'STORED', receiveAddress: '127.0.1.30', receivePort: 40000, checksumSha256: 'ab'.repeat(32), bytes: 2 ** 40, error: 'none' },
+  branchAck: { branchId: 'BR1', status: 'STORED', receiveAddress: '127.0.1.30', receivePort: 40000, checksumSha256: 'ab'.repeat(32), bytes: 2 ** 40, error: 'none', uploadUrl: 'http://127.0.1.30:8090' },
   heartbeat: { nodeId: 'n', region: 'ap-south', seq: 2 ** 33, load: 0.5 },
   linkHello: { region: 'us-east', nodeId: 'us-east-sig-1', protocolVersion: 1 },
   errorReply: { code: 'NOT_FOUND', message: 'no such call' },
