@@ -156,6 +156,23 @@ export const ConfigSchema = z
       })
       .strict()
       .default({}),
+    router: z
+      .object({
+        /** Media cache (Play URLs, speech, beep), persistent across restarts. Default `<runDir>/media-cache`. */
+        cacheDir: z.string().min(1).optional(),
+        /** Finished recordings (`<RecordingSid>.wav`). Default `<runDir>/recordings`. */
+        recordingsDir: z.string().min(1).optional(),
+        /** Base of RecordingUrl: the control plane's public URL. Default `http://<controlPlane.address>:<controlPlane.port>`. */
+        publicBaseUrl: z.string().url().optional(),
+        /** Largest Play media fetched, in bytes. Default 10 MiB. */
+        maxMediaBytes: z.number().int().min(1024).max(512 * 1024 * 1024).default(10 * 1024 * 1024),
+        /** Time limit of one Play media fetch in ms. Default 10000. */
+        mediaFetchTimeoutMs: z.number().int().min(100).max(120000).default(10000),
+        /** Calls running applications at once on this node; beyond it new ones get the spoken error. Default 10000. */
+        maxActiveCalls: z.number().int().min(1).max(1000000).default(10000),
+      })
+      .strict()
+      .default({}),
     discovery: z
       .object({
         /** Adapter: `redis` or `consul`. Default: `consul` when `consul.address` (or CONSUL_HTTP_ADDR) is set, else `redis`. */

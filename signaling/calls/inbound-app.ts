@@ -299,6 +299,14 @@ export class InboundAppCalls {
     }
   }
 
+  /** API hangup of a call this node runs; false when it is not one of ours. */
+  async hangupCall(callSid: string): Promise<boolean> {
+    const call = this.calls.get(callSid);
+    if (call === undefined) return false;
+    await this.hangup(call);
+    return true;
+  }
+
   /** Hang up every call; idempotent. */
   async close(): Promise<void> {
     await Promise.all([...this.calls.values()].map((c) => this.hangup(c)));

@@ -1,0 +1,132 @@
+/**
+ * The call router of one signaling node (issue 5): the media cache, the DTMF
+ * listener for the region's rtpengines, queues and recordings in Redis, and
+ * the router itself, wired to the SIP side (inbound application calls,
+ * API-originated calls, Dial legs through the originator).
+ */
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { MediaCache } from '../media/cache/index.js';
+import { DtmfEvents, LegMedia, platformSdp } from '../media/leg/index.js';
+import type { MediaNodeRegistry } from '../media/registry.js';
+import { MeshError } from '../regions/core/errors.js';
+import { RedisCallQueues } from '../regions/store/call-queues.js';
+import { RedisRecordingSink } from '../regions/store/recording-sink.js';
+import type { B2bua, InboundApps } from '../signaling/b2bua/b2bua.js';
+import type { MediaPort } from '../signaling/b2bua/media-port.js';
+import { AppResolver } from '../signaling/calls/app-resolver.js';
+import { InboundAppCalls, type LegMediaFactory } from '../signaling/calls/inbound-app.js';
+import type { Originator } from '../signaling/calls/originator.js';
+import { CallRouter } from '../signaling/router/runner.js';
+import type { SipStack } from '../signaling/sip/stack.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+
+export interface CallRouting {
+  readonly router: CallRouter;
+  readonly inbound: InboundAppCalls;
+  readonly dtmf: DtmfEvents;
+  readonly cache: MediaCache;
+  /** What the B2BUA asks for each call anchored here (bind it to `lateInboundApps`). */
+  readonly apps: InboundApps;
+  /** API hangup of a call this node runs (inbound application calls); false when it is not one of ours. */
+  hangup(callSid: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface CallRoutingDeps {
+  config: Config;
+  nodeId: string;
+  stack: SipStack;
+  b2bua: B2bua;
+  mediaPort: MediaPort;
+  registry: MediaNodeRegistry;
+  originator: Originator;
+  redis: Redis;
+  log: Logger;
+}
+
+/** An InboundApps that forwards to the router once it exists (the B2BUA is built before the router). */
+export function lateInboundApps(): { apps: InboundApps; bind(target: InboundApps): void } {
+  let target: InboundApps | undefined;
+  return {
+    apps: {
+      resolve: (dialed) => (target === undefined ? Promise.resolve({ kind: 'none' }) : target.resolve(dialed)),
+      accept: (req, tx, source, dialed, binding) => {
+        if (target === undefined) return Promise.reject(new MeshError('SERVICE_UNAVAILABLE', 'call router not started'));
+        return target.accept(req, tx, source, dialed, binding);
+      },
+    },
+    bind: (t) => {
+      target = t;
+    },
+  };
+}
+
+export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting> {
+  const { config, log } = d;
+  const runDir = config.runDir;
+  const cache = await MediaCache.open({
+    dir: config.router.cacheDir ?? join(runDir, 'media-cache'),
+    maxFetchBytes: config.router.maxMediaBytes,
+    fetchTimeoutMs: config.router.mediaFetchTimeoutMs,
+  });
+  const recordingsDir = config.router.recordingsDir ?? join(runDir, 'recordings');
+  const dtmf = await DtmfEvents.listen({ address: config.sip.address, port: config.media.dtmfEventPort });
+  const legMedia: LegMediaFactory = (r) => {
+    const node = d.registry.node(r.nodeId);
+    if (node === undefined) throw new MeshError('SERVICE_UNAVAILABLE', `media node ${r.nodeId} is not in this region`);
+    return new LegMedia({
+      ng: node.client,
+      callId: r.callId,
+      partyTag: r.partyTag,
+      platformTag: r.platformTag,
+      offerer: r.offerer,
+      partySdp: r.partySdp,
+      platformEndpoint: r.platformEndpoint,
+      dtmf,
+      recordingsDir,
+      rtpAddress: config.sip.address,
+    });
+  };
+  const publicBaseUrl = config.router.publicBaseUrl ?? `http://${config.controlPlane.address}:${config.controlPlane.port}`;
+  const router = new CallRouter({
+    media: {
+      speech: (text, voice, language) => cache.getSpeech(text, voice, language),
+      url: (url) => cache.getUrl(url),
+      beep: () => cache.getBeep(),
+    },
+    dialer: d.originator,
+    queues: new RedisCallQueues(d.redis, config.redis.keyPrefix),
+    recordings: new RedisRecordingSink(d.redis, config.redis.keyPrefix, config.region, recordingsDir, publicBaseUrl),
+    log: log.child({ component: 'call-router' }),
+    limits: { maxActiveCalls: config.router.maxActiveCalls },
+  });
+  d.originator.useRuntime({ router, legMedia });
+  const inbound = new InboundAppCalls(d.stack, d.b2bua, d.mediaPort, legMedia, router, d.redis, log, {
+    region: config.region,
+    nodeId: d.nodeId,
+    keyPrefix: config.redis.keyPrefix,
+    platformSdp: () => platformSdp(),
+  });
+  const resolver = new AppResolver(d.redis, config.redis.keyPrefix);
+  let closing: Promise<void> | undefined;
+  return {
+    router,
+    inbound,
+    dtmf,
+    cache,
+    apps: {
+      resolve: (dialed) => resolver.resolve(dialed),
+      accept: (req, tx, source, dialed, binding) => inbound.accept(req, tx, source, dialed, binding),
+    },
+    hangup: (callSid) => inbound.hangupCall(callSid),
+    close: () =>
+      (closing ??= (async () => {
+        await router.close();
+        await inbound.close();
+        await dtmf.close();
+        await cache.close();
+      })()),
+  };
+}
