@@ -25,6 +25,8 @@ export interface StartRtpengineOptions {
   logLevel?: number;
   /** rtpengine binary. Default /usr/bin/rtpengine. */
   binary?: string;
+  /** `--dtmf-log-dest=IP:PORT`: where rtpengine sends one JSON datagram per DTMF digit (media/leg DtmfEvents). Default: none. */
+  dtmfLogDest?: string;
   /** Extra flags appended last (they win over ours). */
   extraArgs?: string[];
   /** Default 10000 ms. */
@@ -48,6 +50,7 @@ export function rtpengineArgs(opts: StartRtpengineOptions): string[] {
     '--log-stderr',
     `--log-level=${opts.logLevel ?? 6}`,
     `--delete-delay=${opts.deleteDelaySec ?? 1}`,
+    ...(opts.dtmfLogDest === undefined ? [] : [`--dtmf-log-dest=${opts.dtmfLogDest}`]),
     ...(opts.extraArgs ?? []),
   ];
 }

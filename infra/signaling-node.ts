@@ -27,6 +27,7 @@ import { loadCarriers } from '../regions/store/carriers.js';
 import { keys } from '../regions/store/schema.js';
 import { DiscoveredMediaNodes } from './discovered-media.js';
 import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
+import { lateInboundApps, startCallRouting, type CallRouting } from './call-router.js';
 
 export interface SignalingNode {
   readonly config: Config;
@@ -40,6 +41,8 @@ export interface SignalingNode {
   /** Records calls through the home region's central media service, when configured. */
   readonly recorder: BranchRecorder | undefined;
   readonly originator: Originator;
+  /** The call router and its inbound side, media cache and DTMF listener. */
+  readonly routing: CallRouting;
   readonly commands: CommandConsumer;
   /** Who serves this node's address: held (and renewed) while this process is active. */
   readonly lease: SignalingLease;
@@ -154,7 +157,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     redis.rpush(k, JSON.stringify(entry)).then(() => redis.expire(k, 86400)).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
   });
   const routeTable = new RouteTable(config.routes);
+  const inboundApps = lateInboundApps();
   const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {
+    inboundApps: inboundApps.apps,
     region: config.region,
     nodeId,
     maxCalls: config.sip.maxCalls,
@@ -220,6 +225,20 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     nodeId,
     keyPrefix: config.redis.keyPrefix,
   });
+  // The call router (applications of inbound numbers, API calls, Dial legs).
+  let routing: CallRouting;
+  try {
+    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, registry: media, originator, redis, log: nlog });
+  } catch (e) {
+    await discovery.close().catch(() => undefined);
+    await b2bua.close();
+    await stack.close();
+    await media.close();
+    await lease.close();
+    redis.disconnect();
+    throw e;
+  }
+  inboundApps.bind(routing.apps);
   // XREADGROUP blocks, so commands get their own connection.
   const commandRedis = redis.duplicate({ lazyConnect: false, commandTimeout: 3000 /* > the 1 s XREADGROUP block */ });
   commandRedis.on('error', (e) => nlog.debug('redis (commands) error', { error: e }));
@@ -227,8 +246,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     commandRedis,
     async (cmd) => {
       if (cmd.type === 'originate') await originator.originate(cmd.callSid);
-      else if (cmd.type === 'hangup') await originator.hangup(cmd.callSid);
-      else await originator.redirect(cmd.callSid, cmd.url, cmd.method);
+      else if (cmd.type === 'hangup') {
+        if (!(await routing.hangup(cmd.callSid))) await originator.hangup(cmd.callSid);
+      } else if (!routing.router.redirect(cmd.callSid, cmd.url, cmd.method)) await originator.redirect(cmd.callSid, cmd.url, cmd.method);
     },
     nlog,
     { region: config.region, nodeId, keyPrefix: config.redis.keyPrefix },
@@ -260,6 +280,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       await discovery.close();
       await metrics?.close();
       await commands.close();
+      await routing.close();
       await originator.close();
       await b2bua.close();
       await recorder?.close();
@@ -277,7 +298,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, commands, lease, takeover, discovery, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,
