@@ -3,7 +3,9 @@
  *
  *   1. Redis (reuse one listening at the configured URL, else start one with AOF under run/)
  *   2. one rtpengine per configured media node (userspace, its own address, ng port, RTP range)
- *   3. the signaling node (a child process, ready when it answers SIP OPTIONS)
+ *   3. the link relays between regions (in this process; `link-delays.ts`): every region reaches
+ *      the others through relays that add the catalog's one-way delay (mesh.emulateLinkDelay)
+ *   4. one signaling node per region (child processes, ready when they answer SIP OPTIONS)
  *
  * Logs go to run/logs/. Ctrl-C or SIGTERM stops everything this launcher
  * started, in reverse order. Usage: node dist/infra/launch.js [--config FILE]
@@ -19,6 +21,8 @@ import type { ManagedProcess } from './process.js';
 import { spawnManaged } from './process.js';
 import { ensureRedis } from './redis.js';
 import { loadRegionCatalog } from '../regions/catalog.js';
+import { planLinkRelays, type LinkRelayPlan } from './link-delays.js';
+import { startLinkRelays, type RunningLinkRelays } from './link-relays.js';
 import { regionConfigs } from './region-configs.js';
 import { startMediaNode } from './rtpengine.js';
 import { sipOptionsPing } from './sip-ping.js';
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
   const logDir = join(runDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const started: ManagedProcess[] = [];
+  let relays: RunningLinkRelays | undefined;
   let stopping = false;
 
   const stopAll = async (code: number): Promise<never> => {
@@ -47,6 +52,8 @@ async function main(): Promise<void> {
       stopping = true;
       say('stopping everything this launcher started…');
       for (const p of [...started].reverse()) {
+        // The relays go after the signaling nodes (whose BYEs to other regions pass through them) and before the media nodes.
+        if (relays !== undefined && p.name.startsWith('rtpengine ')) await closeRelays();
         try {
           await p.stop(5000);
           say(`  stopped ${p.name}`);
@@ -54,8 +61,16 @@ async function main(): Promise<void> {
           say(`  ${p.name}: ${(e as Error).message}`);
         }
       }
+      await closeRelays();
     }
     process.exit(code);
+  };
+  const closeRelays = async (): Promise<void> => {
+    const r = relays;
+    relays = undefined;
+    if (r === undefined) return;
+    await r.close();
+    say(`  stopped ${r.relays.length} link relays`);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
@@ -70,13 +85,24 @@ async function main(): Promise<void> {
     }
     // Every region of the catalog (--single: only the configured region, as the configuration file says).
     const single = process.argv.includes('--single');
-    const regionCfgs = single ? [config] : regionConfigs(loadRegionCatalog(), config);
+    const catalog = single ? undefined : loadRegionCatalog();
+    const links: LinkRelayPlan | undefined = catalog !== undefined && config.mesh.emulateLinkDelay ? planLinkRelays(catalog) : undefined;
+    const regionCfgs = catalog === undefined ? [config] : regionConfigs(catalog, config, links);
     for (const rc of regionCfgs) {
       for (const n of rc.media.nodes) {
-        const p = await startMediaNode(n, logDir);
+        const p = await startMediaNode(n, logDir, `${rc.sip.address}:${rc.media.dtmfEventPort}`);
         started.push(p);
         say(`${rc.region}: media node ${n.id}: rtpengine on ${n.address}, ng ${n.address}:${n.ngPort}, RTP ${n.rtpPortMin}-${n.rtpPortMax}`);
       }
+    }
+    if (links !== undefined && catalog !== undefined) {
+      relays = await startLinkRelays(links);
+      say(`link relays: ${relays.relays.length} (SIP over UDP and TCP, region links), one-way delays from the region catalog:`);
+      for (const [from, row] of Object.entries(links.entries)) {
+        for (const [to, address] of Object.entries(row)) say(`  ${from} → ${to}: via ${address}, ${catalog.linkDelay(from, to)} ms each way`);
+      }
+    } else if (catalog !== undefined) {
+      say('link relays: off (mesh.emulateLinkDelay is false); regions talk directly');
     }
     for (const rc of regionCfgs) {
       const nodeId = rc.nodeId ?? `${rc.region}-sig-1`;

@@ -108,8 +108,11 @@ async function assertUdpPortFree(address: string, port: number, id: string): Pro
 export function startMediaNode(
   node: { id: string; address: string; ngPort: number; rtpPortMin: number; rtpPortMax: number },
   logDir: string,
+  /** Where rtpengine reports DTMF digits: the region signaling node's `sip.address:media.dtmfEventPort`. */
+  dtmfLogDest?: string,
 ): Promise<ManagedProcess> {
   return startRtpengine({
+    ...(dtmfLogDest !== undefined ? { dtmfLogDest } : {}),
     id: node.id,
     interfaceAddress: node.address,
     ngPort: node.ngPort,

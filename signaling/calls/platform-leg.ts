@@ -6,7 +6,10 @@
  */
 import type { CallLeg, LegEndReason, MediaEndpoint, RecordingHandle } from '../router/leg.js';
 
-export type LegMediaOps = Pick<CallLeg, 'play' | 'sendDigits' | 'onDigit' | 'startRecording' | 'mediaEndpoint' | 'connectMedia'>;
+export type LegMediaOps = Pick<CallLeg, 'play' | 'sendDigits' | 'onDigit' | 'startRecording' | 'mediaEndpoint' | 'connectMedia'> & {
+  /** Release what the media side holds for the leg (listeners, sockets, open recordings). */
+  close?(): Promise<void>;
+};
 
 export interface LegSipSide {
   answer(): Promise<void>;
@@ -50,6 +53,7 @@ export class PlatformLeg implements CallLeg {
     if (this.endedReason !== undefined) return;
     this.endedReason = reason;
     this.resolveEnded(reason);
+    void this.media.close?.().catch(() => undefined);
   }
 
   async answer(): Promise<void> {

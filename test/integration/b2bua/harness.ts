@@ -79,12 +79,13 @@ export interface MediaSet {
   close(): Promise<void>;
 }
 
-export async function startMediaSet(nodes: typeof MEDIA_NODES, logDir: string): Promise<MediaSet> {
+/** `dtmfLogDest`: where the rtpengines report DTMF digits (the signaling node's DTMF listener). */
+export async function startMediaSet(nodes: typeof MEDIA_NODES, logDir: string, dtmfLogDest?: string): Promise<MediaSet> {
   const rtpengines = new Map<string, ManagedProcess>();
   const startMedia = async (id: string): Promise<ManagedProcess> => {
     const n = nodes.find((m) => m.id === id);
     if (n === undefined) throw new Error(`unknown media node ${id}`);
-    const p = await startMediaNode(n, logDir);
+    const p = await startMediaNode(n, logDir, dtmfLogDest);
     rtpengines.set(id, p);
     return p;
   };
@@ -111,7 +112,7 @@ export function fileLogger(logDir: string): { log: Logger; end(): void } {
 export async function startTestRegion(opts: TestRegionOptions): Promise<TestRegion> {
   const logDir = mkdtempSync(join(tmpdir(), 'mesh-b2bua-'));
   const config = testRegionConfig(opts, logDir);
-  const media = await startMediaSet(opts.mediaNodes ?? MEDIA_NODES, logDir);
+  const media = await startMediaSet(opts.mediaNodes ?? MEDIA_NODES, logDir, `${config.sip.address}:${config.media.dtmfEventPort}`);
   const { log, end } = fileLogger(logDir);
   const node = await startSignalingNode(config, log);
   return {
