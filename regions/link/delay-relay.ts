@@ -2,8 +2,8 @@
  * A user-space TCP relay that adds a fixed one-way delay in each direction, to
  * emulate the distance between regions on one machine (the kernel here has no
  * netem). Every chunk read from one side is written to the other `delayMs`
- * after it arrived; since the delay is the same for every chunk, a FIFO per
- * direction keeps byte order. End-of-stream is delayed the same way, so data
+ * after it arrived (never earlier: a timer that fires early re-arms); since
+ * the delay is the same for every chunk, a FIFO per direction keeps byte order. End-of-stream is delayed the same way, so data
  * in flight is delivered before the half-close.
  *
  * Bounded: when more than `maxBufferedBytes` wait in one direction the source
@@ -31,6 +31,8 @@ export interface DelayRelayOptions {
   connectTimeoutMs?: number;
   /** Most relayed connections at once. Default 256. */
   maxConnections?: number;
+  /** Client addresses allowed to connect; others are refused. Default: anyone. */
+  allowFrom?: readonly string[];
 }
 
 interface Pipe {
@@ -48,6 +50,8 @@ export class DelayRelay {
   private closing: Promise<void> | undefined;
   /** Connections relayed so far. */
   accepted = 0;
+  /** Connections refused because their address is not in `allowFrom`. */
+  refused = 0;
 
   constructor(opts: DelayRelayOptions) {
     if (!Number.isFinite(opts.delayMs) || opts.delayMs < 0) throw new MeshError('CONFIG_INVALID', `delayMs must be >= 0, got ${opts.delayMs}`);
@@ -106,6 +110,12 @@ export class DelayRelay {
       client.destroy();
       return;
     }
+    const allow = this.opts.allowFrom;
+    if (allow !== undefined && !allow.includes(client.remoteAddress ?? '')) {
+      this.refused++;
+      client.destroy();
+      return;
+    }
     this.accepted++;
     client.setNoDelay(true);
     const upstream = connect({
@@ -154,7 +164,7 @@ export class DelayRelay {
       timer = undefined;
       if (isClosed()) return;
       const now = performance.now();
-      while (fifo.length > 0 && (fifo[0]?.dueAt ?? Infinity) <= now + 0.5) {
+      while (fifo.length > 0 && (fifo[0]?.dueAt ?? Infinity) <= now) {
         const item = fifo.shift();
         if (item === undefined) break;
         if (item.chunk === null) {

@@ -13,7 +13,14 @@
  *
  * Order: each direction is a FIFO and a datagram is due no earlier than the
  * one before it, so lowering the delay never reorders (RTP receivers tolerate
- * reordering, but an emulated link should not invent it).
+ * reordering, but an emulated link should not invent it). Like netem, a
+ * datagram is never delivered before its delay has passed (timers may fire a
+ * little late, never early); with a delay of 0 it is sent on at once.
+ *
+ * `near` pins the near peer instead of learning it: only that endpoint may
+ * use the relay, and the target can send to it before it ever sent anything
+ * (the inter-region SIP relays of `infra/link-delays.ts`, where the target
+ * trusts the relay's source as a peer region's signaling node).
  *
  * Bounded: at most `maxQueuedPackets` wait per direction; more are dropped
  * and counted (tail drop, like a router queue), datagrams above
@@ -37,6 +44,8 @@ export interface UdpDelayRelayOptions {
   localAddress?: string;
   /** Local port of that socket. Default 0 (any). */
   localPort?: number;
+  /** The only near peer: datagrams on `listen` from anyone else are dropped. Default: the last source seen on `listen`. */
+  near?: { address: string; port: number };
   /** Most datagrams waiting per direction; more are dropped. Default 4096. */
   maxQueuedPackets?: number;
   /** Largest datagram relayed; larger ones are dropped. Default 2048 (RTP on loopback is far smaller). */
@@ -46,7 +55,7 @@ export interface UdpDelayRelayOptions {
 export interface UdpDelayRelayStats {
   /** Datagrams delivered near → target and target → near. */
   forwarded: { toTarget: number; toNear: number };
-  /** Datagrams dropped: queue full, too large, link blocked, unknown source, no near peer yet. */
+  /** Datagrams dropped: queue full, too large, link blocked, unknown source (either side), no near peer yet. */
   dropped: { queueFull: number; tooLarge: number; blocked: number; strangers: number; noPeer: number };
   queued: { toTarget: number; toNear: number };
 }
@@ -105,8 +114,8 @@ class DelayScheduler {
   private fire(): void {
     this.timer = undefined;
     this.armedFor = Infinity;
-    // setTimeout has 1 ms granularity: deliver what is due within half a millisecond.
-    const horizon = performance.now() + 0.5;
+    // Only what is due: a timer that fires early (libuv counts whole milliseconds) re-arms for the rest.
+    const horizon = performance.now();
     for (let head = this.heap[0]; head !== undefined && head.dueAt <= horizon; head = this.heap[0]) {
       this.pop();
       head.queue.pump(head.generation, horizon);
@@ -170,8 +179,15 @@ class DelayedQueue {
   /** False when the queue is full (the datagram is dropped by the caller). */
   push(data: Buffer, delayMs: number): boolean {
     if (this.length >= this.max) return false;
+    const now = performance.now();
+    if (delayMs === 0 && this.length === 0) {
+      // Nothing waits ahead of it: a zero-delay link forwards at once instead of after a timer tick.
+      this.lastDue = now;
+      this.deliver(data);
+      return true;
+    }
     // Never due before the previous datagram: keeps FIFO order when the delay is lowered.
-    const dueAt = Math.max(performance.now() + delayMs, this.lastDue);
+    const dueAt = Math.max(now + delayMs, this.lastDue);
     this.lastDue = dueAt;
     this.items.push({ dueAt, data });
     if (!this.scheduled) {
@@ -233,14 +249,19 @@ export class UdpDelayRelay {
 
   constructor(opts: UdpDelayRelayOptions) {
     assertDelay(opts.delayMs);
-    for (const [key, host] of [['listenHost', opts.listenHost], ['targetHost', opts.targetHost], ['localAddress', opts.localAddress ?? opts.listenHost]] as const) {
+    const hosts = [['listenHost', opts.listenHost], ['targetHost', opts.targetHost], ['localAddress', opts.localAddress ?? opts.listenHost], ['near.address', opts.near?.address ?? opts.listenHost]] as const;
+    for (const [key, host] of hosts) {
       if (isIP(host) !== 4) throw new MeshError('CONFIG_INVALID', `udp delay relay: ${key} "${host}" is not an IPv4 literal`);
     }
     if (!Number.isInteger(opts.targetPort) || opts.targetPort < 1 || opts.targetPort > 65535) {
       throw new MeshError('CONFIG_INVALID', `udp delay relay: targetPort ${opts.targetPort} is out of range`);
     }
+    if (opts.near !== undefined && (!Number.isInteger(opts.near.port) || opts.near.port < 1 || opts.near.port > 65535)) {
+      throw new MeshError('CONFIG_INVALID', `udp delay relay: near.port ${opts.near.port} is out of range`);
+    }
     this.opts = opts;
     this.delay = opts.delayMs;
+    this.near = opts.near === undefined ? undefined : { ...opts.near };
     const maxQueued = opts.maxQueuedPackets ?? 4096;
     this.listenSocket = dgram.createSocket('udp4');
     this.upstreamSocket = dgram.createSocket('udp4');
@@ -322,6 +343,11 @@ export class UdpDelayRelay {
   }
 
   private fromNear(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const fixed = this.opts.near;
+    if (fixed !== undefined && (rinfo.address !== fixed.address || rinfo.port !== fixed.port)) {
+      this.counters.dropped.strangers++;
+      return;
+    }
     if (this.admit(msg)) {
       this.near = { address: rinfo.address, port: rinfo.port };
       if (!this.toTarget.push(msg, this.delay)) this.counters.dropped.queueFull++;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../infra/config.js';
-import { linkEntry, planLinkRelays, reachAddress, type LinkRelayPlanOptions } from '../../../infra/link-delays.js';
+import { linkEntry, planLinkRelays, reachAddress, relayFor, type LinkRelayPlanOptions } from '../../../infra/link-delays.js';
 import { regionConfigs } from '../../../infra/region-configs.js';
 import { defaultRegionsFile, loadRegionCatalog, parseRegionCatalog } from '../../../regions/catalog.js';
 import { isMeshError, type MeshError } from '../../../regions/core/errors.js';
@@ -149,6 +149,16 @@ describe('plan options and refusals', () => {
       expect(r.delayMs).toBe(60);
     }
     expect(plan.relays.filter((r) => r.kind === 'central-rtp')).toHaveLength(6 * 4);
+  });
+
+  it('finds the relay entry for a service in another region (relayFor), and none for an unrelayed one', () => {
+    const plan = planLinkRelays(catalog, { centralRtpPorts: { min: 8100, max: 8110 } });
+    // The branch target a us-east central service answers with, as an eu-west edge must send to it.
+    expect(relayFor(plan, 'eu-west', { address: '127.0.1.20', port: 8104 })).toEqual({ address: '127.0.2.100', port: 8104 });
+    expect(relayFor(plan, 'ap-south', { address: '127.0.2.1', port: 5060 }, 'tcp')).toEqual({ address: '127.0.3.101', port: 5060 });
+    expect(relayFor(plan, 'eu-west', { address: '127.0.1.20', port: 8105 })).toBeUndefined(); // odd: RTCP, not relayed
+    expect(relayFor(plan, 'us-east', { address: '127.0.1.20', port: 8104 })).toBeUndefined(); // same region
+    expect(relayFor(undefined, 'eu-west', { address: '127.0.1.20', port: 8104 })).toBeUndefined();
   });
 
   it('refuses a central RTP range that is inverted, out of range or too large', () => {
