@@ -62,6 +62,9 @@ export class CommandConsumer {
         }
       } catch (e) {
         if (!this.running) break;
+        // The stream or its group is gone (Redis restarted without its data, or the key was deleted):
+        // create them again on the next pass instead of retrying a read that cannot succeed.
+        if (/NOGROUP|no longer exists/.test(String((e as Error).message))) this.groupReady = false;
         this.log.warn('command stream read failed; retrying', { error: e as Error, backoffMs: backoff });
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5000);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
+import { Redis } from 'ioredis';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
@@ -24,6 +25,7 @@ import { audioMs, RtpParty } from '../../support/rtp-party.js';
 import { runSipp, type SippResult } from '../../support/sipp.js';
 import { waitFor } from '../../support/wait.js';
 import { SIG, startTestRegion, type TestRegion } from '../b2bua/harness.js';
+import { TEST_REDIS_URL } from '../global-setup.js';
 
 const PREFIX = 'it-router:';
 const CALLER_IP = '127.0.19.2';
@@ -52,12 +54,14 @@ describe('call router: applications on real calls', () => {
   let sippPort = 5200;
 
   beforeAll(async () => {
+    // A rerun against the same Redis starts from nothing (numbers are unique).
+    const redis = new Redis(TEST_REDIS_URL);
+    const stale = await redis.keys(`${PREFIX}*`);
+    if (stale.length > 0) await redis.del(...stale);
+    redis.disconnect();
     region = await startTestRegion({ keyPrefix: PREFIX });
     const config = parseConfig({ ...region.config, nodeId: undefined, controlPlane: { port: 8080 } });
     cp = await startControlPlane(config, { operatorPassword: 'test-operator-password', port: 0 }, silentLogger);
-    // A rerun against the same Redis starts from nothing (numbers are unique).
-    const stale = await cp.redis.keys(`${PREFIX}*`);
-    if (stale.length > 0) await cp.redis.del(...stale);
     account = await bootstrapAccount(cp.redis, PREFIX, { friendlyName: 'router', homeRegion: 'us-east' });
     const dir = mkdtempSync(join(tmpdir(), 'router-it-'));
     execFileSync('sox', ['-n', '-r', '16000', '-c', '1', '-b', '16', join(dir, 'tone.wav'), 'synth', '2', 'sine', '440', 'vol', '0.3']);
