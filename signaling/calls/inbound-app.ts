@@ -299,6 +299,12 @@ export class InboundAppCalls {
     }
   }
 
+  /** Where the caller is told to send RTP (the 200 OK's audio address), for diagnostics and tests. */
+  mediaTarget(callSid: string): { address: string; port: number } | undefined {
+    const call = this.calls.get(callSid);
+    return call === undefined ? undefined : sdpAudioEndpoint(call.toPartySdp);
+  }
+
   /** API hangup of a call this node runs; false when it is not one of ours. */
   async hangupCall(callSid: string): Promise<boolean> {
     const call = this.calls.get(callSid);

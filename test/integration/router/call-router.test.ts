@@ -22,9 +22,9 @@ import { startControlPlane, type ControlPlane } from '../../../infra/control-pla
 import { silentLogger } from '../../../infra/log.js';
 import type { AccountRecord } from '../../../regions/store/schema.js';
 import { audioMs, RtpParty } from '../../support/rtp-party.js';
-import { runSipp, type SippResult } from '../../support/sipp.js';
+import { runSipp, startSipp, type SippResult } from '../../support/sipp.js';
 import { waitFor } from '../../support/wait.js';
-import { SIG, startTestRegion, type TestRegion } from '../b2bua/harness.js';
+import { CALLEE, SIG, startTestRegion, type TestRegion } from '../b2bua/harness.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 
 const PREFIX = 'it-router:';
@@ -275,6 +275,61 @@ describe('call router: applications on real calls', () => {
     expect(resA.successfulCalls, resA.errorsTail).toBe(1);
     expect(resB.successfulCalls, resB.errorsTail).toBe(1);
   });
+
+  it('Queue: the API dequeues the front member with a Url, which the waiting caller then runs', async () => {
+    routes.set('/enqueue-api', () => ({ body: '<Response><Enqueue waitUrl="/wait-api">api-line</Enqueue></Response>' }));
+    routes.set('/wait-api', () => ({ body: '<Response><Say>Please hold.</Say><Pause length="1"/></Response>' }));
+    routes.set('/picked', () => ({ body: '<Response><Say>You were picked.</Say></Response>' }));
+    await provision('+15550000601', '/enqueue-api');
+    const a = await RtpParty.bind(PARTY_IP);
+    const callA = call('+15550000601', a);
+    await waitFor(() => (hits.some((h) => h.path === '/wait-api') ? true : undefined), 10_000, 'A waiting');
+    const queue = (await client.queues.list()).find((q) => q.friendlyName === 'api-line')!;
+    expect(queue.currentSize).toBe(1);
+    await client.queues(queue.sid).members('Front').update({ url: `${appUrl}/picked`, method: 'POST' });
+    const res = await callA;
+    a.close();
+    expect(res.successfulCalls, res.errorsTail).toBe(1);
+    const picked = hits.find((h) => h.path === '/picked');
+    expect(picked?.params.To).toBe('+15550000601');
+    expect((await client.queues(queue.sid).fetch()).currentSize).toBe(0);
+  });
+
+  it('Dial Number: the callee is rung through the route table, RTP flows both ways, and the action gets DialCallStatus', async () => {
+    const r = new twilio.twiml.VoiceResponse();
+    r.dial({ action: `${appUrl}/dialed`, timeout: 10 }).number('+15551234567');
+    routes.set('/dial', () => xml(r));
+    routes.set('/dialed', () => ({ body: '<Response><Hangup/></Response>' }));
+    await provision('+15550000701', '/dial');
+    const uas = await startSipp({ scenario: 'uas-echo.xml', localAddress: CALLEE.address, localPort: CALLEE.port, mediaPort: 22100, rtpEcho: true, timeoutMs: 60_000 });
+    await uas.ready;
+    const a = await RtpParty.bind(PARTY_IP);
+    const callA = call('+15550000701', a);
+    // Nothing is played to A before the bridge, so A cannot learn where to send from a first packet:
+    // once the child call is answered, take the address from A's 200 OK SDP and start talking.
+    const child = await waitFor(async () => (await client.calls.list({ to: '+15551234567', status: 'in-progress' }))[0], 10_000, 'child call answered');
+    expect(child.parentCallSid).toMatch(/^CA/);
+    a.setRemote(...(await answerTarget(child.parentCallSid)));
+    a.startStream(0xc3);
+    // The callee echoes A's audio: A hears its own bytes back through both rtpengine sessions.
+    await waitFor(() => (a.audio().filter((p) => p.payload[0] === 0xc3).length > 50 ? true : undefined), 10_000, 'echo through the bridge');
+    await client.calls(child.sid).update({ status: 'completed' });
+    a.stopStream();
+    const res = await callA;
+    a.close();
+    await uas.stop(500);
+    expect(res.successfulCalls, res.errorsTail).toBe(1);
+    const dialed = await waitFor(() => hits.find((h) => h.path === '/dialed'), 5000, '/dialed');
+    expect(dialed.params.DialCallStatus).toBe('completed');
+    expect(dialed.params.DialCallSid).toBe(child.sid);
+  });
+
+  /** The caller-facing rtpengine address of an inbound call (its 200 OK SDP), from the media node's session. */
+  async function answerTarget(callSid: string): Promise<[string, number]> {
+    const live = region.node.routing.inbound.mediaTarget(callSid);
+    if (live === undefined) throw new Error(`no live inbound call ${callSid}`);
+    return [live.address, live.port];
+  }
 });
 
 import RequestClient from 'twilio/lib/base/RequestClient.js';
