@@ -13,7 +13,7 @@ import { RegionLinkServer } from '../regions/link/index.js';
 export interface CentralMediaNode {
   readonly service: CentralMediaService;
   readonly linkPort: number;
-  /** The upload URL announced to edges. */
+  /** The upload URL given to edges of the service's own region (and announced in discovery). */
   readonly uploadUrl: string;
   close(): Promise<void>;
 }
@@ -29,14 +29,20 @@ export interface CentralMediaNodeOptions {
   linkPort: number;
   /** HTTP port of the upload endpoint (on rtpAddress). Default 0 (any free one). */
   httpPort?: number;
-  /** Upload URL announced to edges in BranchAck, e.g. the far end of an inter-region relay. Default: the service's own URL. */
-  uploadUrl?: string;
+  /**
+   * Upload URL named to edges in BranchAck, e.g. the near end of an
+   * inter-region relay; a function gets the edge's region (from its
+   * BranchSetup), since each region reaches the service through its own
+   * relay. Default: the service's own URL.
+   */
+  uploadUrl?: string | ((edgeRegion: string) => string);
   /**
    * Where edges send a branch's RTP, given where the service receives it: the
    * hook for an inter-region media path (e.g. a UdpDelayRelay in front of the
-   * branch's port). Default: the receiving address itself.
+   * branch's port, or the link relay the edge's region reaches it by, found
+   * with `relayFor(plan, edgeRegion, at)`). Default: the receiving address itself.
    */
-  rtpPath?: (branch: { callSid: string; branchId: string }, at: ForkTarget) => Promise<ForkTarget>;
+  rtpPath?: (branch: { callSid: string; branchId: string; edgeRegion: string }, at: ForkTarget) => Promise<ForkTarget>;
 }
 
 /** Home side: the central media service, answering branch set-ups and completions over a region link. */
@@ -49,7 +55,10 @@ export async function startCentralMediaNode(opts: CentralMediaNodeOptions): Prom
     dataDir: opts.dataDir,
     ...(opts.httpPort === undefined ? {} : { httpPort: opts.httpPort }),
   });
-  const uploadUrl = opts.uploadUrl ?? service.url;
+  const configured = opts.uploadUrl;
+  const uploadUrlFor = (edgeRegion: string): string => (configured === undefined ? service.url : typeof configured === 'string' ? configured : configured(edgeRegion));
+  // The URL of the service's own region (what discovery announces).
+  const uploadUrl = uploadUrlFor(opts.region);
   const server = new RegionLinkServer({
     region: opts.region,
     nodeId: opts.nodeId,
@@ -60,8 +69,17 @@ export async function startCentralMediaNode(opts: CentralMediaNodeOptions): Prom
         const b = body.value;
         const codec = b.codec === 'PCMA' ? 'PCMA' : 'PCMU';
         const at = await service.openBranch({ callSid: b.callSid, branchId: b.branchId, codec });
-        const to = opts.rtpPath === undefined ? at : await opts.rtpPath({ callSid: b.callSid, branchId: b.branchId }, at);
-        return { type: 'branchAck', value: { branchId: b.branchId, status: 'ACCEPTED', receiveAddress: to.address, receivePort: to.port, uploadUrl } };
+        let to: ForkTarget;
+        let url: string;
+        try {
+          to = opts.rtpPath === undefined ? at : await opts.rtpPath({ callSid: b.callSid, branchId: b.branchId, edgeRegion: b.edgeRegion }, at);
+          url = uploadUrlFor(b.edgeRegion);
+        } catch (e) {
+          // No path to the edge: free the port rather than record silence until the idle timeout.
+          await service.closeBranch(b.callSid, b.branchId).catch(() => undefined);
+          throw e;
+        }
+        return { type: 'branchAck', value: { branchId: b.branchId, status: 'ACCEPTED', receiveAddress: to.address, receivePort: to.port, uploadUrl: url } };
       }
       if (body.type === 'callEvent' && body.value.type === 'COMPLETED') {
         const branchId = body.value.attributes.branchId ?? '';

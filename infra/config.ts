@@ -31,6 +31,9 @@ export const MediaNodeConfigSchema = z
   .strict()
   .refine((n) => n.rtpPortMin < n.rtpPortMax, { message: 'rtpPortMin must be below rtpPortMax', path: ['rtpPortMin'] });
 
+/** Region link endpoint of a region's central media service (recording store). */
+const centralSchema = z.object({ region: z.string().min(1), address: ipv4, port }).strict();
+
 export const RouteConfigSchema = z
   .object({
     /** Dialed-number prefix (Request-URI user part), e.g. `+1555`. Longest prefix wins. */
@@ -149,10 +152,24 @@ export const ConfigSchema = z
       .default({}),
     recording: z
       .object({
-        /** Dialed-number prefixes whose calls the home region's central media service records. Default none. */
+        /**
+         * Dialed-number prefixes whose calls are recorded (the caller's side, by the region holding
+         * the media) by the central media service of the number's home region (`mesh.homeRules`; no
+         * rule: this region). Default none. The embedded default (config/us-east.json) records
+         * `+15559` (home us-east), `+44209` (eu-west) and `+91809` (ap-south).
+         */
         prefixes: z.array(z.string().min(1).max(32).regex(/^\+?[0-9*#]+$/, 'digits with optional leading +')).default([]),
-        /** Region link endpoint of the home region's central media service. Required when prefixes are set. */
-        central: z.object({ region: z.string().min(1), address: ipv4, port }).strict().optional(),
+        /**
+         * Region link endpoint of a central media service: the one of its region, and the one used
+         * for a home region `centrals` has none for. Default none; `prefixes` need it or `centrals`.
+         * The embedded default: us-east's, 127.0.1.20:8090.
+         */
+        central: centralSchema.optional(),
+        /**
+         * Central media services of further home regions, at most one per region (with `central`).
+         * Default none; `make start` adds every catalog region's, reached through the link relays.
+         */
+        centrals: z.array(centralSchema).max(64).default([]),
       })
       .strict()
       .default({}),
@@ -240,8 +257,14 @@ export function parseConfig(raw: unknown): Config {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new MeshError('CONFIG_INVALID', `invalid configuration:\n${lines.join('\n')}`);
   }
-  if (r.data.recording.prefixes.length > 0 && r.data.recording.central === undefined) {
-    throw new MeshError('CONFIG_INVALID', 'invalid configuration:\n  recording.central: required when recording.prefixes is set');
+  const rec = r.data.recording;
+  if (rec.prefixes.length > 0 && rec.central === undefined && rec.centrals.length === 0) {
+    throw new MeshError('CONFIG_INVALID', 'invalid configuration:\n  recording.central: required (or recording.centrals) when recording.prefixes is set');
+  }
+  const centralRegions = [...(rec.central === undefined ? [] : [rec.central.region]), ...rec.centrals.map((c) => c.region)];
+  const twice = rec.centrals.findIndex((c, i) => centralRegions.indexOf(c.region) !== i + (rec.central === undefined ? 0 : 1));
+  if (twice >= 0) {
+    throw new MeshError('CONFIG_INVALID', `invalid configuration:\n  recording.centrals.${twice}.region: a second central media service for region ${rec.centrals[twice]?.region}`);
   }
   if (r.data.discovery.kind === 'consul' && r.data.discovery.consul.address === undefined) {
     throw new MeshError('CONFIG_INVALID', 'invalid configuration:\n  discovery.consul.address: required when discovery.kind is consul (or set CONSUL_HTTP_ADDR)');

@@ -3,15 +3,20 @@
  *
  *   1. Redis (reuse one listening at the configured URL, else start one with AOF under run/)
  *   2. one rtpengine per configured media node (userspace, its own address, ng port, RTP range)
- *   3. the link relays between regions (in this process; `link-delays.ts`): every region reaches
- *      the others through relays that add the catalog's one-way delay (mesh.emulateLinkDelay)
- *   4. one signaling node per region (child processes, ready when they answer SIP OPTIONS)
+ *   3. the central media service (recording store) of every region (in this process;
+ *      `central-media-set.ts`), announced in discovery
+ *   4. the link relays between regions (in this process; `link-delays.ts`): every region reaches
+ *      the others through relays that add the catalog's one-way delay (mesh.emulateLinkDelay):
+ *      SIP, and the region link, branch RTP and uploads to central media services
+ *   5. one signaling node per region (child processes, ready when they answer SIP OPTIONS)
+ *   6. the control plane
  *
- * Logs go to run/logs/. Ctrl-C or SIGTERM stops everything this launcher
- * started, in reverse order. Usage: node dist/infra/launch.js [--config FILE]
+ * Logs go to run/logs/; what the relays carried to run/link-relays.json (every
+ * 5 s and at stop). Ctrl-C or SIGTERM stops everything this launcher started,
+ * in reverse order. Usage: node dist/infra/launch.js [--config FILE] [--single]
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { ensureDevAccount } from '../control-plane/store/accounts.js';
 import { dirname, join, resolve } from 'node:path';
@@ -21,8 +26,11 @@ import type { ManagedProcess } from './process.js';
 import { spawnManaged } from './process.js';
 import { ensureRedis } from './redis.js';
 import { loadRegionCatalog } from '../regions/catalog.js';
+import { CENTRAL_MEDIA_HTTP_PORT, CENTRAL_MEDIA_RTP_PORTS, startCentralMediaSet, type CentralMediaSet } from './central-media-set.js';
+import { createMeshDiscovery, type MeshDiscovery } from './discovery.js';
 import { planLinkRelays, type LinkRelayPlan } from './link-delays.js';
-import { startLinkRelays, type RunningLinkRelays } from './link-relays.js';
+import { startLinkRelays, type LinkRelayTraffic, type RunningLinkRelays } from './link-relays.js';
+import { createLogger } from './log.js';
 import { regionConfigs } from './region-configs.js';
 import { startMediaNode } from './rtpengine.js';
 import { sipOptionsPing } from './sip-ping.js';
@@ -45,6 +53,13 @@ async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   const started: ManagedProcess[] = [];
   let relays: RunningLinkRelays | undefined;
+  let centrals: CentralMediaSet | undefined;
+  let centralDiscovery: MeshDiscovery | undefined;
+  let trafficTimer: NodeJS.Timeout | undefined;
+  const trafficFile = join(runDir, 'link-relays.json');
+  // The in-process parts (central media services, their discovery registrations) log here.
+  const logStream = createWriteStream(join(logDir, 'launcher.log'), { flags: 'a' });
+  const log = createLogger(config.logLevel, { proc: 'launcher' }, (line) => logStream.write(line + '\n'));
   let stopping = false;
 
   const stopAll = async (code: number): Promise<never> => {
@@ -52,8 +67,9 @@ async function main(): Promise<void> {
       stopping = true;
       say('stopping everything this launcher started…');
       for (const p of [...started].reverse()) {
-        // The relays go after the signaling nodes (whose BYEs to other regions pass through them) and before the media nodes.
-        if (relays !== undefined && p.name.startsWith('rtpengine ')) await closeRelays();
+        // The central media services and the relays go after the signaling nodes (whose BYEs, branch
+        // completions and uploads to other regions pass through them) and before the media nodes.
+        if (p.name.startsWith('rtpengine ')) await closeInProcess();
         try {
           await p.stop(5000);
           say(`  stopped ${p.name}`);
@@ -61,16 +77,31 @@ async function main(): Promise<void> {
           say(`  ${p.name}: ${(e as Error).message}`);
         }
       }
-      await closeRelays();
+      await closeInProcess();
+      logStream.end();
     }
     process.exit(code);
   };
-  const closeRelays = async (): Promise<void> => {
+  const closeInProcess = async (): Promise<void> => {
+    const c = centrals;
+    centrals = undefined;
+    if (c !== undefined) {
+      const open = c.services.map((s) => s.node.service.openBranches);
+      await c.close();
+      c.services.forEach((s, i) => say(`  stopped central media service ${s.nodeId}${open[i] ? ` (finished ${open[i]} open branches)` : ''}`));
+    }
+    const d = centralDiscovery;
+    centralDiscovery = undefined;
+    await d?.close();
     const r = relays;
     relays = undefined;
     if (r === undefined) return;
+    clearInterval(trafficTimer);
+    const traffic = r.traffic();
+    writeTraffic(trafficFile, traffic);
+    for (const t of traffic.filter((x) => x.activePorts.length > 0)) say(`  ${describeTraffic(t)}`);
     await r.close();
-    say(`  stopped ${r.relays.length} link relays`);
+    say(`  stopped ${r.relays.length} link relays (traffic in ${trafficFile})`);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
@@ -85,8 +116,11 @@ async function main(): Promise<void> {
     }
     // Every region of the catalog (--single: only the configured region, as the configuration file says).
     const single = process.argv.includes('--single');
-    const catalog = single ? undefined : loadRegionCatalog();
-    const links: LinkRelayPlan | undefined = catalog !== undefined && config.mesh.emulateLinkDelay ? planLinkRelays(catalog) : undefined;
+    const fullCatalog = loadRegionCatalog();
+    const catalog = single ? undefined : fullCatalog;
+    const central = { httpPort: CENTRAL_MEDIA_HTTP_PORT, rtpPorts: CENTRAL_MEDIA_RTP_PORTS };
+    const links: LinkRelayPlan | undefined =
+      catalog !== undefined && config.mesh.emulateLinkDelay ? planLinkRelays(catalog, { centralRtpPorts: central.rtpPorts, centralHttpPort: central.httpPort }) : undefined;
     const regionCfgs = catalog === undefined ? [config] : regionConfigs(catalog, config, links);
     for (const rc of regionCfgs) {
       for (const n of rc.media.nodes) {
@@ -95,9 +129,25 @@ async function main(): Promise<void> {
         say(`${rc.region}: media node ${n.id}: rtpengine on ${n.address}, ng ${n.address}:${n.ngPort}, RTP ${n.rtpPortMin}-${n.rtpPortMax}`);
       }
     }
+    // Central media services: every region's (--single: the configured region's, when the catalog has it).
+    centralDiscovery = createMeshDiscovery(config, log);
+    centrals = await startCentralMediaSet({
+      regions: fullCatalog.regions.filter((r) => !single || r.id === config.region),
+      links,
+      dataDir: join(runDir, 'central-media'),
+      registrar: centralDiscovery.registrar,
+      log,
+      ...central,
+    });
+    for (const s of centrals.services) {
+      say(`${s.region}: central media service ${s.nodeId}: region link ${s.address}:${s.node.linkPort}, upload ${s.node.uploadUrl}, branch RTP ${central.rtpPorts.min}-${central.rtpPorts.max}; recordings in ${join(runDir, 'central-media', s.region)}`);
+    }
     if (links !== undefined && catalog !== undefined) {
       relays = await startLinkRelays(links);
-      say(`link relays: ${relays.relays.length} (SIP over UDP and TCP, region links), one-way delays from the region catalog:`);
+      const running = relays;
+      trafficTimer = setInterval(() => writeTraffic(trafficFile, running.traffic()), 5000);
+      trafficTimer.unref();
+      say(`link relays: ${relays.relays.length} (SIP over UDP and TCP; region links, uploads and branch RTP to central media services), one-way delays from the region catalog:`);
       for (const [from, row] of Object.entries(links.entries)) {
         for (const [to, address] of Object.entries(row)) say(`  ${from} → ${to}: via ${address}, ${catalog.linkDelay(from, to)} ms each way`);
       }
@@ -167,11 +217,32 @@ async function main(): Promise<void> {
         say(`          sipp -sn uac -s ${route.prefix}1234567 -i 127.0.0.1 -p 5071 -m 1 ${edge.sip.address}:${edge.sip.port}`);
       }
     }
+    const recorded = config.recording.prefixes;
+    if (recorded.length > 0 && centrals !== undefined && centrals.services.length > 0) {
+      say(`Recorded numbers (recording.prefixes): ${recorded.join(', ')}; the home region's central media service stores`);
+      say(`  the caller's side as ${join(runDir, 'central-media', '<region>', '<CallSid>', 'caller.{live,upload}.wav')}, e.g. (7 s of PCMA):`);
+      const entry = regionCfgs.find((rc) => rc.region !== config.region) ?? config;
+      say(`  sipp -sf test/sipp/uac-basic.xml -s ${recorded[0]}000001 -i 127.0.0.1 -p 5072 -m 1 ${entry.sip.address}:${entry.sip.port}`);
+    }
     say('Ctrl-C stops everything.');
   } catch (e) {
     say(`start failed: ${(e as Error).message}`);
     await stopAll(1);
   }
+}
+
+/** What the relays carried, per region pair and kind, for operators and drills. */
+function writeTraffic(file: string, traffic: readonly LinkRelayTraffic[]): void {
+  try {
+    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), traffic }, null, 2));
+  } catch {
+    // A full disk must not stop the relays; the next write retries.
+  }
+}
+
+function describeTraffic(t: LinkRelayTraffic): string {
+  const what = t.datagrams !== undefined ? `${t.datagrams.toTarget} datagrams → ${t.to}, ${t.datagrams.toNear} back, ${t.datagrams.dropped} dropped` : `${t.connections?.accepted ?? 0} connections`;
+  return `${t.from} → ${t.to} ${t.kind}/${t.protocol}: ${what} (ports ${t.activePorts.join(', ')})`;
 }
 
 /** A random secret kept in `file` (created with mode 600 on first use). */

@@ -31,8 +31,12 @@ import type { RegionId } from '../regions/core/ids.js';
 import type { RegionCatalog } from '../regions/catalog.js';
 import { intToIpv4, parseIpv4Subnet } from '../regions/catalog/ipv4.js';
 
-/** What a relay carries: SIP between signaling nodes, the region link to a central media service, or a media branch's RTP to it. */
-export type LinkRelayKind = 'sip' | 'region-link' | 'central-rtp';
+/**
+ * What a relay carries: SIP between signaling nodes, the region link to a
+ * central media service, a media branch's RTP to it, or the HTTP upload of an
+ * edge's local copy to it.
+ */
+export type LinkRelayKind = 'sip' | 'region-link' | 'central-rtp' | 'central-upload';
 
 export interface RelayEndpoint {
   readonly address: string;
@@ -80,6 +84,11 @@ export interface LinkRelayPlanOptions {
    * hands out only those). Default none: no central media service is running.
    */
   centralRtpPorts?: { min: number; max: number };
+  /**
+   * TCP port of each central media service's HTTP upload endpoint (on the
+   * service's address); relayed like the region link. Default none.
+   */
+  centralHttpPort?: number;
 }
 
 /** Most central RTP relays per ordered region pair, so a typo in a range cannot open thousands of sockets. */
@@ -91,6 +100,10 @@ export function planLinkRelays(catalog: RegionCatalog, opts: LinkRelayPlanOption
   const sipProtocols = opts.sipProtocols ?? ['udp', 'tcp'];
   const regions = catalog.regions;
   const rtpPorts = centralPorts(opts.centralRtpPorts);
+  const httpPort = opts.centralHttpPort;
+  if (httpPort !== undefined && (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535)) {
+    throw new MeshError('CONFIG_INVALID', `central HTTP port ${httpPort} is invalid (1..65535)`);
+  }
 
   // Addresses the catalog already gives out: a relay must never take one.
   const taken = new Map<string, string>();
@@ -138,6 +151,15 @@ export function planLinkRelays(catalog: RegionCatalog, opts: LinkRelayPlanOption
         listen: { address: listenAddress, port: b.centralMedia.port },
         target: { address: b.centralMedia.address, port: b.centralMedia.port },
       });
+      if (httpPort !== undefined) {
+        relays.push({
+          ...base,
+          kind: 'central-upload',
+          protocol: 'tcp',
+          listen: { address: listenAddress, port: httpPort },
+          target: { address: b.centralMedia.address, port: httpPort },
+        });
+      }
       for (const port of rtpPorts) {
         relays.push({ ...base, kind: 'central-rtp', protocol: 'udp', listen: { address: listenAddress, port }, target: { address: b.centralMedia.address, port } });
       }

@@ -7,7 +7,7 @@
 import { MeshError } from '../regions/core/errors.js';
 import { DelayRelay } from '../regions/link/delay-relay.js';
 import { UdpDelayRelay } from '../regions/link/udp-delay-relay.js';
-import type { LinkRelayPlan, LinkRelaySpec } from './link-delays.js';
+import type { LinkRelayKind, LinkRelayPlan, LinkRelaySpec } from './link-delays.js';
 
 /** Largest SIP datagram relayed (UDP's limit over IPv4); an INVITE with SDP is far over RTP's 2 KiB default. */
 const MAX_SIP_DATAGRAM = 65507;
@@ -24,8 +24,69 @@ export interface RunningLinkRelays {
   setBlocked(from: string, to: string, blocked: boolean): void;
   /** New one-way delay for traffic from now on, on every relay or those from `from` to `to`. */
   setDelay(ms: number, from?: string, to?: string): void;
+  /** What the relays carried so far, per ordered region pair and kind (`summarizeRelayTraffic`). */
+  traffic(): LinkRelayTraffic[];
   /** Close every relay. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Counters of one relay: datagrams for UDP relays, connections for TCP ones. */
+export interface RelayCounters {
+  readonly spec: LinkRelaySpec;
+  readonly udp?: { toTarget: number; toNear: number; dropped: number };
+  readonly tcp?: { accepted: number; refused: number };
+}
+
+/** Traffic of every relay of one kind and protocol from one region to another. */
+export interface LinkRelayTraffic {
+  readonly from: string;
+  readonly to: string;
+  readonly kind: LinkRelayKind;
+  readonly protocol: 'udp' | 'tcp';
+  /** Relays of this kind between the pair. */
+  readonly relays: number;
+  /** UDP: datagrams delivered towards `to`, back towards `from`, and dropped (any reason). */
+  readonly datagrams?: { toTarget: number; toNear: number; dropped: number };
+  /** TCP: connections relayed and refused. */
+  readonly connections?: { accepted: number; refused: number };
+  /** Listen ports that carried anything (UDP) or accepted a connection (TCP), ascending. */
+  readonly activePorts: readonly number[];
+}
+
+/** Pure: per-relay counters → one line per (from, to, kind, protocol), in the order first seen. */
+export function summarizeRelayTraffic(counters: readonly RelayCounters[]): LinkRelayTraffic[] {
+  interface Group {
+    spec: LinkRelaySpec;
+    relays: number;
+    datagrams: { toTarget: number; toNear: number; dropped: number };
+    connections: { accepted: number; refused: number };
+    ports: Set<number>;
+  }
+  const groups = new Map<string, Group>();
+  for (const c of counters) {
+    const s = c.spec;
+    const key = `${s.from}|${s.to}|${s.kind}|${s.protocol}`;
+    const g = groups.get(key) ?? { spec: s, relays: 0, datagrams: { toTarget: 0, toNear: 0, dropped: 0 }, connections: { accepted: 0, refused: 0 }, ports: new Set<number>() };
+    groups.set(key, g);
+    g.relays++;
+    const u = c.udp ?? { toTarget: 0, toNear: 0, dropped: 0 };
+    const t = c.tcp ?? { accepted: 0, refused: 0 };
+    g.datagrams.toTarget += u.toTarget;
+    g.datagrams.toNear += u.toNear;
+    g.datagrams.dropped += u.dropped;
+    g.connections.accepted += t.accepted;
+    g.connections.refused += t.refused;
+    if (u.toTarget + u.toNear + u.dropped + t.accepted + t.refused > 0) g.ports.add(s.listen.port);
+  }
+  return [...groups.values()].map((g) => ({
+    from: g.spec.from,
+    to: g.spec.to,
+    kind: g.spec.kind,
+    protocol: g.spec.protocol,
+    relays: g.relays,
+    ...(g.spec.protocol === 'udp' ? { datagrams: g.datagrams } : { connections: g.connections }),
+    activePorts: [...g.ports].sort((a, b) => a - b),
+  }));
 }
 
 export async function startLinkRelays(plan: LinkRelayPlan): Promise<RunningLinkRelays> {
@@ -47,8 +108,18 @@ export async function startLinkRelays(plan: LinkRelayPlan): Promise<RunningLinkR
     setDelay(ms, from, to) {
       for (const r of running) if ((from === undefined || r.spec.from === from) && (to === undefined || r.spec.to === to)) r.relay.setDelay(ms);
     },
+    traffic: () => summarizeRelayTraffic(running.map(countersOf)),
     close,
   };
+}
+
+function countersOf(r: RunningLinkRelay): RelayCounters {
+  if (r.relay instanceof UdpDelayRelay) {
+    const s = r.relay.stats();
+    const d = s.dropped;
+    return { spec: r.spec, udp: { toTarget: s.forwarded.toTarget, toNear: s.forwarded.toNear, dropped: d.queueFull + d.tooLarge + d.blocked + d.strangers + d.noPeer } };
+  }
+  return { spec: r.spec, tcp: { accepted: r.relay.accepted, refused: r.relay.refused } };
 }
 
 async function startOne(spec: LinkRelaySpec): Promise<DelayRelay | UdpDelayRelay> {

@@ -38,7 +38,9 @@ import type { BackoffOptions } from '../regions/link/backoff.js';
 import { RegionLinkClient } from '../regions/link/index.js';
 import { keys, type IncomingNumberRecord } from '../regions/store/schema.js';
 import { recordUsage } from '../regions/store/usage.js';
+import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import { meshRouting } from './mesh-routing.js';
 
 const LINK_TIMEOUT_MS = 3000;
 const ACCOUNT_LOOKUP_TIMEOUT_MS = 1000;
@@ -47,13 +49,22 @@ const MAX_REMEMBERED_DELIVERIES = 1000;
 
 export { startCentralMediaNode, type CentralMediaNode, type CentralMediaNodeOptions } from './central-media-node.js';
 
+/** A home region's central media service, as this region reaches it. */
+export interface CentralEndpoint {
+  /** The home region it records for. */
+  region: string;
+  /** Its region link endpoint (through the link relay when regions differ in the embedded default). */
+  host: string;
+  port: number;
+}
+
 export interface BranchRecorderOptions {
   region: string;
   nodeId: string;
-  homeRegion: string;
-  /** Region link endpoint of the home region's central media service. */
-  centralHost: string;
-  centralPort: number;
+  /** Central media services, at most one per home region; one region link each. At least one. */
+  centrals: readonly CentralEndpoint[];
+  /** Region of the central service that records a dialed number; undefined: none can. Default: the first central for every call. */
+  centralFor?: (dialed: string) => string | undefined;
   /** Keep a local copy of each branch and upload it after the call. Default: none (the live branch only). */
   localStore?: {
     /** Folder of local copies and the upload manifest; must survive restarts (e.g. `<runDir>/media-store`). */
@@ -88,8 +99,17 @@ export interface DeliveredBranch {
   at: number;
 }
 
+/** One central media service and the region link to it. */
+interface CentralLink {
+  readonly endpoint: CentralEndpoint;
+  readonly client: RegionLinkClient;
+  /** The upload URL it last named (for branches set up while its link is down). */
+  lastUploadUrl: string | undefined;
+}
+
 interface ActiveBranch {
   branchId: string;
+  central: CentralLink;
   /** Settles when start() is done (stop() waits for it, so a short call cannot outrun its set-up). */
   ready: Promise<void>;
   forks: ForkHandle[];
@@ -100,11 +120,9 @@ interface ActiveBranch {
 
 /** Edge side: forks the caller's RTP of recorded calls to the home region's central media service and to the local store. */
 export class BranchRecorder {
-  private readonly link: RegionLinkClient;
+  private readonly links = new Map<string, CentralLink>();
   private readonly active = new Map<string, ActiveBranch>();
   private readonly store: Promise<LocalMediaStore | undefined>;
-  /** The upload URL the central service last announced (for branches set up while the link is down). */
-  private lastUploadUrl: string | undefined;
   private readonly delivered = new Map<string, DeliveredBranch>();
   private readonly deliveryWaiters = new Map<string, ((d: DeliveredBranch | MeshError) => void)[]>();
   private closing: Promise<void> | undefined;
@@ -116,16 +134,23 @@ export class BranchRecorder {
     private readonly log: Logger,
     private readonly opts: BranchRecorderOptions,
   ) {
-    this.link = new RegionLinkClient({
-      region: opts.region,
-      nodeId: opts.nodeId,
-      host: opts.centralHost,
-      port: opts.centralPort,
-      backoff: opts.linkBackoff ?? { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 },
-    }).start();
+    const regions = opts.centrals.map((c) => c.region);
+    if (regions.length === 0) throw new MeshError('CONFIG_INVALID', 'branch recorder: no central media service');
+    const twice = regions.find((r, i) => regions.indexOf(r) !== i);
+    if (twice !== undefined) throw new MeshError('CONFIG_INVALID', `branch recorder: two central media services for region ${twice}`);
     this.store = this.startStore();
-    // The link is back, so the home region is reachable again: deliver what waits now, not after the backoff.
-    this.link.on('connected', () => void this.store.then((s) => s?.uploader.retryNow()));
+    for (const endpoint of opts.centrals) {
+      const client = new RegionLinkClient({
+        region: opts.region,
+        nodeId: opts.nodeId,
+        host: endpoint.host,
+        port: endpoint.port,
+        backoff: opts.linkBackoff ?? { initialMs: 100, maxMs: 2000, factor: 2, jitter: 0.2 },
+      }).start();
+      // The link is back, so the home region is reachable again: deliver what waits now, not after the backoff.
+      client.on('connected', () => void this.store.then((s) => s?.uploader.retryNow()));
+      this.links.set(endpoint.region, { endpoint, client, lastUploadUrl: undefined });
+    }
   }
 
   /** The local media store once started (undefined when not configured or it failed to start). */
@@ -136,7 +161,20 @@ export class BranchRecorder {
   /** Start recording an answered call; failures are logged and counted, never fatal to the call. */
   start(call: { sid: string; to: string; callId: string; callerTag: string; mediaNodeId: string }): Promise<void> {
     if (this.closing !== undefined || this.active.has(call.sid)) return Promise.resolve();
-    const b: ActiveBranch = { branchId: 'caller', ready: Promise.resolve(), forks: [], live: false, local: false, accountSid: undefined };
+    // The region holding the media records it: a call anchored here with its media elsewhere
+    // (forwarded by an edge, or placed on another region's node) is recorded there, or not at all.
+    if (this.media.node(call.mediaNodeId) === undefined) {
+      this.log.debug('recording left to the region holding the media', { sid: call.sid, mediaNodeId: call.mediaNodeId });
+      return Promise.resolve();
+    }
+    const region = this.opts.centralFor === undefined ? this.opts.centrals[0]?.region : this.opts.centralFor(call.to);
+    const central = region === undefined ? undefined : this.links.get(region);
+    if (central === undefined) {
+      this.counters.failed++;
+      this.log.warn('recording branch not started: no central media service for the number', { sid: call.sid, to: call.to, region });
+      return Promise.resolve();
+    }
+    const b: ActiveBranch = { branchId: 'caller', central, ready: Promise.resolve(), forks: [], live: false, local: false, accountSid: undefined };
     b.ready = this.setUp(call, b).catch((e: unknown) => {
       this.counters.failed++;
       this.log.warn('recording branch not started', { sid: call.sid, error: e as Error });
@@ -182,7 +220,7 @@ export class BranchRecorder {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.active.keys()].map((sid) => this.stop(sid)));
-      await this.link.close();
+      await Promise.all([...this.links.values()].map((l) => l.client.close()));
       await (await this.store)?.close();
       const closed = new MeshError('CLOSED', 'branch recorder closed');
       for (const list of this.deliveryWaiters.values()) for (const w of list) w(closed);
@@ -240,7 +278,7 @@ export class BranchRecorder {
     }
     if (local.ok && local.f !== undefined && store !== undefined) {
       b.forks.push(local.f);
-      const centralUrl = this.lastUploadUrl;
+      const centralUrl = b.central.lastUploadUrl;
       if (centralUrl === undefined) {
         // No central service has named its upload endpoint yet (the link has been down since start): nowhere to deliver to.
         await local.f.stop().catch(() => undefined);
@@ -260,14 +298,14 @@ export class BranchRecorder {
   /** BranchSetup over the region link; where to send the live branch, or undefined when the link is down or the service refuses. */
   private async setUpLive(call: { sid: string; mediaNodeId: string }, b: ActiveBranch, storeLocally: boolean): Promise<ForkTarget | undefined> {
     try {
-      const ack = await this.link.request(
+      const ack = await b.central.client.request(
         {
           type: 'branchSetup',
           value: {
             branchId: b.branchId,
             callSid: call.sid,
             edgeRegion: this.opts.region,
-            homeRegion: this.opts.homeRegion,
+            homeRegion: b.central.endpoint.region,
             sourceNodeId: call.mediaNodeId,
             codec: 'PCMU',
             payloadType: 0,
@@ -279,7 +317,7 @@ export class BranchRecorder {
         { timeoutMs: LINK_TIMEOUT_MS },
       );
       if (ack.type !== 'branchAck' || ack.value.status !== 'ACCEPTED') throw new MeshError('BAD_GATEWAY', 'central media service refused the branch');
-      if (ack.value.uploadUrl !== '') this.lastUploadUrl = ack.value.uploadUrl;
+      if (ack.value.uploadUrl !== '') b.central.lastUploadUrl = ack.value.uploadUrl;
       return { address: ack.value.receiveAddress, port: ack.value.receivePort };
     } catch (e) {
       // A link that is down fails fast (no queueing): the local copy goes ahead alone.
@@ -290,7 +328,7 @@ export class BranchRecorder {
   }
 
   private async forkLocal(store: LocalMediaStore, ng: Parameters<typeof forkBranch>[0], call: { sid: string; callId: string; callerTag: string }, b: ActiveBranch): Promise<ForkHandle> {
-    const at = await store.openBranch({ callSid: call.sid, branchId: b.branchId, codec: 'PCMU', centralUrl: this.lastUploadUrl });
+    const at = await store.openBranch({ callSid: call.sid, branchId: b.branchId, codec: 'PCMU', centralUrl: b.central.lastUploadUrl });
     try {
       return await forkBranch(ng, { callId: call.callId, fromTags: [call.callerTag], targets: [at] });
     } catch (e) {
@@ -319,8 +357,8 @@ export class BranchRecorder {
 
   private async closeLive(sid: string, b: ActiveBranch): Promise<{ checksumSha256: string; bytes: number } | undefined> {
     try {
-      const ack = await this.link.request(
-        { type: 'callEvent', value: { callSid: sid, edgeRegion: this.opts.region, homeRegion: this.opts.homeRegion, type: 'COMPLETED', atMs: Date.now(), attributes: { branchId: b.branchId } } },
+      const ack = await b.central.client.request(
+        { type: 'callEvent', value: { callSid: sid, edgeRegion: this.opts.region, homeRegion: b.central.endpoint.region, type: 'COMPLETED', atMs: Date.now(), attributes: { branchId: b.branchId } } },
         { timeoutMs: LINK_TIMEOUT_MS, queueWhileDown: true },
       );
       if (ack.type === 'branchAck' && ack.value.status === 'STORED') {
@@ -376,6 +414,27 @@ export class BranchRecorder {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * The central media services a node's configuration names (`recording.central`
+ * and `recording.centrals`) and which one records a dialed number: the one of
+ * its home region (`mesh.homeRules`, longest prefix; no rule: this node's
+ * region), else `recording.central`'s.
+ */
+export function recordingCentrals(config: Config): { centrals: CentralEndpoint[]; centralFor: (dialed: string) => string | undefined } {
+  const rec = config.recording;
+  const all = [...(rec.central === undefined ? [] : [rec.central]), ...rec.centrals];
+  const centrals = all.map((c) => ({ region: c.region, host: c.address, port: c.port }));
+  const regions = new Set(centrals.map((c) => c.region));
+  const homeRegionOf = meshRouting(config).homeRegionOf;
+  return {
+    centrals,
+    centralFor: (dialed) => {
+      const home = homeRegionOf(dialed) ?? config.region;
+      return regions.has(home) ? home : rec.central?.region;
+    },
+  };
 }
 
 /** The account owning an IncomingPhoneNumber, by the dialed number with or without its leading +. */

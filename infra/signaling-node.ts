@@ -19,7 +19,7 @@ import { createLogger, type Logger } from './log.js';
 import { createRedisClient } from './redis.js';
 import { inboundAccounting } from './inbound-accounting.js';
 import { meshRouting } from './mesh-routing.js';
-import { BranchRecorder } from './recording.js';
+import { BranchRecorder, recordingCentrals } from './recording.js';
 import { RegistryMediaPort } from './media-port.js';
 import { startMetricsPublisher } from './metrics-publisher.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
@@ -138,15 +138,13 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   // Placement traces: one list per call in Redis (a day), read by the operator API.
   const placementKeys = keys(config.redis.keyPrefix);
   const accounting = inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog);
-  const central = config.recording.central;
+  const centrals = recordingCentrals(config);
   const recorder =
-    central !== undefined && config.recording.prefixes.length > 0
+    centrals.centrals.length > 0 && config.recording.prefixes.length > 0
       ? new BranchRecorder(media, nlog, {
           region: config.region,
           nodeId,
-          homeRegion: central.region,
-          centralHost: central.address,
-          centralPort: central.port,
+          ...centrals,
           // The edge's own copy of each branch, uploaded after the call; the folder outlives the process (and a standby of the node reuses it).
           localStore: { dir: `${config.runDir}/media-store/${nodeId}`, rtpAddress: config.sip.address },
           usage: { redis, keyPrefix: config.redis.keyPrefix },

@@ -161,6 +161,37 @@ describe('plan options and refusals', () => {
     expect(relayFor(undefined, 'eu-west', { address: '127.0.1.20', port: 8104 })).toBeUndefined();
   });
 
+  it('with the central services\' ports (as make start plans it): upload and branch RTP relays per pair, none clashing', () => {
+    const plan = planLinkRelays(catalog, { centralRtpPorts: { min: 61000, max: 61255 }, centralHttpPort: 8091 });
+    const kinds = (a: string, b: string): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const r of plan.relays.filter((x) => x.from === a && x.to === b)) out[`${r.kind}/${r.protocol}`] = (out[`${r.kind}/${r.protocol}`] ?? 0) + 1;
+      return out;
+    };
+    for (const a of catalog.regionIds) {
+      for (const b of catalog.regionIds.filter((x) => x !== a)) {
+        expect(kinds(a, b)).toEqual({ 'sip/udp': 1, 'sip/tcp': 1, 'region-link/tcp': 1, 'central-upload/tcp': 1, 'central-rtp/udp': 128 });
+      }
+    }
+    const upload = plan.relays.find((r) => r.kind === 'central-upload' && r.from === 'eu-west' && r.to === 'us-east')!;
+    expect(upload).toMatchObject({ listen: { address: '127.0.2.100', port: 8091 }, target: { address: '127.0.1.20', port: 8091 }, source: { address: '127.0.1.101', port: 0 }, delayMs: 40 });
+    expect(relayFor(plan, 'eu-west', { address: '127.0.1.20', port: 8091 }, 'tcp')).toEqual({ address: '127.0.2.100', port: 8091 });
+    // The receive address us-east's service answers a branch set-up with, as each other region must send to it.
+    expect(relayFor(plan, 'eu-west', { address: '127.0.1.20', port: 61254 })).toEqual({ address: '127.0.2.100', port: 61254 });
+    expect(relayFor(plan, 'ap-south', { address: '127.0.1.20', port: 61000 })).toEqual({ address: '127.0.3.100', port: 61000 });
+    expect(relayFor(plan, 'eu-west', { address: '127.0.1.20', port: 61256 })).toBeUndefined();
+    // Every listen endpoint is bound once only.
+    const keysOf = plan.relays.map((r) => `${r.protocol} ${r.listen.address}:${r.listen.port}`);
+    expect(new Set(keysOf).size).toBe(keysOf.length);
+  });
+
+  it('refuses an upload port taken by the region link, or out of range', () => {
+    const c = raw();
+    expect(planError(c, { centralHttpPort: 8090 })).toMatch(/region-link .* and central-upload .* both need tcp 127\.0\.1\.101:8090/);
+    expect(planError(c, { centralHttpPort: 0 })).toMatch(/central HTTP port 0 is invalid/);
+    expect(planError(c, { centralHttpPort: 70000 })).toMatch(/central HTTP port 70000 is invalid/);
+  });
+
   it('refuses a central RTP range that is inverted, out of range or too large', () => {
     expect(() => planLinkRelays(catalog, { centralRtpPorts: { min: 9000, max: 8000 } })).toThrow(/8000/);
     expect(() => planLinkRelays(catalog, { centralRtpPorts: { min: 80, max: 90 } })).toThrow(/invalid/);
