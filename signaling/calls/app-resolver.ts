@@ -39,7 +39,8 @@ export class AppResolver {
     if (numberSid === null && e164 !== dialed) numberSid = await this.redis.get(this.k.numberByE164(dialed));
     if (numberSid === null) return { kind: 'none' };
     const num = parseJson<IncomingNumberRecord>(await this.redis.get(this.k.number(numberSid)));
-    if (num === undefined) return { kind: 'none' };
+    // A number without an application is routed like any other number.
+    if (num === undefined || (num.applicationSid === undefined && (num.voiceUrl === undefined || num.voiceUrl === ''))) return { kind: 'none' };
     const account = parseJson<AccountRecord>(await this.redis.get(this.k.account(num.accountSid)));
     if (account === undefined) return { kind: 'refused', reason: `account ${num.accountSid} not found` };
     if (account.status !== 'active') return { kind: 'refused', reason: `account ${account.sid} is ${account.status}` };

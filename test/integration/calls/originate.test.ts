@@ -50,7 +50,8 @@ describe('API-originated calls (signaling side)', () => {
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(form)) params[k] = String(v);
       hits.push({ path: new URL(c.req.url).pathname, params, signature: c.req.header('X-Twilio-Signature') });
-      return c.body('<Response/>', 200, { 'Content-Type': 'text/xml' });
+      // The application keeps the call up (an empty document would hang it up at once).
+      return c.body('<Response><Pause length="30"/></Response>', 200, { 'Content-Type': 'text/xml' });
     });
     server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
     await new Promise((r) => server.once('listening', r));
