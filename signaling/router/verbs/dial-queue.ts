@@ -6,8 +6,10 @@
  * An empty queue is waited on (re-checked every `queuePollMs`, at once when a
  * call joins here) until the Dial `timeout`.
  *
- * Limitation: a dequeued call that waits on another router cannot be bridged
- * from here (there is no cross-node handoff yet): the Dial fails, logged.
+ * A dequeued call that does not wait on this router is skipped (logged) and
+ * the next one is taken: a region has one active signaling node, so such a
+ * member is left over from a node that died (its call is no longer running
+ * an application anywhere); there is no cross-node handoff.
  */
 import type { Params } from '../../webhooks/signature.js';
 import type { CallLeg } from '../leg.js';
@@ -48,12 +50,11 @@ export async function runDialQueue(
     }
     const member = ctx.registry.get(front.callSid);
     if (member === undefined) {
-      ctx.log.error('router: dequeued a call that does not wait on this router; it cannot be bridged', {
+      ctx.log.warn('router: dequeued a call that does not wait on this router (left over from another node); skipping it', {
         queue: target.name,
         dequeued: front.callSid,
       });
-      status = 'failed';
-      break;
+      continue;
     }
     const claimed = member.claim({
       dequeuerCallSid: ctx.callSid,

@@ -340,13 +340,30 @@ describe('CallRouter: Dial → Queue', () => {
     expect(h.requestsTo(AFTER)[0]!.params['QueueResult']).toBe('bridged');
   });
 
-  it('a dequeued call that waits on another router cannot be bridged: failed, logged', async () => {
+  it('a dequeued call that waits on no call here (left over from a dead node) is skipped; the next one is bridged', async () => {
+    const h = queueApp();
+    agentDoc(h);
+    await h.queues.addForeign('AC1', 'support', 'CA-elsewhere');
+    const caller = new FakeLeg('CA1');
+    const pc = h.router.run(h.call(caller));
+    await tick(100);
+    const agent = new FakeLeg('CA2');
+    const pa = h.router.run(h.call(agent, { url: AGENT_APP }));
+    await tick(0);
+    expect(agent.peer?.port).toBe(caller.port);
+    expect(h.queues.size('AC1', 'support')).toBe(0);
+    agent.remoteHangup();
+    await settle(Promise.all([pc, pa]));
+    expect(h.requestsTo(AGENT_ACTION)[0]!.params['DialCallStatus']).toBe('completed');
+  });
+
+  it('a queue holding only a left-over call is empty to Dial: no-answer after the timeout', async () => {
     const h = queueApp();
     agentDoc(h);
     await h.queues.addForeign('AC1', 'support', 'CA-elsewhere');
     const agent = new FakeLeg('CA2');
     await settle(h.router.run(h.call(agent, { url: AGENT_APP })));
-    expect(h.requestsTo(AGENT_ACTION)[0]!.params['DialCallStatus']).toBe('failed');
+    expect(h.requestsTo(AGENT_ACTION)[0]!.params['DialCallStatus']).toBe('no-answer');
   });
 
   it('close() while a caller waits and an agent is bridged ends both runs', async () => {
