@@ -1,6 +1,6 @@
 /** The media half of a call leg on rtpengine: play, digits in and out, bridging, recording. */
 export { LegMedia, type LegMediaOptions } from './leg-media.js';
-export { DISCARD_ENDPOINT, PLATFORM_TELEPHONE_EVENT_PT, platformSdp, sdpAudioTarget, type PlatformSdpOptions } from './platform-sdp.js';
+export { answerDirection, DISCARD_ENDPOINT, PLATFORM_TELEPHONE_EVENT_PT, platformSdp, sdpAudioTarget, type PlatformSdpOptions } from './platform-sdp.js';
 export {
   DtmfEvents,
   parseDtmfReport,

@@ -33,7 +33,7 @@ import type { NgClientLike } from '../ng/client.js';
 import type { NgSdpParams } from '../ng/types.js';
 import type { DtmfSubscriber } from './dtmf-events.js';
 import { startLegRecording, assertRecordingsDir, type LegRecordingHandle } from './leg-recording.js';
-import { assertEndpoint, platformSdp, sdpAudioTarget } from './platform-sdp.js';
+import { answerDirection, assertEndpoint, platformSdp, sdpAudioTarget } from './platform-sdp.js';
 import { parseDigitString, TelephoneEventSender, type DigitStep, type DtmfToneOptions } from './rfc4733.js';
 import type { MediaEndpoint, RecordingHandle, RecordingResult } from './types.js';
 
@@ -247,6 +247,31 @@ export class LegMedia {
   }
 
   /**
+   * The party sent a new offer in the dialog (a re-INVITE: hold, resume, a new
+   * address): `partySdp()` already returns it. rtpengine takes it as an offer
+   * from the party and the platform side answers as it stands now (bridged
+   * peer or discard); resolves with the SDP to answer the party with (200 OK).
+   */
+  answerPartyOffer(): Promise<string> {
+    this.assertOpen();
+    const run = async (): Promise<string> => {
+      const { ng, callId, partyTag, platformTag } = this.opts;
+      this.sdpVersion++;
+      const partySdp = this.opts.partySdp();
+      const ours = platformSdp(this.peer, { sessionId: this.sessionId, sessionVersion: this.sdpVersion, direction: answerDirection(partySdp) });
+      const offer = await ng.offer({ ...RENEGOTIATE, callId, fromTag: partyTag, sdp: partySdp, extra: { 'to-tag': platformTag } });
+      const answer = await ng.answer({ ...RENEGOTIATE, callId, fromTag: partyTag, toTag: platformTag, sdp: ours, flags: PLATFORM_FLAGS });
+      this.platformFlagged = true;
+      const now = sdpAudioTarget(offer.sdp);
+      if (now !== undefined) this.endpoint = now;
+      return answer.sdp;
+    };
+    const result = this.negotiating.then(run, run);
+    this.negotiating = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
    * Idempotent: stops digit sending and playback waits, drops digit
    * listeners and stops open recordings (their files are kept). The
    * rtpengine session itself belongs to the SIP side, which deletes it.
@@ -273,7 +298,9 @@ export class LegMedia {
     const run = async (): Promise<void> => {
       const { ng, callId, partyTag, platformTag } = this.opts;
       this.sdpVersion++;
-      const ours = platformSdp(peer, { sessionId: this.sessionId, sessionVersion: this.sdpVersion });
+      // Answering the party's offer: mirror its direction (a party on hold stays on hold).
+      const direction = this.opts.offerer === 'party' ? answerDirection(this.opts.partySdp()) : 'sendrecv';
+      const ours = platformSdp(peer, { sessionId: this.sessionId, sessionVersion: this.sdpVersion, direction });
       let forPlatform: string;
       if (this.opts.offerer === 'party') {
         // Same direction as the dialog's first offer: the party re-offers its SDP, the platform answers anew.

@@ -22,6 +22,18 @@ export interface PlatformSdpOptions {
   sessionId?: number;
   /** o= version; RFC 3264 §8: a new offer or answer in the same session must raise it. Default 1. */
   sessionVersion?: number;
+  /** Media direction (RFC 3264 §6.1). Default sendrecv. */
+  direction?: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+}
+
+/** The direction an answer takes to an offer's direction (RFC 3264 §6.1): hold (sendonly) is answered recvonly. */
+export function answerDirection(offer: string): 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' {
+  let dir = 'sendrecv';
+  for (const line of offer.split(/\r?\n/)) {
+    const m = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/.exec(line);
+    if (m) dir = m[1]!;
+  }
+  return dir === 'sendonly' ? 'recvonly' : dir === 'recvonly' ? 'sendonly' : dir === 'inactive' ? 'inactive' : 'sendrecv';
 }
 
 /**
@@ -46,7 +58,7 @@ export function platformSdp(endpoint?: MediaEndpoint, opts: PlatformSdpOptions =
     `a=rtpmap:${PLATFORM_TELEPHONE_EVENT_PT} telephone-event/8000`,
     `a=fmtp:${PLATFORM_TELEPHONE_EVENT_PT} 0-16`,
     'a=ptime:20',
-    'a=sendrecv',
+    `a=${opts.direction ?? 'sendrecv'}`,
     '',
   ].join('\r\n');
 }

@@ -258,8 +258,36 @@ export class InboundAppCalls {
       tx.respond(createResponse(req, 200, 'OK'));
       return;
     }
-    // Re-INVITE from the caller: not renegotiated yet; the call keeps its media as is (RFC 3261 §14.2).
-    tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
+    if (req.method === 'INVITE') {
+      void this.onReinvite(call, req, tx);
+      return;
+    }
+    tx.respond(createResponse(req, 405, 'Method Not Allowed', { headers: [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO']] }));
+  }
+
+  /**
+   * Re-INVITE from the caller (hold, resume, a new address): rtpengine takes the
+   * new offer and the platform side answers as it stands (bridged or not).
+   * Without an offer (RFC 3261 §14.1 late offer) the call keeps its media: 488.
+   */
+  private async onReinvite(call: InboundCall, req: SipRequest, tx: ServerTransaction): Promise<void> {
+    const contentType = req.headers.get('Content-Type') ?? '';
+    if (req.body.length === 0 || !contentType.toLowerCase().startsWith(SDP_TYPE)) {
+      tx.respond(createResponse(req, 488, 'SDP Offer Required'));
+      return;
+    }
+    const previous = call.partySdp;
+    call.partySdp = req.body.toString('utf8');
+    try {
+      const sdp = await call.leg.answerPartyOffer();
+      if (sdp === undefined) throw new Error('media side cannot renegotiate');
+      call.toPartySdp = sdp;
+      tx.respond(createResponse(req, 200, 'OK', { headers: [['Contact', this.b2bua.contact(call.source.transport)]], body: sdpBody(sdp), contentType: SDP_TYPE }));
+    } catch (e) {
+      call.partySdp = previous;
+      this.log.warn('inbound app: re-INVITE not renegotiated', { sid: call.rec.sid, error: e as Error });
+      tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
+    }
   }
 
   /** The one place a call ends: media, record, usage, callback. Idempotent. */

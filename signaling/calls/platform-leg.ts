@@ -9,6 +9,8 @@ import type { CallLeg, LegEndReason, MediaEndpoint, RecordingHandle } from '../r
 export type LegMediaOps = Pick<CallLeg, 'play' | 'sendDigits' | 'onDigit' | 'startRecording' | 'mediaEndpoint' | 'connectMedia'> & {
   /** Release what the media side holds for the leg (listeners, sockets, open recordings). */
   close?(): Promise<void>;
+  /** The party re-offered (re-INVITE): renegotiate inside the media engine; resolves with the SDP to answer it with. */
+  answerPartyOffer?(): Promise<string>;
 };
 
 export interface LegSipSide {
@@ -91,5 +93,10 @@ export class PlatformLeg implements CallLeg {
 
   connectMedia(peer: MediaEndpoint | undefined): Promise<void> {
     return this.media.connectMedia(peer);
+  }
+
+  /** A re-INVITE from the party: the SDP for the 200 OK, or undefined when the media side cannot renegotiate. */
+  async answerPartyOffer(): Promise<string | undefined> {
+    return this.media.answerPartyOffer === undefined ? undefined : this.media.answerPartyOffer();
   }
 }

@@ -324,6 +324,25 @@ describe('call router: applications on real calls', () => {
     expect(dialed.params.DialCallSid).toBe(child.sid);
   });
 
+  it('a caller re-INVITE (hold, then resume) during the application is answered recvonly, then sendrecv', async () => {
+    routes.set('/hold', () => ({ body: `<Response><Play loop="3">${appUrl}/tone.wav</Play></Response>` }));
+    await provision('+15550000801', '/hold');
+    const res = await runSipp({
+      scenario: 'uac-reinvite.xml',
+      target: `${SIG.address}:${SIG.port}`,
+      localAddress: CALLER_IP,
+      localPort: sippPort++,
+      mediaPort: 27900,
+      service: '+15550000801',
+      calls: 1,
+      traceLogs: true,
+      timeoutMs: 30_000,
+    });
+    expect(res.successfulCalls, res.errorsTail).toBe(1);
+    expect(res.logLines.join('\n')).toMatch(/hold-answer (recvonly|inactive)/);
+    expect(res.logLines.join('\n')).toMatch(/resume-answer sendrecv/);
+  });
+
   /** The caller-facing rtpengine address of an inbound call (its 200 OK SDP), from the media node's session. */
   async function answerTarget(callSid: string): Promise<[string, number]> {
     const live = region.node.routing.inbound.mediaTarget(callSid);
