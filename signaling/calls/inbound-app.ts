@@ -25,7 +25,7 @@ import type { LegEndReason } from '../router/leg.js';
 import type { RouterCall } from '../router/runner.js';
 import type { AppBinding } from './app-resolver.js';
 import { sendStatusCallback } from './status-callback.js';
-import { PlatformLeg, type LegMediaOps } from './platform-leg.js';
+import { answerReinvite, PlatformLeg, type LegMediaOps } from './platform-leg.js';
 
 /** What the media side needs to build a leg's media operations. */
 export interface LegMediaRequest {
@@ -64,8 +64,8 @@ interface InboundCall {
   partyTag: string;
   localTag: string;
   nodeId: string;
-  partySdp: string;
-  toPartySdp: string;
+  /** The caller's current SDP and the one we answered it with. */
+  sdp: { party: string; toParty: string };
   dialog: Dialog | undefined;
   answeredAt: number | undefined;
   state: 'offered' | 'answered' | 'ended';
@@ -161,7 +161,7 @@ export class InboundAppCalls {
       partyTag,
       platformTag,
       offerer: 'party',
-      partySdp: () => call.partySdp,
+      partySdp: () => call.sdp.party,
       platformEndpoint,
     });
     const leg = new PlatformLeg(sid, binding.accountSid, callId, {
@@ -169,7 +169,7 @@ export class InboundAppCalls {
       reject: (reason) => this.reject(call, reason),
       hangup: () => this.hangup(call),
     }, legMedia, false);
-    call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, partySdp, toPartySdp, dialog: undefined, answeredAt: undefined, state: 'offered' };
+    call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, sdp: { party: partySdp, toParty: toPartySdp }, dialog: undefined, answeredAt: undefined, state: 'offered' };
     this.calls.set(sid, call);
     this.b2bua.attachDialog(callId, localTag, (r, t) => this.onInDialog(call, r, t));
     tx.onCancel(() => void this.end(call, 'remote-hangup', 'canceled'));
@@ -210,7 +210,7 @@ export class InboundAppCalls {
       // RFC 3261 §13.3.1.4: no ACK for our 2xx → end the dialog with BYE.
       if (call.state === 'answered') void this.hangup(call);
     });
-    call.tx.respond(createResponse(call.invite, 200, 'OK', { toTag: call.localTag, headers: [['Contact', contact]], body: sdpBody(call.toPartySdp), contentType: SDP_TYPE }));
+    call.tx.respond(createResponse(call.invite, 200, 'OK', { toTag: call.localTag, headers: [['Contact', contact]], body: sdpBody(call.sdp.toParty), contentType: SDP_TYPE }));
     call.leg.markAnswered();
     this.b2bua.counters.answered++;
     call.rec = (await this.records.update(call.rec.sid, { status: 'in-progress', startTime: apiDate() }).catch(() => undefined)) ?? call.rec;
@@ -259,35 +259,10 @@ export class InboundAppCalls {
       return;
     }
     if (req.method === 'INVITE') {
-      void this.onReinvite(call, req, tx);
+      void answerReinvite({ leg: call.leg, req, tx, contact: this.b2bua.contact(call.source.transport), sdp: call.sdp, log: this.log });
       return;
     }
     tx.respond(createResponse(req, 405, 'Method Not Allowed', { headers: [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO']] }));
-  }
-
-  /**
-   * Re-INVITE from the caller (hold, resume, a new address): rtpengine takes the
-   * new offer and the platform side answers as it stands (bridged or not).
-   * Without an offer (RFC 3261 §14.1 late offer) the call keeps its media: 488.
-   */
-  private async onReinvite(call: InboundCall, req: SipRequest, tx: ServerTransaction): Promise<void> {
-    const contentType = req.headers.get('Content-Type') ?? '';
-    if (req.body.length === 0 || !contentType.toLowerCase().startsWith(SDP_TYPE)) {
-      tx.respond(createResponse(req, 488, 'SDP Offer Required'));
-      return;
-    }
-    const previous = call.partySdp;
-    call.partySdp = req.body.toString('utf8');
-    try {
-      const sdp = await call.leg.answerPartyOffer();
-      if (sdp === undefined) throw new Error('media side cannot renegotiate');
-      call.toPartySdp = sdp;
-      tx.respond(createResponse(req, 200, 'OK', { headers: [['Contact', this.b2bua.contact(call.source.transport)]], body: sdpBody(sdp), contentType: SDP_TYPE }));
-    } catch (e) {
-      call.partySdp = previous;
-      this.log.warn('inbound app: re-INVITE not renegotiated', { sid: call.rec.sid, error: e as Error });
-      tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
-    }
   }
 
   /** The one place a call ends: media, record, usage, callback. Idempotent. */
@@ -330,7 +305,7 @@ export class InboundAppCalls {
   /** Where the caller is told to send RTP (the 200 OK's audio address), for diagnostics and tests. */
   mediaTarget(callSid: string): { address: string; port: number } | undefined {
     const call = this.calls.get(callSid);
-    return call === undefined ? undefined : sdpAudioEndpoint(call.toPartySdp);
+    return call === undefined ? undefined : sdpAudioEndpoint(call.sdp.toParty);
   }
 
   /** API hangup of a call this node runs; false when it is not one of ours. */

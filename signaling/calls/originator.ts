@@ -24,7 +24,7 @@ import { createResponse, generateCallId, generateTag, getTag, parseCSeq, parseUr
 import type { ClientTransaction, ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { LegMediaFactory, RouterLike } from './inbound-app.js';
-import { PlatformLeg } from './platform-leg.js';
+import { answerReinvite, PlatformLeg } from './platform-leg.js';
 import { callParams, sendStatusCallback } from './status-callback.js';
 
 export interface OriginatorOptions {
@@ -57,6 +57,8 @@ interface OutboundCall {
   cancelRequested: boolean;
   /** The leg the call router runs on, once answered. */
   leg: PlatformLeg | undefined;
+  /** The callee's current SDP (from its 200 OK, then its re-INVITEs). */
+  sdp: { party: string; toParty?: string };
   /** A child leg of `Dial`: told the outcome instead of running an application. */
   dial: { resolve: (o: DialOutcome) => void; offAbort: () => void } | undefined;
 }
@@ -203,7 +205,7 @@ export class Originator implements LegDialer {
     const call: OutboundCall = {
       rec, account, invite, dest, localTag, platformTag, mediaNodeId,
       tx: undefined, dialog: undefined, answeredAt: undefined, ringTimer: undefined,
-      state: 'calling', sequence: 0, cancelRequested: false, leg: undefined, dial,
+      state: 'calling', sequence: 0, cancelRequested: false, leg: undefined, sdp: { party: '' }, dial,
     };
     this.calls.set(callSid, call);
     this.b2bua.attachDialog(invite.headers.get('Call-ID')!, localTag, (req, tx) => this.onInDialog(call, req, tx));
@@ -273,7 +275,8 @@ export class Originator implements LegDialer {
     }
     clearTimeout(call.ringTimer);
     const toTag = getTag(res.headers.get('To') ?? '') ?? '';
-    const partySdp = res.body.toString('utf8');
+    call.sdp = { party: res.body.toString('utf8') };
+    const partySdp = call.sdp.party;
     let platformEndpoint: { address: string; port: number } | undefined;
     try {
       platformEndpoint = sdpAudioEndpoint(await this.media.answer(call.mediaNodeId, call.rec.sid, call.platformTag, toTag, partySdp));
@@ -293,7 +296,7 @@ export class Originator implements LegDialer {
         partyTag: toTag,
         platformTag: call.platformTag,
         offerer: 'platform',
-        partySdp: () => partySdp,
+        partySdp: () => call.sdp.party,
         platformEndpoint,
       });
       call.leg = new PlatformLeg(call.rec.sid, call.rec.accountSid, call.rec.sid, {
@@ -364,7 +367,10 @@ export class Originator implements LegDialer {
       tx.respond(createResponse(req, 200, 'OK'));
       return;
     }
-    // re-INVITE and the rest: the platform leg keeps its media as is.
+    if (req.method === 'INVITE' && call.leg !== undefined) {
+      void answerReinvite({ leg: call.leg, req, tx, contact: this.b2bua.contact(call.dest.transport), sdp: call.sdp, log: this.log });
+      return;
+    }
     tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
   }
 

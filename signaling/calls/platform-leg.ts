@@ -4,6 +4,10 @@
  * operations on the leg's session, media/leg). The owner of the SIP dialog
  * calls `markEnded` once when the dialog ends, whoever ended it.
  */
+import type { Logger } from '../../infra/log.js';
+import { sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
+import { createResponse, type SipRequest } from '../sip/message/index.js';
+import type { ServerTransaction } from '../sip/stack.js';
 import type { CallLeg, LegEndReason, MediaEndpoint, RecordingHandle } from '../router/leg.js';
 
 export type LegMediaOps = Pick<CallLeg, 'play' | 'sendDigits' | 'onDigit' | 'startRecording' | 'mediaEndpoint' | 'connectMedia'> & {
@@ -98,5 +102,39 @@ export class PlatformLeg implements CallLeg {
   /** A re-INVITE from the party: the SDP for the 200 OK, or undefined when the media side cannot renegotiate. */
   async answerPartyOffer(): Promise<string | undefined> {
     return this.media.answerPartyOffer === undefined ? undefined : this.media.answerPartyOffer();
+  }
+}
+
+/**
+ * A re-INVITE from the party of a platform leg (hold, resume, a new address):
+ * rtpengine takes the new offer and the platform side answers as it stands.
+ * Without an offer (RFC 3261 §14.1 late offer) the leg keeps its media: 488.
+ * `sdp` holds the party's current SDP; it changes only when the answer went out.
+ */
+export async function answerReinvite(o: {
+  leg: PlatformLeg;
+  req: SipRequest;
+  tx: ServerTransaction;
+  contact: string;
+  sdp: { party: string; toParty?: string };
+  log: Logger;
+}): Promise<void> {
+  const { req, tx } = o;
+  const contentType = req.headers.get('Content-Type') ?? '';
+  if (req.body.length === 0 || !contentType.toLowerCase().startsWith(SDP_TYPE)) {
+    tx.respond(createResponse(req, 488, 'SDP Offer Required'));
+    return;
+  }
+  const previous = o.sdp.party;
+  o.sdp.party = req.body.toString('utf8');
+  try {
+    const answer = await o.leg.answerPartyOffer();
+    if (answer === undefined) throw new Error('media side cannot renegotiate');
+    o.sdp.toParty = answer;
+    tx.respond(createResponse(req, 200, 'OK', { headers: [['Contact', o.contact]], body: sdpBody(answer), contentType: SDP_TYPE }));
+  } catch (e) {
+    o.sdp.party = previous;
+    o.log.warn('re-INVITE not renegotiated', { callSid: o.leg.callSid, error: e as Error });
+    tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
   }
 }
