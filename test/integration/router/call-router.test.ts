@@ -142,6 +142,7 @@ describe('call router: applications on real calls', () => {
       party.close();
       expect(res.successfulCalls, res.errorsTail).toBe(1);
       const heard = audioMs(party.audio());
+      console.log('router Say+Play, measured:', JSON.stringify({ round, heardMs: heard, expectedMs }));
       expect(Math.abs(heard - expectedMs) / expectedMs, `round ${round}: heard ${heard} ms, expected ${expectedMs} ms`).toBeLessThan(0.1);
     }
     expect(toneFetches).toBe(1);
@@ -235,6 +236,7 @@ describe('call router: applications on real calls', () => {
     expect(wav.status).toBe(200);
     const body = Buffer.from(await wav.arrayBuffer());
     const wavMs = ((body.length - 44) / 16000) * 1000;
+    console.log('router Record, measured:', JSON.stringify({ wavMs, spokeMs: Math.round(spokeMs), recordingDurationS: durationS }));
     expect(Math.abs(wavMs - spokeMs) / spokeMs, `recording ${wavMs} ms vs spoken ${spokeMs} ms`).toBeLessThan(0.1);
   });
 
@@ -260,6 +262,7 @@ describe('call router: applications on real calls', () => {
     await new Promise((r) => setTimeout(r, 2000));
     const aHeardB = a.audio(bridgedAt).filter((p) => p.payload[0] === 0xb2).length;
     const bHeardA = b.audio(bridgedAt).filter((p) => p.payload[0] === 0xa1).length;
+    console.log('router Queue bridge, measured over 2 s:', JSON.stringify({ aHeardB, bHeardA }));
     expect(aHeardB).toBeGreaterThan(80);
     expect(bHeardA).toBeGreaterThan(80);
     // No wait music reaches A any more once bridged.
