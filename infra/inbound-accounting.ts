@@ -2,7 +2,8 @@
  * Inbound calls to a tenant's number: when the B2BUA ends a call whose dialed
  * number is an IncomingPhoneNumber, write its call record (direction
  * `inbound`, visible through the Calls API) and, if it was answered, its
- * `calls-inbound` minutes. Calls to numbers no tenant owns are not accounted.
+ * `calls-inbound` minutes. Calls to numbers no tenant owns are not accounted,
+ * and an edge that forwarded the call to its home region leaves it to the home.
  */
 import type { Redis } from 'ioredis';
 import { CallRecordStore } from '../regions/store/call-records.js';
@@ -24,6 +25,8 @@ export function inboundAccounting(redis: Redis, prefix: string, region: string, 
   const k = keys(prefix);
   const records = new CallRecordStore(redis, prefix);
   return (e) => {
+    // A call forwarded to its home region is accounted for there, once.
+    if (e.forwardedHome) return;
     void (async () => {
       const numberSid = await redis.get(k.numberByE164(e.to));
       if (numberSid === null) return;

@@ -15,7 +15,7 @@ import type { Call, Leg, LegRole } from './call.js';
 import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
 import { InDialogHandler } from './in-dialog.js';
-import { withPassthrough, type MeshRouting } from './mesh.js';
+import { EDGE_REGION_HEADER, withPassthrough, type MeshRouting } from './mesh.js';
 import type { MediaPort } from './media-port.js';
 import { NewCallHandler } from './new-call.js';
 import { Reanchorer, type ReanchorOptions } from './reanchor.js';
@@ -71,6 +71,8 @@ export interface EndedCall {
   endedAt: number;
   /** `failed-486`, `bye-from-a`, … */
   reason: string;
+  /** This node only forwarded the call to its home region, which anchors (and accounts for) it. */
+  forwardedHome: boolean;
 }
 
 export interface B2buaCounters {
@@ -290,7 +292,8 @@ export class B2bua {
     });
     this.persist(call, reason);
     try {
-      this.opts.onCallEnded?.({ sid: call.sid, from: call.from, to: call.to, createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: Date.now(), reason });
+      const forwardedHome = call.b.invite?.headers.get(EDGE_REGION_HEADER) !== undefined;
+      this.opts.onCallEnded?.({ sid: call.sid, from: call.from, to: call.to, createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: Date.now(), reason, forwardedHome });
     } catch (e) {
       this.log.warn('onCallEnded hook failed', { sid: call.sid, error: e as Error });
     }

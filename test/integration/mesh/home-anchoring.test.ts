@@ -10,6 +10,10 @@ import type { Call } from '../../../signaling/b2bua/call.js';
 import { PASSTHROUGH_NODE } from '../../../signaling/b2bua/mesh.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { startTestRegion, type TestRegion } from '../b2bua/harness.js';
+import { waitFor } from '../../support/wait.js';
+import { apiDate, keys, type IncomingNumberRecord } from '../../../regions/store/schema.js';
+
+const ACCOUNT = `AC${'7'.repeat(32)}`;
 
 const EDGE_SIG = { address: '127.0.12.1', port: 5060 };
 const HOME_SIG = { address: '127.0.13.1', port: 5060 };
@@ -57,6 +61,15 @@ describe('home-region anchoring: eu-west edge, us-east home', () => {
   });
 
   it('anchors signaling in us-east while RTP stays on an eu-west media node', async () => {
+    // The dialed number is a tenant's (without an application): the call is accounted once, by the home.
+    const k = keys('it-mesh:');
+    const numberRec: IncomingNumberRecord = {
+      sid: `PN${'7'.repeat(32)}`, accountSid: ACCOUNT, phoneNumber: '+15551234567', friendlyName: 'mesh', homeRegion: 'us-east',
+      dateCreated: apiDate(), dateUpdated: apiDate(),
+    };
+    await home.node.redis.del(k.accountCalls(ACCOUNT), k.usage(ACCOUNT));
+    await home.node.redis.set(k.number(numberRec.sid), JSON.stringify(numberRec));
+    await home.node.redis.set(k.numberByE164(numberRec.phoneNumber), numberRec.sid);
     const edgeMedia = new Map<string, { caller: number; callee: number }>();
     const homeSeen = new Map<string, Call>();
     let homeMediaSessions = 0;
@@ -107,6 +120,14 @@ describe('home-region anchoring: eu-west edge, us-east home', () => {
     }
     expect(homeMediaSessions).toBe(0);
     expect(home.node.media.snapshot().every((n) => n.load === 0)).toBe(true);
+    // Accounted once per call (by the home node), not once per node the call crossed.
+    const records = await waitFor(async () => {
+      const n = await home.node.redis.zcard(k.accountCalls(ACCOUNT));
+      return n >= 3 ? n : undefined;
+    }, 5000, 'call records');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await home.node.redis.zcard(k.accountCalls(ACCOUNT))).toBe(records);
+    expect(records).toBe(3);
   });
 
   it('a carrier dialing the home node directly gets its media anchored in the home region', async () => {
