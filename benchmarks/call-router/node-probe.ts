@@ -17,6 +17,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { basename } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 
 export interface FetchSpan {
   kind: 'fetch';
@@ -36,7 +37,7 @@ export interface SpawnSpan {
   kind: 'spawn';
   program: string;
   startNs: string;
-  /** spawn() returned: the event loop was blocked from startNs to here. */
+  /** spawn() returned: the starting thread (the program runner's worker) was blocked from startNs to here. */
   spawnedNs: string;
   /** The child closed its pipes and exited. */
   closeNs: string | undefined;
@@ -62,6 +63,14 @@ const now = (): string => process.hrtime.bigint().toString();
 const keep = (s: ProbeSpan): void => {
   if (spans.length < MAX_SPANS) spans.push(s);
 };
+// media/cache/process.ts starts sox / espeak-ng from a worker thread, where worker-probe.cjs
+// (preloaded with --require, which unlike --import also runs in workers) times each program
+// run and posts it here.
+const channel = file !== undefined && file !== '' && isMainThread ? new BroadcastChannel('call-router-probe') : undefined;
+if (channel !== undefined) {
+  channel.onmessage = (m: unknown) => keep((m as { data: ProbeSpan }).data);
+  channel.unref();
+}
 
 if (file !== undefined && file !== '') {
   const originalFetch = globalThis.fetch;

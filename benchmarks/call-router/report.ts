@@ -205,7 +205,7 @@ export function renderMarkdown(r: CallRouterReport, svgs: string[]): string {
   out.push('|---|---|---:|---:|');
   for (const c of r.router) out.push(`| ${c.case} | ${c.mode} | ${p(c.okToPlaySent)} | ${p(c.playSentToFirstRtp)} |`);
   out.push('');
-  out.push('| case | mode | espeak-ng runs | p50 / p99 | sox runs | p50 / p99 | spawn() blocks the loop p50 / p99 | media fetches | p50 / p99 |');
+  out.push('| case | mode | espeak-ng runs | p50 / p99 | sox runs | p50 / p99 | spawn() blocks its thread p50 / p99 | media fetches | p50 / p99 |');
   out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of r.router) {
     const s = c.spans;

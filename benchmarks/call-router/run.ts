@@ -229,6 +229,7 @@ async function main(): Promise<void> {
     node = group.spawn('signaling', process.execPath, [
       '--import', 'tsx',
       '--import', pathToFileURL(join(ROOT, 'benchmarks', 'call-router', 'node-probe.ts')).href,
+      '--require', join(ROOT, 'benchmarks', 'call-router', 'worker-probe.cjs'),
       join(ROOT, 'infra', 'node-main.ts'), '--config', configFile,
     ], { cwd: ROOT, logFile: nodeLog, env: { ...process.env, CALL_ROUTER_PROBE_FILE: probeFile } });
     const started = node;
@@ -435,7 +436,7 @@ function buildReport(
     notes.push(
       `Cold path, sequential p50: say-cold ${sc.okToFirstRtp.p50} ms of which espeak-ng ${sc.coldPath.espeakNg.p50} ms and sox ${sc.coldPath.sox.p50} ms (run one after the other); ` +
         `play-cold ${pc.okToFirstRtp.p50} ms of which sox ${pc.coldPath.sox.p50} ms and the media fetch ${pc.coldPath.mediaFetch.p50} ms. ` +
-        `Each helper's spawn() blocked the node's event loop p50 ${sc.spans.spawnBlock.p50} ms (libuv returns only once the child has exec'd), stalling every other call on the node meanwhile.`,
+        `Each helper's spawn() blocked its starting thread p50 ${sc.spans.spawnBlock.p50} ms (libuv returns only once the child has exec'd); the media cache starts programs from a worker thread (media/cache/process.ts), so the node's event loop carries on meanwhile.`,
     );
   }
   const summary = summarize(router, baseline, fetchBaseline, docFetchSamples);
