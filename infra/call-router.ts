@@ -29,6 +29,8 @@ export interface CallRouting {
   readonly cache: MediaCache;
   /** What the B2BUA asks for each call anchored here (bind it to `lateInboundApps`). */
   readonly apps: InboundApps;
+  /** A media node died: end the platform's calls (application calls, API and Dial legs) whose media it held. */
+  onMediaNodeDown(nodeId: string): Promise<number>;
   /** API hangup of a call this node runs (inbound application calls); false when it is not one of ours. */
   hangup(callSid: string): Promise<boolean>;
   close(): Promise<void>;
@@ -121,6 +123,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
       accept: (req, tx, source, dialed, binding) => inbound.accept(req, tx, source, dialed, binding),
     },
     hangup: (callSid) => inbound.hangupCall(callSid),
+    onMediaNodeDown: async (nodeId) => (await inbound.endCallsOnNode(nodeId)) + (await d.originator.endCallsOnNode(nodeId)),
     close: () =>
       (closing ??= (async () => {
         await router.close();

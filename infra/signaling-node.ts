@@ -176,8 +176,17 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   });
 
   // A media node reported dead: move its answered calls to a healthy node of the region.
+  // The platform's own calls (applications, API and Dial legs) on a dead node are ended, confirmed
+  // one health interval later like the re-anchoring; set once the call router is up.
+  let onPlatformCallsNodeDown: ((nodeId: string) => Promise<number>) | undefined;
   const offHealth = media.on('health', (ev) => {
     if (ev.healthy) return;
+    setTimeout(() => {
+      if (media.isHealthy(ev.nodeId) || onPlatformCallsNodeDown === undefined) return;
+      void onPlatformCallsNodeDown(ev.nodeId)
+        .then((n) => n > 0 && nlog.warn('platform calls ended: their media node died', { nodeId: ev.nodeId, calls: n }))
+        .catch((e: unknown) => nlog.warn('ending calls on a dead media node failed', { nodeId: ev.nodeId, error: e as Error }));
+    }, config.media.healthIntervalMs + 100).unref();
     void b2bua.reanchorer.onNodeDown(ev.nodeId).then((results) => {
       if (results.length > 0) {
         const moved = results.filter((r) => r.outcome === 'moved').length;
@@ -237,6 +246,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     throw e;
   }
   inboundApps.bind(routing.apps);
+  onPlatformCallsNodeDown = (nodeId) => routing.onMediaNodeDown(nodeId);
   // XREADGROUP blocks, so commands get their own connection.
   const commandRedis = redis.duplicate({ lazyConnect: false, commandTimeout: 3000 /* > the 1 s XREADGROUP block */ });
   commandRedis.on('error', (e) => nlog.debug('redis (commands) error', { error: e }));

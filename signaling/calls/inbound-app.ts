@@ -302,10 +302,27 @@ export class InboundAppCalls {
     }
   }
 
+  /** The media node holding a live call's session. */
+  mediaNodeOf(callSid: string): string | undefined {
+    return this.calls.get(callSid)?.nodeId;
+  }
+
   /** Where the caller is told to send RTP (the 200 OK's audio address), for diagnostics and tests. */
   mediaTarget(callSid: string): { address: string; port: number } | undefined {
     const call = this.calls.get(callSid);
     return call === undefined ? undefined : sdpAudioEndpoint(call.sdp.toParty);
+  }
+
+  /**
+   * The media node under some calls died: their media is gone, so they are
+   * hung up at once rather than left silent (application calls are not
+   * re-anchored, unlike bridged B2BUA calls). Returns how many.
+   */
+  async endCallsOnNode(nodeId: string): Promise<number> {
+    const hit = [...this.calls.values()].filter((c) => c.nodeId === nodeId);
+    for (const c of hit) this.log.warn('inbound app: media node died under the call; hanging up', { sid: c.rec.sid, nodeId });
+    await Promise.all(hit.map((c) => this.hangup(c)));
+    return hit.length;
   }
 
   /** API hangup of a call this node runs; false when it is not one of ours. */

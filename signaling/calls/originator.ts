@@ -238,6 +238,14 @@ export class Originator implements LegDialer {
     }
   }
 
+  /** The media node under some calls died: end them (ringing ones are cancelled). Returns how many. */
+  async endCallsOnNode(nodeId: string): Promise<number> {
+    const hit = [...this.calls.values()].filter((c) => c.mediaNodeId === nodeId);
+    for (const c of hit) this.log.warn('originated call: media node died under the call; hanging up', { callSid: c.rec.sid, nodeId });
+    await Promise.all(hit.map((c) => this.hangupCall(c)));
+    return hit.length;
+  }
+
   /** API changed the call's instructions: fetch the new document (the call router runs it). */
   async redirect(callSid: string, url: string, method: 'GET' | 'POST'): Promise<void> {
     const call = this.calls.get(callSid);

@@ -346,6 +346,32 @@ describe('call router: applications on real calls', () => {
     expect(res.logLines.join('\n')).toMatch(/resume-answer sendrecv/);
   });
 
+  it('the media node dies under an application call: the caller gets a BYE within 2 s and the call is completed', async () => {
+    // Without media operations after the Play, nothing but the node's death can end the call early.
+    routes.set('/long', () => ({ body: `<Response><Play>${appUrl}/tone.wav</Play><Pause length="20"/></Response>` }));
+    await provision('+15550000901', '/long');
+    const party = await RtpParty.bind(PARTY_IP);
+    const done = call('+15550000901', party);
+    await waitFor(() => (party.audio().length >= 25 ? true : undefined), 10_000, 'the caller hears the application');
+    const live = [...(await client.calls.list({ to: '+15550000901', status: 'in-progress' }))];
+    expect(live).toHaveLength(1);
+    const nodeId = region.node.routing.inbound.mediaNodeOf(live[0]!.sid)!;
+    const killedAt = performance.now();
+    region.rtpengines.get(nodeId)!.kill('SIGKILL');
+    const res = await done;
+    const byeAfterMs = performance.now() - killedAt;
+    party.close();
+    console.log('router media node death, measured:', JSON.stringify({ byeAfterMs: Math.round(byeAfterMs) }));
+    expect(res.successfulCalls, res.errorsTail).toBe(1);
+    expect(byeAfterMs).toBeLessThan(2000);
+    const rec = await waitFor(async () => {
+      const c = await client.calls(live[0]!.sid).fetch();
+      return c.status === 'completed' ? c : undefined;
+    }, 5000, 'call completed');
+    expect(Number(rec.duration)).toBeGreaterThanOrEqual(0);
+    await region.startMedia(nodeId);
+  });
+
   /** The caller-facing rtpengine address of an inbound call (its 200 OK SDP), from the media node's session. */
   async function answerTarget(callSid: string): Promise<[string, number]> {
     const live = region.node.routing.inbound.mediaTarget(callSid);
