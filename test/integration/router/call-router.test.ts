@@ -20,6 +20,7 @@ import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
 import { parseConfig } from '../../../infra/config.js';
 import { startControlPlane, type ControlPlane } from '../../../infra/control-plane.js';
 import { silentLogger } from '../../../infra/log.js';
+import { nodeMetricsSnapshot } from '../../../infra/node-metrics.js';
 import type { AccountRecord } from '../../../regions/store/schema.js';
 import { audioMs, RtpParty } from '../../support/rtp-party.js';
 import { runSipp, startSipp, type SippResult } from '../../support/sipp.js';
@@ -355,6 +356,8 @@ describe('call router: applications on real calls', () => {
     await waitFor(() => (party.audio().length >= 25 ? true : undefined), 10_000, 'the caller hears the application');
     const live = [...(await client.calls.list({ to: '+15550000901', status: 'in-progress' }))];
     expect(live).toHaveLength(1);
+    // The node's metrics count application calls among its active calls.
+    expect(nodeMetricsSnapshot(region.node).activeCalls).toBe(1);
     const nodeId = region.node.routing.inbound.mediaNodeOf(live[0]!.sid)!;
     const killedAt = performance.now();
     region.rtpengines.get(nodeId)!.kill('SIGKILL');
