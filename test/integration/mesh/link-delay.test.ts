@@ -224,9 +224,12 @@ describe(`link delay on the mesh call path (${EDGE} edge, ${HOME} home, ${DELAY_
       `INVITE→200 ms at delay 0: ${fmt(direct)}; at ${DELAY_MS} ms: ${fmt(delayed)}; ` +
         `fastest ${Math.min(...direct).toFixed(1)} → ${Math.min(...delayed).toFixed(1)} (+${addedFloor.toFixed(1)}), medians ${median(direct).toFixed(1)} → ${median(delayed).toFixed(1)} (+${addedMedian.toFixed(1)})`,
     );
-    // The INVITE crosses the link to the home region and its 200 crosses back: 2 × the one-way delay, at least.
-    expect(addedFloor).toBeGreaterThanOrEqual(2 * DELAY_MS);
+    // The INVITE crosses the link to the home region and its 200 crosses back: every delayed call takes
+    // 2 × the one-way delay at least. The growth of the fastest call is 2 × the delay give or take the
+    // nodes' own work, which can be a little faster across the link (in a direct call both nodes, sharing
+    // this process, work at the same moment; across the link they take turns): 5 % of slack.
     expect(Math.min(...delayed)).toBeGreaterThanOrEqual(2 * DELAY_MS);
+    expect(addedFloor).toBeGreaterThanOrEqual(2 * DELAY_MS * 0.95);
     // And each crossing is delayed once, not twice (a message relayed by both relays of the pair would add 4 ×).
     expect(addedMedian).toBeLessThan(3 * DELAY_MS);
 
