@@ -53,6 +53,9 @@ export function lateInboundApps(): { apps: InboundApps; bind(target: InboundApps
   let target: InboundApps | undefined;
   return {
     apps: {
+      get activeCalls() {
+        return target?.activeCalls ?? 0;
+      },
       resolve: (dialed) => (target === undefined ? Promise.resolve({ kind: 'none' }) : target.resolve(dialed)),
       accept: (req, tx, source, dialed, binding) => {
         if (target === undefined) return Promise.reject(new MeshError('SERVICE_UNAVAILABLE', 'call router not started'));
@@ -119,6 +122,9 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     dtmf,
     cache,
     apps: {
+      get activeCalls() {
+        return inbound.activeCalls;
+      },
       resolve: (dialed) => resolver.resolve(dialed),
       accept: (req, tx, source, dialed, binding) => inbound.accept(req, tx, source, dialed, binding),
     },

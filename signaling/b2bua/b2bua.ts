@@ -45,6 +45,8 @@ export interface B2buaOptions {
 
 /** The call router's entry for inbound calls (signaling/calls/inbound-app.ts). */
 export interface InboundApps {
+  /** Application calls live on this node (they count against `maxCalls` with the B2BUA's own). */
+  readonly activeCalls: number;
   resolve(dialed: string): Promise<AppResolution>;
   /** Take the call; responds to the caller on every path. */
   accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding): Promise<void>;

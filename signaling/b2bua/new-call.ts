@@ -83,7 +83,7 @@ export class NewCallHandler {
     const home = fromPeer ? undefined : mesh?.homeRegionOf(dialed);
     const forwardTo = home !== undefined && home !== mesh?.region ? mesh?.signalingUri(home) : undefined;
     if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject(503, `Home Region ${home} Unknown`);
-    if (this.b2bua.activeCalls >= this.opts.maxCalls) {
+    if (this.b2bua.activeCalls + (this.opts.inboundApps?.activeCalls ?? 0) >= this.opts.maxCalls) {
       return reject(503, 'Call Capacity Reached', [['Retry-After', String(this.opts.retryAfterSeconds)]]);
     }
     const contentType = req.headers.get('Content-Type');

@@ -34,6 +34,8 @@ export interface TestRegion {
 
 export interface TestRegionOptions {
   keyPrefix: string;
+  /** sip.maxCalls (default: the config's). */
+  maxCalls?: number;
   t1?: number;
   noAnswerTimeoutSeconds?: number;
   transports?: ('UDP' | 'TCP')[];
@@ -58,7 +60,7 @@ export function testRegionConfig(opts: TestRegionOptions, logDir: string): Confi
     region: opts.region ?? 'us-east',
     nodeId: opts.nodeId ?? 'it-sig-1',
     runDir: logDir,
-    sip: { address: sip.address, port: sip.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500 },
+    sip: { address: sip.address, port: sip.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500, ...(opts.maxCalls !== undefined ? { maxCalls: opts.maxCalls } : {}) },
     redis: { url: TEST_REDIS_URL, keyPrefix: opts.keyPrefix },
     media: { nodes: opts.mediaNodes ?? MEDIA_NODES, healthIntervalMs: opts.healthIntervalMs ?? 250, ngTimeoutMs: 800 },
     routes: opts.routes ?? [

@@ -81,21 +81,34 @@ describe('recording by the home region’s central media service', () => {
     await new Promise<void>((r) => sock.bind(0, CARRIER.address, () => r()));
     let seq = 0;
     const payload = Buffer.alloc(160, 0xff);
+    // Sent on the clock (packets a late timer missed are caught up), and timed until the call ends on the
+    // edge, not until SIPp exits: a drifting sender or SIPp's shutdown would otherwise count as recording error.
     const started = performance.now();
-    const timer = setInterval(() => {
-      const hdr = Buffer.alloc(12);
-      hdr[0] = 0x80;
-      hdr[1] = 0; // PCMU
-      hdr.writeUInt16BE(seq & 0xffff, 2);
-      hdr.writeUInt32BE((seq * 160) >>> 0, 4);
-      hdr.writeUInt32BE(0x1234abcd, 8);
-      seq++;
-      sock.send(Buffer.concat([hdr, payload]), port, address);
-      if (!edge.node.b2bua.calls.has(call.sid)) clearInterval(timer);
-    }, 20);
+    let endedAt: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = (): void => {
+      if (!edge.node.b2bua.calls.has(call.sid)) {
+        endedAt ??= performance.now();
+        return;
+      }
+      const due = Math.floor((performance.now() - started) / 20) + 1;
+      while (seq < due) {
+        const hdr = Buffer.alloc(12);
+        hdr[0] = 0x80;
+        hdr[1] = 0; // PCMU
+        hdr.writeUInt16BE(seq & 0xffff, 2);
+        hdr.writeUInt32BE((seq * 160) >>> 0, 4);
+        hdr.writeUInt32BE(0x1234abcd, 8);
+        seq++;
+        sock.send(Buffer.concat([hdr, payload]), port, address);
+      }
+      timer = setTimeout(tick, 5);
+    };
+    tick();
     const res = await sipp;
-    clearInterval(timer);
-    const sentMs = performance.now() - started;
+    await waitFor(() => (endedAt !== undefined ? true : undefined), 5000, 'call ended on the edge');
+    clearTimeout(timer);
+    const sentMs = endedAt! - started;
     sock.close();
     expect(res.successfulCalls, res.errorsTail).toBe(1);
 

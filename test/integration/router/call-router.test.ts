@@ -60,7 +60,8 @@ describe('call router: applications on real calls', () => {
     const stale = await redis.keys(`${PREFIX}*`);
     if (stale.length > 0) await redis.del(...stale);
     redis.disconnect();
-    region = await startTestRegion({ keyPrefix: PREFIX });
+    // Two calls at once at most: application calls count against the node's cap like bridged ones.
+    region = await startTestRegion({ keyPrefix: PREFIX, maxCalls: 2 });
     const config = parseConfig({ ...region.config, nodeId: undefined, controlPlane: { port: 8080 } });
     cp = await startControlPlane(config, { operatorPassword: 'test-operator-password', port: 0 }, silentLogger);
     account = await bootstrapAccount(cp.redis, PREFIX, { friendlyName: 'router', homeRegion: 'us-east' });
@@ -373,6 +374,28 @@ describe('call router: applications on real calls', () => {
     }, 5000, 'call completed');
     expect(Number(rec.duration)).toBeGreaterThanOrEqual(0);
     await region.startMedia(nodeId);
+  });
+
+  it('application calls count against sip.maxCalls: with two live, a third INVITE gets 503', async () => {
+    routes.set('/hold-on', () => ({ body: '<Response><Pause length="3"/></Response>' }));
+    await provision('+15550001001', '/hold-on');
+    const parties = [await RtpParty.bind(PARTY_IP), await RtpParty.bind(PARTY_IP)];
+    const live = parties.map((p) => call('+15550001001', p));
+    await waitFor(() => (region.node.routing.inbound.activeCalls === 2 ? true : undefined), 10_000, 'two live application calls');
+    const third = await runSipp({
+      scenario: 'uac-expect-503.xml',
+      target: `${SIG.address}:${SIG.port}`,
+      localAddress: CALLER_IP,
+      localPort: sippPort++,
+      mediaPort: 27950,
+      service: '+15550001001',
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    expect(third.successfulCalls, third.errorsTail).toBe(1);
+    const results = await Promise.all(live);
+    for (const p of parties) p.close();
+    for (const r of results) expect(r.successfulCalls, r.errorsTail).toBe(1);
   });
 
   /** The caller-facing rtpengine address of an inbound call (its 200 OK SDP), from the media node's session. */
