@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { CallRecordStore } from '../regions/store/call-records.js';
 import { apiDate, keys, type CallStatus, type IncomingNumberRecord } from '../regions/store/schema.js';
-import { recordUsage } from '../regions/store/usage.js';
+import { recordCallMinutes } from '../regions/store/usage.js';
 import type { EndedCall } from '../signaling/b2bua/b2bua.js';
 import type { Logger } from './log.js';
 
@@ -35,14 +35,7 @@ export function inboundAccounting(redis: Redis, prefix: string, region: string, 
       const num = JSON.parse(raw) as IncomingNumberRecord;
       const duration = e.answeredAt === undefined ? 0 : Math.round((e.endedAt - e.answeredAt) / 1000);
       if (e.answeredAt !== undefined) {
-        await recordUsage(redis, prefix, {
-          accountSid: num.accountSid,
-          category: 'calls-inbound',
-          region,
-          quantity: Math.max(1, Math.ceil(duration / 60)),
-          unit: 'minutes',
-          at: e.endedAt,
-        });
+        await recordCallMinutes(redis, prefix, { accountSid: num.accountSid, category: 'calls-inbound', region, durationS: duration, at: e.endedAt });
       }
       await records.save({
         sid: e.sid,

@@ -28,6 +28,7 @@ import { keys } from '../regions/store/schema.js';
 import { DiscoveredMediaNodes } from './discovered-media.js';
 import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
 import { lateInboundApps, startCallRouting, type CallRouting } from './call-router.js';
+import { platformSdp } from '../media/leg/index.js';
 
 export interface SignalingNode {
   readonly config: Config;
@@ -231,6 +232,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     region: config.region,
     nodeId,
     keyPrefix: config.redis.keyPrefix,
+    platformSdp: () => platformSdp(),
   });
   // The call router (applications of inbound numbers, API calls, Dial legs).
   let routing: CallRouting;

@@ -33,7 +33,8 @@ import type { NgClientLike } from '../ng/client.js';
 import type { NgSdpParams } from '../ng/types.js';
 import type { DtmfSubscriber } from './dtmf-events.js';
 import { startLegRecording, assertRecordingsDir, type LegRecordingHandle } from './leg-recording.js';
-import { answerDirection, assertEndpoint, platformSdp, sdpAudioTarget } from './platform-sdp.js';
+import { answerDirection, sdpAudioEndpoint as sdpAudioTarget } from '../../regions/core/sdp.js';
+import { assertEndpoint, platformSdp } from './platform-sdp.js';
 import { parseDigitString, TelephoneEventSender, type DigitStep, type DtmfToneOptions } from './rfc4733.js';
 import type { MediaEndpoint, RecordingHandle, RecordingResult } from './types.js';
 

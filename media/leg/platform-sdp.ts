@@ -5,6 +5,7 @@
  * port of another leg's session when the two are bridged.
  */
 import { isIP } from 'node:net';
+import type { SdpDirection } from '../../regions/core/sdp.js';
 import { MeshError } from '../../regions/core/errors.js';
 import type { MediaEndpoint } from './types.js';
 
@@ -23,17 +24,7 @@ export interface PlatformSdpOptions {
   /** o= version; RFC 3264 §8: a new offer or answer in the same session must raise it. Default 1. */
   sessionVersion?: number;
   /** Media direction (RFC 3264 §6.1). Default sendrecv. */
-  direction?: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
-}
-
-/** The direction an answer takes to an offer's direction (RFC 3264 §6.1): hold (sendonly) is answered recvonly. */
-export function answerDirection(offer: string): 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' {
-  let dir = 'sendrecv';
-  for (const line of offer.split(/\r?\n/)) {
-    const m = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/.exec(line);
-    if (m) dir = m[1]!;
-  }
-  return dir === 'sendonly' ? 'recvonly' : dir === 'recvonly' ? 'sendonly' : dir === 'inactive' ? 'inactive' : 'sendrecv';
+  direction?: SdpDirection;
 }
 
 /**
@@ -64,30 +55,8 @@ export function platformSdp(endpoint?: MediaEndpoint, opts: PlatformSdpOptions =
 }
 
 /** Address and port of the first audio stream of an SDP (media c= wins over the session one), or undefined. */
-export function sdpAudioTarget(sdp: string): MediaEndpoint | undefined {
-  let sessionAddress: string | undefined;
-  let mediaAddress: string | undefined;
-  let port: number | undefined;
-  let inAudio = false;
-  for (const raw of sdp.split(/\r?\n/)) {
-    const line = raw.trim();
-    const c = /^c=IN IP[46] ([^\s/]+)/.exec(line);
-    if (c?.[1] !== undefined) {
-      if (port === undefined && !inAudio) sessionAddress = c[1];
-      else if (inAudio) mediaAddress = c[1];
-      continue;
-    }
-    const m = /^m=(\w+) (\d+)/.exec(line);
-    if (m?.[1] !== undefined && m[2] !== undefined) {
-      if (port !== undefined) break; // only the first audio stream counts
-      inAudio = m[1] === 'audio';
-      if (inAudio) port = Number(m[2]);
-    }
-  }
-  const address = mediaAddress ?? sessionAddress;
-  if (address === undefined || port === undefined || port < 1 || port > 65535 || isIP(address) === 0) return undefined;
-  return { address, port };
-}
+export { sdpAudioEndpoint as sdpAudioTarget } from '../../regions/core/sdp.js';
+export { answerDirection } from '../../regions/core/sdp.js';
 
 export function assertEndpoint(e: MediaEndpoint, what: string): void {
   if (isIP(e.address) === 0) throw new MeshError('BAD_REQUEST', `${what}: "${String(e.address).slice(0, 64)}" is not an IP address`);

@@ -14,3 +14,12 @@ export function usageField(e: Pick<UsageEvent, 'category' | 'region' | 'at'>): s
 export async function recordUsage(redis: Redis, prefix: string, e: UsageEvent): Promise<void> {
   await redis.hincrbyfloat(keys(prefix).usage(e.accountSid), usageField(e), e.quantity);
 }
+
+/** Call minutes of an answered call: each started minute counts, at least one (the API's rounding). */
+export function recordCallMinutes(
+  redis: Redis,
+  prefix: string,
+  c: { accountSid: string; category: 'calls-inbound' | 'calls-outbound'; region: string; durationS: number; at: number },
+): Promise<void> {
+  return recordUsage(redis, prefix, { accountSid: c.accountSid, category: c.category, region: c.region, quantity: Math.max(1, Math.ceil(c.durationS / 60)), unit: 'minutes', at: c.at });
+}

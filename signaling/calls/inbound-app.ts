@@ -8,13 +8,13 @@
  * The call record, `calls-inbound` usage and the `completed` status callback
  * are written when the call ends.
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../infra/log.js';
 import { asCallSid } from '../../regions/core/ids.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { apiDate, type CallRecord, type CallStatus } from '../../regions/store/schema.js';
-import { recordUsage } from '../../regions/store/usage.js';
+import { newSid } from '../../regions/store/sids.js';
+import { recordCallMinutes } from '../../regions/store/usage.js';
 import type { B2bua } from '../b2bua/b2bua.js';
 import type { MediaPort } from '../b2bua/media-port.js';
 import { sdpAudioEndpoint, sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
@@ -131,7 +131,7 @@ export class InboundAppCalls {
       void this.media.delete(nodeId, callId).catch(() => {});
       return;
     }
-    const sid = asCallSid('CA' + randomBytes(16).toString('hex'));
+    const sid = asCallSid(newSid('CA'));
     let from = 'anonymous';
     try {
       from = parseUri(parseNameAddr(req.headers.get('From')!).uri).user ?? 'anonymous';
@@ -280,12 +280,11 @@ export class InboundAppCalls {
     const finalStatus: CallStatus = wasAnswered ? 'completed' : status;
     if (wasAnswered) {
       this.b2bua.counters.completed++;
-      await recordUsage(this.redis, this.opts.keyPrefix, {
+      await recordCallMinutes(this.redis, this.opts.keyPrefix, {
         accountSid: call.rec.accountSid,
         category: 'calls-inbound',
         region: this.opts.region,
-        quantity: Math.max(1, Math.ceil(duration / 60)),
-        unit: 'minutes',
+        durationS: duration,
         at: endedAt,
       }).catch((e: unknown) => this.log.warn('usage write failed', { sid: call.rec.sid, error: e as Error }));
     }

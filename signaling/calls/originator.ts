@@ -6,13 +6,13 @@
  * status, sends the status callbacks the call subscribed to, fetches the
  * call's instruction URL once answered, and obeys hangup / redirect commands.
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../infra/log.js';
 import { MeshError } from '../../regions/core/errors.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { apiDate, keys, type AccountRecord, type CallEvent, type CallRecord, type CallStatus } from '../../regions/store/schema.js';
-import { recordUsage } from '../../regions/store/usage.js';
+import { newSid } from '../../regions/store/sids.js';
+import { recordCallMinutes } from '../../regions/store/usage.js';
 import type { B2bua } from '../b2bua/b2bua.js';
 import type { MediaPort } from '../b2bua/media-port.js';
 import type { RouteTable } from '../b2bua/routes.js';
@@ -35,6 +35,8 @@ export interface OriginatorOptions {
   webhookTimeoutMs?: number;
   /** Ring time when the call did not set Timeout. Default 60 s. */
   defaultRingSeconds?: number;
+  /** The platform side's SDP offered to rtpengine (media/leg `platformSdp`: G.711 + telephone-event, discard address). */
+  platformSdp: () => string;
 }
 
 interface OutboundCall {
@@ -118,7 +120,7 @@ export class Originator implements LegDialer {
     if (account === undefined) return { status: 'failed' };
     const now = apiDate();
     const rec: CallRecord = {
-      sid: 'CA' + randomBytes(16).toString('hex'),
+      sid: newSid('CA'),
       accountSid: account.sid,
       parentCallSid: req.parent.callSid,
       direction: 'outbound-dial',
@@ -176,7 +178,7 @@ export class Originator implements LegDialer {
     const platformTag = generateTag();
     try {
       mediaNodeId = this.media.acquire(callSid).nodeId;
-      offer = await this.media.offer(mediaNodeId, callSid, platformTag, platformSdp());
+      offer = await this.media.offer(mediaNodeId, callSid, platformTag, this.opts.platformSdp());
     } catch (e) {
       this.media.release(callSid);
       this.log.warn('originate: media unavailable', { callSid, error: e as Error });
@@ -413,12 +415,11 @@ export class Originator implements LegDialer {
     const finalStatus: CallStatus = call.answeredAt !== undefined ? 'completed' : status;
     if (call.answeredAt !== undefined) {
       // Usage before the final status is visible (the record is what acknowledges the call's end).
-      await recordUsage(this.redis, this.opts.keyPrefix, {
+      await recordCallMinutes(this.redis, this.opts.keyPrefix, {
         accountSid: call.rec.accountSid,
         category: 'calls-outbound',
         region: this.opts.region,
-        quantity: Math.max(1, Math.ceil(duration / 60)),
-        unit: 'minutes',
+        durationS: duration,
         at: Date.now(),
       }).catch((e: unknown) => this.log.warn('usage write failed', { callSid: sid, error: e as Error }));
     }
@@ -495,28 +496,4 @@ export class Originator implements LegDialer {
       }
     }
   }
-}
-
-/**
- * The platform's own side of the media session: an SDP that offers G.711 and
- * telephone-event. Its address is a placeholder (discard port 9, RFC 4566 §5.7
- * convention): the platform never sends from here itself; rtpengine plays
- * media into the session for it.
- */
-function platformSdp(): string {
-  const id = randomBytes(4).readUInt32BE(0);
-  return [
-    'v=0',
-    `o=- ${id} ${id} IN IP4 127.0.0.1`,
-    's=edge-mesh',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    'm=audio 9 RTP/AVP 0 8 101',
-    'a=rtpmap:0 PCMU/8000',
-    'a=rtpmap:8 PCMA/8000',
-    'a=rtpmap:101 telephone-event/8000',
-    'a=fmtp:101 0-16',
-    'a=sendrecv',
-    '',
-  ].join('\r\n');
 }

@@ -10,6 +10,7 @@ import { applicationKey, type ApplicationRecord } from '../../../regions/store/a
 import { keys, type AccountRecord, type IncomingNumberRecord } from '../../../regions/store/schema.js';
 import { AppResolver } from '../../../signaling/calls/app-resolver.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
+import { clearKeys } from '../../support/redis-keys.js';
 
 const PREFIX = 'it-app-resolver:';
 const k = keys(PREFIX);
@@ -32,9 +33,8 @@ describe('AppResolver', () => {
   }
 
   beforeAll(async () => {
+    await clearKeys(TEST_REDIS_URL, PREFIX);
     redis = new Redis(TEST_REDIS_URL);
-    const stale = await redis.keys(`${PREFIX}*`);
-    if (stale.length > 0) await redis.del(...stale);
     resolver = new AppResolver(redis, PREFIX);
     await account('AC1', 'active');
     await account('AC2', 'suspended');

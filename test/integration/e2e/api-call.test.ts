@@ -8,7 +8,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import { Redis } from 'ioredis';
 import twilio from 'twilio';
 import RequestClient from 'twilio/lib/base/RequestClient.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import { waitFor } from '../../support/wait.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { CALLEE, CARRIER, SIG, startTestRegion, type TestRegion } from '../b2bua/harness.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
+import { clearKeys } from '../../support/redis-keys.js';
 
 const PREFIX = 'it-e2e-api:';
 
@@ -51,11 +51,7 @@ describe('API-originated call, end to end', () => {
   let placedCallSid: string | undefined;
 
   beforeAll(async () => {
-    // A rerun against the same Redis starts from nothing (numbers are unique).
-    const redis = new Redis(TEST_REDIS_URL);
-    const stale = await redis.keys(`${PREFIX}*`);
-    if (stale.length > 0) await redis.del(...stale);
-    redis.disconnect();
+    await clearKeys(TEST_REDIS_URL, PREFIX);
     region = await startTestRegion({ keyPrefix: PREFIX });
     const config = parseConfig({ ...region.config, nodeId: undefined, controlPlane: { port: 8080 } });
     cp = await startControlPlane(config, { operatorPassword: 'test-operator-password', port: 0 }, silentLogger);

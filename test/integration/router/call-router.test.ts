@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import { Redis } from 'ioredis';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
@@ -27,6 +26,7 @@ import { runSipp, startSipp, type SippResult } from '../../support/sipp.js';
 import { waitFor } from '../../support/wait.js';
 import { CALLEE, SIG, startTestRegion, type TestRegion } from '../b2bua/harness.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
+import { clearKeys } from '../../support/redis-keys.js';
 
 const PREFIX = 'it-router:';
 const CALLER_IP = '127.0.19.2';
@@ -55,11 +55,7 @@ describe('call router: applications on real calls', () => {
   let sippPort = 5200;
 
   beforeAll(async () => {
-    // A rerun against the same Redis starts from nothing (numbers are unique).
-    const redis = new Redis(TEST_REDIS_URL);
-    const stale = await redis.keys(`${PREFIX}*`);
-    if (stale.length > 0) await redis.del(...stale);
-    redis.disconnect();
+    await clearKeys(TEST_REDIS_URL, PREFIX);
     // Two calls at once at most: application calls count against the node's cap like bridged ones.
     region = await startTestRegion({ keyPrefix: PREFIX, maxCalls: 2 });
     const config = parseConfig({ ...region.config, nodeId: undefined, controlPlane: { port: 8080 } });
