@@ -124,6 +124,12 @@ export const ConfigSchema = z
         rateLimitPerSecond: z.number().int().min(1).max(100000).default(50),
         /** Token bucket size per account. Default 100. */
         rateLimitBurst: z.number().int().min(1).max(100000).default(100),
+        /** Failed authentications per source address per window before the address gets 429. Default 20. */
+        authFailuresPerAddress: z.number().int().min(1).max(100000).default(20),
+        /** Failed authentications per account (or API key) SID per window before addresses that failed on it get 429. Default 100. */
+        authFailuresPerAccount: z.number().int().min(1).max(1000000).default(100),
+        /** Window of the failed-authentication counters, seconds. Default 60. */
+        authFailureWindowSeconds: z.number().int().min(1).max(86400).default(60),
         /** Largest request body. Default 1 MiB. */
         maxBodyBytes: z.number().int().min(1024).max(64 * 1048576).default(1048576),
       })

@@ -11,6 +11,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Redis } from 'ioredis';
 import { createTenantApp } from '../control-plane/api/app.js';
 import { RedisCallControl } from '../control-plane/api/call-control.js';
+import { ApiRequestCounter } from '../control-plane/metrics/api-requests.js';
 import { metricsHandler } from '../control-plane/metrics/handler.js';
 import { readSnapshots } from '../control-plane/metrics/render.js';
 import { createOperatorApp } from '../control-plane/operator/app.js';
@@ -72,6 +73,11 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
     regions: [config.region],
     callControl: new RedisCallControl(redis, prefix),
     rateLimit: { requestsPerSecond: config.controlPlane.rateLimitPerSecond, burst: config.controlPlane.rateLimitBurst },
+    authThrottle: {
+      failuresPerAddress: config.controlPlane.authFailuresPerAddress,
+      failuresPerPrincipal: config.controlPlane.authFailuresPerAccount,
+      windowSeconds: config.controlPlane.authFailureWindowSeconds,
+    },
     maxBodyBytes: config.controlPlane.maxBodyBytes,
     log: clog,
   });
@@ -136,9 +142,34 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       placementTrace: (callSid) => readPlacementTrace(redis, prefix, callSid),
     }),
   );
-  app.get('/metrics', metricsHandler({ redis, keyPrefix: prefix, onError: (e) => clog.warn('metrics unavailable', { error: e as Error }) }));
+  const cp = config.controlPlane;
+  const apiLimits = {
+    requests_per_second: cp.rateLimitPerSecond,
+    burst: cp.rateLimitBurst,
+    max_body_bytes: cp.maxBodyBytes,
+    auth_failures_per_address: cp.authFailuresPerAddress,
+    auth_failures_per_account: cp.authFailuresPerAccount,
+    auth_failure_window_seconds: cp.authFailureWindowSeconds,
+  };
+  const requests = new ApiRequestCounter();
+  app.get(
+    '/metrics',
+    metricsHandler({
+      redis,
+      keyPrefix: prefix,
+      extra: () => ({ apiRequests: requests.snapshot(), limits: apiLimits }),
+      onError: (e) => clog.warn('metrics unavailable', { error: e as Error }),
+    }),
+  );
+  // Every response is counted by API (tenant 401/429 included), outside the apps so nothing escapes it.
+  const countedFetch = async (req: Request, env: unknown): Promise<Response> => {
+    const res = await app.fetch(req, env);
+    const path = new URL(req.url).pathname;
+    requests.record(path.startsWith('/v1') ? 'operator' : path === '/metrics' ? 'metrics' : 'tenant', req.method, res.status);
+    return res;
+  };
 
-  const server: ServerType = serve({ fetch: app.fetch, hostname: config.controlPlane.address, port: opts.port ?? config.controlPlane.port });
+  const server: ServerType = serve({ fetch: countedFetch, hostname: cp.address, port: opts.port ?? cp.port });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('listening', () => resolve());

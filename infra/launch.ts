@@ -199,7 +199,10 @@ async function main(): Promise<void> {
     writeFileSync(join(runDir, 'pids.json'), JSON.stringify(pids, null, 2));
     const dev = await devAccount(config.redis.url, config.redis.keyPrefix, config.region);
     say(`control plane: ${cpUrl} (tenant API /2010-04-01, operator API /v1, /metrics, /openapi.json)`);
-    say(`  development account: ${dev.sid}  auth token: ${dev.authToken}`);
+    // The auth token is a secret: it goes to a file only its owner reads, never to the terminal or a log.
+    const devFile = join(runDir, 'dev-account');
+    writeFileSync(devFile, `${dev.sid}:${dev.authToken}\n`, { mode: 0o600 });
+    say(`  development account: ${dev.sid}  (SID:auth token in ${devFile})`);
     say(`  operator: ${config.controlPlane.operatorUser} / password in ${join(runDir, 'operator-password')}`);
 
     const route = config.routes[0];

@@ -7,6 +7,7 @@
  */
 import type { AccountRecord } from '../../regions/store/schema.js';
 import type { AuthorizationRecord, PermissionResource, PermissionVerb } from '../store/resources.js';
+import type { Principal } from './types.js';
 
 /** Path segment after /Accounts/{Sid}/ → the permission resource it needs. `undefined`: not grantable to applications. */
 export const SEGMENT_RESOURCES: Record<string, PermissionResource | undefined> = {
@@ -53,4 +54,15 @@ export function decideAccess(q: AccessQuestion): AccessDecision {
   if (resource === undefined) return 'forbidden';
   const verbs = q.authorization?.permissions[resource] ?? [];
   return verbs.includes(q.verb) ? 'allow' : 'forbidden';
+}
+
+/**
+ * Whether `viewer` may see `account`'s credentials (its auth token). Only the
+ * account itself or its parent, and only when they authenticated with the
+ * auth token: an API key or a developer acting through an authorization never
+ * sees one, so nothing reached through a key or a grant outlives its revocation.
+ */
+export function mayViewCredentials(viewer: Principal, account: AccountRecord): boolean {
+  if (viewer.keySid !== undefined) return false;
+  return account.sid === viewer.account.sid || account.ownerAccountSid === viewer.account.sid;
 }

@@ -4,7 +4,8 @@
  *
  * Request pipeline (order matters): context → OpenAPI document (public) →
  * Basic auth → per-account rate limit → `api-requests` usage record →
- * body check (415 / 413 / malformed) → account access (404 / 403) → route
+ * body check (415 / 413 / malformed) → path SIDs (404 unless prefix + 32
+ * hex) → account access (404 / 403) → route
  * (zod validation → 400 naming the field) → 405 / 404 for the rest.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -14,11 +15,13 @@ import { authenticate } from './middleware/auth.js';
 import { formBody } from './middleware/body.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { apiRequestUsage } from './middleware/usage.js';
-import { renderError } from './errors.js';
+import { notFound, renderError } from './errors.js';
+import { pathSids } from './middleware/path-sids.js';
 import { knownPaths, unmatchedRequestError } from './method-not-allowed.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerCallRoutes } from './routes/calls.js';
 import { registerResourceRoutes } from './routes/index.js';
+import { AuthThrottle, DEFAULT_AUTH_THROTTLE } from '../store/auth-failures.js';
 import { createStores } from './stores.js';
 import type { ApiContext, TenantApiDeps, TenantEnv } from './types.js';
 import { validationError } from './validation.js';
@@ -35,11 +38,17 @@ function routingPath(req: Request): string {
 
 export function createTenantApp(deps: TenantApiDeps): OpenAPIHono<TenantEnv> {
   const now = deps.now ?? (() => new Date());
-  const api: ApiContext = { deps, stores: createStores(deps.redis, deps.keyPrefix, now), now };
+  const api: ApiContext = {
+    deps,
+    stores: createStores(deps.redis, deps.keyPrefix, now),
+    authThrottle: new AuthThrottle(deps.redis, deps.keyPrefix, deps.authThrottle ?? DEFAULT_AUTH_THROTTLE),
+    now,
+  };
   const app = new OpenAPIHono<TenantEnv>({
     getPath: routingPath,
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error);
+      // A path segment that fails its schema names no resource: 404, as an unknown SID does.
+      if (!result.success) throw result.target === 'param' ? notFound(`The requested resource`) : validationError(result.error);
     },
   });
   app.onError((err, c) => renderError(err, c, deps.log));
@@ -70,6 +79,7 @@ export function createTenantApp(deps: TenantApiDeps): OpenAPIHono<TenantEnv> {
   app.use(tenantPaths, rateLimit(deps.rateLimit ?? DEFAULT_RATE_LIMIT));
   app.use(tenantPaths, apiRequestUsage());
   app.use(tenantPaths, formBody(deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
+  app.use(tenantPaths, pathSids());
   app.use(`${API_PREFIX}Accounts/:AccountSid`, accountAccess());
   app.use(`${API_PREFIX}Accounts/:AccountSid/*`, accountAccess());
 

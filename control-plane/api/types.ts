@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../infra/log.js';
 import type { AccountRecord, CallCommand } from '../../regions/store/schema.js';
 import type { AccountStore } from '../store/accounts.js';
+import type { AuthThrottle, AuthThrottleConfig } from '../store/auth-failures.js';
 import type { CallStore } from '../store/calls.js';
 import type { NumberStore } from '../store/numbers.js';
 import type { OwnedRecords } from '../store/owned-records.js';
@@ -33,6 +34,8 @@ export interface TenantApiDeps {
   now?: () => Date;
   /** Per-account token bucket; default 100 requests/s, burst 200. */
   rateLimit?: RateLimitConfig;
+  /** Failed-authentication throttle per source address and per SID; default 20 / 100 failures per 60 s. */
+  authThrottle?: AuthThrottleConfig;
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
   log?: Logger;
@@ -59,6 +62,7 @@ export interface Principal {
 export interface ApiContext {
   deps: TenantApiDeps;
   stores: Stores;
+  authThrottle: AuthThrottle;
   now: () => Date;
 }
 

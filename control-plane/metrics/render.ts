@@ -36,6 +36,8 @@ export interface ExtraMetrics {
   node?: string;
   apiRequests?: readonly ApiRequestCount[];
   webhook?: WebhookStats;
+  /** The API's configured limits (rate, burst, body size, failed-authentication throttle), as `mesh_api_limit{limit}`. */
+  limits?: Readonly<Record<string, number>>;
 }
 
 export interface RenderOptions {
@@ -128,6 +130,7 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_webhook_failures_total', 'counter', 'Webhook requests that failed (network error, timeout or 5xx).');
   w.family('mesh_webhook_duration_seconds', 'summary', 'Latency of webhook requests.');
   w.family('mesh_api_requests_total', 'counter', 'HTTP API requests served, by API, method and status.');
+  w.family('mesh_api_limit', 'gauge', 'Configured limits of the HTTP API (requests per second, burst, body bytes, failed authentications per address / account per window).');
   w.family('mesh_metrics_snapshot_age_seconds', 'gauge', 'Age of the node metrics snapshot at scrape time.');
 }
 
@@ -165,6 +168,9 @@ export function renderSnapshots(
     if (extra.webhook !== undefined) writeWebhook(w, labels, extra.webhook);
     for (const r of extra.apiRequests ?? []) {
       w.sample('mesh_api_requests_total', { ...labels, api: r.api, method: r.method, status: String(r.status) }, r.count);
+    }
+    for (const [limit, value] of Object.entries(extra.limits ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+      w.sample('mesh_api_limit', { ...labels, limit }, value);
     }
   }
   return w.render();

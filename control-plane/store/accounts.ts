@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { apiDate, keys, type AccountRecord, type AccountStatus } from '../../regions/store/schema.js';
-import { newAuthToken, newSid } from './ids.js';
+import { isSid, newAuthToken, newSid } from './ids.js';
 import { apiKeys } from './keys.js';
 import { pageIndex, readJson, readJsonMany, type PageQuery, type PageResult } from './records.js';
 
@@ -27,7 +27,9 @@ export class AccountStore {
     this.k = keys(prefix);
   }
 
-  get(sid: string): Promise<AccountRecord | undefined> {
+  async get(sid: string): Promise<AccountRecord | undefined> {
+    // A SID of another shape (`AC…:usage`) would name another key: it reads as absent.
+    if (!isSid(sid, 'AC')) return undefined;
     return readJson<AccountRecord>(this.redis, this.k.account(sid));
   }
 
@@ -63,6 +65,7 @@ export class AccountStore {
   }
 
   async subaccountSids(ownerSid: string): Promise<string[]> {
+    if (!isSid(ownerSid, 'AC')) return [];
     return this.redis.zrevrange(this.k.subaccounts(ownerSid), 0, -1);
   }
 
@@ -70,8 +73,11 @@ export class AccountStore {
     return pageIndex(this.redis, this.k.subaccounts(ownerSid), (sids) => this.getMany(sids), q);
   }
 
-  getMany(sids: string[]): Promise<(AccountRecord | undefined)[]> {
-    return readJsonMany<AccountRecord>(this.redis, sids.map((s) => this.k.account(s)));
+  async getMany(sids: string[]): Promise<(AccountRecord | undefined)[]> {
+    const valid = sids.filter((s) => isSid(s, 'AC'));
+    const records = await readJsonMany<AccountRecord>(this.redis, valid.map((s) => this.k.account(s)));
+    const found = new Map(valid.map((s, i) => [s, records[i]]));
+    return sids.map((s) => found.get(s));
   }
 }
 

@@ -10,6 +10,6 @@ import { OwnedRecords } from './owned-records.js';
 export class CallStore extends OwnedRecords<CallRecord> {
   constructor(redis: Redis, prefix: string) {
     const k = keys(prefix);
-    super(redis, k.call, k.accountCalls);
+    super(redis, 'CA', k.call, k.accountCalls);
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** One SID generator for the platform; it lives in regions/store because the call side creates resources too. */
-export { newSid, type SidPrefix } from '../../regions/store/sids.js';
+export { isSid, newSid, type SidPrefix } from '../../regions/store/sids.js';
 
 /** Auth tokens are 32 hex digits. */
 export function newAuthToken(): string {
@@ -11,8 +11,4 @@ export function newAuthToken(): string {
 /** API key secrets: 32 url-safe characters, returned once and stored hashed. */
 export function newKeySecret(): string {
   return randomBytes(24).toString('base64url');
-}
-
-export function isSid(value: string, prefix: string): boolean {
-  return value.length === 34 && value.startsWith(prefix) && /^[0-9a-f]{32}$/.test(value.slice(2));
 }

@@ -18,6 +18,8 @@ export const apiKeys = (prefix: string) => ({
   authorizationBySubaccount: (subaccountSid: string) => `${prefix}authorization-sub:${subaccountSid}`,
   /** Token bucket state of an account's API requests (hash: tokens, at). */
   rateLimit: (accountSid: string) => `${prefix}ratelimit:${accountSid}`,
+  /** Failed-authentication counter of one source address or one claimed SID (string, expires with its window). */
+  authFailures: (scope: 'address' | 'principal', id: string) => `${prefix}authfail:${scope}:${id}`,
   /** SID of the development account `make start` creates once. */
   devAccount: () => `${prefix}dev-account`,
 });

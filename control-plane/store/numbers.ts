@@ -15,7 +15,7 @@ export class NumberStore extends OwnedRecords<IncomingNumberRecord> {
   constructor(redis: Redis, prefix: string) {
     const ak = apiKeys(prefix);
     const k = keys(prefix);
-    super(redis, k.number, ak.accountNumbers);
+    super(redis, 'PN', k.number, ak.accountNumbers);
     this.k = k;
   }
 

@@ -4,6 +4,7 @@
  * keys and authorizations are all this shape; numbers and calls add to it.
  */
 import type { Redis, ChainableCommander } from 'ioredis';
+import { isSid, type SidPrefix } from '../../regions/store/sids.js';
 import { pageIndex, readJson, readJsonMany, type PageQuery, type PageResult } from './records.js';
 
 export interface OwnedRecord {
@@ -14,11 +15,14 @@ export interface OwnedRecord {
 export class OwnedRecords<T extends OwnedRecord> {
   constructor(
     protected readonly redis: Redis,
+    /** Records' SID prefix: a SID of another shape never reaches a key (it reads as absent). */
+    private readonly sidPrefix: SidPrefix,
     private readonly recordKey: (sid: string) => string,
     private readonly indexKey: (accountSid: string) => string,
   ) {}
 
-  get(sid: string): Promise<T | undefined> {
+  async get(sid: string): Promise<T | undefined> {
+    if (!isSid(sid, this.sidPrefix)) return undefined;
     return readJson<T>(this.redis, this.recordKey(sid));
   }
 
@@ -28,8 +32,12 @@ export class OwnedRecords<T extends OwnedRecord> {
     return record?.accountSid === accountSid ? record : undefined;
   }
 
-  getMany(sids: string[]): Promise<(T | undefined)[]> {
-    return readJsonMany<T>(this.redis, sids.map((s) => this.recordKey(s)));
+  async getMany(sids: string[]): Promise<(T | undefined)[]> {
+    const valid = sids.filter((s) => isSid(s, this.sidPrefix));
+    const found = new Map<string, T | undefined>();
+    const records = await readJsonMany<T>(this.redis, valid.map((s) => this.recordKey(s)));
+    valid.forEach((s, i) => found.set(s, records[i]));
+    return sids.map((s) => found.get(s));
   }
 
   /** Writes record and index in one MULTI; `extra` adds commands to the same transaction. */

@@ -63,28 +63,28 @@ export interface AuthorizationRecord {
 
 export function applicationStore(redis: Redis, prefix: string): OwnedRecords<ApplicationRecord> {
   const k = apiKeys(prefix);
-  return new OwnedRecords(redis, k.application, k.accountApplications);
+  return new OwnedRecords(redis, 'AP', k.application, k.accountApplications);
 }
 
 export function recordingStore(redis: Redis, prefix: string): OwnedRecords<RecordingRecord> {
   const k = keys(prefix);
-  return new OwnedRecords(redis, k.recording, k.accountRecordings);
+  return new OwnedRecords(redis, 'RE', k.recording, k.accountRecordings);
 }
 
 /** Read side of queues (get, getOwned, list); writes go through QueueStore so the name index stays right. */
 export function queueStore(redis: Redis, prefix: string): OwnedRecords<QueueRecord> {
   const k = keys(prefix);
-  return new OwnedRecords(redis, k.queue, k.accountQueues);
+  return new OwnedRecords(redis, 'QU', k.queue, k.accountQueues);
 }
 
 export function apiKeyStore(redis: Redis, prefix: string): OwnedRecords<ApiKeyRecord> {
   const k = apiKeys(prefix);
-  return new OwnedRecords(redis, k.apiKey, k.accountApiKeys);
+  return new OwnedRecords(redis, 'SK', k.apiKey, k.accountApiKeys);
 }
 
 export function authorizationStore(redis: Redis, prefix: string): OwnedRecords<AuthorizationRecord> {
   const k = apiKeys(prefix);
-  return new OwnedRecords(redis, k.authorization, k.accountAuthorizations);
+  return new OwnedRecords(redis, 'CN', k.authorization, k.accountAuthorizations);
 }
 
 /**

@@ -16,7 +16,32 @@ export const USAGE_CATEGORIES: readonly UsageCategory[] = [
   'api-requests',
 ];
 
-export const USAGE_UNITS: Record<UsageCategory, string> = {
+/**
+ * Categories the API reports that are sums of stored ones, as the 2010-04-01
+ * API has them: `calls` is inbound + outbound minutes; `totalprice` is the sum
+ * of the prices (no rated category exists yet, so it is 0 until prices do).
+ */
+export const DERIVED_USAGE = {
+  calls: ['calls-inbound', 'calls-outbound'],
+  totalprice: [],
+} as const satisfies Record<string, readonly UsageCategory[]>;
+
+export type ReportCategory = UsageCategory | keyof typeof DERIVED_USAGE;
+
+/** Every category a usage record can name, stored or derived (the values `Category=` accepts). */
+export const REPORT_CATEGORIES: readonly ReportCategory[] = [...USAGE_CATEGORIES, ...(Object.keys(DERIVED_USAGE) as (keyof typeof DERIVED_USAGE)[])];
+
+/** The report categories a stored row adds to: its own and every derived total that includes it. */
+function reportCategoriesOf(category: UsageCategory): ReportCategory[] {
+  const derived = (Object.entries(DERIVED_USAGE) as [keyof typeof DERIVED_USAGE, readonly UsageCategory[]][])
+    .filter(([, parts]) => parts.includes(category))
+    .map(([name]) => name);
+  return [category, ...derived];
+}
+
+export const USAGE_UNITS: Record<ReportCategory, string> = {
+  calls: 'minutes',
+  totalprice: 'usd',
   'calls-inbound': 'minutes',
   'calls-outbound': 'minutes',
   recordings: 'recordings',
@@ -24,7 +49,9 @@ export const USAGE_UNITS: Record<UsageCategory, string> = {
   'api-requests': 'requests',
 };
 
-export const USAGE_DESCRIPTIONS: Record<UsageCategory, string> = {
+export const USAGE_DESCRIPTIONS: Record<ReportCategory, string> = {
+  calls: 'Voice minutes, inbound and outbound',
+  totalprice: 'Total price of all usage',
   'calls-inbound': 'Inbound voice minutes',
   'calls-outbound': 'Outbound voice minutes',
   recordings: 'Voice recordings',
@@ -69,7 +96,7 @@ export async function readUsageRows(redis: Redis, prefix: string, accountSids: s
 }
 
 export interface UsageTotal {
-  category: UsageCategory;
+  category: ReportCategory;
   /** First and last day of the period the total covers (YYYY-MM-DD). */
   startDate: string;
   endDate: string;
@@ -81,7 +108,7 @@ export interface UsageTotal {
 export interface UsageQuery {
   startDate: string;
   endDate: string;
-  category?: UsageCategory;
+  category?: ReportCategory;
   region?: string;
   /** `all`: one total per category over the range; otherwise one per category and day/month/year. */
   groupBy: 'all' | 'day' | 'month' | 'year';
@@ -106,7 +133,7 @@ export function summarizeUsage(rows: UsageRow[], q: UsageQuery): UsageTotal[] {
         return [`${day.slice(0, 4)}-01-01`, `${day.slice(0, 4)}-12-31`];
     }
   };
-  const categories = q.category === undefined ? USAGE_CATEGORIES : [q.category];
+  const categories = q.category === undefined ? REPORT_CATEGORIES : [q.category];
   const totals = new Map<string, UsageTotal>();
   if (q.groupBy === 'all') {
     for (const category of categories) {
@@ -115,14 +142,16 @@ export function summarizeUsage(rows: UsageRow[], q: UsageQuery): UsageTotal[] {
   }
   for (const row of rows) {
     if (row.day < q.startDate || row.day > q.endDate) continue;
-    if (!categories.includes(row.category)) continue;
     if (q.region !== undefined && row.region !== q.region) continue;
     const [startDate, endDate] = periodOf(row.day);
-    const key = `${row.category}|${startDate}`;
-    const total = totals.get(q.groupBy === 'all' ? row.category : key) ?? { category: row.category, startDate, endDate, quantity: 0, byRegion: {} };
-    total.quantity += row.quantity;
-    total.byRegion[row.region] = (total.byRegion[row.region] ?? 0) + row.quantity;
-    totals.set(q.groupBy === 'all' ? row.category : key, total);
+    for (const category of reportCategoriesOf(row.category)) {
+      if (!categories.includes(category)) continue;
+      const key = q.groupBy === 'all' ? category : `${category}|${startDate}`;
+      const total = totals.get(key) ?? { category, startDate, endDate, quantity: 0, byRegion: {} };
+      total.quantity += row.quantity;
+      total.byRegion[row.region] = (total.byRegion[row.region] ?? 0) + row.quantity;
+      totals.set(key, total);
+    }
   }
   return [...totals.values()].sort((a, b) => a.category.localeCompare(b.category) || b.startDate.localeCompare(a.startDate));
 }

@@ -10,3 +10,14 @@ export type SidPrefix = 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN';
 export function newSid(prefix: SidPrefix): string {
   return prefix + randomBytes(16).toString('hex');
 }
+
+const SID_BODY = /^[0-9a-f]{32}$/;
+
+/**
+ * Whether `value` is a SID of that kind (prefix + 32 lowercase hex). Every SID
+ * from outside is checked with this before it becomes part of a store key: a
+ * SID such as `AC…:usage` would otherwise name another record's key.
+ */
+export function isSid(value: string, prefix: SidPrefix): boolean {
+  return value.length === 34 && value.startsWith(prefix) && SID_BODY.test(value.slice(2));
+}

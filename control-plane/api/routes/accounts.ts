@@ -6,7 +6,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AccountRecord } from '../../../regions/store/schema.js';
 import { MAX_SCAN } from '../../store/records.js';
+import { mayViewCredentials } from '../access.js';
 import { apiError, badParam } from '../errors.js';
+import { authTokenOnly } from '../middleware/auth-token-only.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
 import {
   AccountListSchema,
@@ -21,6 +23,7 @@ import { AccountSidParam, API_VERSION, errorResponses, formBody, json } from '..
 import type { Stores, TenantEnv } from '../types.js';
 
 const tags = ['Accounts'];
+const credentialOperation = authTokenOnly('Accounts');
 
 export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
   app.openapi(
@@ -28,6 +31,7 @@ export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
       method: 'post',
       path: `/${API_VERSION}/Accounts`,
       tags,
+      middleware: [credentialOperation],
       summary: 'Create a subaccount of the calling account',
       request: { body: formBody(CreateAccountForm) },
       responses: { 201: json(AccountSchema, 'The new subaccount'), ...errorResponses },
@@ -43,7 +47,7 @@ export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
         { friendlyName: form.FriendlyName ?? `SubAccount of ${owner.friendlyName}`, homeRegion },
         owner.sid,
       );
-      return c.json(renderAccount(account), 201);
+      return c.json(renderAccount(account, mayViewCredentials(c.get('principal'), account)), 201);
     },
   );
 
@@ -52,6 +56,7 @@ export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
       method: 'get',
       path: `/${API_VERSION}/Accounts`,
       tags,
+      middleware: [credentialOperation],
       summary: 'List the calling account and its subaccounts',
       request: { query: ListAccountsQuery.extend(PagingQuery.shape) },
       responses: { 200: json(AccountListSchema, 'A page of accounts'), ...errorResponses },
@@ -69,7 +74,8 @@ export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
       const offset = pageOffset(q);
       const items = all.slice(offset, offset + q.PageSize);
       const meta = pageMeta(`/${API_VERSION}/Accounts.json`, c.req.url, q, items.length, all.length > offset + q.PageSize);
-      return c.json(renderAccountList(items, meta), 200);
+      const viewer = c.get('principal');
+      return c.json(renderAccountList(items, meta, (a) => mayViewCredentials(viewer, a)), 200);
     },
   );
 
@@ -78,11 +84,12 @@ export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
       method: 'get',
       path: `/${API_VERSION}/Accounts/{AccountSid}`,
       tags,
+      middleware: [credentialOperation],
       summary: 'Fetch an account',
       request: { params: AccountSidParam },
       responses: { 200: json(AccountSchema, 'The account'), ...errorResponses },
     }),
-    (c) => c.json(renderAccount(c.get('target')), 200),
+    (c) => c.json(renderAccount(c.get('target'), mayViewCredentials(c.get('principal'), c.get('target'))), 200),
   );
 
   app.openapi(
@@ -90,6 +97,7 @@ export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
       method: 'post',
       path: `/${API_VERSION}/Accounts/{AccountSid}`,
       tags,
+      middleware: [credentialOperation],
       summary: 'Rename, suspend, reactivate or close an account',
       request: { params: AccountSidParam, body: formBody(UpdateAccountForm) },
       responses: { 200: json(AccountSchema, 'The updated account'), ...errorResponses },
@@ -109,7 +117,7 @@ export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
       });
       if (updated === undefined) throw apiError('NOT_FOUND', `Account ${target.sid} was not found`, 20404);
       if (form.Status === 'closed') await releaseNumbers(stores, target.sid);
-      return c.json(renderAccount(updated), 200);
+      return c.json(renderAccount(updated, mayViewCredentials(c.get('principal'), updated)), 200);
     },
   );
 }

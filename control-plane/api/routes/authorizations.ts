@@ -12,6 +12,7 @@ import { newSid } from '../../store/ids.js';
 import { apiKeys } from '../../store/keys.js';
 import type { AuthorizationRecord } from '../../store/resources.js';
 import { apiError, badParam, notFound } from '../errors.js';
+import { authTokenOnly } from '../middleware/auth-token-only.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
 import {
   AuthorizationListSchema,
@@ -25,6 +26,8 @@ import { AccountAndSidParams, AccountSidParam, accountUri, API_VERSION, errorRes
 import type { TenantEnv } from '../types.js';
 
 const tags = ['Authorizations'];
+/** Granting access is the account owner's decision: API keys are refused. */
+const credentialOperation = authTokenOnly('Authorizations');
 const BASE = `/${API_VERSION}/Accounts/{AccountSid}/Authorizations`;
 
 export function registerAuthorizationRoutes(app: OpenAPIHono<TenantEnv>): void {
@@ -33,6 +36,7 @@ export function registerAuthorizationRoutes(app: OpenAPIHono<TenantEnv>): void {
       method: 'post',
       path: BASE,
       tags,
+      middleware: [credentialOperation],
       summary: 'Authorize a developer account\'s application on this account (creates a linked subaccount)',
       request: { params: AccountSidParam, body: formBody(CreateAuthorizationForm) },
       responses: { 201: json(AuthorizationSchema, 'The authorization, with the new subaccount SID'), ...errorResponses },
@@ -74,6 +78,7 @@ export function registerAuthorizationRoutes(app: OpenAPIHono<TenantEnv>): void {
       method: 'get',
       path: BASE,
       tags,
+      middleware: [credentialOperation],
       summary: 'List the authorizations this account granted',
       request: { params: AccountSidParam, query: PagingQuery },
       responses: { 200: json(AuthorizationListSchema, 'A page of authorizations'), ...errorResponses },
@@ -92,6 +97,7 @@ export function registerAuthorizationRoutes(app: OpenAPIHono<TenantEnv>): void {
       method: 'get',
       path: `${BASE}/{Sid}`,
       tags,
+      middleware: [credentialOperation],
       summary: 'Fetch an authorization',
       request: { params: AccountAndSidParams },
       responses: { 200: json(AuthorizationSchema, 'The authorization'), ...errorResponses },
@@ -109,6 +115,7 @@ export function registerAuthorizationRoutes(app: OpenAPIHono<TenantEnv>): void {
       method: 'delete',
       path: `${BASE}/{Sid}`,
       tags,
+      middleware: [credentialOperation],
       summary: 'Revoke an authorization',
       request: { params: AccountAndSidParams },
       responses: { 204: { description: 'Revoked' }, ...errorResponses },

@@ -4,12 +4,12 @@
  * here (403), so a leaked key cannot mint more keys.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import { apiDate } from '../../../regions/store/schema.js';
 import { newKeySecret, newSid } from '../../store/ids.js';
 import type { ApiKeyRecord } from '../../store/resources.js';
-import { apiError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { hashSecret } from '../middleware/auth.js';
+import { authTokenOnly } from '../middleware/auth-token-only.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
 import { AccountAndSidParams, AccountSidParam, accountUri, API_VERSION, errorResponses, formBody, json } from '../schemas/common.js';
 import { KeyForm, KeyListSchema, KeySchema, NewKeySchema, renderKey, renderKeyList } from '../schemas/keys.js';
@@ -18,10 +18,7 @@ import type { TenantEnv } from '../types.js';
 const tags = ['Keys'];
 const BASE = `/${API_VERSION}/Accounts/{AccountSid}/Keys`;
 
-const authTokenOnly: MiddlewareHandler<TenantEnv> = async (c, next) => {
-  if (c.get('principal').keySid !== undefined) throw apiError('FORBIDDEN', 'API keys cannot manage API keys; use the auth token', 20403);
-  await next();
-};
+const keyManagement = authTokenOnly('Keys');
 
 export function registerKeyRoutes(app: OpenAPIHono<TenantEnv>): void {
   app.openapi(
@@ -30,7 +27,7 @@ export function registerKeyRoutes(app: OpenAPIHono<TenantEnv>): void {
       path: BASE,
       tags,
       summary: 'Create an API key (the secret is in this response only)',
-      middleware: [authTokenOnly],
+      middleware: [keyManagement],
       request: { params: AccountSidParam, body: formBody(KeyForm) },
       responses: { 201: json(NewKeySchema, 'The key with its secret'), ...errorResponses },
     }),
@@ -58,7 +55,7 @@ export function registerKeyRoutes(app: OpenAPIHono<TenantEnv>): void {
       path: BASE,
       tags,
       summary: 'List API keys',
-      middleware: [authTokenOnly],
+      middleware: [keyManagement],
       request: { params: AccountSidParam, query: PagingQuery },
       responses: { 200: json(KeyListSchema, 'A page of keys'), ...errorResponses },
     }),
@@ -76,7 +73,7 @@ export function registerKeyRoutes(app: OpenAPIHono<TenantEnv>): void {
       path: `${BASE}/{Sid}`,
       tags,
       summary: 'Fetch an API key',
-      middleware: [authTokenOnly],
+      middleware: [keyManagement],
       request: { params: AccountAndSidParams },
       responses: { 200: json(KeySchema, 'The key'), ...errorResponses },
     }),
@@ -94,7 +91,7 @@ export function registerKeyRoutes(app: OpenAPIHono<TenantEnv>): void {
       path: `${BASE}/{Sid}`,
       tags,
       summary: 'Rename an API key',
-      middleware: [authTokenOnly],
+      middleware: [keyManagement],
       request: { params: AccountAndSidParams, body: formBody(KeyForm) },
       responses: { 200: json(KeySchema, 'The key'), ...errorResponses },
     }),
@@ -116,7 +113,7 @@ export function registerKeyRoutes(app: OpenAPIHono<TenantEnv>): void {
       path: `${BASE}/{Sid}`,
       tags,
       summary: 'Revoke an API key',
-      middleware: [authTokenOnly],
+      middleware: [keyManagement],
       request: { params: AccountAndSidParams },
       responses: { 204: { description: 'Revoked' }, ...errorResponses },
     }),

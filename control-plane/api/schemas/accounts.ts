@@ -6,7 +6,8 @@ import { accountUri, FriendlyNameField } from './common.js';
 export const AccountSchema = z
   .object({
     sid: z.string(),
-    auth_token: z.string(),
+    /** Present only for the account itself and its parent, authenticated with the auth token (never to API keys or authorized developers). */
+    auth_token: z.string().optional(),
     friendly_name: z.string(),
     status: z.enum(['active', 'suspended', 'closed']),
     owner_account_sid: z.string(),
@@ -39,13 +40,14 @@ export const ListAccountsQuery = z.object({
 
 const SUBRESOURCES = ['Applications', 'IncomingPhoneNumbers', 'Calls', 'Recordings', 'Queues', 'Usage', 'Keys', 'Authorizations'];
 
-export function renderAccount(a: AccountRecord): z.infer<typeof AccountSchema> {
+/** `showCredentials`: whether the caller may see the auth token (access.ts `mayViewCredentials`). */
+export function renderAccount(a: AccountRecord, showCredentials: boolean): z.infer<typeof AccountSchema> {
   const base = accountUri(a.sid);
   const subresource_uris: Record<string, string> = {};
   for (const s of SUBRESOURCES) subresource_uris[s.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()] = `${base}/${s}.json`;
   return {
     sid: a.sid,
-    auth_token: a.authToken,
+    ...(showCredentials ? { auth_token: a.authToken } : {}),
     friendly_name: a.friendlyName,
     status: a.status,
     owner_account_sid: a.ownerAccountSid ?? a.sid,
@@ -58,6 +60,6 @@ export function renderAccount(a: AccountRecord): z.infer<typeof AccountSchema> {
   };
 }
 
-export function renderAccountList(items: AccountRecord[], meta: PageMeta): z.infer<typeof AccountListSchema> {
-  return { accounts: items.map(renderAccount), ...meta };
+export function renderAccountList(items: AccountRecord[], meta: PageMeta, showCredentials: (a: AccountRecord) => boolean): z.infer<typeof AccountListSchema> {
+  return { accounts: items.map((a) => renderAccount(a, showCredentials(a))), ...meta };
 }

@@ -1,15 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import type { ApplicationRecord } from '../../store/resources.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
-import { accountUri, API_VERSION, FriendlyNameField, HttpMethodField, UrlField } from './common.js';
+import { accountUri, API_VERSION, applyClearable, ClearableUrlField, FriendlyNameField, HttpMethodField } from './common.js';
 
 export const ApplicationForm = z.object({
   FriendlyName: FriendlyNameField.optional(),
-  VoiceUrl: UrlField.optional(),
+  VoiceUrl: ClearableUrlField.optional(),
   VoiceMethod: HttpMethodField.optional(),
-  VoiceFallbackUrl: UrlField.optional(),
+  VoiceFallbackUrl: ClearableUrlField.optional(),
   VoiceFallbackMethod: HttpMethodField.optional(),
-  StatusCallback: UrlField.optional(),
+  StatusCallback: ClearableUrlField.optional(),
   StatusCallbackMethod: HttpMethodField.optional(),
   /** Ours: seconds to wait for each instruction document before the fallback URL is used. */
   VoiceTimeout: z.coerce.number().int().min(1).max(15).optional().openapi({ description: 'Seconds (1-15) to wait for each instruction document before VoiceFallbackUrl is requested. Default 5.' }),
@@ -65,11 +65,11 @@ export function renderApplicationList(items: ApplicationRecord[], meta: PageMeta
 export function applyApplicationForm(base: ApplicationRecord, f: z.infer<typeof ApplicationForm>): ApplicationRecord {
   const next: ApplicationRecord = { ...base };
   if (f.FriendlyName !== undefined) next.friendlyName = f.FriendlyName;
-  if (f.VoiceUrl !== undefined) next.voiceUrl = f.VoiceUrl;
+  applyClearable(next, 'voiceUrl', f.VoiceUrl);
   if (f.VoiceMethod !== undefined) next.voiceMethod = f.VoiceMethod;
-  if (f.VoiceFallbackUrl !== undefined) next.voiceFallbackUrl = f.VoiceFallbackUrl;
+  applyClearable(next, 'voiceFallbackUrl', f.VoiceFallbackUrl);
   if (f.VoiceFallbackMethod !== undefined) next.voiceFallbackMethod = f.VoiceFallbackMethod;
-  if (f.StatusCallback !== undefined) next.statusCallback = f.StatusCallback;
+  applyClearable(next, 'statusCallback', f.StatusCallback);
   if (f.StatusCallbackMethod !== undefined) next.statusCallbackMethod = f.StatusCallbackMethod;
   if (f.VoiceTimeout !== undefined) next.voiceTimeout = f.VoiceTimeout;
   return next;

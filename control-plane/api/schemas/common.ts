@@ -32,6 +32,16 @@ export const UrlField = z
     }
   }, 'must be an absolute http(s) URL');
 
+/** An optional URL field of an update: an empty string clears it, as the 2010-04-01 API does. */
+export const ClearableUrlField = z.union([UrlField, z.literal('')]);
+
+/** Applies a clearable field to a record: absent leaves it, '' deletes it, a value sets it. */
+export function applyClearable<R extends object, K extends keyof R>(record: R, key: K, value: R[K] | '' | undefined): void {
+  if (value === undefined) return;
+  if (value === '') delete record[key];
+  else record[key] = value;
+}
+
 export const E164Field = z.string().regex(E164, 'must be an E.164 number such as +15551234567');
 
 /** A field the client may repeat (StatusCallbackEvent=a&StatusCallbackEvent=b) or space-separate. */

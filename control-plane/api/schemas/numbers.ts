@@ -1,18 +1,18 @@
 import { z } from '@hono/zod-openapi';
 import type { IncomingNumberRecord } from '../../../regions/store/schema.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
-import { accountUri, API_VERSION, E164Field, FriendlyNameField, HttpMethodField, UrlField } from './common.js';
+import { accountUri, API_VERSION, applyClearable, ClearableUrlField, E164Field, FriendlyNameField, HttpMethodField } from './common.js';
 
 const ApplicationSidField = z.string().regex(/^AP[0-9a-f]{32}$/, 'is not an application SID');
 
 export const UpdateNumberForm = z.object({
   FriendlyName: FriendlyNameField.optional(),
   VoiceApplicationSid: z.union([ApplicationSidField, z.literal('')]).optional(),
-  VoiceUrl: UrlField.optional(),
+  VoiceUrl: ClearableUrlField.optional(),
   VoiceMethod: HttpMethodField.optional(),
-  VoiceFallbackUrl: UrlField.optional(),
+  VoiceFallbackUrl: ClearableUrlField.optional(),
   VoiceFallbackMethod: HttpMethodField.optional(),
-  StatusCallback: UrlField.optional(),
+  StatusCallback: ClearableUrlField.optional(),
   StatusCallbackMethod: HttpMethodField.optional(),
 });
 
@@ -74,17 +74,16 @@ export function renderNumberList(items: IncomingNumberRecord[], meta: PageMeta):
   return { incoming_phone_numbers: items.map(renderNumber), ...meta };
 }
 
-/** Applies the voice fields of a form; `VoiceApplicationSid=''` detaches the application. */
+/** Applies the voice fields of a form; an empty `VoiceApplicationSid` or URL clears it (detaches the application). */
 export function applyNumberForm(base: IncomingNumberRecord, f: z.infer<typeof UpdateNumberForm>): IncomingNumberRecord {
   const next: IncomingNumberRecord = { ...base };
   if (f.FriendlyName !== undefined) next.friendlyName = f.FriendlyName;
-  if (f.VoiceApplicationSid === '') delete next.applicationSid;
-  else if (f.VoiceApplicationSid !== undefined) next.applicationSid = f.VoiceApplicationSid;
-  if (f.VoiceUrl !== undefined) next.voiceUrl = f.VoiceUrl;
+  applyClearable(next, 'applicationSid', f.VoiceApplicationSid);
+  applyClearable(next, 'voiceUrl', f.VoiceUrl);
   if (f.VoiceMethod !== undefined) next.voiceMethod = f.VoiceMethod;
-  if (f.VoiceFallbackUrl !== undefined) next.voiceFallbackUrl = f.VoiceFallbackUrl;
+  applyClearable(next, 'voiceFallbackUrl', f.VoiceFallbackUrl);
   if (f.VoiceFallbackMethod !== undefined) next.voiceFallbackMethod = f.VoiceFallbackMethod;
-  if (f.StatusCallback !== undefined) next.statusCallback = f.StatusCallback;
+  applyClearable(next, 'statusCallback', f.StatusCallback);
   if (f.StatusCallbackMethod !== undefined) next.statusCallbackMethod = f.StatusCallbackMethod;
   return next;
 }

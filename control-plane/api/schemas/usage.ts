@@ -1,6 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { UsageCategory } from '../../../regions/store/schema.js';
-import { USAGE_CATEGORIES, USAGE_DESCRIPTIONS, USAGE_UNITS, usageDay, type UsageQuery, type UsageTotal } from '../../store/usage.js';
+import { REPORT_CATEGORIES, type ReportCategory, USAGE_DESCRIPTIONS, USAGE_UNITS, usageDay, type UsageQuery, type UsageTotal } from '../../store/usage.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
 import { accountUri, API_VERSION } from './common.js';
 
@@ -9,7 +8,7 @@ const RELATIVE = /^-\d{1,4}days$/;
 const DateParam = z.string().refine((v) => (DAY.test(v) && !Number.isNaN(Date.parse(v))) || RELATIVE.test(v), 'must be YYYY-MM-DD or -Ndays');
 
 export const UsageQuerySchema = z.object({
-  Category: z.enum(USAGE_CATEGORIES as [UsageCategory, ...UsageCategory[]]).optional(),
+  Category: z.enum(REPORT_CATEGORIES as [ReportCategory, ...ReportCategory[]]).optional(),
   StartDate: DateParam.optional(),
   EndDate: DateParam.optional(),
   IncludeSubaccounts: z.enum(['true', 'false', 'True', 'False']).optional(),

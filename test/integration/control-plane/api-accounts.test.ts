@@ -38,14 +38,13 @@ describe('authentication', () => {
     const { sid, secret } = created.body as { sid: string; secret: string };
     const fetched = await h.req('GET', `${A()}/Keys/${sid}.json`);
     expect(fetched.body).toEqual({ sid, friendly_name: 'ci', date_created: expect.any(String), date_updated: expect.any(String) });
-    const viaKey = await h.req('GET', `${A()}.json`, { auth: [sid, secret] });
+    const viaKey = await h.req('GET', `${A()}/Calls.json`, { auth: [sid, secret] });
     expect(viaKey.status).toBe(200);
-    expect(viaKey.body.sid).toBe(h.account.sid);
-    expect((await h.req('GET', `${A()}.json`, { auth: [sid, secret + 'x'] })).status).toBe(401);
+    expect((await h.req('GET', `${A()}/Calls.json`, { auth: [sid, secret + 'x'] })).status).toBe(401);
     const mint = await h.req('POST', `${A()}/Keys.json`, { auth: [sid, secret], form: {} });
     expect(mint.status).toBe(403);
     expect((await h.req('DELETE', `${A()}/Keys/${sid}.json`)).status).toBe(204);
-    expect((await h.req('GET', `${A()}.json`, { auth: [sid, secret] })).status).toBe(401);
+    expect((await h.req('GET', `${A()}/Calls.json`, { auth: [sid, secret] })).status).toBe(401);
   });
 });
 

@@ -13,7 +13,9 @@ const rows = [
 describe('summarizeUsage', () => {
   it('totals per category over a range, every category present', () => {
     const t = summarizeUsage(rows, { startDate: '2026-03-01', endDate: '2026-03-31', groupBy: 'all' });
-    expect(t).toHaveLength(5);
+    // Five stored categories plus the derived `calls` and `totalprice`.
+    expect(t).toHaveLength(7);
+    expect(t.find((x) => x.category === 'calls')).toMatchObject({ quantity: 3.5 });
     expect(t.find((x) => x.category === 'calls-outbound')).toMatchObject({ quantity: 3.5, byRegion: { 'us-east': 2, 'eu-west': 1.5 } });
     expect(t.find((x) => x.category === 'recordings')?.quantity).toBe(0);
   });
