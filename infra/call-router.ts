@@ -20,7 +20,7 @@ import type { Originator } from '../signaling/calls/originator.js';
 import { CallRouter } from '../signaling/router/runner.js';
 import type { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../regions/core/log.js';
 
 export interface CallRouting {
   readonly router: CallRouter;

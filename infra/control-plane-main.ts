@@ -6,7 +6,7 @@
  */
 import { configOrExit } from './main-config.js';
 import { startControlPlane } from './control-plane.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../regions/core/log.js';
 
 async function main(): Promise<void> {
   const config = configOrExit();

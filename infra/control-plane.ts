@@ -22,7 +22,7 @@ import { keys } from '../regions/store/schema.js';
 import type { Config } from './config.js';
 import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } from './discovery.js';
 import { createRedisClient } from './redis.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger } from '../regions/core/log.js';
 
 /**
  * A call's placement decisions. API-originated calls are traced under their

@@ -19,7 +19,7 @@ import type { MeshError } from '../regions/core/errors.js';
 import type { Config } from './config.js';
 import { DiscoveryRegistrar } from './discovery-registrar.js';
 import { DiscoveryView } from './discovery-view.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../regions/core/log.js';
 
 export type DiscoveryKind = 'redis' | 'consul';
 

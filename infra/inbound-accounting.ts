@@ -10,7 +10,7 @@ import { CallRecordStore } from '../regions/store/call-records.js';
 import { apiDate, keys, type CallStatus, type IncomingNumberRecord } from '../regions/store/schema.js';
 import { recordCallMinutes } from '../regions/store/usage.js';
 import type { EndedCall } from '../signaling/b2bua/b2bua.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../regions/core/log.js';
 
 /** The caller-facing outcome of an ended call, in the API's statuses. */
 export function inboundStatus(e: EndedCall): CallStatus {

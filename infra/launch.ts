@@ -30,7 +30,7 @@ import { CENTRAL_MEDIA_HTTP_PORT, CENTRAL_MEDIA_RTP_PORTS, startCentralMediaSet,
 import { createMeshDiscovery, type MeshDiscovery } from './discovery.js';
 import { planLinkRelays, type LinkRelayPlan } from './link-delays.js';
 import { startLinkRelays, type LinkRelayTraffic, type RunningLinkRelays } from './link-relays.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../regions/core/log.js';
 import { regionConfigs } from './region-configs.js';
 import { startMediaNode } from './rtpengine.js';
 import { sipOptionsPing } from './sip-ping.js';

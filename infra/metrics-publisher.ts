@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { keys, type NodeMetricsSnapshot } from '../regions/store/schema.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from '../regions/core/log.js';
 
 export interface MetricsPublisherOptions {
   redis: Redis;

@@ -20,7 +20,7 @@ import type { Config } from './config.js';
 import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } from './discovery.js';
 import type { DiscoveryRegistrar } from './discovery-registrar.js';
 import type { DiscoveryView } from './discovery-view.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../regions/core/log.js';
 
 /** The signaling node as discovery lists it. */
 export function signalingInstance(config: Config, nodeId: string, activeCalls: number): ServiceInstance {

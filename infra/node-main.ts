@@ -12,7 +12,7 @@
  */
 import { isMeshError } from '../regions/core/errors.js';
 import { configOrExit } from './main-config.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../regions/core/log.js';
 import { startSignalingNode } from './signaling-node.js';
 
 async function main(): Promise<void> {

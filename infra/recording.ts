@@ -39,7 +39,7 @@ import { RegionLinkClient } from '../regions/link/index.js';
 import { keys, type IncomingNumberRecord } from '../regions/store/schema.js';
 import { recordUsage } from '../regions/store/usage.js';
 import type { Config } from './config.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../regions/core/log.js';
 import { meshRouting } from './mesh-routing.js';
 
 const LINK_TIMEOUT_MS = 3000;

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import type { Logger } from './log.js';
+import type { Logger } from '../regions/core/log.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
 
 /** True when something accepts a TCP connection and answers PING with PONG within timeoutMs. */

@@ -15,7 +15,7 @@ import { SignalingLease } from '../signaling/b2bua/lease.js';
 import { RouteTable } from '../signaling/b2bua/routes.js';
 import { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger } from '../regions/core/log.js';
 import { createRedisClient } from './redis.js';
 import { inboundAccounting } from './inbound-accounting.js';
 import { meshRouting } from './mesh-routing.js';

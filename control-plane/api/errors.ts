@@ -4,7 +4,7 @@
  * so clients that branch on them keep working. Table in control-plane/README.md.
  */
 import type { Context } from 'hono';
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { HTTPException } from 'hono/http-exception';
 import { ERROR_CATALOGUE, MeshError, type ErrorCode } from '../../regions/core/errors.js';
 

@@ -2,7 +2,7 @@
  * Dependencies and per-request context of the tenant API.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import type { AccountRecord, CallCommand } from '../../regions/store/schema.js';
 import type { AccountStore } from '../store/accounts.js';
 import type { AuthThrottle, AuthThrottleConfig } from '../store/auth-failures.js';

@@ -7,7 +7,7 @@
  * process. Calls that were still being set up are not in the store (records
  * are written at answer) and are lost with the process that held them.
  */
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { MeshError } from '../../regions/core/errors.js';
 import { asCallSid } from '../../regions/core/ids.js';
 import { Dialog } from '../sip/dialog/index.js';

@@ -6,7 +6,7 @@
  * lives in `new-call.ts`, in-dialog work (BYE, re-INVITE, INFO) in `in-dialog.ts`.
  */
 import { MeshError } from '../../regions/core/errors.js';
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import type { CarrierRecord } from '../../regions/store/schema.js';
 import { createResponse, getTag, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';

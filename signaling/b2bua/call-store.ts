@@ -5,7 +5,7 @@
  * or dead Redis costs visibility, not calls; failures are counted and logged.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 
 export interface StoredCall {
   callSid: string;

@@ -3,7 +3,7 @@
  * resume) relayed with a fresh rtpengine offer/answer, INFO relayed, OPTIONS
  * answered, and the ACKs the B2BUA owes as UAC.
  */
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import type { Dialog } from '../sip/dialog/index.js';
 import { createResponse, getTag, parseCSeq, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';

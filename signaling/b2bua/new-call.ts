@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { isMeshError } from '../../regions/core/errors.js';
 import { asCallSid } from '../../regions/core/ids.js';
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { Dialog } from '../sip/dialog/index.js';
 import {
   createResponse,

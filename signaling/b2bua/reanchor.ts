@@ -29,7 +29,7 @@
  * silent. A glare (491 to our re-INVITE) is retried after the random wait of
  * RFC 3261 §14.1.
  */
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { parseCSeq, type SipResponse } from '../sip/message/index.js';
 import type { SipStack } from '../sip/stack.js';
 import type { B2bua } from './b2bua.js';

@@ -6,7 +6,7 @@
  * used because XREADGROUP blocks.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { keys, type CallCommand } from '../../regions/store/schema.js';
 
 export interface CommandConsumerOptions {

@@ -9,7 +9,7 @@
  * are written when the call ends.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { asCallSid } from '../../regions/core/ids.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { apiDate, type CallRecord, type CallStatus } from '../../regions/store/schema.js';

@@ -7,7 +7,7 @@
  * call's instruction URL once answered, and obeys hangup / redirect commands.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { MeshError } from '../../regions/core/errors.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { apiDate, keys, type AccountRecord, type CallEvent, type CallRecord, type CallStatus } from '../../regions/store/schema.js';

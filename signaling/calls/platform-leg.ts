@@ -4,7 +4,7 @@
  * operations on the leg's session, media/leg). The owner of the SIP dialog
  * calls `markEnded` once when the dialog ends, whoever ended it.
  */
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
 import { createResponse, type SipRequest } from '../sip/message/index.js';
 import type { ServerTransaction } from '../sip/stack.js';

@@ -12,7 +12,7 @@
  * call's status callback (ErrorCode, ErrorUrl, ErrorMessage). `run()` never
  * rejects.
  */
-import type { Logger } from '../../infra/log.js';
+import type { Logger } from '../../regions/core/log.js';
 import { sendWebhook, type WebhookOptions, type WebhookResult } from '../webhooks/http.js';
 import type { Params } from '../webhooks/signature.js';
 import { fetchInstructions, type FetchedInstructions, type FetchInstructionsOptions } from './fetch.js';

@@ -4,7 +4,7 @@
  * counters, and the helpers every verb uses (answer, play, fetch the next
  * document, report an error, fire a callback).
  */
-import type { Logger } from '../../../infra/log.js';
+import type { Logger } from '../../../regions/core/log.js';
 import { isMeshError } from '../../../regions/core/errors.js';
 import type { Params } from '../../webhooks/signature.js';
 import { DIALECT_ERRORS, dialectCodeOf } from '../errors.js';

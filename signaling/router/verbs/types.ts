@@ -3,7 +3,7 @@
  * with, its limits (each with its default), and what a verb tells the run
  * loop when it is done.
  */
-import type { Logger } from '../../../infra/log.js';
+import type { Logger } from '../../../regions/core/log.js';
 import type { WebhookOptions, WebhookResult } from '../../webhooks/http.js';
 import type { Params } from '../../webhooks/signature.js';
 import type { FetchedInstructions, FetchInstructionsOptions } from '../fetch.js';

@@ -7,7 +7,7 @@ import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../../../infra/config.js';
-import { createLogger, type Logger } from '../../../infra/log.js';
+import { createLogger, type Logger } from '../../../regions/core/log.js';
 import type { ManagedProcess } from '../../../infra/process.js';
 import { startMediaNode } from '../../../infra/rtpengine.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';

@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../infra/log.js';
+import { silentLogger } from '../../../regions/core/log.js';
 import { keys, type CallCommand } from '../../../regions/store/schema.js';
 import { CommandConsumer } from '../../../signaling/calls/command-consumer.js';
 import { waitFor } from '../../support/wait.js';

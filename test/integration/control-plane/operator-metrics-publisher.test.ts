@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../infra/log.js';
+import { createLogger } from '../../../regions/core/log.js';
 import { startMetricsPublisher } from '../../../infra/metrics-publisher.js';
 import { keys, type NodeMetricsSnapshot } from '../../../regions/store/schema.js';
 import { TEST_REDIS_URL } from '../global-setup.js';

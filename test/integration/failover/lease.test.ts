@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../infra/log.js';
+import { silentLogger } from '../../../regions/core/log.js';
 import { SignalingLease } from '../../../signaling/b2bua/lease.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 

@@ -24,7 +24,7 @@ import { parseConfig, type Config } from '../../../infra/config.js';
 import { createMeshDiscovery, type MeshDiscovery } from '../../../infra/discovery.js';
 import { planLinkRelays } from '../../../infra/link-delays.js';
 import { startLinkRelays, type RunningLinkRelays } from '../../../infra/link-relays.js';
-import { silentLogger } from '../../../infra/log.js';
+import { silentLogger } from '../../../regions/core/log.js';
 import { regionConfigs } from '../../../infra/region-configs.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
 import { parseRegionCatalog } from '../../../regions/catalog.js';

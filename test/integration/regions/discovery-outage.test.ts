@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../infra/config.js';
-import { createLogger } from '../../../infra/log.js';
+import { createLogger } from '../../../regions/core/log.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
 import { RedisDiscovery } from '../../../regions/discovery/redis-discovery.js';
 import { runSipp, startSipp } from '../../support/sipp.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../../infra/config.js';
 import { startControlPlane, type ControlPlane } from '../../../infra/control-plane.js';
 import { createMeshDiscovery } from '../../../infra/discovery.js';
-import { silentLogger } from '../../../infra/log.js';
+import { silentLogger } from '../../../regions/core/log.js';
 import { announceCentralMedia } from '../../../infra/node-discovery.js';
 import { startCentralMediaNode } from '../../../infra/recording.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
 import { parseConfig } from '../../../infra/config.js';
 import { startControlPlane, type ControlPlane } from '../../../infra/control-plane.js';
-import { silentLogger } from '../../../infra/log.js';
+import { silentLogger } from '../../../regions/core/log.js';
 import { nodeMetricsSnapshot } from '../../../infra/node-metrics.js';
 import type { AccountRecord } from '../../../regions/store/schema.js';
 import { audioMs, RtpParty } from '../../support/rtp-party.js';

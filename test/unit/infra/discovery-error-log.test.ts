@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DiscoveryErrorLog } from '../../../infra/discovery.js';
-import { createLogger } from '../../../infra/log.js';
+import { createLogger } from '../../../regions/core/log.js';
 import { MeshError } from '../../../regions/core/errors.js';
 
 describe('DiscoveryErrorLog', () => {

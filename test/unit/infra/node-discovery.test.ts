@@ -3,7 +3,7 @@ import { parseConfig, type Config } from '../../../infra/config.js';
 import { DiscoveredMediaNodes, healthFromDiscovery } from '../../../infra/discovered-media.js';
 import { placementNodesFromCatalog } from '../../../control-plane/placement/index.js';
 import { loadRegionCatalog } from '../../../regions/catalog.js';
-import { silentLogger } from '../../../infra/log.js';
+import { silentLogger } from '../../../regions/core/log.js';
 import { RegistryMediaPort } from '../../../infra/media-port.js';
 import { startNodeDiscovery, type NodeDiscovery } from '../../../infra/node-discovery.js';
 import { MediaNodeRegistry } from '../../../media/registry.js';

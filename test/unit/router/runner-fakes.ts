@@ -6,7 +6,7 @@
  * fetchInstructions.
  */
 import { vi } from 'vitest';
-import { silentLogger } from '../../../infra/log.js';
+import { silentLogger } from '../../../regions/core/log.js';
 import { MeshError } from '../../../regions/core/errors.js';
 import { DIALECT_ERRORS, dialectCodeOf, routerError } from '../../../signaling/router/errors.js';
 import type { FetchedInstructions, FetchInstructionsOptions } from '../../../signaling/router/fetch.js';

@@ -4,7 +4,7 @@
  * fake timers; documents served by an injected fetchDocument.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { silentLogger } from '../../../infra/log.js';
+import { silentLogger } from '../../../regions/core/log.js';
 import type { FetchInstructionsOptions } from '../../../signaling/router/fetch.js';
 import { HostBreakers } from '../../../signaling/router/host-breakers.js';
 import { CallRouter, ERROR_SPEECH } from '../../../signaling/router/runner.js';
