@@ -25,7 +25,7 @@
  */
 import { join } from 'node:path';
 import type { Region } from '../regions/catalog.js';
-import type { DiscoveryRegistrar } from './discovery-registrar.js';
+import type { DiscoveryRegistrar } from '../regions/discovery/registrar.js';
 import { reachAddress, relayFor, type LinkRelayPlan } from './link-delays.js';
 import type { Logger } from '../regions/core/log.js';
 import { announceCentralMedia } from './node-discovery.js';

@@ -17,8 +17,8 @@ import { RedisDiscovery } from '../regions/discovery/redis-discovery.js';
 import type { Discovery, DiscoveryQuery } from '../regions/discovery/types.js';
 import type { MeshError } from '../regions/core/errors.js';
 import type { Config } from './config.js';
-import { DiscoveryRegistrar } from './discovery-registrar.js';
-import { DiscoveryView } from './discovery-view.js';
+import { DiscoveryRegistrar } from '../regions/discovery/registrar.js';
+import { DiscoveryView } from '../regions/discovery/view.js';
 import type { Logger } from '../regions/core/log.js';
 
 export type DiscoveryKind = 'redis' | 'consul';

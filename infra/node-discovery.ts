@@ -18,8 +18,8 @@ import type { MediaNodeRegistry } from '../media/registry.js';
 import type { ServiceInstance } from '../regions/discovery/types.js';
 import type { Config } from './config.js';
 import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } from './discovery.js';
-import type { DiscoveryRegistrar } from './discovery-registrar.js';
-import type { DiscoveryView } from './discovery-view.js';
+import type { DiscoveryRegistrar } from '../regions/discovery/registrar.js';
+import type { DiscoveryView } from '../regions/discovery/view.js';
 import type { Logger } from '../regions/core/log.js';
 
 /** The signaling node as discovery lists it. */

@@ -7,6 +7,8 @@ export * from './types.js';
 export { RedisDiscovery, type RedisDiscoveryOptions } from './redis-discovery.js';
 export { ConsulDiscovery, consulOptionsFromEnv, type ConsulAgentAddress, type ConsulDiscoveryOptions } from './consul-discovery.js';
 export { SnapshotDiff, matchesQuery, validateInstance } from './snapshot.js';
+export { DiscoveryRegistrar, instanceFingerprint, type DiscoveryRegistrarOptions } from './registrar.js';
+export { DiscoveryView, type DiscoveryViewListener } from './view.js';
 
 /**
  * The adapter configuration asks for: Consul when CONSUL_HTTP_ADDR is set

@@ -10,7 +10,7 @@ import { MediaNodeRegistry } from '../../../media/registry.js';
 import type { NgClientLike } from '../../../media/ng/client.js';
 import { MeshError } from '../../../regions/core/errors.js';
 import type { ServiceInstance } from '../../../regions/discovery/types.js';
-import { FakeDiscovery } from './fake-discovery.js';
+import { FakeDiscovery } from '../regions/discovery/fake-discovery.js';
 
 /** ng clients whose ping answers while `alive` has their address. */
 function fakeClients(alive: Set<string>, offers: string[]): (n: { address: string }) => NgClientLike {

@@ -1,7 +1,7 @@
 /** An in-memory Discovery for unit tests of its users: reachability switchable, watches fed by the test. */
-import { MeshError } from '../../../regions/core/errors.js';
-import { SnapshotDiff, matchesQuery } from '../../../regions/discovery/snapshot.js';
-import type { Discovery, DiscoveryQuery, Registration, ServiceInstance, WatchCallback } from '../../../regions/discovery/types.js';
+import { MeshError } from '../../../../regions/core/errors.js';
+import { SnapshotDiff, matchesQuery } from '../../../../regions/discovery/snapshot.js';
+import type { Discovery, DiscoveryQuery, Registration, ServiceInstance, WatchCallback } from '../../../../regions/discovery/types.js';
 
 /** An in-memory discovery whose reachability the test switches. */
 export class FakeDiscovery implements Discovery {

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isMeshError } from '../../../regions/core/errors.js';
-import { RedisDiscovery } from '../../../regions/discovery/redis-discovery.js';
+import { isMeshError } from '../../../../regions/core/errors.js';
+import { RedisDiscovery } from '../../../../regions/discovery/redis-discovery.js';
 import { discoveryContract } from './discovery-contract.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6391';

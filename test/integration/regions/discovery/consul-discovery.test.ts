@@ -4,7 +4,7 @@
  * the run says so plainly.
  */
 import { describe, expect, it } from 'vitest';
-import { ConsulDiscovery, consulOptionsFromEnv } from '../../../regions/discovery/consul-discovery.js';
+import { ConsulDiscovery, consulOptionsFromEnv } from '../../../../regions/discovery/consul-discovery.js';
 import { discoveryContract } from './discovery-contract.js';
 
 const consul = consulOptionsFromEnv(process.env);
@@ -37,7 +37,7 @@ discoveryContract(
 describe('ConsulDiscovery without a reachable agent', () => {
   it('bounds calls by requestTimeoutMs when the agent accepts but never answers, and fails fast when nothing listens', async () => {
     const { createServer } = await import('node:net');
-    const { isMeshError } = await import('../../../regions/core/errors.js');
+    const { isMeshError } = await import('../../../../regions/core/errors.js');
     const sockets: import('node:net').Socket[] = [];
     const blackhole = createServer((s) => {
       sockets.push(s);

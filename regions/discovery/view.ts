@@ -4,7 +4,7 @@
  * than by polling from here. While discovery is unreachable the view keeps
  * what it last saw, so the process goes on serving with it.
  */
-import type { Discovery, DiscoveryChange, DiscoveryQuery, ServiceInstance, Unwatch } from '../regions/discovery/types.js';
+import type { Discovery, DiscoveryChange, DiscoveryQuery, ServiceInstance, Unwatch } from './types.js';
 
 export type DiscoveryViewListener = (change: DiscoveryChange) => void;
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DiscoveryRegistrar } from '../../../infra/discovery-registrar.js';
-import type { ServiceInstance } from '../../../regions/discovery/types.js';
+import { DiscoveryRegistrar } from '../../../../regions/discovery/registrar.js';
+import type { ServiceInstance } from '../../../../regions/discovery/types.js';
 import { FakeDiscovery } from './fake-discovery.js';
 
 const inst = (id: string, v = '1'): ServiceInstance => ({ id, service: 'media', region: 'eu-west', address: '127.0.2.11', port: 2223, capabilities: ['relay'], meta: { v } });

@@ -7,9 +7,9 @@
  * another node). While discovery is unreachable it retries with a backoff
  * that doubles up to `maxBackoffMs`; nothing it does throws into the caller.
  */
-import { MeshError } from '../regions/core/errors.js';
-import { withTimeout } from '../regions/discovery/timeout.js';
-import type { Discovery, Registration, ServiceInstance } from '../regions/discovery/types.js';
+import { MeshError } from '../core/errors.js';
+import { withTimeout } from './timeout.js';
+import type { Discovery, Registration, ServiceInstance } from './types.js';
 
 export interface DiscoveryRegistrarOptions {
   /** Registration TTL; heartbeats go every ttlMs/3. */

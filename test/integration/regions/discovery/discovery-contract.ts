@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isMeshError } from '../../../regions/core/errors.js';
-import type { Discovery, DiscoveryChange, Registration, ServiceInstance } from '../../../regions/discovery/types.js';
-import { sleep, waitFor } from './helpers.js';
+import { isMeshError } from '../../../../regions/core/errors.js';
+import type { Discovery, DiscoveryChange, Registration, ServiceInstance } from '../../../../regions/discovery/types.js';
+import { sleep, waitFor } from '../helpers.js';
 
 export interface ContractOptions {
   /** TTL used for registrations; the adapter's minimum or a little above. */
