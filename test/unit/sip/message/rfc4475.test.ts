@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +96,42 @@ function withoutLength(m: SipMessage): { name: string; value: string }[] {
 function parseFixture(name: string): SipMessage {
   return parseSipMessage(load(name));
 }
+
+/** `sha256  file` lines of the SHA-256 block in SOURCE.md (the archive files' digests). */
+function sourceDigests(): Map<string, string> {
+  const text = readFileSync(join(FIXTURES, 'SOURCE.md'), 'utf8');
+  const block = text.slice(text.indexOf('## SHA-256'));
+  const out = new Map<string, string>();
+  for (const m of block.matchAll(/^([0-9a-f]{64}) {2}(\S+\.dat)$/gm)) out.set(m[2]!, m[1]!);
+  return out;
+}
+
+describe('RFC 4475 fixtures are the archive files', () => {
+  it('every .dat file has the SHA-256 that SOURCE.md records, and SOURCE.md names all 50', () => {
+    const digests = sourceDigests();
+    expect(digests.size).toBe(50);
+    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.dat')).sort();
+    expect(files).toEqual([...digests.keys()].sort());
+    for (const f of files) {
+      expect(createHash('sha256').update(readFileSync(join(FIXTURES, f))).digest('hex'), f).toBe(digests.get(f));
+    }
+  });
+
+  it('longreq.dat has the RFC text\'s repeat counts (§3.1.1.7: longparam·name x25, 3515 octets)', () => {
+    const raw = load('longreq');
+    expect(raw.length).toBe(3515);
+    const param = /;longparam((?:name)+)=shortvalue/.exec(raw.toString('latin1'))?.[1] ?? '';
+    expect(param.length / 'name'.length).toBe(25);
+  });
+
+  it('CRLF line ends are kept: no bare LF in any header section', () => {
+    for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.dat'))) {
+      const raw = readFileSync(join(FIXTURES, f)).toString('latin1');
+      const head = raw.slice(0, raw.indexOf('\r\n\r\n') < 0 ? raw.length : raw.indexOf('\r\n\r\n'));
+      expect(/(^|[^\r])\n/.test(head), f).toBe(false);
+    }
+  });
+});
 
 describe('RFC 4475 torture messages', () => {
   it('has an expectation for every fixture file and a file for every expectation', () => {
