@@ -82,7 +82,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     const node = d.registry.node(r.nodeId);
     if (node === undefined) throw new MeshError('SERVICE_UNAVAILABLE', `media node ${r.nodeId} is not in this region`);
     return new LegMedia({
-      ng: node.client,
+      engine: node.engine,
       callId: r.callId,
       partyTag: r.partyTag,
       platformTag: r.platformTag,

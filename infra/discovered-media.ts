@@ -10,7 +10,7 @@ import { CircuitBreaker } from '../regions/core/circuit-breaker.js';
 import { MeshError } from '../regions/core/errors.js';
 import { asNodeId, asRegionId } from '../regions/core/ids.js';
 import type { ServiceInstance } from '../regions/discovery/types.js';
-import { RtpengineMediaEngine, type MediaEngine } from '../media/engine.js';
+import { RtpengineMediaEngine, type MediaEngine } from '../media/engine/index.js';
 import { NgClient, type NgClientLike } from '../media/ng/client.js';
 import type { NodeHealth } from '../control-plane/placement/from-catalog.js';
 import type { PlacementNode } from '../control-plane/placement/types.js';

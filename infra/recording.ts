@@ -260,9 +260,9 @@ export class BranchRecorder {
     if (node === undefined) throw new MeshError('NOT_FOUND', `media node ${call.mediaNodeId} is unknown`);
     const store = await this.store;
     const account = this.accountOf(call.to);
-    const localFork = store === undefined ? Promise.resolve(undefined) : this.forkLocal(store, node.client, call, b);
+    const localFork = store === undefined ? Promise.resolve(undefined) : this.forkLocal(store, node.engine, call, b);
     const liveFork = this.setUpLive(call, b, store !== undefined).then((target) =>
-      target === undefined ? undefined : forkBranch(node.client, { callId: call.callId, fromTags: [call.callerTag], targets: [target] }),
+      target === undefined ? undefined : forkBranch(node.engine, { callId: call.callId, fromTags: [call.callerTag], targets: [target] }),
     );
     const [live, local, accountSid] = await Promise.all([
       liveFork.then((f) => ({ ok: true as const, f }), (e: unknown) => ({ ok: false as const, e })),

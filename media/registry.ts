@@ -1,6 +1,6 @@
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../regions/core/circuit-breaker.js';
 import { MeshError } from '../regions/core/errors.js';
-import { RtpengineMediaEngine, type MediaEngine } from './engine.js';
+import { RtpengineMediaEngine, type MediaEngine } from './engine/index.js';
 import { SafeEmitter } from './events.js';
 import { NgClient, type NgClientLike } from './ng/client.js';
 

@@ -11,7 +11,7 @@
  *   router's document fetch costs without the router.
  */
 import dgram from 'node:dgram';
-import { RtpengineMediaEngine } from '../../media/engine.js';
+import { RtpengineMediaEngine } from '../../media/engine/index.js';
 import { platformSdp } from '../../media/leg/platform-sdp.js';
 import type { NgClient } from '../../media/ng/client.js';
 

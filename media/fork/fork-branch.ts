@@ -12,9 +12,11 @@
  *
  * Several subscriptions of one source may coexist (one to the central
  * service, one to the local store). The call's own legs are not touched.
+ * The three commands are the MediaEngine's (media/engine); this file adds
+ * the answer SDP and the handle.
  */
 import { isMeshError, MeshError } from '../../regions/core/errors.js';
-import type { NgClientLike } from '../ng/client.js';
+import type { MediaEngine } from '../engine/types.js';
 import { buildSubscribeAnswer, parseSubscribeOffer, type OfferedMedia } from './subscribe-sdp.js';
 
 export interface ForkTarget {
@@ -49,18 +51,15 @@ export interface ForkHandle {
   stop(): Promise<void>;
 }
 
-export async function forkBranch(ng: NgClientLike, req: ForkBranchRequest): Promise<ForkHandle> {
+export async function forkBranch(engine: MediaEngine, req: ForkBranchRequest): Promise<ForkHandle> {
   if (req.fromTags.length === 0 || req.fromTags.length !== req.targets.length) {
     throw new MeshError('BAD_REQUEST', `forkBranch needs one target per from-tag (${req.fromTags.length} tags, ${req.targets.length} targets)`);
   }
   const accept = (req.accept ?? ['PCMU', 'PCMA']).map((e) => e.toUpperCase());
-  const reply = await ng.command('subscribe request', { 'call-id': req.callId, 'from-tags': req.fromTags });
-  const toTag = reply['to-tag'];
-  const sdp = reply.sdp;
-  if (typeof toTag !== 'string' || typeof sdp !== 'string') throw new MeshError('BAD_GATEWAY', 'subscribe request: reply lacks to-tag or sdp');
+  const { toTag, sdp } = await engine.subscribe(req.callId, req.fromTags);
   const unsubscribe = async (): Promise<void> => {
     try {
-      await ng.command('unsubscribe', { 'call-id': req.callId, 'to-tag': toTag });
+      await engine.unsubscribe(req.callId, toTag);
     } catch (e) {
       // The call (and with it the subscription) is already gone: the goal of stop() is met.
       if (!(isMeshError(e, 'BAD_GATEWAY') && /unknown (call|tag)/i.test(e.message))) throw e;
@@ -70,7 +69,7 @@ export async function forkBranch(ng: NgClientLike, req: ForkBranchRequest): Prom
   try {
     offer = parseSubscribeOffer(sdp);
     const answer = buildSubscribeAnswer(offer, req.targets, accept, Date.now() % 1_000_000_000);
-    await ng.command('subscribe answer', { 'call-id': req.callId, 'to-tag': toTag, sdp: answer });
+    await engine.subscribeAnswer(req.callId, toTag, answer);
   } catch (e) {
     await unsubscribe().catch(() => undefined);
     throw e;

@@ -1,6 +1,7 @@
 /**
  * The media half of a call leg (the router's `CallLeg`, signaling/router/leg.ts)
- * on rtpengine's ng protocol. The leg is one rtpengine session with two
+ * on a media node (a MediaEngine, media/engine; the ng commands named below are
+ * what its rtpengine implementation sends). The leg is one rtpengine session with two
  * parties: the phone ("party") and the platform. Checked on rtpengine 10.5
  * (userspace):
  *
@@ -29,8 +30,7 @@ import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { MeshError } from '../../regions/core/errors.js';
 import type { UdpPortPool } from '../central/port-pool.js';
-import type { NgClientLike } from '../ng/client.js';
-import type { NgSdpParams } from '../ng/types.js';
+import type { MediaEngine, MediaSdpOptions } from '../engine/types.js';
 import type { DtmfSubscriber } from './dtmf-events.js';
 import { startLegRecording, assertRecordingsDir, type LegRecordingHandle } from './leg-recording.js';
 import { answerDirection, sdpAudioEndpoint as sdpAudioTarget } from '../../regions/core/sdp.js';
@@ -39,8 +39,8 @@ import { parseDigitString, TelephoneEventSender, type DigitStep, type DtmfToneOp
 import type { MediaEndpoint, RecordingHandle, RecordingResult } from './types.js';
 
 export interface LegMediaOptions {
-  /** ng client of the media node that holds the leg's session. */
-  ng: NgClientLike;
+  /** The media node that holds the leg's session. */
+  engine: MediaEngine;
   /** rtpengine call-id (the SIP Call-ID of the leg's dialog). */
   callId: string;
   /** The party's tag in the rtpengine session. */
@@ -76,8 +76,8 @@ export interface LegMediaOptions {
   digits?: DtmfToneOptions;
 }
 
-/** ng options of the platform side's renegotiations; `replace`/`ICE` as the B2BUA (media/engine.ts). */
-const RENEGOTIATE: Pick<NgSdpParams, 'replace' | 'ice'> = { replace: ['origin', 'session-connection'], ice: 'remove' };
+/** ng options of the platform side's renegotiations; `replace`/`ICE` as the B2BUA (B2BUA_SDP_DEFAULTS, media/engine), stated here so they hold whatever the engine's defaults. */
+const RENEGOTIATE: Pick<MediaSdpOptions, 'replace' | 'ice'> = { replace: ['origin', 'session-connection'], ice: 'remove' };
 const PLATFORM_FLAGS = ['port-latching', 'asymmetric'];
 
 export class LegMedia {
@@ -130,13 +130,12 @@ export class LegMedia {
     this.assertOpen();
     if (signal?.aborted === true) return;
     if (typeof file !== 'string' || file.length === 0 || file.length > 4096) throw new MeshError('BAD_REQUEST', 'play: file must be a non-empty path');
-    const reply = await this.opts.ng.command('play media', { 'call-id': this.opts.callId, 'from-tag': this.opts.partyTag, file });
-    const reported = reply.duration;
+    const reported = await this.opts.engine.play(this.opts.callId, this.opts.partyTag, file);
     const waitMs = typeof reported === 'number' && Number.isFinite(reported) && reported > 0 ? reported : Math.max(0, durationMs);
     const finished = await waitOrAbort(waitMs, signal, this.closeController.signal);
     if (!finished) {
       // Best effort: the file stops by itself at its end, and the call may be gone already.
-      await this.opts.ng.command('stop media', { 'call-id': this.opts.callId, 'from-tag': this.opts.partyTag }).catch(() => undefined);
+      await this.opts.engine.stopPlay(this.opts.callId, this.opts.partyTag).catch(() => undefined);
     }
   }
 
@@ -211,7 +210,7 @@ export class LegMedia {
     this.assertOpen();
     const socket = this.opts.recordPorts !== undefined ? await this.opts.recordPorts.bind() : await bindUdp(this.rtpAddress);
     const handle = await startLegRecording({
-      ng: this.opts.ng,
+      engine: this.opts.engine,
       callId: this.opts.callId,
       partyTag: this.opts.partyTag,
       recordingsDir: this.opts.recordingsDir,
@@ -256,16 +255,16 @@ export class LegMedia {
   answerPartyOffer(): Promise<string> {
     this.assertOpen();
     const run = async (): Promise<string> => {
-      const { ng, callId, partyTag, platformTag } = this.opts;
+      const { engine, callId, partyTag, platformTag } = this.opts;
       this.sdpVersion++;
       const partySdp = this.opts.partySdp();
       const ours = platformSdp(this.peer, { sessionId: this.sessionId, sessionVersion: this.sdpVersion, direction: answerDirection(partySdp) });
-      const offer = await ng.offer({ ...RENEGOTIATE, callId, fromTag: partyTag, sdp: partySdp, extra: { 'to-tag': platformTag } });
-      const answer = await ng.answer({ ...RENEGOTIATE, callId, fromTag: partyTag, toTag: platformTag, sdp: ours, flags: PLATFORM_FLAGS });
+      const offer = await engine.offer(callId, partyTag, partySdp, { ...RENEGOTIATE, extra: { 'to-tag': platformTag } });
+      const answer = await engine.answer(callId, partyTag, platformTag, ours, { ...RENEGOTIATE, flags: PLATFORM_FLAGS });
       this.platformFlagged = true;
-      const now = sdpAudioTarget(offer.sdp);
+      const now = sdpAudioTarget(offer);
       if (now !== undefined) this.endpoint = now;
-      return answer.sdp;
+      return answer;
     };
     const result = this.negotiating.then(run, run);
     this.negotiating = result.catch(() => undefined);
@@ -297,7 +296,7 @@ export class LegMedia {
   /** One offer/answer inside rtpengine pointing the platform side at `peer` (or discard). Serialized. */
   private renegotiate(peer: MediaEndpoint | undefined): Promise<void> {
     const run = async (): Promise<void> => {
-      const { ng, callId, partyTag, platformTag } = this.opts;
+      const { engine, callId, partyTag, platformTag } = this.opts;
       this.sdpVersion++;
       // Answering the party's offer: mirror its direction (a party on hold stays on hold).
       const direction = this.opts.offerer === 'party' ? answerDirection(this.opts.partySdp()) : 'sendrecv';
@@ -305,13 +304,11 @@ export class LegMedia {
       let forPlatform: string;
       if (this.opts.offerer === 'party') {
         // Same direction as the dialog's first offer: the party re-offers its SDP, the platform answers anew.
-        const offer = await ng.offer({ ...RENEGOTIATE, callId, fromTag: partyTag, sdp: this.opts.partySdp(), extra: { 'to-tag': platformTag } });
-        forPlatform = offer.sdp;
-        await ng.answer({ ...RENEGOTIATE, callId, fromTag: partyTag, toTag: platformTag, sdp: ours, flags: PLATFORM_FLAGS });
+        forPlatform = await engine.offer(callId, partyTag, this.opts.partySdp(), { ...RENEGOTIATE, extra: { 'to-tag': platformTag } });
+        await engine.answer(callId, partyTag, platformTag, ours, { ...RENEGOTIATE, flags: PLATFORM_FLAGS });
       } else {
-        await ng.offer({ ...RENEGOTIATE, callId, fromTag: platformTag, sdp: ours, flags: PLATFORM_FLAGS, extra: { 'to-tag': partyTag } });
-        const answer = await ng.answer({ ...RENEGOTIATE, callId, fromTag: platformTag, toTag: partyTag, sdp: this.opts.partySdp() });
-        forPlatform = answer.sdp;
+        await engine.offer(callId, platformTag, ours, { ...RENEGOTIATE, flags: PLATFORM_FLAGS, extra: { 'to-tag': partyTag } });
+        forPlatform = await engine.answer(callId, platformTag, partyTag, this.opts.partySdp(), { ...RENEGOTIATE });
       }
       this.peer = peer;
       this.platformFlagged = true;

@@ -18,11 +18,12 @@ import { isMeshError, MeshError } from '../../regions/core/errors.js';
 import { BranchRecorder } from '../central/branch-recorder.js';
 import { branchPaths } from '../central/metadata.js';
 import { forkBranch, type ForkHandle } from '../fork/fork-branch.js';
-import type { NgClientLike } from '../ng/client.js';
+import type { MediaEngine } from '../engine/types.js';
 import type { RecordingHandle, RecordingResult } from './types.js';
 
 export interface LegRecordingRequest {
-  ng: NgClientLike;
+  /** The media node that holds the call's session. */
+  engine: MediaEngine;
   callId: string;
   /** The party whose media is recorded. */
   partyTag: string;
@@ -73,7 +74,7 @@ export async function startLegRecording(req: LegRecordingRequest): Promise<LegRe
   }
   let fork: ForkHandle;
   try {
-    fork = await forkBranch(req.ng, {
+    fork = await forkBranch(req.engine, {
       callId: req.callId,
       fromTags: [req.partyTag],
       targets: [{ address: req.advertiseAddress ?? bound.address, port: bound.port }],

@@ -16,6 +16,7 @@ import type { ManagedProcess } from '../../../infra/process.js';
 import { decodeSample } from '../../../media/central/g711.js';
 import { CentralMediaService } from '../../../media/central/service.js';
 import { forkBranch } from '../../../media/fork/fork-branch.js';
+import { RtpengineMediaEngine } from '../../../media/engine/index.js';
 import { NgClient } from '../../../media/ng/client.js';
 import { UdpDelayRelay } from '../../../regions/link/udp-delay-relay.js';
 import { LOG_DIR, audioSdp, rtpPeer, sdpMediaTarget, waitFor, type RtpPeer } from './helpers.js';
@@ -77,7 +78,7 @@ describe('forkBranch (rtpengine subscribe request/answer) to the central media s
       const linked = new UdpDelayRelay({ listenHost: '127.0.11.53', targetHost: brCaller.address, targetPort: brCaller.port, delayMs: 40 });
       const ends = await linked.start();
       try {
-        const fork = await forkBranch(ng, { callId, fromTags: ['caller-tag', 'callee-tag'], targets: [ends.listen, brCallee] });
+        const fork = await forkBranch(new RtpengineMediaEngine(ng), { callId, fromTags: ['caller-tag', 'callee-tag'], targets: [ends.listen, brCallee] });
         expect(fork.streams.map((s) => s.fromTag)).toEqual(['caller-tag', 'callee-tag']);
         expect(fork.streams.every((s) => s.source.address === NODE && s.payloadType === 0)).toBe(true);
         // 3 s from the caller, 2 s from the callee, concurrently.
@@ -120,8 +121,8 @@ describe('forkBranch (rtpengine subscribe request/answer) to the central media s
     a.on('message', () => gotA++);
     b.on('message', () => gotB++);
     try {
-      const f1 = await forkBranch(ng, { callId, fromTags: ['caller-tag'], targets: [{ address: '127.0.11.54', port: a.address().port }] });
-      const f2 = await forkBranch(ng, { callId, fromTags: ['caller-tag'], targets: [{ address: '127.0.11.54', port: b.address().port }] });
+      const f1 = await forkBranch(new RtpengineMediaEngine(ng), { callId, fromTags: ['caller-tag'], targets: [{ address: '127.0.11.54', port: a.address().port }] });
+      const f2 = await forkBranch(new RtpengineMediaEngine(ng), { callId, fromTags: ['caller-tag'], targets: [{ address: '127.0.11.54', port: b.address().port }] });
       expect(f1.toTag).not.toBe(f2.toTag);
       await talk(caller, toCaller, 20, 1, () => 0xff);
       expect(await waitFor(() => gotA === 20 && gotB === 20, 1000)).toBe(true);
@@ -142,7 +143,7 @@ describe('forkBranch (rtpengine subscribe request/answer) to the central media s
   });
 
   it('fails with BAD_GATEWAY on an unknown call and with BAD_REQUEST on mismatched targets', async () => {
-    await expect(forkBranch(ng, { callId: 'no-such-call', fromTags: ['x'], targets: [{ address: CENTRAL, port: 54800 }] })).rejects.toMatchObject({ code: 'BAD_GATEWAY' });
-    await expect(forkBranch(ng, { callId: 'c', fromTags: ['x', 'y'], targets: [{ address: CENTRAL, port: 54800 }] })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(forkBranch(new RtpengineMediaEngine(ng), { callId: 'no-such-call', fromTags: ['x'], targets: [{ address: CENTRAL, port: 54800 }] })).rejects.toMatchObject({ code: 'BAD_GATEWAY' });
+    await expect(forkBranch(new RtpengineMediaEngine(ng), { callId: 'c', fromTags: ['x', 'y'], targets: [{ address: CENTRAL, port: 54800 }] })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 });

@@ -18,6 +18,7 @@ import { DtmfEvents } from '../../../media/leg/dtmf-events.js';
 import { LegMedia } from '../../../media/leg/leg-media.js';
 import { platformSdp, sdpAudioTarget } from '../../../media/leg/platform-sdp.js';
 import type { MediaEndpoint } from '../../../media/leg/types.js';
+import { RtpengineMediaEngine } from '../../../media/engine/index.js';
 import { NgClient } from '../../../media/ng/client.js';
 import { startSipp } from '../../support/sipp.js';
 import { LOG_DIR, rtpPeer, type RtpPeer } from './helpers.js';
@@ -159,7 +160,7 @@ describe('LegMedia on rtpengine', () => {
     }
     if (target === undefined || platformEndpoint === undefined) throw new Error('rtpengine returned SDP without audio');
     const media = new LegMedia({
-      ng, callId, partyTag: 'party', platformTag: 'plat', offerer, partySdp: () => sdp, platformEndpoint,
+      engine: new RtpengineMediaEngine(ng), callId, partyTag: 'party', platformTag: 'plat', offerer, partySdp: () => sdp, platformEndpoint,
       dtmf, recordingsDir: join(workDir, 'recordings'), rtpAddress: NODE,
     });
     const party: Party = { peer, target, received, media, callId, sdp };
@@ -249,7 +250,7 @@ describe('LegMedia on rtpengine', () => {
     const toRtpengine = sdpAudioTarget(an.sdp);
     const platformEndpoint = sdpAudioTarget(o.sdp);
     if (toRtpengine === undefined || platformEndpoint === undefined) throw new Error('no audio in SDP');
-    const media = new LegMedia({ ng, callId, partyTag: 'party', platformTag: 'plat', offerer: 'party', partySdp: () => partySdp, platformEndpoint, dtmf, recordingsDir: workDir });
+    const media = new LegMedia({ engine: new RtpengineMediaEngine(ng), callId, partyTag: 'party', platformTag: 'plat', offerer: 'party', partySdp: () => partySdp, platformEndpoint, dtmf, recordingsDir: workDir });
     const digits: string[] = [];
     media.onDigit((d) => digits.push(d));
 

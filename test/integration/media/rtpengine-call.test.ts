@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRtpengine } from '../../../infra/rtpengine.js';
 import type { ManagedProcess } from '../../../infra/process.js';
-import { RtpengineMediaEngine } from '../../../media/engine.js';
+import { RtpengineMediaEngine } from '../../../media/engine/index.js';
 import { bencodeEncode } from '../../../media/ng/bencode.js';
 import { NgClient } from '../../../media/ng/client.js';
 import { MeshError } from '../../../regions/core/errors.js';

@@ -17,6 +17,7 @@ import type { ManagedProcess } from '../../../infra/process.js';
 import { CentralMediaService, type CentralMediaServiceOptions } from '../../../media/central/service.js';
 import { parseWav } from '../../../media/central/wav.js';
 import { forkBranch } from '../../../media/fork/fork-branch.js';
+import { RtpengineMediaEngine } from '../../../media/engine/index.js';
 import { NgClient } from '../../../media/ng/client.js';
 import { LocalMediaStore } from '../../../media/store/local-store.js';
 import { BranchUploader } from '../../../media/store/uploader.js';
@@ -71,8 +72,8 @@ describe('local media store: stored during the call, uploaded after it, across a
     cleanups.push(() => link.close());
     const linkEnds = await link.start();
     const atLocal = await store.openBranch({ callSid: 'CAstore', branchId: 'caller', codec: 'PCMU' });
-    const toHome = await forkBranch(ng, { callId, fromTags: ['caller-tag'], targets: [linkEnds.listen] });
-    const toLocal = await forkBranch(ng, { callId, fromTags: ['caller-tag'], targets: [atLocal] });
+    const toHome = await forkBranch(new RtpengineMediaEngine(ng), { callId, fromTags: ['caller-tag'], targets: [linkEnds.listen] });
+    const toLocal = await forkBranch(new RtpengineMediaEngine(ng), { callId, fromTags: ['caller-tag'], targets: [atLocal] });
 
     // 4 s of caller audio; after 1.5 s the link is cut and the central service goes down.
     const packets = 200;

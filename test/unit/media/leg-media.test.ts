@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RtpengineMediaEngine } from '../../../media/engine/index.js';
 import type { NgClientLike } from '../../../media/ng/client.js';
 import type { NgAnswerParams, NgOfferParams } from '../../../media/ng/types.js';
 import { DtmfEvents } from '../../../media/leg/dtmf-events.js';
@@ -51,7 +52,7 @@ function leg(over: Partial<LegMediaOptions> = {}): { media: LegMedia; calls: Cal
   const { ng, calls } = fakeNg();
   const dtmf = new DtmfEvents();
   const media = new LegMedia({
-    ng, callId: 'call-1', partyTag: 'party', platformTag: 'plat', offerer: 'party', partySdp: () => PARTY_SDP,
+    engine: new RtpengineMediaEngine(ng), callId: 'call-1', partyTag: 'party', platformTag: 'plat', offerer: 'party', partySdp: () => PARTY_SDP,
     platformEndpoint: { address: '127.0.0.2', port: 30000 }, dtmf, recordingsDir: '/tmp/leg-unit', ...over,
   });
   return { media, calls, dtmf };
@@ -68,7 +69,7 @@ describe('LegMedia', () => {
   it('plays to the party and resolves after the duration rtpengine reports', async () => {
     vi.useFakeTimers();
     const { ng, calls } = fakeNg(() => ({ result: 'ok', duration: 2000 }));
-    const { media } = leg({ ng });
+    const { media } = leg({ engine: new RtpengineMediaEngine(ng) });
     let done = false;
     const p = media.play('/m/a.wav', 5000).then(() => (done = true));
     await vi.advanceTimersByTimeAsync(1999);
@@ -81,7 +82,7 @@ describe('LegMedia', () => {
   it('stops playback when the signal aborts and resolves', async () => {
     vi.useFakeTimers();
     const { ng, calls } = fakeNg(() => ({ result: 'ok' }));
-    const { media } = leg({ ng });
+    const { media } = leg({ engine: new RtpengineMediaEngine(ng) });
     const ac = new AbortController();
     const p = media.play('/m/a.wav', 2000, ac.signal);
     await vi.advanceTimersByTimeAsync(300);
@@ -92,7 +93,7 @@ describe('LegMedia', () => {
 
   it('rejects when rtpengine refuses to play, and does nothing when already aborted', async () => {
     const { ng, calls } = fakeNg(() => new MeshError('BAD_GATEWAY', 'rtpengine play media failed: Unknown call-ID'));
-    const { media } = leg({ ng });
+    const { media } = leg({ engine: new RtpengineMediaEngine(ng) });
     await expect(media.play('/m/a.wav', 1000)).rejects.toThrow(/Unknown call-ID/);
     await media.play('/m/a.wav', 1000, AbortSignal.abort());
     expect(calls).toHaveLength(1);

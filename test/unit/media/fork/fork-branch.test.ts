@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { forkBranch } from '../../../../media/fork/fork-branch.js';
 import { buildSubscribeAnswer, parseSubscribeOffer } from '../../../../media/fork/subscribe-sdp.js';
+import { RtpengineMediaEngine, type MediaEngine } from '../../../../media/engine/index.js';
 import type { NgClientLike } from '../../../../media/ng/client.js';
 import { MeshError } from '../../../../regions/core/errors.js';
 
@@ -35,7 +36,8 @@ describe('subscription SDP', () => {
   });
 });
 
-function fakeNg(replies: Record<string, Record<string, unknown> | Error>): { ng: NgClientLike; sent: { name: string; dict: Record<string, unknown> }[] } {
+/** The rtpengine MediaEngine over a fake ng client, so the ng commands it sends can be checked. */
+function fakeNg(replies: Record<string, Record<string, unknown> | Error>): { ng: MediaEngine; sent: { name: string; dict: Record<string, unknown> }[] } {
   const sent: { name: string; dict: Record<string, unknown> }[] = [];
   const ng = {
     command: async (name: string, dict: Record<string, unknown> = {}) => {
@@ -45,7 +47,7 @@ function fakeNg(replies: Record<string, Record<string, unknown> | Error>): { ng:
       return r ?? { result: 'ok' };
     },
   } as unknown as NgClientLike;
-  return { ng, sent };
+  return { ng: new RtpengineMediaEngine(ng), sent };
 }
 
 describe('forkBranch', () => {
