@@ -10,6 +10,7 @@ import { MediaCache } from '../media/cache/index.js';
 import { DtmfEvents, LegMedia, platformSdp } from '../media/leg/index.js';
 import type { MediaNodeRegistry } from '../media/registry.js';
 import { MeshError } from '../regions/core/errors.js';
+import type { DestinationPolicy } from '../regions/net/destination-policy.js';
 import { RedisCallQueues } from '../regions/store/call-queues.js';
 import { RedisRecordingSink } from '../regions/store/recording-sink.js';
 import type { B2bua, InboundApps } from '../signaling/b2bua/b2bua.js';
@@ -46,6 +47,8 @@ export interface CallRoutingDeps {
   originator: Originator;
   redis: Redis;
   log: Logger;
+  /** Where tenants' URLs may point (webhooks.*, infra/webhook-policy.ts): documents, callbacks, Play media. */
+  webhookPolicy: DestinationPolicy;
 }
 
 /** An InboundApps that forwards to the router once it exists (the B2BUA is built before the router). */
@@ -75,6 +78,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     dir: config.router.cacheDir ?? join(runDir, 'media-cache'),
     maxFetchBytes: config.router.maxMediaBytes,
     fetchTimeoutMs: config.router.mediaFetchTimeoutMs,
+    destinationPolicy: d.webhookPolicy,
   });
   const recordingsDir = config.router.recordingsDir ?? join(runDir, 'recordings');
   const dtmf = await DtmfEvents.listen({ address: config.sip.address, port: config.media.dtmfEventPort });
@@ -106,6 +110,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     recordings: new RedisRecordingSink(d.redis, config.redis.keyPrefix, config.region, recordingsDir, publicBaseUrl),
     log: log.child({ component: 'call-router' }),
     limits: { maxActiveCalls: config.router.maxActiveCalls },
+    webhookPolicy: d.webhookPolicy,
   });
   d.originator.useRuntime({ router, legMedia });
   const inbound = new InboundAppCalls(d.stack, d.b2bua, d.mediaPort, legMedia, router, d.redis, log, {
@@ -113,6 +118,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     nodeId: d.nodeId,
     keyPrefix: config.redis.keyPrefix,
     platformSdp: () => platformSdp(),
+    webhookPolicy: d.webhookPolicy,
   });
   const resolver = new AppResolver(d.redis, config.redis.keyPrefix);
   let closing: Promise<void> | undefined;

@@ -10,9 +10,18 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MeshError } from '../regions/core/errors.js';
+import { parseCidr } from '../regions/net/cidr.js';
 
 const ipv4 = z.string().refine((s) => isIP(s) === 4, { message: 'must be an IPv4 address' });
 const port = z.number().int().min(1).max(65535);
+/** An IPv4 or IPv6 CIDR block or single address; the message says what is wrong with it. */
+const cidrBlock = z.string().superRefine((s, ctx) => {
+  try {
+    parseCidr(s);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+  }
+});
 
 export const MediaNodeConfigSchema = z
   .object({
@@ -193,6 +202,23 @@ export const ConfigSchema = z
         mediaFetchTimeoutMs: z.number().int().min(100).max(120000).default(10000),
         /** Calls running applications at once on this node; beyond it new ones get the spoken error. Default 10000. */
         maxActiveCalls: z.number().int().min(1).max(1000000).default(10000),
+      })
+      .strict()
+      .default({}),
+    webhooks: z
+      .object({
+        /**
+         * Destinations the platform may send tenants' requests to (webhooks, instruction documents, action
+         * URLs, status and recording callbacks, Play media), checked on every resolved address and redirect.
+         * `development` (default): only `deny` is refused, so application servers on loopback work.
+         * `production`: also loopback, link-local, private, CGNAT, unspecified, multicast and broadcast
+         * ranges (IPv4-mapped IPv6 forms included) and this node's own addresses.
+         */
+        profile: z.enum(['development', 'production']).default('development'),
+        /** Only addresses inside one of these blocks (CIDR or single address, IPv4 or IPv6) are reached. Default every address. */
+        allow: z.array(cidrBlock).max(1024).default(['0.0.0.0/0', '::/0']),
+        /** Blocks refused on top of the profile's; deny wins over allow. Default none. */
+        deny: z.array(cidrBlock).max(1024).default([]),
       })
       .strict()
       .default({}),

@@ -29,6 +29,7 @@ import { DiscoveredMediaNodes } from './discovered-media.js';
 import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
 import { lateInboundApps, startCallRouting, type CallRouting } from './call-router.js';
 import { platformSdp } from '../media/leg/index.js';
+import { webhookPolicyFromConfig } from './webhook-policy.js';
 
 export interface SignalingNode {
   readonly config: Config;
@@ -228,16 +229,18 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     }
   }
 
+  const webhookPolicy = webhookPolicyFromConfig(config);
   const originator = new Originator(stack, b2bua, b2buaMediaPort, routeTable, redis, nlog, {
     region: config.region,
     nodeId,
     keyPrefix: config.redis.keyPrefix,
     platformSdp: () => platformSdp(),
+    webhookPolicy,
   });
   // The call router (applications of inbound numbers, API calls, Dial legs).
   let routing: CallRouting;
   try {
-    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, registry: media, originator, redis, log: nlog });
+    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, registry: media, originator, redis, log: nlog, webhookPolicy });
   } catch (e) {
     await discovery.close().catch(() => undefined);
     await b2bua.close();

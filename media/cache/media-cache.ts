@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MeshError } from '../../regions/core/errors.js';
+import { OPEN_DESTINATION_POLICY, type DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { parseCacheControl } from './cache-control.js';
 import { fetchMedia } from './http-fetch.js';
 import { synthesizeSpeech, synthesizeTone, telephonyDurationMs, transcodeToTelephony } from './transcode.js';
@@ -28,6 +29,8 @@ export interface MediaCacheOptions {
   maxFetchBytes?: number;
   /** Time limit of one media fetch. Default 10000 ms. */
   fetchTimeoutMs?: number;
+  /** Where Play URLs may be fetched from (after DNS and redirects). Default OPEN_DESTINATION_POLICY; the node passes `webhooks.*`. */
+  destinationPolicy?: DestinationPolicy;
   /** Time limit of one conversion or synthesis. Default 30000 ms. */
   transcodeTimeoutMs?: number;
   /** Freshness when a response has no Cache-Control max-age. Default 3600 s. */
@@ -107,6 +110,7 @@ export class MediaCache {
       maxEntries: opts.maxEntries ?? 10_000,
       maxFetchBytes: opts.maxFetchBytes ?? 10 * 1024 * 1024,
       fetchTimeoutMs: opts.fetchTimeoutMs ?? 10_000,
+      destinationPolicy: opts.destinationPolicy ?? OPEN_DESTINATION_POLICY,
       transcodeTimeoutMs: opts.transcodeTimeoutMs ?? 30_000,
       defaultMaxAgeSec: opts.defaultMaxAgeSec ?? 3600,
       maxTextLength: opts.maxTextLength ?? 4096,
@@ -199,6 +203,7 @@ export class MediaCache {
       timeoutMs: this.o.fetchTimeoutMs,
       maxBytes: this.o.maxFetchBytes,
       etag: cached?.etag,
+      policy: this.o.destinationPolicy,
     });
     if (r.status === 'not-modified') {
       if (cached === undefined) throw new MeshError('BAD_GATEWAY', `media ${url}: 304 to an unconditional request`);

@@ -11,6 +11,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
 import { asCallSid } from '../../regions/core/ids.js';
+import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { apiDate, type CallRecord, type CallStatus } from '../../regions/store/schema.js';
 import { newSid } from '../../regions/store/sids.js';
@@ -51,6 +52,8 @@ export interface InboundAppOptions {
   /** The platform side's SDP handed to rtpengine (discard address). */
   platformSdp: () => string;
   webhookTimeoutMs?: number;
+  /** Where status callbacks may point (webhooks.*). Default: anywhere. */
+  webhookPolicy?: DestinationPolicy;
 }
 
 interface InboundCall {
@@ -297,6 +300,7 @@ export class InboundAppCalls {
         sequence: 0,
         authToken: call.binding.authToken,
         timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
+        policy: this.opts.webhookPolicy,
       }).catch(() => undefined);
     }
   }

@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
 import { MeshError } from '../../regions/core/errors.js';
+import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { apiDate, keys, type AccountRecord, type CallEvent, type CallRecord, type CallStatus } from '../../regions/store/schema.js';
 import { newSid } from '../../regions/store/sids.js';
@@ -33,6 +34,8 @@ export interface OriginatorOptions {
   keyPrefix: string;
   /** Timeout of each webhook request. Default 5000 ms. */
   webhookTimeoutMs?: number;
+  /** Where status callbacks may point (webhooks.*). Default: anywhere. */
+  webhookPolicy?: DestinationPolicy;
   /** Ring time when the call did not set Timeout. Default 60 s. */
   defaultRingSeconds?: number;
   /** The platform side's SDP offered to rtpengine (media/leg `platformSdp`: G.711 + telephone-event, discard address). */
@@ -447,6 +450,7 @@ export class Originator implements LegDialer {
       sequence: call.sequence - 1,
       authToken: call.account.authToken,
       timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
+      policy: this.opts.webhookPolicy,
     });
     this.countWebhook(r.ok, r.ms);
     if (!r.ok) this.log.info('status callback failed', { callSid: call.rec.sid, event, status: r.status, error: r.error });

@@ -3,6 +3,7 @@
  * call's base parameters plus the callback's own, signed like every webhook.
  * One builder for API-originated, dialed and inbound calls.
  */
+import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { apiDate, type CallEvent, type CallRecord } from '../../regions/store/schema.js';
 import { sendWebhook, type WebhookResult } from '../webhooks/http.js';
 import type { Params } from '../webhooks/signature.js';
@@ -29,6 +30,8 @@ export interface StatusCallbackRequest {
   sequence: number;
   authToken: string;
   timeoutMs: number;
+  /** Where the callback may point (webhooks.*). Default: sendWebhook's (anywhere). */
+  policy?: DestinationPolicy | undefined;
 }
 
 export function statusCallbackParams(r: Pick<StatusCallbackRequest, 'rec' | 'event' | 'sequence'>): Params {
@@ -44,5 +47,5 @@ export function statusCallbackParams(r: Pick<StatusCallbackRequest, 'rec' | 'eve
 }
 
 export function sendStatusCallback(r: StatusCallbackRequest): Promise<WebhookResult> {
-  return sendWebhook({ method: r.target.method, url: r.target.url, params: statusCallbackParams(r), authToken: r.authToken, timeoutMs: r.timeoutMs });
+  return sendWebhook({ method: r.target.method, url: r.target.url, params: statusCallbackParams(r), authToken: r.authToken, timeoutMs: r.timeoutMs, policy: r.policy });
 }

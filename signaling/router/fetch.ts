@@ -6,6 +6,7 @@
  * (webhooks/signature.ts) and goes through its host's circuit breaker.
  */
 import { MeshError, isMeshError } from '../../regions/core/errors.js';
+import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { sendWebhook } from '../webhooks/http.js';
 import type { Params } from '../webhooks/signature.js';
 import { DIALECT_ERRORS, dialectCodeOf, routerError, type DialectErrorCode } from './errors.js';
@@ -35,6 +36,8 @@ export interface FetchInstructionsOptions {
   breakers: HostBreakers;
   /** Limits for the document parser (maxBytes also bounds the response body). */
   twiml?: Omit<TwimlOptions, 'documentUrl'>;
+  /** Where the URLs may point (webhooks.*); a refused URL fails like a connection failure (11205). Default: sendWebhook's (anywhere). */
+  policy?: DestinationPolicy;
 }
 
 export interface FetchedInstructions {
@@ -83,7 +86,11 @@ async function attempt(o: FetchInstructionsOptions, target: InstructionUrl, para
         timeoutMs: o.timeoutMs ?? 5000,
         // One byte over the limit tells a too-large document from one that fits exactly.
         maxBodyBytes: maxBytes + 1,
+        ...(o.policy !== undefined ? { policy: o.policy } : {}),
       });
+      // The dialect reports a URL pointing at a private or local address as 11205 (HTTP connection
+      // failure). Returned, not thrown: the host is not unwell, so the breaker must not count it.
+      if (r.refused === true) return routerError(DIALECT_ERRORS.HTTP_CONNECTION_FAILURE, r.error ?? 'destination not allowed');
       if (r.status === undefined) {
         throw routerError(DIALECT_ERRORS.HTTP_CONNECTION_FAILURE, `request failed: ${r.error ?? 'unknown error'}`);
       }

@@ -13,6 +13,7 @@
  * rejects.
  */
 import type { Logger } from '../../regions/core/log.js';
+import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { sendWebhook, type WebhookOptions, type WebhookResult } from '../webhooks/http.js';
 import type { Params } from '../webhooks/signature.js';
 import { fetchInstructions, type FetchedInstructions, type FetchInstructionsOptions } from './fetch.js';
@@ -56,6 +57,8 @@ export interface CallRouterDeps {
   /** Default: a new HostBreakers with its defaults (share one per process). */
   breakers?: HostBreakers;
   limits?: RouterLimits;
+  /** Where documents, action URLs and callbacks may point (webhooks.*); applied to the default fetchDocument and webhook. Default: anywhere. */
+  webhookPolicy?: DestinationPolicy;
 }
 
 /**
@@ -109,13 +112,14 @@ export class CallRouter {
   private closing: Promise<void> | undefined;
 
   constructor(deps: CallRouterDeps) {
+    const policy = deps.webhookPolicy;
     this.deps = {
       media: deps.media,
       dialer: deps.dialer,
       queues: deps.queues,
       recordings: deps.recordings,
-      fetchDocument: deps.fetchDocument ?? fetchInstructions,
-      webhook: deps.webhook ?? sendWebhook,
+      fetchDocument: deps.fetchDocument ?? ((o) => fetchInstructions({ ...o, policy: o.policy ?? policy })),
+      webhook: deps.webhook ?? ((o) => sendWebhook({ ...o, policy: o.policy ?? policy })),
       breakers: deps.breakers ?? new HostBreakers(),
       limits: resolveLimits(deps.limits),
       log: deps.log,

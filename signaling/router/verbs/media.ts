@@ -4,6 +4,8 @@
  * that cannot be had is reported and the document goes on with the next verb
  * (the dialect's behaviour for a Play URL that fails to load).
  */
+import { isDestinationRefused } from '../../../regions/net/destination-policy.js';
+import { DIALECT_ERRORS } from '../errors.js';
 import type { Pause, Play, Say } from '../twiml-types.js';
 import { abortable, isStepAborted, sleep } from './abort.js';
 import type { CallContext } from './context.js';
@@ -57,7 +59,8 @@ async function load(
     return await abortable(p, signal);
   } catch (e) {
     if (isStepAborted(e)) return undefined;
-    ctx.reportError(code, `${what}: ${(e as Error).message}`, url);
+    // A URL the webhook policy refuses is reported like an unreachable one (11205), as the dialect does for private addresses.
+    ctx.reportError(isDestinationRefused(e) ? DIALECT_ERRORS.HTTP_CONNECTION_FAILURE : code, `${what}: ${(e as Error).message}`, url);
     return undefined;
   }
 }

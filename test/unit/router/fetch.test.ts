@@ -4,8 +4,20 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MeshError } from '../../../regions/core/errors.js';
+import type { GuardedRequestOptions } from '../../../regions/net/guarded-request.js';
 import { fetchInstructions } from '../../../signaling/router/fetch.js';
 import { HostBreakers } from '../../../signaling/router/host-breakers.js';
+import { fakeGuardedRequest, type FakeFetch } from './fake-http.js';
+
+// sendWebhook talks HTTP through guardedRequest (the destination policy's client), not the global fetch.
+const fake = vi.hoisted(() => ({ handler: undefined as FakeFetch | undefined }));
+vi.mock('../../../regions/net/guarded-request.js', async (orig) => ({
+  ...(await orig<object>()),
+  guardedRequest: (o: GuardedRequestOptions) => fakeGuardedRequest(o, fake.handler),
+}));
+const setFetch = (h: FakeFetch): void => {
+  fake.handler = h;
+};
 
 const OK = '<Response><Say>ok</Say></Response>';
 const PRIMARY = { url: 'http://primary.test/voice', method: 'POST' as const };
@@ -18,7 +30,7 @@ beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
   calls = [];
   behaviour = {};
-  vi.stubGlobal('fetch', async (input: string | URL, init: RequestInit) => {
+  setFetch(async (input: string | URL, init: RequestInit) => {
     const url = String(input);
     calls.push({ url, body: String(init.body ?? '') });
     const host = new URL(url).host;

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../regions/core/log.js';
+import type { GuardedRequestOptions } from '../../../regions/net/guarded-request.js';
 import type { FetchInstructionsOptions } from '../../../signaling/router/fetch.js';
 import { HostBreakers } from '../../../signaling/router/host-breakers.js';
 import { CallRouter, ERROR_SPEECH } from '../../../signaling/router/runner.js';
@@ -13,6 +14,17 @@ import { computeSignature } from '../../../signaling/webhooks/signature.js';
 import {
   APP, createHarness, FakeDialer, FakeLeg, FakeMedia, FakeQueues, FakeRecordings, FALLBACK, settle, STATUS_CB, tick, xml,
 } from './runner-fakes.js';
+import { fakeGuardedRequest, type FakeFetch } from './fake-http.js';
+
+// sendWebhook talks HTTP through guardedRequest (the destination policy's client), not the global fetch.
+const fake = vi.hoisted(() => ({ handler: undefined as FakeFetch | undefined }));
+vi.mock('../../../regions/net/guarded-request.js', async (orig) => ({
+  ...(await orig<object>()),
+  guardedRequest: (o: GuardedRequestOptions) => fakeGuardedRequest(o, fake.handler),
+}));
+const setFetch = (h: FakeFetch): void => {
+  fake.handler = h;
+};
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -414,7 +426,7 @@ describe('CallRouter: default fetchDocument and webhook', () => {
 
   it('fetches through fetchInstructions (signed, with fallback) and reports through sendWebhook', async () => {
     const seen: { url: string; signature: string; body: string }[] = [];
-    vi.stubGlobal('fetch', async (input: string | URL, init: RequestInit) => {
+    setFetch(async (input: string | URL, init: RequestInit) => {
       const url = String(input);
       const headers = init.headers as Record<string, string>;
       seen.push({ url, signature: headers['X-Twilio-Signature'] ?? '', body: String(init.body ?? '') });
