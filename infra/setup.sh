@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# rtpengine: media nodes; redis-server: state + discovery; sip-tester: SIPp for tests;
+# rtpengine: media nodes; redis-server: state + discovery; etcd-server: discovery's second engine
+# (leases + watch; the tests start their own member); sip-tester: SIPp for tests;
 # kamailio: benchmark baseline; sox/espeak-ng: media conversion and TTS; procps: pgrep/ps for launch checks.
-PACKAGES=(rtpengine-daemon redis-server sip-tester kamailio sox espeak-ng procps ca-certificates)
+PACKAGES=(rtpengine-daemon redis-server etcd-server sip-tester kamailio sox espeak-ng procps ca-certificates)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -31,7 +32,7 @@ else
   echo "setup: Debian packages present"
 fi
 
-for bin in rtpengine redis-server sipp node npm; do
+for bin in rtpengine redis-server etcd sipp node npm; do
   command -v "$bin" >/dev/null || { echo "setup: '$bin' not found after install" >&2; exit 1; }
 done
 
