@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { MediaCache } from '../media/cache/index.js';
 import { DtmfEvents, LegMedia, platformSdp } from '../media/leg/index.js';
-import type { MediaNodeRegistry } from '../media/registry.js';
+import type { MediaNodeRegistry } from '../media/nodes/registry.js';
 import { MeshError } from '../regions/core/errors.js';
 import type { DestinationPolicy } from '../regions/net/destination-policy.js';
 import { RedisCallQueues } from '../regions/store/call-queues.js';

@@ -14,7 +14,7 @@
  * The ping stays the source of a local node's health (it is what discovery is
  * fed from, and it still works when discovery does not).
  */
-import type { MediaNodeRegistry } from '../media/registry.js';
+import type { MediaNodeRegistry } from '../media/nodes/registry.js';
 import type { ServiceInstance } from '../regions/discovery/types.js';
 import type { Config } from './config.js';
 import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } from './discovery.js';

@@ -29,7 +29,7 @@
 import type { Redis } from 'ioredis';
 import type { BranchMetadata } from '../media/central/metadata.js';
 import { forkBranch, type ForkHandle, type ForkTarget } from '../media/fork/fork-branch.js';
-import type { MediaNodeRegistry } from '../media/registry.js';
+import type { MediaNodeRegistry } from '../media/nodes/registry.js';
 import { LocalMediaStore } from '../media/store/local-store.js';
 import type { UploadEntry } from '../media/store/manifest.js';
 import type { UploaderOptions } from '../media/store/uploader.js';

@@ -5,7 +5,7 @@
  * directly so they can inspect its counters.
  */
 import type { Redis } from 'ioredis';
-import { MediaNodeRegistry } from '../media/registry.js';
+import { MediaNodeRegistry } from '../media/nodes/registry.js';
 import { B2bua } from '../signaling/b2bua/b2bua.js';
 import { CommandConsumer } from '../signaling/calls/command-consumer.js';
 import { Originator } from '../signaling/calls/originator.js';
@@ -20,12 +20,13 @@ import { createRedisClient } from './redis.js';
 import { inboundAccounting } from './inbound-accounting.js';
 import { meshRouting } from './mesh-routing.js';
 import { BranchRecorder, recordingCentrals } from './recording.js';
-import { RegistryMediaPort } from './media-port.js';
+import { RegistryMediaPort } from '../media/nodes/media-port.js';
+import { choosePlacement, placementTraceEntry } from '../control-plane/placement/index.js';
 import { startMetricsPublisher } from './metrics-publisher.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
 import { keys } from '../regions/store/schema.js';
-import { DiscoveredMediaNodes } from './discovered-media.js';
+import { DiscoveredMediaNodes } from '../media/nodes/discovered.js';
 import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
 import { lateInboundApps, startCallRouting, type CallRouting } from './call-router.js';
 import { platformSdp } from '../media/leg/index.js';
@@ -152,10 +153,11 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
           usage: { redis, keyPrefix: config.redis.keyPrefix },
         })
       : undefined;
-  const b2buaMediaPort = new RegistryMediaPort(media, config.region, (callKey, entry) => {
+  const b2buaMediaPort = new RegistryMediaPort(media, { region: config.region, choosePlacement, onDecision: (callKey, made) => {
     const k = placementKeys.placements(callKey);
+    const entry = placementTraceEntry(made.seq, made.atMs, made.input, made.decision);
     redis.rpush(k, JSON.stringify(entry)).then(() => redis.expire(k, 86400)).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
-  });
+  } });
   const routeTable = new RouteTable(config.routes);
   const inboundApps = lateInboundApps();
   const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {

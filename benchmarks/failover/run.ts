@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../../infra/config.js';
 import { ensureRedis } from '../../infra/redis.js';
-import { MediaNodeRegistry } from '../../media/registry.js';
+import { MediaNodeRegistry } from '../../media/nodes/registry.js';
 import type { StoredCall } from '../../signaling/b2bua/call-store.js';
 import { ChildGroup, type BenchChild } from '../lib/children.js';
 import { startBenchRtpengine } from '../lib/rtpengine.js';

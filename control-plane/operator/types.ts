@@ -2,7 +2,7 @@
  * What the operator API is given by the process that mounts it: the region
  * catalog, a view of the nodes, and the drill executor of the local mesh.
  */
-import type { MediaNodeSnapshot } from '../../media/registry.js';
+import type { MediaNodeSnapshot } from '../../media/nodes/registry.js';
 import type { NodeMetricsSnapshot } from '../../regions/store/schema.js';
 
 export interface RegionInfo {

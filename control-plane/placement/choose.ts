@@ -24,7 +24,7 @@ import type {
   PlacementInput,
   PlacementNode,
   PlacementScore,
-} from './types.js';
+} from '../../regions/placement/types.js';
 
 /** Chosen + runners-up kept per rule. */
 const KEEP = 4;

@@ -4,7 +4,7 @@
  */
 import type { RegionCatalog } from '../../regions/catalog.js';
 import type { NodeId, RegionId } from '../../regions/core/ids.js';
-import type { MediaCapability, PlacementInput, PlacementNode } from './types.js';
+import type { MediaCapability, PlacementInput, PlacementNode } from '../../regions/placement/types.js';
 
 export interface NodeHealth {
   readonly healthy: boolean;

@@ -13,4 +13,4 @@ export {
   type PlacementTraceEntry,
   type PlacementTraceOptions,
 } from './trace.js';
-export type * from './types.js';
+export type * from '../../regions/placement/types.js';

@@ -7,7 +7,7 @@
  * serve them at /v1/calls/{sid}/placements.
  */
 import { MeshError } from '../../regions/core/errors.js';
-import type { MediaCapability, PlacementDecision, PlacementInput } from './types.js';
+import type { MediaCapability, PlacementDecision, PlacementInput } from '../../regions/placement/types.js';
 
 /** What a decision was asked, without the node list (which can be thousands long). */
 export interface PlacementInputSummary {

@@ -8,7 +8,7 @@
  */
 import { MeshError } from '../../regions/core/errors.js';
 import { MEDIA_CAPABILITIES } from '../../regions/catalog.js';
-import type { PlacementInput, PlacementNode } from './types.js';
+import type { PlacementInput, PlacementNode } from '../../regions/placement/types.js';
 
 /** Most nodes one decision looks at: a bound on the work an input can ask for. */
 export const MAX_PLACEMENT_NODES = 100_000;

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../../infra/config.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
-import { MediaNodeRegistry } from '../../../media/registry.js';
+import { MediaNodeRegistry } from '../../../media/nodes/registry.js';
 import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../b2bua/harness.js';
 
 export const SIG = { address: '127.0.10.1', port: 5060 };

@@ -1,12 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig, type Config } from '../../../infra/config.js';
-import { DiscoveredMediaNodes, healthFromDiscovery } from '../../../infra/discovered-media.js';
-import { placementNodesFromCatalog } from '../../../control-plane/placement/index.js';
-import { loadRegionCatalog } from '../../../regions/catalog.js';
 import { silentLogger } from '../../../regions/core/log.js';
-import { RegistryMediaPort } from '../../../infra/media-port.js';
 import { startNodeDiscovery, type NodeDiscovery } from '../../../infra/node-discovery.js';
-import { MediaNodeRegistry } from '../../../media/registry.js';
+import { MediaNodeRegistry } from '../../../media/nodes/registry.js';
 import type { NgClientLike } from '../../../media/ng/client.js';
 import { MeshError } from '../../../regions/core/errors.js';
 import type { ServiceInstance } from '../../../regions/discovery/types.js';
@@ -127,67 +123,5 @@ describe('startNodeDiscovery: what a signaling node registers', () => {
     d.publish();
     expect(gone).toEqual(['us-m1']);
     expect(nd.media.has('us-m1')).toBe(false);
-  });
-});
-
-describe('RegistryMediaPort with discovered nodes', () => {
-  let registry: MediaNodeRegistry;
-  let offers: string[];
-  let alive: Set<string>;
-  let listed: Map<string, ServiceInstance>;
-  let port: RegistryMediaPort;
-  beforeEach(async () => {
-    offers = [];
-    alive = new Set(['127.0.1.11']);
-    registry = new MediaNodeRegistry({ region: 'us-east', nodes: [{ id: 'us-m1', address: '127.0.1.11', ngPort: 2223, capabilities: ['relay'] }], healthIntervalMs: 60_000, createClient: fakeClients(alive, offers) });
-    await registry.start();
-    listed = new Map([['eu-m1', remote('eu-m1', 'eu-west')], ['ap-m1', remote('ap-m1', 'ap-south', { address: '127.0.3.11' })]]);
-    const source = { instances: () => [...listed.values()], get: (id: string) => listed.get(id) };
-    const discovered = new DiscoveredMediaNodes(source, { createClient: (i) => fakeClients(new Set([i.address]), offers)(i) });
-    port = new RegistryMediaPort(registry, 'us-east');
-    port.useDiscovery(discovered, { 'eu-west': 40, 'ap-south': 110 });
-  });
-  afterEach(async () => {
-    await registry.close();
-  });
-
-  it('places locally while a local node is healthy, with the remote ones in the input', () => {
-    const nodes = port.placementNodes();
-    expect(nodes.map((n) => `${n.id}@${n.region}:${n.healthy}`)).toEqual(['us-m1@us-east:true', 'eu-m1@eu-west:true', 'ap-m1@ap-south:true']);
-    expect(port.acquire('c1').nodeId).toBe('us-m1');
-    expect(port.placements).toEqual({ local: 1 });
-  });
-
-  it('routes media through the nearest discovered node when no local one is healthy, and uses its ng endpoint', async () => {
-    alive.clear();
-    await registry.checkAll();
-    expect(port.acquire('c2').nodeId).toBe('eu-m1');
-    expect(port.placements).toEqual({ remote: 1 });
-    expect(port.isHealthy('eu-m1')).toBe(true);
-    await port.offer('eu-m1', 'c2', 'tag', 'v=0\r\n');
-    expect(offers).toEqual(['127.0.2.11 c2']);
-    // The node leaves discovery: no longer healthy, and re-anchoring picks the next one.
-    listed.delete('eu-m1');
-    expect(port.isHealthy('eu-m1')).toBe(false);
-    expect(port.reacquire('c2', 'eu-m1').nodeId).toBe('ap-m1');
-  });
-
-  it('skips a discovered node its owner marked drained, and says unavailable when nothing is left', async () => {
-    alive.clear();
-    await registry.checkAll();
-    listed.set('eu-m1', remote('eu-m1', 'eu-west', { meta: { drained: '1' } }));
-    listed.delete('ap-m1');
-    expect(() => port.acquire('c3')).toThrow(/no healthy media node/);
-  });
-});
-
-describe('healthFromDiscovery', () => {
-  it('gives catalog nodes the health discovery lists, unlisted ones none (unhealthy)', () => {
-    const catalog = loadRegionCatalog();
-    const [first, second] = catalog.mediaNodes('eu-west');
-    const listed = new Map([[first!.id as string, remote(first!.id, 'eu-west', { meta: { sessions: '5', drained: '0' } })]]);
-    const nodes = placementNodesFromCatalog(catalog, healthFromDiscovery({ get: (id) => listed.get(id) }));
-    expect(nodes.find((n) => n.id === first!.id)).toMatchObject({ healthy: true, sessions: 5 });
-    expect(nodes.find((n) => n.id === second!.id)?.healthy).toBe(false);
   });
 });

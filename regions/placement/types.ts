@@ -1,11 +1,13 @@
 /**
  * Types of the media placement policy (DESIGN.md "One call, end to end",
- * step 6): what it is asked, and what it answers.
+ * step 6): what it is asked, and what it answers. The policy itself is
+ * control-plane/placement; the types live here because media/ builds the
+ * nodes it is asked about (media/nodes) and may import only regions/.
  */
-import type { NodeId, RegionId } from '../../regions/core/ids.js';
-import type { LinkDelayMatrix, MediaCapability } from '../../regions/catalog.js';
+import type { NodeId, RegionId } from '../core/ids.js';
+import type { LinkDelayMatrix, MediaCapability } from '../catalog.js';
 
-export type { LinkDelayMatrix, MediaCapability } from '../../regions/catalog.js';
+export type { LinkDelayMatrix, MediaCapability } from '../catalog.js';
 
 /** A media node as discovery reports it. */
 export interface PlacementNode {

@@ -1,42 +1,67 @@
 /**
- * Adapts the media node registry (media/) to the B2BUA's MediaPort
- * (signaling/), so neither folder imports the other.
+ * The B2BUA's media port (`MediaPort`, signaling/b2bua/media-port.ts) on this
+ * region's media node registry: which node a call's media goes to, and the
+ * load each node carries. The B2BUA owns that interface; this class matches
+ * it structurally, so neither folder imports the other (the composition root,
+ * infra/signaling-node.ts, hands one to the other; a unit test checks the fit).
  *
  * Placement sees this region's nodes as the registry's pings report them, and,
  * once `useDiscovery` is called, every other media node discovery lists as
  * healthy (other regions' resources); a `remote` decision routes the call's
- * media through such a node.
+ * media through such a node. The decision itself is the placement policy's
+ * (control-plane/placement), passed in as `choosePlacement`.
  */
-import { choosePlacement } from '../control-plane/placement/index.js';
-import type { MediaCapability, PlacementInput } from '../control-plane/placement/types.js';
-import type { PlacementTraceEntry } from '../control-plane/placement/trace.js';
-import { placementTraceEntry } from '../control-plane/placement/trace.js';
-import { MEDIA_CAPABILITIES } from '../regions/catalog.js';
-import { MeshError } from '../regions/core/errors.js';
-import { asNodeId, asRegionId } from '../regions/core/ids.js';
-import type { MediaNodeRegistry } from '../media/registry.js';
-import type { MediaPort } from '../signaling/b2bua/media-port.js';
-import type { DiscoveredMediaNodes } from './discovered-media.js';
+import { MEDIA_CAPABILITIES } from '../../regions/catalog.js';
+import { MeshError } from '../../regions/core/errors.js';
+import { asNodeId, asRegionId } from '../../regions/core/ids.js';
+import type { MediaCapability, PlacementDecision, PlacementInput } from '../../regions/placement/types.js';
+import type { MediaEngine } from '../engine/types.js';
+import type { DiscoveredMediaNodes } from './discovered.js';
+import type { MediaNodeRegistry } from './registry.js';
 
 const KNOWN_CAPABILITIES: ReadonlySet<string> = new Set(MEDIA_CAPABILITIES);
 /** Capabilities placement does not know (a typo in configuration) are left out rather than failing every decision. */
 const isCapability = (c: string): c is MediaCapability => KNOWN_CAPABILITIES.has(c);
 
-/** Called with every placement decision (for traces and metrics). */
-export type PlacementListener = (callId: string, entry: PlacementTraceEntry) => void;
+/** The placement policy (control-plane/placement's `choosePlacement`; media/ may not import control-plane/). */
+export type ChoosePlacement = (input: PlacementInput) => PlacementDecision;
 
-export class RegistryMediaPort implements MediaPort {
+/** One decision of this port: numbered from 0 in order, with what was asked and when. */
+export interface PlacementMade {
+  readonly seq: number;
+  readonly atMs: number;
+  readonly input: PlacementInput;
+  readonly decision: PlacementDecision;
+}
+
+/** Called with every placement decision (for traces and metrics). */
+export type PlacementListener = (callId: string, made: PlacementMade) => void;
+
+export interface RegistryMediaPortOptions {
+  choosePlacement: ChoosePlacement;
+  /** This region. Default: the registry's. */
+  region?: string;
+  onDecision?: PlacementListener;
+}
+
+export class RegistryMediaPort {
   /** Placement decisions by outcome, for /metrics. */
   readonly placements: Record<string, number> = {};
   private seq = 0;
   private discovered: DiscoveredMediaNodes | undefined;
   private linkDelaysMs: Record<string, number> = {};
+  private readonly region: string;
+  private readonly choosePlacement: ChoosePlacement;
+  private readonly onDecision: PlacementListener | undefined;
 
   constructor(
     private readonly registry: MediaNodeRegistry,
-    private readonly region: string = registry.region,
-    private readonly onDecision?: PlacementListener,
-  ) {}
+    opts: RegistryMediaPortOptions,
+  ) {
+    this.region = opts.region ?? registry.region;
+    this.choosePlacement = opts.choosePlacement;
+    this.onDecision = opts.onDecision;
+  }
 
   /**
    * Add the media nodes discovery lists (other regions', or this region's that
@@ -91,9 +116,9 @@ export class RegistryMediaPort implements MediaPort {
       linkDelaysMs: { [region]: this.linkDelaysMs },
       centralServices: [],
     };
-    const decision = choosePlacement(input);
+    const decision = this.choosePlacement(input);
     this.placements[decision.outcome] = (this.placements[decision.outcome] ?? 0) + 1;
-    this.onDecision?.(callId, placementTraceEntry(this.seq++, Date.now(), input, decision));
+    this.onDecision?.(callId, { seq: this.seq++, atMs: Date.now(), input, decision });
     if (decision.outcome === 'unavailable') {
       throw new MeshError('SERVICE_UNAVAILABLE', `no healthy media node in region ${this.region}: ${decision.reasons.join('; ')}`, { retryAfter: 5 });
     }
@@ -119,7 +144,8 @@ export class RegistryMediaPort implements MediaPort {
     this.discovered?.release(callId);
   }
 
-  private engine(nodeId: string) {
+  /** The node's engine, local or discovered. Throws SERVICE_UNAVAILABLE for a node neither knows. */
+  private engine(nodeId: string): MediaEngine {
     const node = this.registry.node(nodeId);
     if (node !== undefined) return node.engine;
     const remote = this.discovered?.engine(nodeId);

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRtpengine } from '../../../infra/rtpengine.js';
-import type { ManagedProcess } from '../../../infra/process.js';
-import { NgClient } from '../../../media/ng/client.js';
-import { MediaNodeRegistry, type MediaHealthChange } from '../../../media/registry.js';
-import { MeshError } from '../../../regions/core/errors.js';
-import { LOG_DIR, audioSdp, waitFor } from './helpers.js';
+import { startRtpengine } from '../../../../infra/rtpengine.js';
+import type { ManagedProcess } from '../../../../infra/process.js';
+import { NgClient } from '../../../../media/ng/client.js';
+import { MediaNodeRegistry, type MediaHealthChange } from '../../../../media/nodes/registry.js';
+import { MeshError } from '../../../../regions/core/errors.js';
+import { LOG_DIR, audioSdp, waitFor } from '../helpers.js';
 
 /**
  * Failure is normal (DESIGN.md): a media node killed with a real SIGKILL is

@@ -1,8 +1,8 @@
-import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../regions/core/circuit-breaker.js';
-import { MeshError } from '../regions/core/errors.js';
-import { RtpengineMediaEngine, type MediaEngine } from './engine/index.js';
-import { SafeEmitter } from './events.js';
-import { NgClient, type NgClientLike } from './ng/client.js';
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../../regions/core/circuit-breaker.js';
+import { MeshError } from '../../regions/core/errors.js';
+import { RtpengineMediaEngine, type MediaEngine } from '../engine/index.js';
+import { SafeEmitter } from '../events.js';
+import { NgClient, type NgClientLike } from '../ng/client.js';
 
 /**
  * The media nodes (rtpengines) of one region: their health, from an ng

@@ -5,15 +5,14 @@
  * placement routes a call's media through one, an ng client to it is opened
  * on demand and kept while calls use it.
  */
-import { MEDIA_CAPABILITIES, type MediaCapability } from '../regions/catalog.js';
-import { CircuitBreaker } from '../regions/core/circuit-breaker.js';
-import { MeshError } from '../regions/core/errors.js';
-import { asNodeId, asRegionId } from '../regions/core/ids.js';
-import type { ServiceInstance } from '../regions/discovery/types.js';
-import { RtpengineMediaEngine, type MediaEngine } from '../media/engine/index.js';
-import { NgClient, type NgClientLike } from '../media/ng/client.js';
-import type { NodeHealth } from '../control-plane/placement/from-catalog.js';
-import type { PlacementNode } from '../control-plane/placement/types.js';
+import { MEDIA_CAPABILITIES, type MediaCapability } from '../../regions/catalog.js';
+import { CircuitBreaker } from '../../regions/core/circuit-breaker.js';
+import { MeshError } from '../../regions/core/errors.js';
+import { asNodeId, asRegionId } from '../../regions/core/ids.js';
+import type { ServiceInstance } from '../../regions/discovery/types.js';
+import type { PlacementNode } from '../../regions/placement/types.js';
+import { RtpengineMediaEngine, type MediaEngine } from '../engine/index.js';
+import { NgClient, type NgClientLike } from '../ng/client.js';
 
 const KNOWN: ReadonlySet<string> = new Set(MEDIA_CAPABILITIES);
 
@@ -40,7 +39,7 @@ export function placementNodeFromInstance(i: ServiceInstance, extraSessions = 0)
  * Health of catalog nodes as discovery reports it, for `placementNodesFromCatalog`:
  * listed and not drained → healthy with its reported sessions; not listed → undefined (unhealthy).
  */
-export function healthFromDiscovery(source: Pick<DiscoveredMediaSource, 'get'>): (nodeId: string) => NodeHealth | undefined {
+export function healthFromDiscovery(source: Pick<DiscoveredMediaSource, 'get'>): (nodeId: string) => { healthy: boolean; sessions?: number } | undefined {
   return (nodeId) => {
     const i = source.get(nodeId);
     if (i === undefined) return undefined;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { NgClientLike } from '../../../media/ng/client.js';
-import { MediaNodeRegistry, type MediaHealthChange, type MediaNodeConfig } from '../../../media/registry.js';
-import { MeshError } from '../../../regions/core/errors.js';
+import type { NgClientLike } from '../../../../media/ng/client.js';
+import { MediaNodeRegistry, type MediaHealthChange, type MediaNodeConfig } from '../../../../media/nodes/registry.js';
+import { MeshError } from '../../../../regions/core/errors.js';
 
 /** A fake ng client whose ping outcome the test sets; only probe/close are used by the registry. */
 class FakeClient {
