@@ -224,15 +224,18 @@ export const ConfigSchema = z
       .default({}),
     discovery: z
       .object({
-        /** Adapter: `redis` or `consul`. Default: `consul` when `consul.address` (or CONSUL_HTTP_ADDR) is set, else `redis`. */
-        kind: z.enum(['redis', 'consul']).optional(),
+        /**
+         * Adapter: `redis`, `etcd` or `consul`. Default: `consul` when `consul.address` (or CONSUL_HTTP_ADDR) is set,
+         * else `etcd` when `etcd.endpoints` is set, else `redis`.
+         */
+        kind: z.enum(['redis', 'etcd', 'consul']).optional(),
         /** Redis used for discovery. Default: `redis.url`. */
         redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
-        /** Prefix of discovery's Redis keys and channel. Default `<redis.keyPrefix>disc:`. */
+        /** Prefix of discovery's Redis keys and channel, and of its etcd keys. Default `<redis.keyPrefix>disc:`. */
         keyPrefix: z.string().min(1).max(128).optional(),
         /** A registration is dead this long after its last heartbeat; heartbeats go every ttlMs/3 (Consul's minimum TTL is 1 s). Default 3000 ms. */
         ttlMs: z.number().int().min(1000).max(600000).default(3000),
-        /** Timeout of every call to Redis or Consul. Default 1000 ms. */
+        /** Timeout of every call to Redis, etcd or Consul. Default 1000 ms. */
         requestTimeoutMs: z.number().int().min(50).max(30000).default(1000),
         /** How often each registration is checked and repaired (re-registered when discovery lost it). Default 2000 ms. */
         reconcileMs: z.number().int().min(100).max(600000).default(2000),
@@ -250,6 +253,22 @@ export const ConfigSchema = z
             agents: z.record(z.string().min(1), z.string().min(1).max(256)).default({}),
             /** Longest wait of one blocking query. Default 5000 ms. */
             watchWaitMs: z.number().int().min(100).max(300000).default(5000),
+          })
+          .strict()
+          .default({}),
+        etcd: z
+          .object({
+            /**
+             * Client URLs of the etcd cluster's members (`http[s]://host:port`), tried in turn.
+             * Default: none set, which with `kind: etcd` means `['http://127.0.0.1:2379']`.
+             */
+            endpoints: z
+              .array(z.string().url().regex(/^https?:\/\/[^/]+\/?$/, 'must be http[s]://host:port'))
+              .min(1)
+              .max(16)
+              .optional(),
+            /** A watch stream is re-opened this often from the last revision seen, so a silently dead connection is noticed. Default 30000 ms. */
+            watchRenewMs: z.number().int().min(1000).max(600000).default(30000),
           })
           .strict()
           .default({}),

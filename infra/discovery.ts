@@ -5,14 +5,16 @@
  *
  *   discovery.kind set            → that adapter
  *   else consul.address set       → Consul (CONSUL_HTTP_ADDR fills it, see config.ts)
+ *   else etcd.endpoints set       → etcd
  *   else                          → Redis (the embedded default), on redis.url
  *
  * A `MeshDiscovery` bundles the adapter with a registrar (registrations that
  * survive outages) and views (watched healthy lists). Discovery failures are
- * logged once per outage, then quietly retried: a node whose Redis or Consul
- * is away keeps serving with what it last knew.
+ * logged once per outage, then quietly retried: a node whose Redis, etcd or
+ * Consul is away keeps serving with what it last knew.
  */
 import { ConsulDiscovery, consulOptionsFromEnv, type ConsulAgentAddress } from '../regions/discovery/consul-discovery.js';
+import { EtcdDiscovery } from '../regions/discovery/etcd-discovery.js';
 import { RedisDiscovery } from '../regions/discovery/redis-discovery.js';
 import type { Discovery, DiscoveryQuery } from '../regions/discovery/types.js';
 import type { MeshError } from '../regions/core/errors.js';
@@ -21,11 +23,20 @@ import { DiscoveryRegistrar } from '../regions/discovery/registrar.js';
 import { DiscoveryView } from '../regions/discovery/view.js';
 import type { Logger } from '../regions/core/log.js';
 
-export type DiscoveryKind = 'redis' | 'consul';
+export type DiscoveryKind = 'redis' | 'etcd' | 'consul';
+
+/** etcd's own default client URL, used when `kind: etcd` names no endpoints. */
+export const DEFAULT_ETCD_ENDPOINTS: readonly string[] = ['http://127.0.0.1:2379'];
 
 /** Which adapter a configuration asks for. */
 export function discoveryKind(config: Config): DiscoveryKind {
-  return config.discovery.kind ?? (config.discovery.consul.address !== undefined ? 'consul' : 'redis');
+  const d = config.discovery;
+  return d.kind ?? (d.consul.address !== undefined ? 'consul' : d.etcd.endpoints !== undefined ? 'etcd' : 'redis');
+}
+
+/** The etcd members discovery talks to. */
+export function etcdEndpoints(config: Config): readonly string[] {
+  return config.discovery.etcd.endpoints ?? DEFAULT_ETCD_ENDPOINTS;
 }
 
 /** Prefix of discovery's Redis keys: its own namespace under the mesh's prefix. */
@@ -86,7 +97,17 @@ export interface MeshDiscoveryOptions {
 /** Build the configured adapter, without connecting anything that could throw. */
 export function createDiscoveryAdapter(config: Config, onError: (e: MeshError, what: string) => void): Discovery {
   const d = config.discovery;
-  if (discoveryKind(config) === 'consul') {
+  const kind = discoveryKind(config);
+  if (kind === 'etcd') {
+    return new EtcdDiscovery({
+      endpoints: etcdEndpoints(config),
+      keyPrefix: discoveryKeyPrefix(config),
+      requestTimeoutMs: d.requestTimeoutMs,
+      watchRenewMs: d.etcd.watchRenewMs,
+      onError,
+    });
+  }
+  if (kind === 'consul') {
     const parse = (addr: string): ConsulAgentAddress => {
       const o = consulOptionsFromEnv({ CONSUL_HTTP_ADDR: addr });
       // The schema requires a non-empty string, so this cannot be undefined.
@@ -128,7 +149,9 @@ export function createMeshDiscovery(config: Config, log: Logger, opts: MeshDisco
   });
   const views = new Set<DiscoveryView>();
   let closing: Promise<void> | undefined;
-  log.info('discovery', { discovery: kind, ttlMs: d.ttlMs, ...(kind === 'redis' ? { keyPrefix: discoveryKeyPrefix(config) } : { consul: d.consul.address }) });
+  const where =
+    kind === 'redis' ? { keyPrefix: discoveryKeyPrefix(config) } : kind === 'etcd' ? { keyPrefix: discoveryKeyPrefix(config), etcd: etcdEndpoints(config).join(',') } : { consul: d.consul.address };
+  log.info('discovery', { discovery: kind, ttlMs: d.ttlMs, ...where });
   return {
     kind,
     discovery,
