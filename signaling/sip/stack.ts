@@ -13,6 +13,7 @@ import type { TimerOptions } from './transaction/timers.js';
 import type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
 import type { TcpOptions } from './transport/tcp-connections.js';
 import { SipTransportLayer, type TransportCounters } from './transport/transport-layer.js';
+import { checkUasRequest, uasRejectionResponse } from './uas-checks.js';
 
 export type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
 
@@ -39,6 +40,13 @@ export interface SipStackCounters extends TransportCounters, TransactionCounters
   ackResent: number;
   /** Requests that arrived while no onRequest handler was set. */
   unhandledRequests: number;
+  /**
+   * Requests the stack itself refused, by SIP status: the transport's
+   * stateless answers to unparseable requests (400, 505, 513), the UAS
+   * checks of RFC 3261 §8.2.2 (416, 420) and the transaction layer's 503
+   * when full. Only statuses the stack produces appear, so the set is small.
+   */
+  rejected: Record<string, number>;
 }
 
 export type RequestHandler = (req: SipRequest, tx: ServerTransaction | null, source: Endpoint) => void;
@@ -60,6 +68,8 @@ export class SipStack {
   private readonly maxSentAcks: number;
   private ackResent = 0;
   private unhandledRequests = 0;
+  /** §8.2.2 refusals (uas-checks.ts), by status. */
+  private readonly uasRejected: Record<string, number> = {};
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -151,11 +161,20 @@ export class SipStack {
 
   /** Snapshot of transport, transaction and stack counters. */
   get counters(): Readonly<SipStackCounters> {
+    const t = this.transport.counters;
+    const rejected: Record<string, number> = { ...t.rejected };
+    const add = (status: string, n: number): void => {
+      if (n > 0) rejected[status] = (rejected[status] ?? 0) + n;
+    };
+    for (const [status, n] of Object.entries(this.uasRejected)) add(status, n);
+    add('503', this.layer.counters.rejectedOverload);
     return {
-      ...this.transport.counters,
+      ...t,
+      droppedByReason: { ...t.droppedByReason },
       ...this.layer.counters,
       ackResent: this.ackResent,
       unhandledRequests: this.unhandledRequests,
+      rejected,
     };
   }
 
@@ -201,6 +220,13 @@ export class SipStack {
   }
 
   private dispatchRequest(req: SipRequest, tx: ServerTransaction | null, source: Endpoint): void {
+    // RFC 3261 §8.2.2: refuse what no TU may accept (unsupported URI scheme, required extensions) in the transaction, so retransmissions get the same answer.
+    const refusal = tx === null ? undefined : checkUasRequest(req);
+    if (refusal !== undefined && tx !== null) {
+      this.uasRejected[refusal.status] = (this.uasRejected[refusal.status] ?? 0) + 1;
+      tx.respond(uasRejectionResponse(req, refusal));
+      return;
+    }
     if (this.requestHandler === undefined) {
       this.unhandledRequests++;
       return; // the transaction's orphan timer releases it

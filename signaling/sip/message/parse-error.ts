@@ -6,9 +6,10 @@ import type { SipRequest } from './types.js';
  * accepted. Always code `BAD_REQUEST`; `reason` is a short phrase fit for a
  * SIP reason phrase ("Missing Via header", "Bad Content-Length").
  *
- * `partial` is set when the input was a request whose Via, From, To, Call-ID
- * and CSeq headers were all present (and the top Via parsed), so that a
- * server can still answer it with a 400 (RFC 3261 §8.2.6, RFC 4475 §3.1.2).
+ * `partial` is set when the input was a request with a readable method and at
+ * least one Via value (see `isAnswerable` in validate.ts), so that a server
+ * can still answer it with a 400 (RFC 3261 §8.2.6, RFC 4475 §3.1.2, §3.3.1);
+ * its headers are raw and may be missing or malformed.
  * `status` is the SIP status the RFCs suggest for this failure: 400 in
  * general, 505 for an unsupported SIP version and 513 for an oversize
  * message (RFC 3261 §21.5), 416 for an unsupported URI scheme (§8.2.2.1).

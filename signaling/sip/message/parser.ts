@@ -4,7 +4,7 @@ import { SipHeaders } from './headers.js';
 import { SipParseError } from './parse-error.js';
 import { findHeaderEnd, skipLeadingCrlf } from './section.js';
 import { DEFAULT_SIP_LIMITS } from './types.js';
-import { validateMessage, validateRequestLine, hasPartialHeaders } from './validate.js';
+import { isAnswerable, validateMessage, validateRequestLine } from './validate.js';
 import type { SipLimits, SipMessage, SipRequest, SipResponse } from './types.js';
 
 /**
@@ -18,9 +18,11 @@ import type { SipLimits, SipMessage, SipRequest, SipResponse } from './types.js'
  * Content-Length bytes; without Content-Length the rest of the datagram;
  * bytes after the body are discarded (RFC 4475 §3.1.1.8).
  *
- * Throws `SipParseError`; when the input is a request whose Via, From, To,
- * Call-ID and CSeq are present, the error carries `partial` so the caller
- * can still answer 400 (or 505 / 513 per `status`).
+ * Throws `SipParseError`; when the input is a request with a method and at
+ * least one Via, the error carries `partial` so the caller can still answer
+ * 400 (or 505 / 513 per `status`), also when the Request-Line itself is
+ * malformed (RFC 4475 §3.1.2.8 – §3.1.2.10) or From / To / Call-ID are
+ * missing (§3.3.1).
  */
 export function parseSipMessage(buf: Buffer, limits: SipLimits = DEFAULT_SIP_LIMITS): SipMessage {
   if (buf.length > limits.maxMessageBytes) {
@@ -52,7 +54,16 @@ export function parseSipMessage(buf: Buffer, limits: SipLimits = DEFAULT_SIP_LIM
   // other headers can still be read for a 400 answer.
   let deferred = readHeaderLines(head, firstLf < 0 ? head.length : firstLf + 1, headers, limits);
 
-  const msg = parseStartLine(startLine, headers);
+  let msg: SipRequest | SipResponse;
+  try {
+    msg = parseStartLine(startLine, headers);
+  } catch (e) {
+    // The header section was read already: a request whose Request-Line is
+    // malformed can still be answered 400 when its method and Via are readable.
+    const loose = e instanceof SipParseError ? looseRequest(startLine, headers) : undefined;
+    if (loose !== undefined && isAnswerable(loose)) throw (e as SipParseError).withPartial(loose);
+    throw e;
+  }
   if (msg.type === 'request' && deferred === undefined) deferred = validateRequestLine(msg);
 
   try {
@@ -60,12 +71,25 @@ export function parseSipMessage(buf: Buffer, limits: SipLimits = DEFAULT_SIP_LIM
     validateMessage(msg);
     msg.body = readBody(buf, bodyStart, headers.get('Content-Length'));
   } catch (e) {
-    if (e instanceof SipParseError && msg.type === 'request' && e.partial === undefined && hasPartialHeaders(msg)) {
+    if (e instanceof SipParseError && msg.type === 'request' && e.partial === undefined && isAnswerable(msg)) {
       throw e.withPartial(msg);
     }
     throw e;
   }
   return msg;
+}
+
+/**
+ * What can be read of a malformed Request-Line: the method (the token before
+ * the first SP, needed to keep ACK unanswered and to build the response) and
+ * the rest as the URI. Undefined for a Status-Line or an unreadable method.
+ */
+function looseRequest(line: string, headers: SipHeaders): SipRequest | undefined {
+  if (line.startsWith('SIP/') || line.startsWith('sip/')) return undefined;
+  let sp = 0;
+  while (sp < line.length && !isWs(line.charCodeAt(sp))) sp++;
+  if (!isTokenRange(line, 0, sp)) return undefined;
+  return { type: 'request', method: line.slice(0, sp), uri: line.slice(sp).trim(), version: 'SIP/2.0', headers, body: Buffer.alloc(0) };
 }
 
 function stripCr(s: string, from: number, to: number): string {

@@ -40,18 +40,16 @@ export function validateRequestLine(req: SipRequest): SipParseError | undefined 
   return undefined;
 }
 
-/** Headers a 400 response needs are all there: Via (top one readable), From, To, Call-ID, CSeq. */
-export function hasPartialHeaders(msg: SipMessage): boolean {
-  const h = msg.headers;
-  if (!h.has('From') || !h.has('To') || !h.has('Call-ID') || !h.has('CSeq')) return false;
-  const top = h.getList('Via')[0];
-  if (top === undefined) return false;
-  try {
-    parseVia(top);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Can a malformed request still be answered (RFC 3261 §8.2.6)? It needs at
+ * least one Via value, which the response copies (§8.2.6.2) and which tells
+ * the sender it is the answer; the transport sends it by the top Via, or to
+ * the packet's source when that Via cannot be read. From, To, Call-ID and
+ * CSeq are copied when present: RFC 4475 §3.3.1 asks for a 400 to a request
+ * that lacks them.
+ */
+export function isAnswerable(msg: SipMessage): boolean {
+  return msg.type === 'request' && msg.headers.getAll('Via').some((v) => v.trim().length > 0);
 }
 
 export function validateMessage(msg: SipMessage): void {

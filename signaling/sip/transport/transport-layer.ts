@@ -21,11 +21,13 @@ import {
 import type { Endpoint, SipLimits, SipMessage, SipRequest, SipResponse } from '../message/types.js';
 import { DEFAULT_SIP_LIMITS } from '../message/types.js';
 import type { TransactionTransport } from '../transaction/types.js';
+import { countDrop, countRejected, newTransportCounters, type DropReason, type TransportCounters } from './counters.js';
 import { DEFAULT_SIP_PORT, stripBrackets } from './endpoint.js';
 import { TcpConnections, type TcpOptions } from './tcp-connections.js';
 import { responseDestination, stampTopVia } from './via-rules.js';
 
 export type TransportName = 'UDP' | 'TCP';
+export { DROP_REASONS, type DropReason, type TransportCounters } from './counters.js';
 
 export interface SipTransportOptions {
   /** Local IP to bind and to announce in Via sent-by. */
@@ -45,34 +47,11 @@ export interface TransportListener {
   onResponse(res: SipResponse, source: Endpoint): void;
 }
 
-export interface TransportCounters {
-  /** Messages (datagrams or framed stream messages) received. */
-  received: number;
-  sent: number;
-  /** Input discarded: unparseable, not for us, or unroutable. */
-  dropped: number;
-  /** Unparseable requests answered with 400 (or 505/513/416). */
-  badRequests: number;
-  /** Open TCP connections (gauge). */
-  tcpConnections: number;
-  /** TCP connections refused because the limit was reached. */
-  tcpRejected: number;
-  sendErrors: number;
-}
-
 /** UDP cannot carry more than this in one datagram. */
 const MAX_UDP_PAYLOAD = 65507;
 
 export class SipTransportLayer implements TransactionTransport {
-  readonly counters: TransportCounters = {
-    received: 0,
-    sent: 0,
-    dropped: 0,
-    badRequests: 0,
-    tcpConnections: 0,
-    tcpRejected: 0,
-    sendErrors: 0,
-  };
+  readonly counters: TransportCounters = newTransportCounters();
   private listener: TransportListener | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -123,11 +102,12 @@ export class SipTransportLayer implements TransactionTransport {
           limits,
           {
             onMessage: (buf, source) => route()?.receive(buf, source),
-            onFramingError: () => {
+            onFramingError: (_source, e) => {
               const l = route();
               if (l) {
                 l.counters.received++;
-                l.counters.dropped++;
+                if (isSipParseError(e) && e.status === 513) l.counters.oversized++;
+                countDrop(l.counters, 'framing');
               }
             },
             onConnectionCountChanged: (n) => {
@@ -196,23 +176,25 @@ export class SipTransportLayer implements TransactionTransport {
     try {
       msg = parseSipMessage(buf, this.limits);
     } catch (e) {
+      if (isSipParseError(e) && e.status === 513) this.counters.oversized++;
+      // An ACK is never answered (RFC 3261 §17.2.3), not even a malformed one.
       if (isSipParseError(e) && e.partial !== undefined && e.partial.method !== 'ACK') {
         this.rejectBadRequest(e.partial, e.status, e.reason, source);
       } else {
-        this.counters.dropped++;
+        this.drop('unparseable');
       }
       return;
     }
     if (msg.type === 'request') {
-      // §18.2.1: a request without a usable Via cannot be answered.
+      // §18.2.1: the parser checked every Via, so this fails only on a bug; never deliver an unanswerable request.
       if (stampTopVia(msg, source) === undefined) {
-        this.counters.dropped++;
+        this.drop('no-via');
         return;
       }
       this.deliver(() => this.listener?.onRequest(msg, source));
     } else {
       if (!this.isOurSentBy(msg)) {
-        this.counters.dropped++;
+        this.drop('not-our-response');
         return;
       }
       this.deliver(() => this.listener?.onResponse(msg, source));
@@ -224,8 +206,12 @@ export class SipTransportLayer implements TransactionTransport {
       fn();
     } catch {
       // The layer above must not take the socket down with it.
-      this.counters.dropped++;
+      this.drop('handler-error');
     }
+  }
+
+  private drop(reason: DropReason): void {
+    countDrop(this.counters, reason);
   }
 
   /** §18.1.2: a response whose top Via sent-by is not ours is discarded. */
@@ -243,20 +229,32 @@ export class SipTransportLayer implements TransactionTransport {
     }
   }
 
-  /** Stateless 400 (or the status the parser suggests) with the parser's reason phrase (RFC 3261 §8.2.6). */
+  /**
+   * Stateless 400 (or the status the parser suggests) with the parser's
+   * reason phrase (RFC 3261 §8.2.6). The response copies the request's Via
+   * values as they came (§8.2.6.2). When the top Via cannot be read, §18.2.2
+   * has no address to use, so the answer goes back to the packet's source
+   * address and port, which is where RFC 3581 `rport` would send it too
+   * (RFC 4475 §3.1.2.1, §3.3.1 ask for a 400, not silence).
+   */
   private rejectBadRequest(partial: SipRequest, status: number, reason: string, source: Endpoint): void {
-    if (stampTopVia(partial, source) === undefined) {
-      this.counters.dropped++;
+    // Without any Via a response has none to carry (§8.2.6.2), and the sender could not match it.
+    if (partial.headers.getAll('Via').length === 0) {
+      this.drop('no-via');
       return;
     }
-    this.counters.badRequests++;
+    const via = stampTopVia(partial, source);
+    let res: SipResponse;
     try {
       const hasTag = getTag(partial.headers.get('To') ?? '') !== undefined;
-      const res = createResponse(partial, status, reason, hasTag ? {} : { toTag: generateTag() });
-      this.sendResponse(res, source);
+      res = createResponse(partial, status, reason, hasTag ? {} : { toTag: generateTag() });
     } catch {
-      this.counters.dropped++;
+      this.drop('unroutable');
+      return;
     }
+    countRejected(this.counters, status);
+    if (via !== undefined) this.sendResponse(res, source);
+    else this.sendTo(serializeSipMessage(res), source);
   }
 
   // ---- outgoing ----------------------------------------------------------
@@ -276,14 +274,14 @@ export class SipTransportLayer implements TransactionTransport {
       dest = source;
     } else {
       if (top === undefined) {
-        this.counters.dropped++;
+        this.drop('unroutable');
         onError?.(new MeshError('BAD_REQUEST', 'response has no Via'));
         return;
       }
       try {
         dest = responseDestination(parseVia(top), source.transport);
       } catch (e) {
-        this.counters.dropped++;
+        this.drop('unroutable');
         onError?.(e instanceof Error ? e : new MeshError('BAD_REQUEST', 'bad Via'));
         return;
       }

@@ -155,7 +155,8 @@ describe('parseSipMessage: headers', () => {
       const lines = INVITE_HEADERS.filter((l) => !l.startsWith(`${name}:`));
       const e = parseError(msg(lines));
       expect(e.reason).toBe(`Missing ${name} header`);
-      expect(e.partial).toBeUndefined();
+      // With a Via the request can still be answered 400 (RFC 4475 §3.3.1); without one it cannot.
+      expect(e.partial === undefined, name).toBe(name === 'Via');
     }
     const noMf = INVITE_HEADERS.filter((l) => !l.startsWith('Max-Forwards'));
     expect(request(parseSipMessage(msg(noMf))).method).toBe('INVITE');
@@ -168,6 +169,22 @@ describe('parseSipMessage: headers', () => {
     expect(e.code).toBe('BAD_REQUEST');
     expect(e.sipStatus).toBe(400);
     expect(e.partial?.headers.get('Call-ID')).toBe('a84b4c76e66710@pc33.example.com');
+  });
+
+  it('a malformed Request-Line still yields a partial request when method and Via are readable (RFC 4475 §3.1.2.8–10)', () => {
+    const body = INVITE_HEADERS.slice(1);
+    for (const line of ['INVITE sip:bob@biloxi.com; lr SIP/2.0', 'INVITE  sip:bob@biloxi.com  SIP/2.0', 'INVITE sip:bob@biloxi.com SIP/2.0  ']) {
+      const e = parseError(msg([line, ...body]));
+      expect(e.reason).toBe('Malformed Request-Line');
+      expect(e.status).toBe(400);
+      expect(e.partial?.method, line).toBe('INVITE');
+      expect(e.partial?.headers.get('Call-ID')).toBe('a84b4c76e66710@pc33.example.com');
+    }
+    // No Via: nothing to answer with; an unreadable method: nothing to answer to.
+    expect(parseError(msg(['INVITE  sip:bob@biloxi.com SIP/2.0', ...body.filter((l) => !l.startsWith('Via:'))])).partial).toBeUndefined();
+    expect(parseError(msg(['IN<VITE sip:bob@biloxi.com SIP/2.0 x', ...body])).partial).toBeUndefined();
+    // A Status-Line is never turned into a request.
+    expect(parseError(msg(['SIP/2.0 20 OK', ...body])).partial).toBeUndefined();
   });
 
   it('rejects bad Max-Forwards and a header line without a colon', () => {
