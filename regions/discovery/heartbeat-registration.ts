@@ -1,8 +1,9 @@
 /**
- * The registration handle both discovery adapters return: a heartbeat every
+ * The registration handle every discovery adapter returns: a heartbeat every
  * ttl/3 (two can be lost or slow before the instance counts as dead), failed
  * heartbeats counted and reported, an idempotent close() that leaves. What a
- * heartbeat is (a Redis script, a Consul TTL check pass) is the adapter's.
+ * heartbeat is (a Redis script, an etcd lease keep-alive, a Consul TTL check
+ * pass) is the adapter's.
  */
 import { MeshError } from '../core/errors.js';
 import type { Registration, ServiceInstance } from './types.js';

@@ -1,4 +1,4 @@
-/** Bounding a backend call in time: discovery must never hang a caller on a slow Redis or Consul. */
+/** Bounding a backend call in time: discovery must never hang a caller on a slow Redis, etcd or Consul. */
 import { MeshError } from '../core/errors.js';
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -3,9 +3,9 @@
  * registers under a TTL and keeps it alive with heartbeats; placement and
  * routing only ever see instances whose TTL has not run out.
  *
- * Adapters: RedisDiscovery (embedded default) and ConsulDiscovery (one Consul
- * datacenter per region). Both pass the same contract suite
- * (test/integration/regions/discovery-contract.ts).
+ * Adapters: RedisDiscovery (embedded default), EtcdDiscovery (leases + watch)
+ * and ConsulDiscovery (one Consul datacenter per region). All pass the same
+ * contract suite (test/integration/regions/discovery/discovery-contract.ts).
  */
 
 /** Well-known services; any other name is allowed too. */
@@ -44,7 +44,7 @@ export interface Registration {
   close(): Promise<void>;
   /** Stop heartbeats only; the instance disappears when its TTL runs out (what a crash looks like). */
   stopHeartbeats(): void;
-  /** Heartbeats that failed so far (Redis/Consul unreachable or slow). */
+  /** Heartbeats that failed so far (Redis/etcd/Consul unreachable or slow). */
   readonly failedHeartbeats: number;
 }
 
