@@ -142,8 +142,9 @@ export function createMeshDiscovery(config: Config, log: Logger, opts: MeshDisco
     ttlMs: d.ttlMs,
     reconcileMs: d.reconcileMs,
     maxBackoffMs: d.maxBackoffMs,
-    // Consul's client adds 500 ms around its own timeout; stay above both adapters' bounds.
-    timeoutMs: d.requestTimeoutMs + 1000,
+    // Consul's client adds 500 ms around its own timeout, and an etcd registration is two calls
+    // (grant, then one transaction): stay above every adapter's bound.
+    timeoutMs: (kind === 'etcd' ? 2 * d.requestTimeoutMs : d.requestTimeoutMs) + 1000,
     onError,
     onOk: () => errors.ok(),
   });

@@ -72,27 +72,39 @@ export class EtcdDiscovery implements Discovery {
     // Re-registering the same id replaces the old heartbeat loop.
     this.registrations.get(inst.id)?.stopHeartbeats();
 
-    const previous = await this.leaseOfId(inst.id);
+    // Two calls: grant, then one transaction that reads the id's previous binding and writes both keys.
     const granted = await this.http.call('/v3/lease/grant', { TTL: Math.ceil(opts.ttlMs / 1000) }, `grant lease for ${inst.id}`);
     const lease = int64(granted['ID'], 'lease ID').toString();
     if (lease === '0') throw new MeshError('BAD_GATEWAY', `etcd granted no lease for ${inst.id}`);
+    let previous: string | undefined;
     try {
-      await this.http.call(
+      const r = await this.http.call(
         '/v3/kv/txn',
         {
           success: [
+            // Operations of a transaction apply in order: this range sees the value before the puts.
+            { request_range: { key: base64Encode(this.idKey(inst.id)) } },
             { request_put: { key: base64Encode(this.svcKey(inst.service, inst.id)), value: base64Encode(JSON.stringify(inst)), lease } },
             { request_put: { key: base64Encode(this.idKey(inst.id)), value: base64Encode(inst.service), lease } },
           ],
         },
         `register ${inst.id}`,
       );
+      const responses = Array.isArray(r['responses']) ? (r['responses'] as Record<string, unknown>[]) : [];
+      const range = responses[0]?.['response_range'] as Record<string, unknown> | undefined;
+      const kv = Array.isArray(range?.['kvs']) ? readKv(range['kvs'][0]) : undefined;
+      previous = kv === undefined || kv.lease === '0' ? undefined : kv.lease;
     } catch (e) {
       void this.revoke(lease).catch(() => undefined);
       throw e;
     }
-    // The previous registration of this id (perhaps under another service) goes with its lease.
-    if (previous !== undefined && previous !== lease) await this.revoke(previous).catch((e: unknown) => this.reportError(e, `revoke old lease of ${inst.id}`));
+    // The previous registration of this id (perhaps under another service) goes with its lease;
+    // until that lands, a changed service lists the id twice at most for one TTL.
+    if (previous !== undefined && previous !== lease) {
+      void this.revoke(previous).catch((e: unknown) => {
+        if (!this.closed) this.reportError(e, `revoke old lease of ${inst.id}`);
+      });
+    }
 
     const reg = new EtcdRegistration(inst, opts.ttlMs, lease, {
       beat: () => this.keepAlive(lease, inst.id),

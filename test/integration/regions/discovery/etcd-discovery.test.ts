@@ -36,6 +36,32 @@ const inst = (id: string, service: string): ServiceInstance => ({
   meta: {},
 });
 
+describe('EtcdDiscovery leases', () => {
+  it('re-registering an id under another service takes it out of the old one (its old lease is revoked)', async () => {
+    const a = new EtcdDiscovery({ endpoints: [TEST_ETCD_URL], keyPrefix: PREFIX });
+    const b = new EtcdDiscovery({ endpoints: [TEST_ETCD_URL], keyPrefix: PREFIX });
+    try {
+      const u = randomBytes(4).toString('hex');
+      const id = `moving-${u}`;
+      await a.register(inst(id, `old-${u}`), { ttlMs: 5000 });
+      expect((await b.list({ service: `old-${u}` })).map((i) => i.id)).toEqual([id]);
+      // Another node takes the id over under a new service.
+      const moved = await b.register(inst(id, `new-${u}`), { ttlMs: 5000 });
+      expect((await a.list({ service: `new-${u}` })).map((i) => i.id)).toEqual([id]);
+      // Well before the old TTL (5 s) runs out.
+      const t0 = Date.now();
+      let old = await a.list({ service: `old-${u}` });
+      while (old.length > 0 && Date.now() - t0 < 2000) old = await a.list({ service: `old-${u}` });
+      expect(old).toEqual([]);
+      await moved.close();
+      expect(await a.list({ service: `new-${u}` })).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 describe('EtcdDiscovery timeouts and endpoints', () => {
   // An "etcd" that accepts connections and never answers.
   let blackhole: Server;
