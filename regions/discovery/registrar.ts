@@ -8,6 +8,7 @@
  * that doubles up to `maxBackoffMs`; nothing it does throws into the caller.
  */
 import { MeshError } from '../core/errors.js';
+import { instanceFingerprint } from './snapshot.js';
 import { withTimeout } from './timeout.js';
 import type { Discovery, Registration, ServiceInstance } from './types.js';
 
@@ -40,13 +41,8 @@ interface Entry {
   nextAttemptAt: number;
 }
 
-/** Stable fingerprint: a changed address, capability or meta value means "announce again". */
-export function instanceFingerprint(i: ServiceInstance): string {
-  const meta = Object.keys(i.meta)
-    .sort()
-    .map((k) => [k, i.meta[k]]);
-  return JSON.stringify([i.id, i.service, i.region, i.address, i.port, [...i.capabilities].sort(), meta]);
-}
+/** A changed fingerprint (address, capability or meta value) means "announce again". */
+export { instanceFingerprint };
 
 export class DiscoveryRegistrar {
   private readonly entries = new Map<string, Entry>();

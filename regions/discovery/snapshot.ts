@@ -13,8 +13,8 @@ export function sortById(list: ServiceInstance[]): ServiceInstance[] {
   return list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** Stable fingerprint of an instance, so a changed address or capability counts as a change. */
-function fingerprint(i: ServiceInstance): string {
+/** Stable fingerprint of an instance, so a changed address, capability or meta value counts as a change. */
+export function instanceFingerprint(i: ServiceInstance): string {
   const meta = Object.keys(i.meta)
     .sort()
     .map((k) => [k, i.meta[k]]);
@@ -30,7 +30,7 @@ export class SnapshotDiff {
 
   /** The change from the previous snapshot, or undefined if nothing changed (the first call always reports). */
   next(current: ServiceInstance[]): DiscoveryChange | undefined {
-    const now = new Map(current.map((i) => [i.id, { inst: i, fp: fingerprint(i) }]));
+    const now = new Map(current.map((i) => [i.id, { inst: i, fp: instanceFingerprint(i) }]));
     const prev = this.last;
     this.last = now;
     if (prev === undefined) return { instances: current, added: current, removed: [] };
