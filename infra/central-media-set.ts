@@ -29,7 +29,7 @@ import type { DiscoveryRegistrar } from '../regions/discovery/registrar.js';
 import { reachAddress, relayFor, type LinkRelayPlan } from './link-delays.js';
 import type { Logger } from '../regions/core/log.js';
 import { announceCentralMedia } from './node-discovery.js';
-import { startCentralMediaNode, type CentralMediaNode } from './central-media-node.js';
+import { startCentralMediaNode, type CentralMediaNode } from '../media/central/central-media-node.js';
 
 /** HTTP port of every central media service's upload endpoint in the embedded default. */
 export const CENTRAL_MEDIA_HTTP_PORT = 8091;

@@ -19,7 +19,8 @@ import { createLogger, type Logger } from '../regions/core/log.js';
 import { createRedisClient } from './redis.js';
 import { inboundAccounting } from './inbound-accounting.js';
 import { meshRouting } from './mesh-routing.js';
-import { BranchRecorder, recordingCentrals } from './recording.js';
+import { EdgeBranchRecorder } from '../media/edge-recording/index.js';
+import { recordingCentrals } from './recording-centrals.js';
 import { RegistryMediaPort } from '../media/nodes/media-port.js';
 import { choosePlacement, placementTraceEntry } from '../control-plane/placement/index.js';
 import { startMetricsPublisher } from './metrics-publisher.js';
@@ -42,7 +43,7 @@ export interface SignalingNode {
   readonly store: CallStore;
   readonly mediaPort: RegistryMediaPort;
   /** Records calls through the home region's central media service, when configured. */
-  readonly recorder: BranchRecorder | undefined;
+  readonly recorder: EdgeBranchRecorder | undefined;
   readonly originator: Originator;
   /** The call router and its inbound side, media cache and DTMF listener. */
   readonly routing: CallRouting;
@@ -144,7 +145,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   const centrals = recordingCentrals(config);
   const recorder =
     centrals.centrals.length > 0 && config.recording.prefixes.length > 0
-      ? new BranchRecorder(media, nlog, {
+      ? new EdgeBranchRecorder(media, nlog, {
           region: config.region,
           nodeId,
           ...centrals,

@@ -1,5 +1,6 @@
 /** Central media service of a home region: records forked branches (RTP G.711 → WAV + metadata) and accepts uploads. */
 export { CentralMediaService, type CentralMediaServiceOptions, type OpenBranchRequest } from './service.js';
+export { startCentralMediaNode, type CentralMediaNode, type CentralMediaNodeOptions } from './central-media-node.js';
 export { BranchRecorder, type BranchRecorderOptions, type BranchRecorderStats } from './branch-recorder.js';
 export { createCentralMediaApp, type CentralHttpOptions } from './http.js';
 export { UploadStore, readBranchMetadata, type UploadRequest, type UploadResult, type UploadStoreOptions } from './upload-store.js';

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../infra/config.js';
-import { startCentralMediaNode, type CentralMediaNode } from '../../../infra/recording.js';
+import { startCentralMediaNode, type CentralMediaNode } from '../../../media/central/central-media-node.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
 import type { BranchMetadata } from '../../../media/central/metadata.js';
 import { loadManifest } from '../../../media/store/manifest.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCentralMediaNode, type CentralMediaNode } from '../../../infra/recording.js';
+import { startCentralMediaNode, type CentralMediaNode } from '../../../media/central/central-media-node.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { waitFor } from '../../support/wait.js';
 import { startTestRegion, type TestRegion } from '../b2bua/harness.js';

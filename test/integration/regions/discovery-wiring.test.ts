@@ -15,7 +15,7 @@ import { startControlPlane, type ControlPlane } from '../../../infra/control-pla
 import { createMeshDiscovery } from '../../../infra/discovery.js';
 import { silentLogger } from '../../../regions/core/log.js';
 import { announceCentralMedia } from '../../../infra/node-discovery.js';
-import { startCentralMediaNode } from '../../../infra/recording.js';
+import { startCentralMediaNode } from '../../../media/central/central-media-node.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
 import { RedisDiscovery } from '../../../regions/discovery/redis-discovery.js';
 import type { DiscoveryChange, ServiceInstance } from '../../../regions/discovery/types.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../infra/config.js';
 import { planLinkRelays } from '../../../infra/link-delays.js';
-import { recordingCentrals } from '../../../infra/recording.js';
+import { recordingCentrals } from '../../../infra/recording-centrals.js';
 import { regionConfigs } from '../../../infra/region-configs.js';
 import { defaultRegionsFile, loadRegionCatalog, parseRegionCatalog } from '../../../regions/catalog.js';
 

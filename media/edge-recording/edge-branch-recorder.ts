@@ -16,88 +16,26 @@
  * central service treats the confirmed upload as the recording
  * (media/central/recording.ts).
  *
- * Usage: each branch counts once as `media-branches` (unit `branches`,
- * region = the edge that forked it) for the account owning the dialed
- * number, written when the central service confirmed the branch — on upload
- * confirmation when a local copy was kept, else on the live copy's STORED ack.
- * The account is looked up at the edge (as inbound accounting does) and kept
- * in the upload manifest, so an edge restart does not lose it.
+ * Usage: each branch counts once as `media-branches` (usage.ts).
+ * The home side is `startCentralMediaNode` (media/central/central-media-node.ts).
  *
  * Not yet: recording both parties; a local copy when the link is already
  * down at answer and no central service has named its upload URL since start.
  */
-import type { Redis } from 'ioredis';
-import type { BranchMetadata } from '../media/central/metadata.js';
-import { forkBranch, type ForkHandle, type ForkTarget } from '../media/fork/fork-branch.js';
-import type { MediaNodeRegistry } from '../media/nodes/registry.js';
-import { LocalMediaStore } from '../media/store/local-store.js';
-import type { UploadEntry } from '../media/store/manifest.js';
-import type { UploaderOptions } from '../media/store/uploader.js';
-import { MeshError } from '../regions/core/errors.js';
-import type { BackoffOptions } from '../regions/link/backoff.js';
-import { RegionLinkClient } from '../regions/link/index.js';
-import { keys, type IncomingNumberRecord } from '../regions/store/schema.js';
-import { recordUsage } from '../regions/store/usage.js';
-import type { Config } from './config.js';
-import type { Logger } from '../regions/core/log.js';
-import { meshRouting } from './mesh-routing.js';
+import { MeshError } from '../../regions/core/errors.js';
+import type { Logger } from '../../regions/core/log.js';
+import { RegionLinkClient } from '../../regions/link/index.js';
+import type { BranchMetadata } from '../central/metadata.js';
+import { forkBranch, type ForkHandle, type ForkTarget } from '../fork/fork-branch.js';
+import type { MediaEngine } from '../engine/types.js';
+import type { MediaNodeRegistry } from '../nodes/registry.js';
+import { LocalMediaStore } from '../store/local-store.js';
+import type { UploadEntry } from '../store/manifest.js';
+import { BranchDeliveries } from './deliveries.js';
+import type { CentralEndpoint, DeliveredBranch, EdgeBranchRecorderOptions, StoppedBranch } from './types.js';
+import { BranchUsage } from './usage.js';
 
 const LINK_TIMEOUT_MS = 3000;
-const ACCOUNT_LOOKUP_TIMEOUT_MS = 1000;
-/** Delivery outcomes remembered for whenDelivered(). */
-const MAX_REMEMBERED_DELIVERIES = 1000;
-
-export { startCentralMediaNode, type CentralMediaNode, type CentralMediaNodeOptions } from './central-media-node.js';
-
-/** A home region's central media service, as this region reaches it. */
-export interface CentralEndpoint {
-  /** The home region it records for. */
-  region: string;
-  /** Its region link endpoint (through the link relay when regions differ in the embedded default). */
-  host: string;
-  port: number;
-}
-
-export interface BranchRecorderOptions {
-  region: string;
-  nodeId: string;
-  /** Central media services, at most one per home region; one region link each. At least one. */
-  centrals: readonly CentralEndpoint[];
-  /** Region of the central service that records a dialed number; undefined: none can. Default: the first central for every call. */
-  centralFor?: (dialed: string) => string | undefined;
-  /** Keep a local copy of each branch and upload it after the call. Default: none (the live branch only). */
-  localStore?: {
-    /** Folder of local copies and the upload manifest; must survive restarts (e.g. `<runDir>/media-store`). */
-    dir: string;
-    /** Address the local fork is received on (the signaling node's own). */
-    rtpAddress: string;
-    /** UDP ports of local forks. Default 40000–40999. */
-    portMin?: number;
-    portMax?: number;
-    /** Uploader tuning (timeouts, backoff, queue bound, deleteAfterUpload). */
-    upload?: Omit<UploaderOptions, 'centralUrl' | 'manifestPath' | 'onDelivered'>;
-  };
-  /** Where usage is written and the dialed number's account looked up. Default: no usage. */
-  usage?: { redis: Redis; keyPrefix: string };
-  /** Reconnection delays of the link to the central service. Default 100 ms doubling to 2 s: a healed link is noticed quickly. */
-  linkBackoff?: BackoffOptions;
-}
-
-/** What became of one branch when its call ended. */
-export interface StoppedBranch {
-  /** The central service closed the live copy (its checksum). */
-  live?: { checksumSha256: string; bytes: number };
-  /** The local copy, finished and queued for upload. */
-  local?: BranchMetadata;
-}
-
-export interface DeliveredBranch {
-  callSid: string;
-  branchId: string;
-  sha256: string;
-  /** Epoch ms of the central service's confirmation. */
-  at: number;
-}
 
 /** One central media service and the region link to it. */
 interface CentralLink {
@@ -118,13 +56,16 @@ interface ActiveBranch {
   accountSid: string | undefined;
 }
 
-/** Edge side: forks the caller's RTP of recorded calls to the home region's central media service and to the local store. */
-export class BranchRecorder {
+/**
+ * Edge side: forks the caller's RTP of recorded calls to the home region's central media service and to the local store.
+ * (Not media/central's BranchRecorder, which writes one branch's WAV where the RTP arrives.)
+ */
+export class EdgeBranchRecorder {
   private readonly links = new Map<string, CentralLink>();
   private readonly active = new Map<string, ActiveBranch>();
   private readonly store: Promise<LocalMediaStore | undefined>;
-  private readonly delivered = new Map<string, DeliveredBranch>();
-  private readonly deliveryWaiters = new Map<string, ((d: DeliveredBranch | MeshError) => void)[]>();
+  private readonly deliveries = new BranchDeliveries();
+  private readonly usage: BranchUsage;
   private closing: Promise<void> | undefined;
   /** started: branches forked; stored: live copies closed; failed: set-ups or closes that failed (live or both); local: local copies queued; delivered: uploads confirmed. */
   readonly counters = { started: 0, stored: 0, failed: 0, local: 0, delivered: 0 };
@@ -132,8 +73,9 @@ export class BranchRecorder {
   constructor(
     private readonly media: MediaNodeRegistry,
     private readonly log: Logger,
-    private readonly opts: BranchRecorderOptions,
+    private readonly opts: EdgeBranchRecorderOptions,
   ) {
+    this.usage = new BranchUsage(opts.region, log, opts.usage);
     const regions = opts.centrals.map((c) => c.region);
     if (regions.length === 0) throw new MeshError('CONFIG_INVALID', 'branch recorder: no central media service');
     const twice = regions.find((r, i) => regions.indexOf(r) !== i);
@@ -196,35 +138,17 @@ export class BranchRecorder {
 
   /** Resolves when the central service confirmed this edge's upload of a branch (seen by this process), or rejects after timeoutMs. */
   whenDelivered(callSid: string, branchId = 'caller', timeoutMs = 60_000): Promise<DeliveredBranch> {
-    const key = `${callSid}/${branchId}`;
-    const done = this.delivered.get(key);
-    if (done !== undefined) return Promise.resolve(done);
-    return new Promise((resolve, reject) => {
-      if (this.closing !== undefined) return reject(new MeshError('CLOSED', 'branch recorder closed'));
-      const timer = setTimeout(() => {
-        const rest = (this.deliveryWaiters.get(key) ?? []).filter((w) => w !== waiter);
-        if (rest.length > 0) this.deliveryWaiters.set(key, rest);
-        else this.deliveryWaiters.delete(key);
-        reject(new MeshError('UPSTREAM_TIMEOUT', `branch ${key} not delivered within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter = (d: DeliveredBranch | MeshError): void => {
-        clearTimeout(timer);
-        if (d instanceof MeshError) reject(d);
-        else resolve(d);
-      };
-      this.deliveryWaiters.set(key, [...(this.deliveryWaiters.get(key) ?? []), waiter]);
-    });
+    return this.deliveries.whenDelivered(callSid, branchId, timeoutMs);
   }
 
   /** Stop every branch, close the link and the store (its manifest keeps what is not delivered yet). Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.deliveries.refuseNew();
       await Promise.all([...this.active.keys()].map((sid) => this.stop(sid)));
       await Promise.all([...this.links.values()].map((l) => l.client.close()));
       await (await this.store)?.close();
-      const closed = new MeshError('CLOSED', 'branch recorder closed');
-      for (const list of this.deliveryWaiters.values()) for (const w of list) w(closed);
-      this.deliveryWaiters.clear();
+      this.deliveries.close();
     })();
     return this.closing;
   }
@@ -259,7 +183,7 @@ export class BranchRecorder {
     const node = this.media.node(call.mediaNodeId);
     if (node === undefined) throw new MeshError('NOT_FOUND', `media node ${call.mediaNodeId} is unknown`);
     const store = await this.store;
-    const account = this.accountOf(call.to);
+    const account = this.usage.accountOf(call.to);
     const localFork = store === undefined ? Promise.resolve(undefined) : this.forkLocal(store, node.engine, call, b);
     const liveFork = this.setUpLive(call, b, store !== undefined).then((target) =>
       target === undefined ? undefined : forkBranch(node.engine, { callId: call.callId, fromTags: [call.callerTag], targets: [target] }),
@@ -327,10 +251,10 @@ export class BranchRecorder {
     }
   }
 
-  private async forkLocal(store: LocalMediaStore, ng: Parameters<typeof forkBranch>[0], call: { sid: string; callId: string; callerTag: string }, b: ActiveBranch): Promise<ForkHandle> {
+  private async forkLocal(store: LocalMediaStore, engine: MediaEngine, call: { sid: string; callId: string; callerTag: string }, b: ActiveBranch): Promise<ForkHandle> {
     const at = await store.openBranch({ callSid: call.sid, branchId: b.branchId, codec: 'PCMU', centralUrl: b.central.lastUploadUrl });
     try {
-      return await forkBranch(ng, { callId: call.callId, fromTags: [call.callerTag], targets: [at] });
+      return await forkBranch(engine, { callId: call.callId, fromTags: [call.callerTag], targets: [at] });
     } catch (e) {
       // Nothing will arrive: drop the empty copy rather than upload it.
       await store.discardBranch(call.sid, b.branchId).catch(() => undefined);
@@ -364,7 +288,7 @@ export class BranchRecorder {
       if (ack.type === 'branchAck' && ack.value.status === 'STORED') {
         this.counters.stored++;
         // Without a local copy, the live copy is all there is: account for it now.
-        if (!b.local) await this.recordBranchUsage(b.accountSid, sid, b.branchId);
+        if (!b.local) await this.usage.record(b.accountSid, sid, b.branchId);
         return { checksumSha256: ack.value.checksumSha256, bytes: ack.value.bytes };
       }
     } catch (e) {
@@ -376,79 +300,8 @@ export class BranchRecorder {
 
   /** Awaited by the uploader before the entry leaves the queue: a failed usage write keeps it queued. */
   private async onUploadDelivered(e: UploadEntry): Promise<void> {
-    await this.recordBranchUsage(e.accountSid, e.callSid, e.branchId);
+    await this.usage.record(e.accountSid, e.callSid, e.branchId);
     this.counters.delivered++;
-    const key = `${e.callSid}/${e.branchId}`;
-    const d: DeliveredBranch = { callSid: e.callSid, branchId: e.branchId, sha256: e.sha256, at: Date.now() };
-    this.delivered.set(key, d);
-    if (this.delivered.size > MAX_REMEMBERED_DELIVERIES) this.delivered.delete(this.delivered.keys().next().value as string);
-    const waiters = this.deliveryWaiters.get(key) ?? [];
-    this.deliveryWaiters.delete(key);
-    for (const w of waiters) w(d);
-  }
-
-  private async recordBranchUsage(accountSid: string | undefined, callSid: string, branchId: string): Promise<void> {
-    const u = this.opts.usage;
-    if (u === undefined) return;
-    if (accountSid === undefined) {
-      this.log.debug('recording branch has no known account; no usage written', { sid: callSid, branchId });
-      return;
-    }
-    await recordUsage(u.redis, u.keyPrefix, { accountSid, category: 'media-branches', region: this.opts.region, quantity: 1, unit: 'branches', at: Date.now() });
-  }
-
-  /** The account owning the dialed number (as inbound accounting finds it); undefined when unknown or Redis is slow. */
-  private async accountOf(dialed: string): Promise<string | undefined> {
-    const u = this.opts.usage;
-    if (u === undefined) return undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), ACCOUNT_LOOKUP_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([accountOfNumber(u.redis, u.keyPrefix, dialed), timeout]);
-    } catch (e) {
-      this.log.debug('account of the dialed number not found', { dialed, error: e as Error });
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/**
- * The central media services a node's configuration names (`recording.central`
- * and `recording.centrals`) and which one records a dialed number: the one of
- * its home region (`mesh.homeRules`, longest prefix; no rule: this node's
- * region), else `recording.central`'s.
- */
-export function recordingCentrals(config: Config): { centrals: CentralEndpoint[]; centralFor: (dialed: string) => string | undefined } {
-  const rec = config.recording;
-  const all = [...(rec.central === undefined ? [] : [rec.central]), ...rec.centrals];
-  const centrals = all.map((c) => ({ region: c.region, host: c.address, port: c.port }));
-  const regions = new Set(centrals.map((c) => c.region));
-  const homeRegionOf = meshRouting(config).homeRegionOf;
-  return {
-    centrals,
-    centralFor: (dialed) => {
-      const home = homeRegionOf(dialed) ?? config.region;
-      return regions.has(home) ? home : rec.central?.region;
-    },
-  };
-}
-
-/** The account owning an IncomingPhoneNumber, by the dialed number with or without its leading +. */
-export async function accountOfNumber(redis: Redis, prefix: string, dialed: string): Promise<string | undefined> {
-  const k = keys(prefix);
-  const e164 = dialed.startsWith('+') ? dialed : `+${dialed}`;
-  const sid = (await redis.get(k.numberByE164(e164))) ?? (e164 !== dialed ? await redis.get(k.numberByE164(dialed)) : null);
-  if (sid === null) return undefined;
-  const raw = await redis.get(k.number(sid));
-  if (raw === null) return undefined;
-  try {
-    const n = JSON.parse(raw) as Partial<IncomingNumberRecord>;
-    return typeof n.accountSid === 'string' ? n.accountSid : undefined;
-  } catch {
-    return undefined;
+    this.deliveries.confirm({ callSid: e.callSid, branchId: e.branchId, sha256: e.sha256, at: Date.now() });
   }
 }

@@ -3,12 +3,12 @@
  * region, answering branch set-ups (BranchSetup → BranchAck ACCEPTED with the
  * RTP address and the HTTP upload URL) and completions (CallEvent COMPLETED →
  * BranchAck STORED with the live copy's checksum) over a region link. The
- * edge side is `BranchRecorder` in recording.ts.
+ * edge side is `EdgeBranchRecorder` (media/edge-recording/).
  */
-import { CentralMediaService } from '../media/central/service.js';
-import type { ForkTarget } from '../media/fork/fork-branch.js';
-import { MeshError } from '../regions/core/errors.js';
-import { RegionLinkServer } from '../regions/link/index.js';
+import { MeshError } from '../../regions/core/errors.js';
+import { RegionLinkServer } from '../../regions/link/index.js';
+import type { ForkTarget } from '../fork/fork-branch.js';
+import { CentralMediaService } from './service.js';
 
 export interface CentralMediaNode {
   readonly service: CentralMediaService;
