@@ -1,7 +1,9 @@
 /**
  * What the B2BUA needs from media: choose a node for a new call and have it
  * rewrite SDP. Kept this small so the B2BUA does not know about ng, health
- * or placement; `media/` implements it on top of the node registry.
+ * or placement. The consumer owns its port: `media/nodes/media-port.ts`
+ * (RegistryMediaPort) implements it structurally on the node registry and
+ * each node's MediaEngine, and `infra/` hands one to the other.
  */
 export interface MediaPort {
   /**
