@@ -19,7 +19,7 @@ describe('MeshDiscovery on etcd', () => {
     await Promise.allSettled(meshes.map((m) => m.close()));
   });
 
-  it('announces through the registrar, is seen by another node's view, and withdraws on close', async () => {
+  it('announces through the registrar, is seen by the view of another node, and withdraws on close', async () => {
     const u = randomBytes(4).toString('hex');
     const config = parseConfig({ discovery: { kind: 'etcd', etcd: { endpoints: [TEST_ETCD_URL] }, keyPrefix: `it/infra/disc/${u}/`, ttlMs: 2000 } });
     const node = createMeshDiscovery(config, silentLogger);
