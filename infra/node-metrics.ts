@@ -1,7 +1,7 @@
 /**
  * What one signaling node reports for /metrics: call counters of the B2BUA
  * and the originator, ng latency per media node (all commands summed into one
- * cumulative histogram), webhook counters.
+ * cumulative histogram), webhook counters, SIP drops and stack rejections.
  */
 import { NG_LATENCY_BUCKETS_MS } from '../media/ng/latency.js';
 import type { NodeMetricsSnapshot } from '../regions/store/schema.js';
@@ -9,6 +9,7 @@ import type { SignalingNode } from './signaling-node.js';
 
 export function nodeMetricsSnapshot(node: SignalingNode): NodeMetricsSnapshot {
   const c = node.b2bua.counters;
+  const sip = node.stack.counters;
   const ngLatency: NodeMetricsSnapshot['ngLatency'] = {};
   for (const snap of node.media.snapshot()) {
     const mediaNode = node.media.node(snap.id);
@@ -42,5 +43,6 @@ export function nodeMetricsSnapshot(node: SignalingNode): NodeMetricsSnapshot {
     placements: { ...node.mediaPort.placements },
     media: node.media.snapshot().map((m) => ({ ...m, capabilities: [...m.capabilities] })),
     drained: node.media.drainedIds,
+    sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized },
   };
 }

@@ -14,6 +14,14 @@ export const DEFAULT_STALE_MS = 15_000;
 /** Upper bound on snapshots read per scrape. */
 export const MAX_NODES = 1000;
 const MGET_CHUNK = 200;
+/**
+ * Most label values per SIP counter family and node. The node's keys are
+ * closed sets (6 drop reasons, a handful of statuses); this caps what a
+ * hand-edited or hostile snapshot could add to the scrape.
+ */
+export const MAX_SIP_LABEL_VALUES = 16;
+const SIP_REASON = /^[a-z][a-z-]{0,31}$/;
+const SIP_STATUS = /^[1-6][0-9]{2}$/;
 
 export interface ApiRequestCount {
   /** Which API: `tenant`, `operator`, … */
@@ -67,6 +75,12 @@ export function parseSnapshot(json: string): NodeMetricsSnapshot | undefined {
   const w = s.webhook as Record<string, unknown> | undefined;
   if (typeof w !== 'object' || w === null || !isCount(w.requests) || !isCount(w.failures) || !isCount(w.latencySumMs)) {
     return undefined;
+  }
+  if (s.sip !== undefined) {
+    const sip = s.sip as Record<string, unknown> | null;
+    if (typeof sip !== 'object' || sip === null || !isCountRecord(sip.dropped) || !isCountRecord(sip.rejected) || !isCount(sip.oversized)) {
+      return undefined;
+    }
   }
   const ng = s.ngLatency;
   if (typeof ng !== 'object' || ng === null || Array.isArray(ng)) return undefined;
@@ -132,6 +146,23 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_api_requests_total', 'counter', 'HTTP API requests served, by API, method and status.');
   w.family('mesh_api_limit', 'gauge', 'Configured limits of the HTTP API (requests per second, burst, body bytes, failed authentications per address / account per window).');
   w.family('mesh_metrics_snapshot_age_seconds', 'gauge', 'Age of the node metrics snapshot at scrape time.');
+  w.family('mesh_sip_dropped_total', 'counter', 'SIP input the node discarded without an answer, by reason.');
+  w.family('mesh_sip_rejected_total', 'counter', 'SIP requests the stack refused itself (stateless 400/505/513, 416/420 of RFC 3261 8.2.2, 503 when full), by status.');
+  w.family('mesh_sip_oversized_total', 'counter', 'SIP messages over the size limit.');
+}
+
+/** Only well-formed keys, sorted, at most MAX_SIP_LABEL_VALUES of them: label cardinality stays bounded. */
+function boundedEntries(rec: Record<string, number>, key: RegExp): [string, number][] {
+  return Object.entries(rec)
+    .filter(([k]) => key.test(k))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .slice(0, MAX_SIP_LABEL_VALUES);
+}
+
+function writeSip(w: MetricsWriter, labels: Record<string, string>, sip: NonNullable<NodeMetricsSnapshot['sip']>): void {
+  for (const [reason, n] of boundedEntries(sip.dropped, SIP_REASON)) w.sample('mesh_sip_dropped_total', { ...labels, reason }, n);
+  for (const [status, n] of boundedEntries(sip.rejected, SIP_STATUS)) w.sample('mesh_sip_rejected_total', { ...labels, status }, n);
+  w.sample('mesh_sip_oversized_total', labels, sip.oversized);
 }
 
 function writeWebhook(w: MetricsWriter, labels: Record<string, string>, s: WebhookStats): void {
@@ -161,6 +192,7 @@ export function renderSnapshots(
       w.histogram('mesh_ng_command_duration_seconds', { ...labels, media_node: mediaNode }, bucketsInSeconds(h.buckets), h.sumMs / 1000, h.count);
     }
     writeWebhook(w, labels, s.webhook);
+    if (s.sip !== undefined) writeSip(w, labels, s.sip);
     w.sample('mesh_metrics_snapshot_age_seconds', labels, Math.max(0, now - s.at) / 1000);
   }
   if (extra !== undefined) {

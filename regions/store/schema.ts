@@ -141,6 +141,22 @@ export interface NodeMetricsSnapshot {
   media?: MediaNodeView[];
   /** Media nodes the operator drained: no new calls are placed on them. */
   drained?: string[];
+  /** SIP stack health; absent in snapshots of older nodes. */
+  sip?: SipTransportMetrics;
+}
+
+/**
+ * What the node's SIP stack threw away or refused itself (signaling/sip
+ * counters), cumulative since start. Keys are small closed sets: drop
+ * reasons of the transport (`unparseable`, `no-via`, `not-our-response`,
+ * `framing`, `handler-error`, `unroutable`) and SIP statuses the stack
+ * produces (400, 416, 420, 503, 505, 513).
+ */
+export interface SipTransportMetrics {
+  dropped: Record<string, number>;
+  rejected: Record<string, number>;
+  /** Messages over the size limit (answered 513 or dropped). */
+  oversized: number;
 }
 
 export interface MediaNodeView {

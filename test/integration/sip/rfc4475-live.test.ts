@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSipMessage } from '../../../signaling/sip/message/index.js';
+import { renderMetrics } from '../../../control-plane/metrics/render.js';
 import { startTestRegion, type TestRegion } from '../b2bua/harness.js';
 import { waitUntil } from '../../support/wait.js';
 import { TorturePeer, answers, rawCSeqMethod, rawCallId, rawTopVia, type LooseResponse } from './torture-peer.js';
@@ -182,5 +183,31 @@ describe('RFC 4475 torture messages against a live node', () => {
     expect(res?.status).toBe(400);
     // The malformed Via is echoed as it came (§8.2.6.2), so the sender can still match it.
     expect(res?.get('Via')).toMatch(/^SIP\/2\.0\/UDP 192\.0\.2\.15;;,;,,/);
+  });
+
+  it('/metrics exports what the node dropped and refused, as published by the node through Redis', async () => {
+    const sample = (text: string, name: string, label: string): number | undefined => {
+      const m = new RegExp(`^${name}\\{[^}]*node="it-sig-1"[^}]*${label}[^}]*\\} (\\d+)$`, 'm').exec(text);
+      return m?.[1] === undefined ? undefined : Number(m[1]);
+    };
+    let text = '';
+    const live = region.node.stack.counters;
+    // The node publishes its snapshot every 2 s; wait for one taken after the run (the counters no longer move).
+    await waitUntil(async () => {
+      text = await renderMetrics(region.node.redis, region.config.redis.keyPrefix);
+      return (
+        ['400', '416', '420', '505'].every((st) => sample(text, 'mesh_sip_rejected_total', `status="${st}"`) === live.rejected[st]) &&
+        Object.entries(live.droppedByReason).every(([reason, n]) => sample(text, 'mesh_sip_dropped_total', `reason="${reason}"`) === n)
+      );
+    }, 10_000, 'SIP counters on /metrics');
+    // 19 messages of the corpus get 400 (badinv01, lwsruri, insuf, ...), unkscm and novelsc 416, bext01 420, badvers 505.
+    expect(sample(text, 'mesh_sip_rejected_total', 'status="400"')).toBeGreaterThanOrEqual(19);
+    expect(sample(text, 'mesh_sip_rejected_total', 'status="416"')).toBeGreaterThanOrEqual(2);
+    expect(sample(text, 'mesh_sip_rejected_total', 'status="420"')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'mesh_sip_rejected_total', 'status="505"')).toBeGreaterThanOrEqual(1);
+    // unreason, noreason, bcast: responses to nobody; scalarlg, bigcode, test: unreadable.
+    expect(sample(text, 'mesh_sip_dropped_total', 'reason="not-our-response"')).toBeGreaterThanOrEqual(3);
+    expect(sample(text, 'mesh_sip_dropped_total', 'reason="unparseable"')).toBeGreaterThanOrEqual(3);
+    expect(sample(text, 'mesh_sip_oversized_total', '')).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { ApiRequestCounter, MAX_SERIES } from '../../../../control-plane/metrics/api-requests.js';
-import { parseSnapshot, renderSnapshots } from '../../../../control-plane/metrics/render.js';
+import { MAX_SIP_LABEL_VALUES, parseSnapshot, renderSnapshots } from '../../../../control-plane/metrics/render.js';
 import type { NodeMetricsSnapshot } from '../../../../regions/store/schema.js';
 import { parsePrometheus, valueOf } from './prom-parser.js';
 
@@ -77,6 +77,38 @@ describe('renderSnapshots', () => {
   });
 });
 
+describe('SIP transport series', () => {
+  const sip = { dropped: { unparseable: 4, 'not-our-response': 3, framing: 0 }, rejected: { '400': 7, '416': 2, '420': 1 }, oversized: 1 };
+
+  it('exports drops by reason, stack rejections by status and oversized messages per node', () => {
+    const f = parsePrometheus(renderSnapshots([snap({ sip })], undefined, NOW));
+    const l = { region: 'us-east', node: 'us-east-sig-1' };
+    expect(f.get('mesh_sip_dropped_total')?.type).toBe('counter');
+    expect(valueOf(f, 'mesh_sip_dropped_total', 'mesh_sip_dropped_total', { ...l, reason: 'unparseable' })).toBe(4);
+    expect(valueOf(f, 'mesh_sip_dropped_total', 'mesh_sip_dropped_total', { ...l, reason: 'not-our-response' })).toBe(3);
+    expect(valueOf(f, 'mesh_sip_rejected_total', 'mesh_sip_rejected_total', { ...l, status: '416' })).toBe(2);
+    expect(valueOf(f, 'mesh_sip_rejected_total', 'mesh_sip_rejected_total', { ...l, status: '420' })).toBe(1);
+    expect(valueOf(f, 'mesh_sip_oversized_total', 'mesh_sip_oversized_total', l)).toBe(1);
+  });
+
+  it('keeps label cardinality bounded: malformed keys are skipped, at most MAX_SIP_LABEL_VALUES per family and node', () => {
+    const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [String(400 + i), 1]));
+    const hostile = { dropped: { 'x"y': 1, 'A B': 1, ['r'.repeat(64)]: 1, unparseable: 1 }, rejected: { ...many, '99': 1, abc: 1, '4000': 1 }, oversized: 0 };
+    const f = parsePrometheus(renderSnapshots([snap({ sip: hostile })], undefined, NOW));
+    expect(f.get('mesh_sip_dropped_total')?.samples.map((x) => x.labels.reason)).toEqual(['unparseable']);
+    const statuses = f.get('mesh_sip_rejected_total')?.samples.map((x) => x.labels.status) ?? [];
+    expect(statuses).toHaveLength(MAX_SIP_LABEL_VALUES);
+    expect(statuses.every((st) => /^[1-6]\d\d$/.test(st ?? ''))).toBe(true);
+  });
+
+  it('a snapshot from an older node without the sip field still renders, without SIP samples', () => {
+    const f = parsePrometheus(renderSnapshots([snap()], undefined, NOW));
+    expect(f.get('mesh_sip_rejected_total')?.samples ?? []).toEqual([]);
+    expect(parseSnapshot(JSON.stringify(snap()))).toBeDefined();
+    expect(parseSnapshot(JSON.stringify(snap({ sip })))?.sip).toEqual(sip);
+  });
+});
+
 describe('parseSnapshot', () => {
   it('accepts a well-formed snapshot', () => {
     expect(parseSnapshot(JSON.stringify(snap()))?.nodeId).toBe('us-east-sig-1');
@@ -90,6 +122,8 @@ describe('parseSnapshot', () => {
     ['no webhook', JSON.stringify({ ...snap(), webhook: null })],
     ['bad histogram', JSON.stringify({ ...snap(), ngLatency: { m: { buckets: {}, sumMs: 1 } } })],
     ['array', '[]'],
+    ['bad sip counters', JSON.stringify({ ...snap(), sip: { dropped: { x: -1 }, rejected: {}, oversized: 0 } })],
+    ['sip without oversized', JSON.stringify({ ...snap(), sip: { dropped: {}, rejected: {} } })],
   ])('rejects %s', (_, raw) => {
     expect(parseSnapshot(raw)).toBeUndefined();
   });
