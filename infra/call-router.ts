@@ -18,6 +18,7 @@ import type { MediaPort } from '../signaling/b2bua/media-port.js';
 import { AppResolver } from '../signaling/calls/app-resolver.js';
 import { InboundAppCalls, type LegMediaFactory } from '../signaling/calls/inbound-app.js';
 import type { Originator } from '../signaling/calls/originator.js';
+import type { CallRegistry } from '../signaling/calls/registry.js';
 import { CallRouter } from '../signaling/router/runner.js';
 import type { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
@@ -30,10 +31,6 @@ export interface CallRouting {
   readonly cache: MediaCache;
   /** What the B2BUA asks for each call anchored here (bind it to `lateInboundApps`). */
   readonly apps: InboundApps;
-  /** A media node died: end the platform's calls (application calls, API and Dial legs) whose media it held. */
-  onMediaNodeDown(nodeId: string): Promise<number>;
-  /** API hangup of a call this node runs (inbound application calls); false when it is not one of ours. */
-  hangup(callSid: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -45,6 +42,8 @@ export interface CallRoutingDeps {
   mediaPort: MediaPort;
   registry: MediaNodeRegistry;
   originator: Originator;
+  /** The node's one registry of calls. */
+  calls: CallRegistry;
   redis: Redis;
   log: Logger;
   /** Where tenants' URLs may point (webhooks.*, infra/webhook-policy.ts): documents, callbacks, Play media. */
@@ -56,9 +55,6 @@ export function lateInboundApps(): { apps: InboundApps; bind(target: InboundApps
   let target: InboundApps | undefined;
   return {
     apps: {
-      get activeCalls() {
-        return target?.activeCalls ?? 0;
-      },
       resolve: (dialed) => (target === undefined ? Promise.resolve({ kind: 'none' }) : target.resolve(dialed)),
       accept: (req, tx, source, dialed, binding) => {
         if (target === undefined) return Promise.reject(new MeshError('SERVICE_UNAVAILABLE', 'call router not started'));
@@ -117,6 +113,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     region: config.region,
     nodeId: d.nodeId,
     keyPrefix: config.redis.keyPrefix,
+    calls: d.calls,
     platformSdp: () => platformSdp(),
     webhookPolicy: d.webhookPolicy,
   });
@@ -128,14 +125,9 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     dtmf,
     cache,
     apps: {
-      get activeCalls() {
-        return inbound.activeCalls;
-      },
       resolve: (dialed) => resolver.resolve(dialed),
       accept: (req, tx, source, dialed, binding) => inbound.accept(req, tx, source, dialed, binding),
     },
-    hangup: (callSid) => inbound.hangupCall(callSid),
-    onMediaNodeDown: async (nodeId) => (await inbound.endCallsOnNode(nodeId)) + (await d.originator.endCallsOnNode(nodeId)),
     close: () =>
       (closing ??= (async () => {
         await router.close();

@@ -35,7 +35,7 @@ export function nodeMetricsSnapshot(node: SignalingNode): NodeMetricsSnapshot {
     nodeId: node.nodeId,
     region: node.config.region,
     at: Date.now(),
-    activeCalls: node.b2bua.activeCalls + node.originator.activeCalls + node.routing.inbound.activeCalls,
+    activeCalls: node.calls.size,
     callAttempts: c.attempts,
     callFailures: failures,
     ngLatency,

@@ -4,7 +4,7 @@
  */
 import type { CentralEndpoint } from '../media/edge-recording/index.js';
 import type { Config } from './config.js';
-import { meshRouting } from './mesh-routing.js';
+import { staticMeshRouting } from '../signaling/b2bua/mesh.js';
 
 /**
  * The central media services a node's configuration names (`recording.central`
@@ -17,7 +17,7 @@ export function recordingCentrals(config: Config): { centrals: CentralEndpoint[]
   const all = [...(rec.central === undefined ? [] : [rec.central]), ...rec.centrals];
   const centrals = all.map((c) => ({ region: c.region, host: c.address, port: c.port }));
   const regions = new Set(centrals.map((c) => c.region));
-  const homeRegionOf = meshRouting(config).homeRegionOf;
+  const homeRegionOf = staticMeshRouting({ region: config.region, peers: config.mesh.peers, homeRules: config.mesh.homeRules }).homeRegionOf;
   return {
     centrals,
     centralFor: (dialed) => {

@@ -7,8 +7,11 @@
 import type { Redis } from 'ioredis';
 import { MediaNodeRegistry } from '../media/nodes/registry.js';
 import { B2bua } from '../signaling/b2bua/b2bua.js';
+import { staticMeshRouting } from '../signaling/b2bua/mesh.js';
 import { CommandConsumer } from '../signaling/calls/command-consumer.js';
 import { Originator } from '../signaling/calls/originator.js';
+import { mediaNodeDown, ownNodeCalls, runCallCommand } from '../signaling/calls/node-calls.js';
+import { CallRegistry } from '../signaling/calls/registry.js';
 import { CallStore } from '../signaling/b2bua/call-store.js';
 import { adoptCalls, type AdoptReport } from '../signaling/b2bua/adopt.js';
 import { SignalingLease } from '../signaling/b2bua/lease.js';
@@ -17,8 +20,7 @@ import { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from '../regions/core/log.js';
 import { createRedisClient } from './redis.js';
-import { inboundAccounting } from './inbound-accounting.js';
-import { meshRouting } from './mesh-routing.js';
+import { inboundAccounting } from '../signaling/calls/inbound-accounting.js';
 import { EdgeBranchRecorder } from '../media/edge-recording/index.js';
 import { recordingCentrals } from './recording-centrals.js';
 import { RegistryMediaPort } from '../media/nodes/media-port.js';
@@ -38,6 +40,8 @@ export interface SignalingNode {
   readonly nodeId: string;
   readonly stack: SipStack;
   readonly b2bua: B2bua;
+  /** Every call this node handles (B2BUA, inbound application, originated, Dial legs): capacity, load, dispatch. */
+  readonly calls: CallRegistry;
   readonly media: MediaNodeRegistry;
   readonly redis: Redis;
   readonly store: CallStore;
@@ -161,14 +165,15 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   } });
   const routeTable = new RouteTable(config.routes);
   const inboundApps = lateInboundApps();
+  const calls = new CallRegistry({ maxCalls: config.sip.maxCalls, retryAfterSeconds: config.sip.retryAfterSeconds });
   const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {
     inboundApps: inboundApps.apps,
     region: config.region,
     nodeId,
-    maxCalls: config.sip.maxCalls,
+    calls,
     retryAfterSeconds: config.sip.retryAfterSeconds,
     noAnswerTimeoutMs: config.noAnswerTimeoutSeconds * 1000,
-    ...(config.mesh.peers.length > 0 || config.mesh.homeRules.length > 0 ? { mesh: meshRouting(config) } : {}),
+    ...(config.mesh.peers.length > 0 || config.mesh.homeRules.length > 0 ? { mesh: staticMeshRouting({ region: config.region, peers: config.mesh.peers, homeRules: config.mesh.homeRules }) } : {}),
     onCallAnswered: (a) => {
       if (recorder !== undefined && config.recording.prefixes.some((p) => a.to.startsWith(p))) void recorder.start(a);
     },
@@ -180,24 +185,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
   });
 
-  // A media node reported dead: move its answered calls to a healthy node of the region.
-  // The platform's own calls (applications, API and Dial legs) on a dead node are ended, confirmed
-  // one health interval later like the re-anchoring; set once the call router is up.
-  let onPlatformCallsNodeDown: ((nodeId: string) => Promise<number>) | undefined;
+  // A media node reported dead: the owners of the node's calls act on theirs (signaling/calls/node-calls.ts).
   const offHealth = media.on('health', (ev) => {
-    if (ev.healthy) return;
-    setTimeout(() => {
-      if (media.isHealthy(ev.nodeId) || onPlatformCallsNodeDown === undefined) return;
-      void onPlatformCallsNodeDown(ev.nodeId)
-        .then((n) => n > 0 && nlog.warn('platform calls ended: their media node died', { nodeId: ev.nodeId, calls: n }))
-        .catch((e: unknown) => nlog.warn('ending calls on a dead media node failed', { nodeId: ev.nodeId, error: e as Error }));
-    }, config.media.healthIntervalMs + 100).unref();
-    void b2bua.reanchorer.onNodeDown(ev.nodeId).then((results) => {
-      if (results.length > 0) {
-        const moved = results.filter((r) => r.outcome === 'moved').length;
-        nlog.warn('re-anchor done', { nodeId: ev.nodeId, calls: results.length, moved, ended: results.filter((r) => r.outcome === 'ended').length });
-      }
-    });
+    if (!ev.healthy) void mediaNodeDown(calls, ev.nodeId, nlog);
   });
 
   // ---- discovery (issue 3): register this node and its healthy media nodes; placement also sees
@@ -208,11 +198,11 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     nodeId,
     log: nlog,
     media,
-    activeCalls: () => b2bua.activeCalls,
+    activeCalls: () => calls.size,
     // A discovered node (another region's) that left the healthy list: move the calls placed on it.
     onMediaRemoved: (id) => {
       if (media.node(id) !== undefined) return; // local nodes: the registry's health event does it
-      void b2bua.reanchorer.onNodeDown(id).catch((e: unknown) => nlog.warn('re-anchor after discovery removal failed', { nodeId: id, error: e as Error }));
+      void mediaNodeDown(calls, id, nlog);
     },
   });
   const discoveredMedia = new DiscoveredMediaNodes(discovery.media, { ngTimeoutMs: config.media.ngTimeoutMs });
@@ -237,13 +227,14 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     region: config.region,
     nodeId,
     keyPrefix: config.redis.keyPrefix,
+    calls,
     platformSdp: () => platformSdp(),
     webhookPolicy,
   });
   // The call router (applications of inbound numbers, API calls, Dial legs).
   let routing: CallRouting;
   try {
-    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, registry: media, originator, redis, log: nlog, webhookPolicy });
+    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, registry: media, originator, calls, redis, log: nlog, webhookPolicy });
   } catch (e) {
     await discovery.close().catch(() => undefined);
     await b2bua.close();
@@ -254,18 +245,22 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     throw e;
   }
   inboundApps.bind(routing.apps);
-  onPlatformCallsNodeDown = (nodeId) => routing.onMediaNodeDown(nodeId);
+  ownNodeCalls(calls, {
+    b2bua,
+    inbound: routing.inbound,
+    originator,
+    router: routing.router,
+    isMediaHealthy: (id) => media.isHealthy(id),
+    // Re-check one health interval later, so a single lost ping does not end calls.
+    confirmMs: config.media.healthIntervalMs + 100,
+    log: nlog,
+  });
   // XREADGROUP blocks, so commands get their own connection.
   const commandRedis = redis.duplicate({ lazyConnect: false, commandTimeout: 3000 /* > the 1 s XREADGROUP block */ });
   commandRedis.on('error', (e) => nlog.debug('redis (commands) error', { error: e }));
   const commands = new CommandConsumer(
     commandRedis,
-    async (cmd) => {
-      if (cmd.type === 'originate') await originator.originate(cmd.callSid);
-      else if (cmd.type === 'hangup') {
-        if (!(await routing.hangup(cmd.callSid))) await originator.hangup(cmd.callSid);
-      } else if (!routing.router.redirect(cmd.callSid, cmd.url, cmd.method)) await originator.redirect(cmd.callSid, cmd.url, cmd.method);
-    },
+    (cmd) => runCallCommand(cmd, calls, originator),
     nlog,
     { region: config.region, nodeId, keyPrefix: config.redis.keyPrefix },
   );
@@ -301,7 +296,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       await b2bua.close();
       await recorder?.close();
       // Give the BYEs of the hang-ups a moment to leave before the sockets close.
-      if (b2bua.activeCalls > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));
+      if (calls.size > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));
       await stack.close();
       await media.close();
       await discoveredMedia.close();
@@ -314,7 +309,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, calls, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,

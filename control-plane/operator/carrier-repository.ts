@@ -4,7 +4,7 @@
  * Writes are Lua scripts so the existence check, the name-uniqueness check and
  * the write are one atomic step even with several control-plane processes.
  */
-import { randomBytes } from 'node:crypto';
+import { newSid } from '../../regions/store/sids.js';
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
 import { apiDate, keys, type CarrierRecord } from '../../regions/store/schema.js';
@@ -60,7 +60,7 @@ return 1
 `;
 
 export function newCarrierSid(): string {
-  return `CR${randomBytes(16).toString('hex')}`;
+  return newSid('CR');
 }
 
 export class CarrierRepository {

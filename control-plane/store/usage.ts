@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { recordUsage } from '../../regions/store/usage.js';
-import { keys, type UsageCategory, type UsageEvent } from '../../regions/store/schema.js';
+import { keys, type UsageCategory } from '../../regions/store/schema.js';
 
 export const USAGE_CATEGORIES: readonly UsageCategory[] = [
   'calls-inbound',

@@ -26,21 +26,42 @@ export function normaliseNumber(number: string): string {
   return number.replace(/[\s().-]/g, '');
 }
 
-export class HomeRegionRules {
+/**
+ * Longest-prefix rules over dialed numbers, the one matcher of number → rule:
+ * separators are dropped first and over-long input matches nothing. Used by
+ * the catalog's home rules and by a node's static `mesh.homeRules`.
+ */
+export class NumberPrefixRules<R extends { readonly prefix: string }> {
   /** Rules sorted longest prefix first, so the first match is the longest. */
-  readonly #rules: readonly HomeRegionMatch[];
+  readonly #rules: readonly R[];
+
+  constructor(rules: Iterable<R>) {
+    this.#rules = [...rules].sort((a, b) => b.prefix.length - a.prefix.length || (a.prefix < b.prefix ? -1 : 1));
+  }
+
+  /** The rule for a dialed number (Request-URI user part or E.164), or undefined when none matches. */
+  lookup(number: string): R | undefined {
+    if (number.length === 0 || number.length > MAX_NUMBER_LENGTH) return undefined;
+    const n = normaliseNumber(number);
+    return this.#rules.find((r) => n.startsWith(r.prefix));
+  }
+
+  /** Every rule, longest prefix first. */
+  list(): readonly R[] {
+    return this.#rules;
+  }
+}
+
+export class HomeRegionRules {
+  readonly #rules: NumberPrefixRules<HomeRegionMatch>;
 
   constructor(numbers: Readonly<Record<string, HomeRegionRuleSpec>>) {
-    this.#rules = Object.entries(numbers)
-      .map(([prefix, r]) => ({ prefix, tenant: r.tenant, homeRegion: r.homeRegion as RegionId }))
-      .sort((a, b) => b.prefix.length - a.prefix.length || (a.prefix < b.prefix ? -1 : 1));
+    this.#rules = new NumberPrefixRules(Object.entries(numbers).map(([prefix, r]) => ({ prefix, tenant: r.tenant, homeRegion: r.homeRegion as RegionId })));
   }
 
   /** The rule for a dialed number (Request-URI user part or E.164), or undefined when none matches. */
   lookup(number: string): HomeRegionMatch | undefined {
-    if (number.length === 0 || number.length > MAX_NUMBER_LENGTH) return undefined;
-    const n = normaliseNumber(number);
-    return this.#rules.find((r) => n.startsWith(r.prefix));
+    return this.#rules.lookup(number);
   }
 
   /** Home region of the number's tenant, or undefined. */
@@ -50,10 +71,10 @@ export class HomeRegionRules {
 
   /** Every rule, longest prefix first. */
   list(): readonly HomeRegionMatch[] {
-    return this.#rules;
+    return this.#rules.list();
   }
 
   get size(): number {
-    return this.#rules.length;
+    return this.#rules.list().length;
   }
 }

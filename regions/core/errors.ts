@@ -28,6 +28,20 @@ export const ERROR_CATALOGUE = {
   CIRCUIT_OPEN: { sip: 503, http: 503, reason: 'Service Unavailable' },
   CLOSED: { sip: 503, http: 503, reason: 'Service Unavailable' },
   CONFIG_INVALID: { sip: 500, http: 500, reason: 'Server Internal Error' },
+  // What the B2BUA and the call router answer a caller (reason phrases as the caller sees them).
+  NO_ROUTE: { sip: 404, http: 404, reason: 'No Route To Number' },
+  NOT_ADMITTED: { sip: 403, http: 403, reason: 'Source Not Admitted' },
+  NUMBER_NOT_IN_SERVICE: { sip: 403, http: 403, reason: 'Number Not In Service' },
+  CALL_CAPACITY: { sip: 503, http: 503, reason: 'Call Capacity Reached' },
+  SHUTTING_DOWN: { sip: 503, http: 503, reason: 'Node Shutting Down' },
+  SDP_REQUIRED: { sip: 488, http: 400, reason: 'SDP Offer Required' },
+  NO_AUDIO_OFFERED: { sip: 488, http: 400, reason: 'No Audio Stream In Offer' },
+  NO_MEDIA_NODE: { sip: 503, http: 503, reason: 'No Media Node Available' },
+  MEDIA_UNAVAILABLE: { sip: 503, http: 503, reason: 'Media Node Unavailable' },
+  NO_ANSWER: { sip: 408, http: 504, reason: 'Request Timeout' },
+  BAD_ROUTE: { sip: 500, http: 500, reason: 'Bad Route Destination' },
+  MALFORMED_REQUEST_URI: { sip: 400, http: 400, reason: 'Malformed Request-URI' },
+  INVALID_MAX_FORWARDS: { sip: 400, http: 400, reason: 'Invalid Max-Forwards' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -64,4 +78,10 @@ export class MeshError extends Error {
 
 export function isMeshError(e: unknown, code?: ErrorCode): e is MeshError {
   return e instanceof MeshError && (code === undefined || e.code === code);
+}
+
+/** The SIP status line a catalogue entry answers with (B2BUA, call router). */
+export function sipAnswer(code: ErrorCode): { status: number; reason: string } {
+  const entry = ERROR_CATALOGUE[code];
+  return { status: entry.sip, reason: entry.reason };
 }

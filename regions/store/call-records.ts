@@ -4,14 +4,28 @@
  * signaling node that places or anchors the call moves it through its statuses.
  */
 import type { Redis } from 'ioredis';
-import { apiDate, keys, type CallRecord } from './schema.js';
+import { apiDate, keys, type CallRecord, type CallStatus } from './schema.js';
+import { recordCallMinutes } from './usage.js';
+
+/** How a call the platform was a party of ended. */
+export interface CallEnd {
+  accountSid: string;
+  /** Which minutes an answered call adds to. */
+  category: 'calls-inbound' | 'calls-outbound';
+  region: string;
+  answeredAt: number | undefined;
+  endedAt: number;
+  /** The status when it was never answered (answered calls end `completed`). */
+  unansweredStatus: CallStatus;
+  sipResponseCode?: number | undefined;
+}
 
 export class CallRecordStore {
   private readonly k: ReturnType<typeof keys>;
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
   ) {
     this.k = keys(prefix);
   }
@@ -37,5 +51,25 @@ export class CallRecordStore {
     const next: CallRecord = { ...cur, ...patch, dateUpdated: apiDate() };
     await this.redis.set(this.k.call(sid), JSON.stringify(next));
     return next;
+  }
+
+  /**
+   * The end of a call, in the order that acknowledges it: an answered call's
+   * minutes first (usage is written before the final status is visible), then
+   * the final status, end time and duration. A usage failure is reported to
+   * `onUsageError` and does not keep the record from being finished.
+   */
+  async finish(sid: string, e: CallEnd, onUsageError: (error: unknown) => void): Promise<CallRecord | undefined> {
+    const duration = e.answeredAt === undefined ? 0 : Math.round((e.endedAt - e.answeredAt) / 1000);
+    const status: CallStatus = e.answeredAt !== undefined ? 'completed' : e.unansweredStatus;
+    if (e.answeredAt !== undefined) {
+      await recordCallMinutes(this.redis, this.prefix, { accountSid: e.accountSid, category: e.category, region: e.region, durationS: duration, at: e.endedAt }).catch(onUsageError);
+    }
+    return this.update(sid, {
+      status,
+      endTime: apiDate(new Date(e.endedAt)),
+      duration,
+      ...(e.sipResponseCode !== undefined && status !== 'completed' ? { sipResponseCode: e.sipResponseCode } : {}),
+    });
   }
 }

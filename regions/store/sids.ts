@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 
-export type SidPrefix = 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN';
+/** Resource kinds: account, application, number, call, recording, queue, API key, authorization, carrier. */
+export type SidPrefix = 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN' | 'CR';
 
 export function newSid(prefix: SidPrefix): string {
   return prefix + randomBytes(16).toString('hex');

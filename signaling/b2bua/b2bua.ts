@@ -11,6 +11,7 @@ import type { CarrierRecord } from '../../regions/store/schema.js';
 import { createResponse, getTag, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import type { AppBinding, AppResolution } from '../calls/app-resolver.js';
+import type { CallRegistry } from '../calls/registry.js';
 import type { Call, Leg, LegRole } from './call.js';
 import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
@@ -25,8 +26,8 @@ import { SDP_TYPE } from './sdp.js';
 export interface B2buaOptions {
   region: string;
   nodeId: string;
-  /** Concurrent call cap; beyond it INVITEs get 503. */
-  maxCalls: number;
+  /** The node's one registry of calls (every kind): capacity (503 beyond `maxCalls`), counts, dispatch. */
+  calls: CallRegistry;
   /** Retry-After seconds with a 503. */
   retryAfterSeconds: number;
   /** Timer C: ring time before the B leg is cancelled and A gets 408. */
@@ -45,8 +46,6 @@ export interface B2buaOptions {
 
 /** The call router's entry for inbound calls (signaling/calls/inbound-app.ts). */
 export interface InboundApps {
-  /** Application calls live on this node (they count against `maxCalls` with the B2BUA's own). */
-  readonly activeCalls: number;
   resolve(dialed: string): Promise<AppResolution>;
   /** Take the call; responds to the caller on every path. */
   accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding): Promise<void>;
@@ -186,6 +185,7 @@ export class B2bua {
   /** Make a call live: found by its sid and by each leg's (Call-ID, our tag). */
   registerCall(call: Call): void {
     this.calls.set(call.sid, call);
+    this.opts.calls.add(call.sid, 'b2bua');
     this.legs.set(this.legKey(call.a.callId, call.a.localTag), { call, role: 'a' });
     this.legs.set(this.legKey(call.b.callId, call.b.localTag), { call, role: 'b' });
   }
@@ -282,6 +282,7 @@ export class B2bua {
     call.state = 'ended';
     clearTimeout(call.noAnswerTimer);
     this.calls.delete(call.sid);
+    this.opts.calls.remove(call.sid);
     // Keep leg keys briefly so retransmitted BYEs / 2xx still match and get answered, not 481.
     setTimeout(() => {
       this.legs.delete(this.legKey(call.a.callId, call.a.localTag));

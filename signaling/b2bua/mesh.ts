@@ -7,6 +7,7 @@
  * trusted peer, anchors the dialog but leaves the media where it is: the SDP
  * already points at the edge's media node, so it passes through untouched.
  */
+import { NumberPrefixRules } from '../../regions/catalog/home-region.js';
 import type { MediaPort } from './media-port.js';
 
 /** Mesh header: region where the call entered the platform (and where its media is). */
@@ -25,6 +26,27 @@ export interface MeshRouting {
   signalingUri(region: string): string | undefined;
   /** Region of the peer signaling node at this source address, or undefined when it is not one. */
   peerRegionOf(address: string): string | undefined;
+}
+
+/** A node's static view of the mesh: the other regions' signaling nodes and the dialed-prefix → home-region rules. */
+export interface StaticMeshConfig {
+  region: string;
+  peers: readonly { region: string; address: string; port: number; transport?: 'UDP' | 'TCP' }[];
+  homeRules: readonly { prefix: string; region: string }[];
+}
+
+/** MeshRouting from static configuration (`mesh.peers`, `mesh.homeRules`; longest prefix wins). */
+export function staticMeshRouting(c: StaticMeshConfig): MeshRouting {
+  const rules = new NumberPrefixRules(c.homeRules);
+  return {
+    region: c.region,
+    homeRegionOf: (dialed) => rules.lookup(dialed)?.region,
+    signalingUri: (region) => {
+      const p = c.peers.find((x) => x.region === region);
+      return p === undefined ? undefined : `sip:${p.address}:${p.port}${p.transport === 'TCP' ? ';transport=tcp' : ''}`;
+    },
+    peerRegionOf: (address) => c.peers.find((p) => p.address === address)?.region,
+  };
 }
 
 /** Node id of calls whose media is anchored elsewhere (at the edge): nothing to allocate here. */

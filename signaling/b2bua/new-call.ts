@@ -4,10 +4,10 @@
  * allocation, the B leg, and the B leg's responses up to the answer (or the
  * failure) relayed to the caller. The B2BUA owns the call once registered.
  */
-import { randomBytes } from 'node:crypto';
-import { isMeshError } from '../../regions/core/errors.js';
+import { isMeshError, sipAnswer, type ErrorCode } from '../../regions/core/errors.js';
 import { asCallSid } from '../../regions/core/ids.js';
 import type { Logger } from '../../regions/core/log.js';
+import { newSid } from '../../regions/store/sids.js';
 import { Dialog } from '../sip/dialog/index.js';
 import {
   createResponse,
@@ -46,27 +46,30 @@ export class NewCallHandler {
   /** New call: checks, media allocation, B leg. */
   async onInvite(req: SipRequest, tx: ServerTransaction, source: Endpoint): Promise<void> {
     this.b2bua.counters.attempts++;
-    const reject = (status: number, reason: string, headers: [string, string][] = []): void => {
+    // Every refusal is a catalogue entry (regions/core/errors.ts): status and reason in one place.
+    const reject = (code: ErrorCode, headers: [string, string][] = [], reason = sipAnswer(code).reason): void => {
+      const { status } = sipAnswer(code);
       this.b2bua.countFailure(status);
       tx.respond(createResponse(req, status, reason, { toTag: generateTag(), headers }));
     };
-    if (this.b2bua.isClosed) return reject(503, 'Node Shutting Down', [['Retry-After', String(this.opts.retryAfterSeconds)]]);
+    const retry: [string, string][] = [['Retry-After', String(this.opts.retryAfterSeconds)]];
+    if (this.b2bua.isClosed) return reject('SHUTTING_DOWN', retry);
 
     // RFC 3261 §16.3 step 3 / §8.2: Max-Forwards; a B2BUA passes the decremented value on.
     const mfText = req.headers.get('Max-Forwards');
     const maxForwards = mfText === undefined ? 70 : Number(mfText);
     if (!Number.isInteger(maxForwards) || maxForwards < 0 || maxForwards > 255) {
-      return reject(400, 'Invalid Max-Forwards');
+      return reject('INVALID_MAX_FORWARDS');
     }
-    if (maxForwards === 0) return reject(483, 'Too Many Hops');
-    if (this.isLoop(req)) return reject(482, 'Loop Detected');
+    if (maxForwards === 0) return reject('TOO_MANY_HOPS');
+    if (this.isLoop(req)) return reject('LOOP_DETECTED');
 
     let dialed: string;
     try {
       const uri = parseUri(req.uri);
       dialed = uri.user ?? '';
     } catch {
-      return reject(400, 'Malformed Request-URI');
+      return reject('MALFORMED_REQUEST_URI');
     }
     // Mesh: a call forwarded by a peer region's edge is anchored here with its media left at the
     // edge; a call for a tenant homed elsewhere is forwarded to its home region.
@@ -77,15 +80,13 @@ export class NewCallHandler {
       const admitted = this.b2bua.admit(source.address, dialed);
       if (!admitted.ok) {
         this.log.info('INVITE refused by carrier admission', { source: source.address, dialed, reason: admitted.reason });
-        return reject(403, 'Source Not Admitted');
+        return reject('NOT_ADMITTED');
       }
     }
     const home = fromPeer ? undefined : mesh?.homeRegionOf(dialed);
     const forwardTo = home !== undefined && home !== mesh?.region ? mesh?.signalingUri(home) : undefined;
-    if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject(503, `Home Region ${home} Unknown`);
-    if (this.b2bua.activeCalls + (this.opts.inboundApps?.activeCalls ?? 0) >= this.opts.maxCalls) {
-      return reject(503, 'Call Capacity Reached', [['Retry-After', String(this.opts.retryAfterSeconds)]]);
-    }
+    if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject('SERVICE_UNAVAILABLE', [], `Home Region ${home} Unknown`);
+    if (!this.opts.calls.hasRoom()) return reject('CALL_CAPACITY', retry);
     const contentType = req.headers.get('Content-Type');
     const hasOffer = req.body.length > 0 && contentType !== undefined && contentType.toLowerCase().startsWith(SDP_TYPE);
     // A number with an application is answered by the platform here, in its home region.
@@ -99,35 +100,34 @@ export class NewCallHandler {
       }
       if (found.kind === 'refused') {
         this.log.info('INVITE to an application number refused', { dialed, reason: found.reason });
-        return reject(403, 'Number Not In Service');
+        return reject('NUMBER_NOT_IN_SERVICE');
       }
       if (found.kind === 'app') {
-        if (!hasOffer) return reject(488, 'SDP Offer Required');
+        if (!hasOffer) return reject('SDP_REQUIRED');
         return apps.accept(req, tx, source, dialed, found.binding);
       }
     }
     const route = forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
-    if (route === undefined) return reject(404, 'No Route To Number');
+    if (route === undefined) return reject('NO_ROUTE');
     if (!hasOffer) {
       // Late offer (INVITE without SDP) is not supported yet: rtpengine needs the offer to anchor media.
-      return reject(488, 'SDP Offer Required');
+      return reject('SDP_REQUIRED');
     }
     let dest: Endpoint;
     try {
       dest = uriToEndpoint(parseUri(route.destination), 'UDP');
     } catch (e) {
       this.log.error('route destination unusable', { route: route.destination, error: e as Error });
-      return reject(500, 'Bad Route Destination');
+      return reject('BAD_ROUTE');
     }
 
     const aCallId = req.headers.get('Call-ID')!;
     const aFromTag = getTag(req.headers.get('From')!) ?? '';
-    const retry: [string, string][] = [['Retry-After', String(this.opts.retryAfterSeconds)]];
     let nodeId: string;
     try {
       nodeId = fromPeer ? PASSTHROUGH_NODE : this.media.acquire(aCallId).nodeId;
     } catch (e) {
-      if (isMeshError(e, 'SERVICE_UNAVAILABLE')) return reject(503, 'No Media Node Available', retry);
+      if (isMeshError(e, 'SERVICE_UNAVAILABLE')) return reject('NO_MEDIA_NODE', retry);
       throw e;
     }
     let bSdp: string;
@@ -136,7 +136,7 @@ export class NewCallHandler {
     } catch (e) {
       this.media.release(aCallId);
       this.log.warn('media offer failed', { callId: aCallId, nodeId, error: e as Error });
-      return reject(503, 'Media Node Unavailable', retry);
+      return reject('MEDIA_UNAVAILABLE', retry);
     }
     if (tx.isCancelled) {
       // CANCEL arrived while we talked to rtpengine; the stack already answered the CANCEL.
@@ -147,7 +147,7 @@ export class NewCallHandler {
       return;
     }
 
-    const sid = asCallSid('CA' + randomBytes(16).toString('hex'));
+    const sid = asCallSid(newSid('CA'));
     const bCallId = generateCallId(this.stack.localEndpoint('UDP').address);
     const bLocalTag = generateTag();
     const fromNa = parseNameAddr(req.headers.get('From')!);

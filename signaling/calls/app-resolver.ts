@@ -6,7 +6,8 @@
  */
 import type { Redis } from 'ioredis';
 import { applicationKey, type ApplicationRecord } from '../../regions/store/applications.js';
-import { keys, type AccountRecord, type IncomingNumberRecord } from '../../regions/store/schema.js';
+import { findNumber } from '../../regions/store/numbers.js';
+import { keys, type AccountRecord } from '../../regions/store/schema.js';
 import type { AppTarget } from '../router/runner.js';
 
 export interface AppBinding {
@@ -34,11 +35,7 @@ export class AppResolver {
   }
 
   async resolve(dialed: string): Promise<AppResolution> {
-    const e164 = dialed.startsWith('+') ? dialed : `+${dialed}`;
-    let numberSid = await this.redis.get(this.k.numberByE164(e164));
-    if (numberSid === null && e164 !== dialed) numberSid = await this.redis.get(this.k.numberByE164(dialed));
-    if (numberSid === null) return { kind: 'none' };
-    const num = parseJson<IncomingNumberRecord>(await this.redis.get(this.k.number(numberSid)));
+    const num = await findNumber(this.redis, this.prefix, dialed);
     // A number without an application is routed like any other number.
     if (num === undefined || (num.applicationSid === undefined && (num.voiceUrl === undefined || num.voiceUrl === ''))) return { kind: 'none' };
     const account = parseJson<AccountRecord>(await this.redis.get(this.k.account(num.accountSid)));

@@ -15,7 +15,6 @@ import type { DestinationPolicy } from '../../regions/net/destination-policy.js'
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { apiDate, type CallRecord, type CallStatus } from '../../regions/store/schema.js';
 import { newSid } from '../../regions/store/sids.js';
-import { recordCallMinutes } from '../../regions/store/usage.js';
 import type { B2bua } from '../b2bua/b2bua.js';
 import type { MediaPort } from '../b2bua/media-port.js';
 import { sdpAudioEndpoint, sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
@@ -44,11 +43,14 @@ export type LegMediaFactory = (r: LegMediaRequest) => LegMediaOps;
 export interface RouterLike {
   run(call: RouterCall): Promise<unknown>;
 }
+import type { CallRegistry } from './registry.js';
 
 export interface InboundAppOptions {
   region: string;
   nodeId: string;
   keyPrefix: string;
+  /** The node's one registry of calls: application calls count there. */
+  calls: CallRegistry;
   /** The platform side's SDP handed to rtpengine (discard address). */
   platformSdp: () => string;
   webhookTimeoutMs?: number;
@@ -84,15 +86,11 @@ export class InboundAppCalls {
     private readonly media: MediaPort,
     private readonly legMedia: LegMediaFactory,
     private readonly router: RouterLike,
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly log: Logger,
     private readonly opts: InboundAppOptions,
   ) {
     this.records = new CallRecordStore(redis, opts.keyPrefix);
-  }
-
-  get activeCalls(): number {
-    return this.calls.size;
   }
 
   /** Take an INVITE for an application number. Responds to the caller itself on every path. */
@@ -174,6 +172,7 @@ export class InboundAppCalls {
     }, legMedia, false);
     call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, sdp: { party: partySdp, toParty: toPartySdp }, dialog: undefined, answeredAt: undefined, state: 'offered' };
     this.calls.set(sid, call);
+    this.opts.calls.add(sid, 'inbound-app');
     this.b2bua.attachDialog(callId, localTag, (r, t) => this.onInDialog(call, r, t));
     tx.onCancel(() => void this.end(call, 'remote-hangup', 'canceled'));
     await this.records.save(rec).catch((e: unknown) => this.log.warn('inbound app: call record not saved', { sid, error: e as Error }));
@@ -274,24 +273,17 @@ export class InboundAppCalls {
     const wasAnswered = call.answeredAt !== undefined;
     call.state = 'ended';
     this.calls.delete(call.rec.sid);
+    this.opts.calls.remove(call.rec.sid);
     this.b2bua.detachDialog(call.callId, call.localTag);
     call.leg.markEnded(reason);
     this.media.release(call.callId);
     void this.media.delete(call.nodeId, call.callId).catch(() => {});
     const endedAt = Date.now();
+    if (wasAnswered) this.b2bua.counters.completed++;
+    const end = { accountSid: call.rec.accountSid, category: 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status } as const;
+    const onUsageError = (e: unknown): void => this.log.warn('usage write failed', { sid: call.rec.sid, error: e as Error });
     const duration = wasAnswered ? Math.round((endedAt - call.answeredAt!) / 1000) : 0;
-    const finalStatus: CallStatus = wasAnswered ? 'completed' : status;
-    if (wasAnswered) {
-      this.b2bua.counters.completed++;
-      await recordCallMinutes(this.redis, this.opts.keyPrefix, {
-        accountSid: call.rec.accountSid,
-        category: 'calls-inbound',
-        region: this.opts.region,
-        durationS: duration,
-        at: endedAt,
-      }).catch((e: unknown) => this.log.warn('usage write failed', { sid: call.rec.sid, error: e as Error }));
-    }
-    call.rec = (await this.records.update(call.rec.sid, { status: finalStatus, endTime: apiDate(), duration }).catch(() => undefined)) ?? { ...call.rec, status: finalStatus, duration };
+    call.rec = (await this.records.finish(call.rec.sid, end, onUsageError).catch(() => undefined)) ?? { ...call.rec, status: wasAnswered ? 'completed' : status, duration };
     if (call.binding.statusCallback !== undefined) {
       await sendStatusCallback({
         target: call.binding.statusCallback,

@@ -8,30 +8,32 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
-import { MeshError } from '../../regions/core/errors.js';
+import { MeshError, sipAnswer } from '../../regions/core/errors.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { apiDate, keys, type AccountRecord, type CallEvent, type CallRecord, type CallStatus } from '../../regions/store/schema.js';
 import { newSid } from '../../regions/store/sids.js';
-import { recordCallMinutes } from '../../regions/store/usage.js';
 import type { B2bua } from '../b2bua/b2bua.js';
 import type { MediaPort } from '../b2bua/media-port.js';
 import type { RouteTable } from '../b2bua/routes.js';
-import { sdpAudioEndpoint, sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
-import type { CallLeg, DialOutcome, DialRequest, LegDialer, LegEndReason } from '../router/leg.js';
+import { sdpAudioEndpoint } from '../b2bua/sdp.js';
+import type { DialOutcome, DialRequest, LegDialer, LegEndReason } from '../router/leg.js';
 import type { HttpMethod } from '../router/twiml-types.js';
 import { Dialog } from '../sip/dialog/index.js';
-import { createResponse, generateCallId, generateTag, getTag, parseCSeq, parseUri, SipHeaders, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
-import type { ClientTransaction, ServerTransaction, SipStack } from '../sip/stack.js';
-import { uriToEndpoint } from '../sip/transport/endpoint.js';
+import { generateTag, getTag, parseCSeq, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
+import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import type { LegMediaFactory, RouterLike } from './inbound-app.js';
-import { answerReinvite, PlatformLeg } from './platform-leg.js';
-import { callParams, sendStatusCallback } from './status-callback.js';
+import { answerInDialog, outboundInvite, resolveDestination, sendBye, statusOfFailure, type OutboundCall } from './outbound-leg.js';
+import { PlatformLeg } from './platform-leg.js';
+import { callParams, StatusCallbacks, type WebhookStats } from './status-callback.js';
+import type { CallRegistry } from './registry.js';
 
 export interface OriginatorOptions {
   region: string;
   nodeId: string;
   keyPrefix: string;
+  /** The node's one registry of calls: originated calls and Dial legs count there and are admitted by it. */
+  calls: CallRegistry;
   /** Timeout of each webhook request. Default 5000 ms. */
   webhookTimeoutMs?: number;
   /** Where status callbacks may point (webhooks.*). Default: anywhere. */
@@ -40,32 +42,6 @@ export interface OriginatorOptions {
   defaultRingSeconds?: number;
   /** The platform side's SDP offered to rtpengine (media/leg `platformSdp`: G.711 + telephone-event, discard address). */
   platformSdp: () => string;
-}
-
-interface OutboundCall {
-  rec: CallRecord;
-  account: AccountRecord;
-  invite: SipRequest;
-  dest: Endpoint;
-  /** Our tag on the SIP leg (From). */
-  localTag: string;
-  /** The platform's own party in the rtpengine session. */
-  platformTag: string;
-  mediaNodeId: string;
-  tx: ClientTransaction | undefined;
-  dialog: Dialog | undefined;
-  answeredAt: number | undefined;
-  ringTimer: NodeJS.Timeout | undefined;
-  state: 'calling' | 'answered' | 'ended';
-  sequence: number;
-  /** Set when the API asked to hang up before an answer arrived. */
-  cancelRequested: boolean;
-  /** The leg the call router runs on, once answered. */
-  leg: PlatformLeg | undefined;
-  /** The callee's current SDP (from its 200 OK, then its re-INVITEs). */
-  sdp: { party: string; toParty?: string };
-  /** A child leg of `Dial`: told the outcome instead of running an application. */
-  dial: { resolve: (o: DialOutcome) => void; offAbort: () => void } | undefined;
 }
 
 /** What the originator needs to run applications on the calls it places. */
@@ -79,8 +55,7 @@ export class Originator implements LegDialer {
   private runtime: OriginatorRuntime | undefined;
   private readonly records: CallRecordStore;
   private closed = false;
-  /** Webhook counters for metrics. */
-  readonly webhookStats = { requests: 0, failures: 0, latencySumMs: 0 };
+  private readonly callbacks: StatusCallbacks;
 
   constructor(
     private readonly stack: SipStack,
@@ -92,10 +67,16 @@ export class Originator implements LegDialer {
     private readonly opts: OriginatorOptions,
   ) {
     this.records = new CallRecordStore(redis, opts.keyPrefix);
+    this.callbacks = new StatusCallbacks({
+      timeoutMs: opts.webhookTimeoutMs ?? 5000,
+      policy: opts.webhookPolicy,
+      onFailure: (rec, event, r) => log.info('status callback failed', { callSid: rec.sid, event, status: r.status, error: r.error }),
+    });
   }
 
-  get activeCalls(): number {
-    return this.calls.size;
+  /** Webhook counters for metrics. */
+  get webhookStats(): WebhookStats {
+    return this.callbacks.stats;
   }
 
   /** The call router that runs answered calls' applications (set once, after construction: the router dials through us). */
@@ -170,10 +151,16 @@ export class Originator implements LegDialer {
     let dest: Endpoint;
     let ruri: string;
     try {
-      ({ dest, ruri } = this.resolveDestination(rec.to));
+      ({ dest, ruri } = resolveDestination(rec.to, this.routes));
     } catch (e) {
       this.log.info('originate: no route', { callSid, to: rec.to, error: e as Error });
       await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 404);
+      return false;
+    }
+    // The node's capacity covers every kind of call: a full node places no more.
+    if (!this.opts.calls.hasRoom()) {
+      this.log.warn('originate: node at its call capacity', { callSid, maxCalls: this.opts.calls.limits.maxCalls });
+      await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', sipAnswer('CALL_CAPACITY').status);
       return false;
     }
     let mediaNodeId: string;
@@ -188,31 +175,15 @@ export class Originator implements LegDialer {
       await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 503);
       return false;
     }
-    const local = this.stack.localEndpoint(dest.transport);
     const localTag = generateTag();
-    const fromUser = rec.from.replace(/[^0-9A-Za-z+*#._-]/g, '') || 'anonymous';
-    const invite: SipRequest = {
-      type: 'request',
-      method: 'INVITE',
-      uri: ruri,
-      version: 'SIP/2.0',
-      headers: new SipHeaders([
-        ['From', `<sip:${fromUser}@${local.address}>;tag=${localTag}`],
-        ['To', `<${ruri}>`],
-        ['Call-ID', generateCallId(local.address)],
-        ['CSeq', '1 INVITE'],
-        ['Max-Forwards', '70'],
-        ['Contact', this.b2bua.contact(dest.transport)],
-        ['Content-Type', SDP_TYPE],
-      ]),
-      body: sdpBody(offer),
-    };
+    const invite = outboundInvite({ ruri, from: rec.from, local: this.stack.localEndpoint(dest.transport), localTag, contact: this.b2bua.contact(dest.transport), offer });
     const call: OutboundCall = {
       rec, account, invite, dest, localTag, platformTag, mediaNodeId,
       tx: undefined, dialog: undefined, answeredAt: undefined, ringTimer: undefined,
       state: 'calling', sequence: 0, cancelRequested: false, leg: undefined, sdp: { party: '' }, dial,
     };
     this.calls.set(callSid, call);
+    this.opts.calls.add(callSid, 'originated');
     this.b2bua.attachDialog(invite.headers.get('Call-ID')!, localTag, (req, tx) => this.onInDialog(call, req, tx));
     call.rec = (await this.records.update(callSid, { status: 'initiated', nodeId: this.opts.nodeId })) ?? rec;
     void this.callback(call, 'initiated');
@@ -274,8 +245,7 @@ export class Originator implements LegDialer {
 
   private async onFinal(call: OutboundCall, res: SipResponse): Promise<void> {
     if (res.status >= 300) {
-      const status: CallStatus = res.status === 486 || res.status === 600 ? 'busy' : res.status === 408 || res.status === 480 || res.status === 487 ? 'no-answer' : 'failed';
-      await this.finalize(call, status, res.status); // after our CANCEL, finalize already ran: no-op
+      await this.finalize(call, statusOfFailure(res.status), res.status); // after our CANCEL, finalize already ran: no-op
       return;
     }
     const dialog = Dialog.fromUac(call.invite, res);
@@ -365,35 +335,15 @@ export class Originator implements LegDialer {
   }
 
   private onInDialog(call: OutboundCall, req: SipRequest, tx: ServerTransaction | null): void {
-    if (tx === null) return; // ACK to something we answered: nothing owed
-    const check = call.dialog?.receiveRequest(req) ?? { ok: false as const, status: 481 as const, reason: 'Call/Transaction Does Not Exist' };
-    if (!check.ok) {
-      tx.respond(createResponse(req, check.status, check.reason));
-      return;
-    }
-    if (req.method === 'BYE') {
-      tx.respond(createResponse(req, 200, 'OK'));
-      void this.finalize(call, 'completed', undefined, 'remote-hangup');
-      return;
-    }
-    if (req.method === 'OPTIONS' || req.method === 'INFO') {
-      tx.respond(createResponse(req, 200, 'OK'));
-      return;
-    }
-    if (req.method === 'INVITE' && call.leg !== undefined) {
-      void answerReinvite({ leg: call.leg, req, tx, contact: this.b2bua.contact(call.dest.transport), sdp: call.sdp, log: this.log });
-      return;
-    }
-    tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
+    answerInDialog(call, req, tx, {
+      contact: this.b2bua.contact(call.dest.transport),
+      log: this.log,
+      onBye: () => void this.finalize(call, 'completed', undefined, 'remote-hangup'),
+    });
   }
 
   private sendBye(call: OutboundCall): void {
-    if (call.dialog === undefined) return;
-    this.stack.sendRequest(call.dialog.createRequest('BYE'), call.dest, {
-      onFinal: () => {},
-      onTimeout: () => this.log.info('originate: BYE not answered', { callSid: call.rec.sid }),
-      onTransportError: () => {},
-    });
+    sendBye(this.stack, call, this.log);
   }
 
   /** The one place a call ends: record, usage, media, callback. Idempotent. */
@@ -409,77 +359,25 @@ export class Originator implements LegDialer {
     }
     const sid = call.rec.sid;
     this.calls.delete(sid);
+    this.opts.calls.remove(sid);
     if (call.invite !== undefined) this.b2bua.detachDialog(call.invite.headers.get('Call-ID')!, call.localTag);
     if (call.mediaNodeId !== undefined) {
       this.media.release(sid);
       this.media.delete(call.mediaNodeId, sid).catch(() => {});
     }
-    const duration = call.answeredAt === undefined ? 0 : Math.round((Date.now() - call.answeredAt) / 1000);
-    const finalStatus: CallStatus = call.answeredAt !== undefined ? 'completed' : status;
-    if (call.answeredAt !== undefined) {
-      // Usage before the final status is visible (the record is what acknowledges the call's end).
-      await recordCallMinutes(this.redis, this.opts.keyPrefix, {
-        accountSid: call.rec.accountSid,
-        category: 'calls-outbound',
-        region: this.opts.region,
-        durationS: duration,
-        at: Date.now(),
-      }).catch((e: unknown) => this.log.warn('usage write failed', { callSid: sid, error: e as Error }));
-    }
-    call.rec =
-      (await this.records.update(sid, {
-        status: finalStatus,
-        endTime: apiDate(),
-        duration,
-        ...(sipResponseCode !== undefined && finalStatus !== 'completed' ? { sipResponseCode } : {}),
-      })) ?? call.rec;
+    const end = { accountSid: call.rec.accountSid, category: 'calls-outbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode } as const;
+    call.rec = (await this.records.finish(sid, end, (e) => this.log.warn('usage write failed', { callSid: sid, error: e as Error }))) ?? call.rec;
     await this.callback(call, 'completed');
   }
 
   /** Status callback for `event`, if the call subscribed to it (default: completed only). */
-  private async callback(call: OutboundCall, event: CallEvent): Promise<void> {
-    const url = call.rec.statusCallback;
-    if (url === undefined) return;
-    const events = call.rec.statusCallbackEvents ?? ['completed'];
-    if (!events.includes(event)) return;
-    call.sequence += 1;
-    const r = await sendStatusCallback({
-      target: { url, method: call.rec.statusCallbackMethod ?? 'POST' },
-      rec: call.rec,
-      event,
-      sequence: call.sequence - 1,
-      authToken: call.account.authToken,
-      timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
-      policy: this.opts.webhookPolicy,
-    });
-    this.countWebhook(r.ok, r.ms);
-    if (!r.ok) this.log.info('status callback failed', { callSid: call.rec.sid, event, status: r.status, error: r.error });
-  }
-
-  private countWebhook(ok: boolean, ms: number): void {
-    this.webhookStats.requests++;
-    this.webhookStats.latencySumMs += ms;
-    if (!ok) this.webhookStats.failures++;
+  private callback(call: OutboundCall, event: CallEvent): Promise<void> {
+    return this.callbacks.send(call, call.account.authToken, event);
   }
 
   private async loadAccount(sid: string): Promise<AccountRecord | undefined> {
     const v = await this.redis.get(keys(this.opts.keyPrefix).account(sid));
     return v === null ? undefined : (JSON.parse(v) as AccountRecord);
-  }
-
-  /** `sip:` URIs are dialed as given; numbers go through the route table. */
-  private resolveDestination(to: string): { dest: Endpoint; ruri: string } {
-    if (/^sips?:/i.test(to)) {
-      const uri = parseUri(to);
-      return { dest: uriToEndpoint(uri, 'UDP'), ruri: to };
-    }
-    const route = this.routes.lookup(to);
-    if (route === undefined) throw new MeshError('NOT_FOUND', `no route for ${to}`);
-    const uri = parseUri(route.destination);
-    const dest = uriToEndpoint(uri, 'UDP');
-    const user = to.replace(/[^0-9+*#]/g, '');
-    const ruri = `sip:${user}@${uri.host}${uri.port !== undefined ? `:${uri.port}` : ''}${dest.transport === 'TCP' ? ';transport=tcp' : ''}`;
-    return { dest, ruri };
   }
 
   private onError(call: OutboundCall, e: unknown): void {

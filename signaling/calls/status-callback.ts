@@ -49,3 +49,44 @@ export function statusCallbackParams(r: Pick<StatusCallbackRequest, 'rec' | 'eve
 export function sendStatusCallback(r: StatusCallbackRequest): Promise<WebhookResult> {
   return sendWebhook({ method: r.target.method, url: r.target.url, params: statusCallbackParams(r), authToken: r.authToken, timeoutMs: r.timeoutMs, policy: r.policy });
 }
+
+/** Counters of the webhook requests a component sent, for /metrics. */
+export interface WebhookStats {
+  requests: number;
+  failures: number;
+  latencySumMs: number;
+}
+
+/**
+ * The status callbacks of one kind of call: sends the events a call
+ * subscribed to (default `completed` only), numbers them per call, and counts
+ * them for /metrics. A failed callback is logged; the call goes on.
+ */
+export class StatusCallbacks {
+  readonly stats: WebhookStats = { requests: 0, failures: 0, latencySumMs: 0 };
+
+  constructor(private readonly o: { timeoutMs: number; policy?: DestinationPolicy | undefined; onFailure: (rec: CallRecord, event: CallEvent, r: WebhookResult) => void }) {}
+
+  async send(call: { rec: CallRecord; sequence: number }, authToken: string, event: CallEvent): Promise<void> {
+    const url = call.rec.statusCallback;
+    if (url === undefined) return;
+    const events = call.rec.statusCallbackEvents ?? ['completed'];
+    if (!events.includes(event)) return;
+    call.sequence += 1;
+    const r = await sendStatusCallback({
+      target: { url, method: call.rec.statusCallbackMethod ?? 'POST' },
+      rec: call.rec,
+      event,
+      sequence: call.sequence - 1,
+      authToken,
+      timeoutMs: this.o.timeoutMs,
+      policy: this.o.policy,
+    });
+    this.stats.requests++;
+    this.stats.latencySumMs += r.ms;
+    if (!r.ok) {
+      this.stats.failures++;
+      this.o.onFailure(call.rec, event, r);
+    }
+  }
+}

@@ -92,7 +92,7 @@ describe('API-originated call, end to end', () => {
 
     // The callee answers; the call is live.
     await waitFor(async () => ((await client.calls(call.sid).fetch()).status === 'in-progress' ? true : undefined), 10_000);
-    expect(region.node.originator.activeCalls).toBe(1);
+    expect(region.node.calls.counts().originated).toBe(1);
     // The answered call fetched its instructions, signed with the account's token.
     const voice = await waitFor(() => hits.find((h) => h.path === '/voice' && h.params.CallSid === call.sid), 5000);
     expect(isValidSignature(account.authToken, voice.signature, `${appUrl}/voice`, voice.params)).toBe(true);

@@ -377,7 +377,7 @@ describe('call router: applications on real calls', () => {
     await provision('+15550001001', '/hold-on');
     const parties = [await RtpParty.bind(PARTY_IP), await RtpParty.bind(PARTY_IP)];
     const live = parties.map((p) => call('+15550001001', p));
-    await waitFor(() => (region.node.routing.inbound.activeCalls === 2 ? true : undefined), 10_000, 'two live application calls');
+    await waitFor(() => (region.node.calls.counts()['inbound-app'] === 2 ? true : undefined), 10_000, 'two live application calls');
     const third = await runSipp({
       scenario: 'uac-expect-503.xml',
       target: `${SIG.address}:${SIG.port}`,

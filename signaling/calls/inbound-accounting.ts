@@ -6,11 +6,12 @@
  * and an edge that forwarded the call to its home region leaves it to the home.
  */
 import type { Redis } from 'ioredis';
-import { CallRecordStore } from '../regions/store/call-records.js';
-import { apiDate, keys, type CallStatus, type IncomingNumberRecord } from '../regions/store/schema.js';
-import { recordCallMinutes } from '../regions/store/usage.js';
-import type { EndedCall } from '../signaling/b2bua/b2bua.js';
-import type { Logger } from '../regions/core/log.js';
+import type { Logger } from '../../regions/core/log.js';
+import { CallRecordStore } from '../../regions/store/call-records.js';
+import { findNumber } from '../../regions/store/numbers.js';
+import { apiDate, type CallStatus } from '../../regions/store/schema.js';
+import { recordCallMinutes } from '../../regions/store/usage.js';
+import type { EndedCall } from '../b2bua/b2bua.js';
 
 /** The caller-facing outcome of an ended call, in the API's statuses. */
 export function inboundStatus(e: EndedCall): CallStatus {
@@ -22,17 +23,13 @@ export function inboundStatus(e: EndedCall): CallStatus {
 }
 
 export function inboundAccounting(redis: Redis, prefix: string, region: string, nodeId: string, log: Logger): (e: EndedCall) => void {
-  const k = keys(prefix);
   const records = new CallRecordStore(redis, prefix);
   return (e) => {
     // A call forwarded to its home region is accounted for there, once.
     if (e.forwardedHome) return;
     void (async () => {
-      const numberSid = await redis.get(k.numberByE164(e.to));
-      if (numberSid === null) return;
-      const raw = await redis.get(k.number(numberSid));
-      if (raw === null) return;
-      const num = JSON.parse(raw) as IncomingNumberRecord;
+      const num = await findNumber(redis, prefix, e.to);
+      if (num === undefined) return;
       const duration = e.answeredAt === undefined ? 0 : Math.round((e.endedAt - e.answeredAt) / 1000);
       if (e.answeredAt !== undefined) {
         await recordCallMinutes(redis, prefix, { accountSid: num.accountSid, category: 'calls-inbound', region, durationS: duration, at: e.endedAt });

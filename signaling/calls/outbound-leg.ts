@@ -1,0 +1,130 @@
+/**
+ * The SIP side of a call the platform places (API originate, `Dial` legs):
+ * its state, the INVITE we send, where it goes, how its final response reads
+ * as a call status, the BYE that ends it, and what it answers in its dialog.
+ * `originator.ts` drives these through a call's life; nothing here keeps state
+ * of its own.
+ */
+import type { Logger } from '../../regions/core/log.js';
+import { MeshError } from '../../regions/core/errors.js';
+import type { AccountRecord, CallRecord, CallStatus } from '../../regions/store/schema.js';
+import type { RouteTable } from '../b2bua/routes.js';
+import { sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
+import type { DialOutcome } from '../router/leg.js';
+import type { Dialog } from '../sip/dialog/index.js';
+import { createResponse, generateCallId, parseUri, SipHeaders, type Endpoint, type SipRequest } from '../sip/message/index.js';
+import type { ClientTransaction, ServerTransaction, SipStack } from '../sip/stack.js';
+import { uriToEndpoint } from '../sip/transport/endpoint.js';
+import { answerReinvite, type PlatformLeg } from './platform-leg.js';
+
+export interface OutboundCall {
+  rec: CallRecord;
+  account: AccountRecord;
+  invite: SipRequest;
+  dest: Endpoint;
+  /** Our tag on the SIP leg (From). */
+  localTag: string;
+  /** The platform's own party in the rtpengine session. */
+  platformTag: string;
+  mediaNodeId: string;
+  tx: ClientTransaction | undefined;
+  dialog: Dialog | undefined;
+  answeredAt: number | undefined;
+  ringTimer: NodeJS.Timeout | undefined;
+  state: 'calling' | 'answered' | 'ended';
+  sequence: number;
+  /** Set when the API asked to hang up before an answer arrived. */
+  cancelRequested: boolean;
+  /** The leg the call router runs on, once answered. */
+  leg: PlatformLeg | undefined;
+  /** The callee's current SDP (from its 200 OK, then its re-INVITEs). */
+  sdp: { party: string; toParty?: string };
+  /** A child leg of `Dial`: told the outcome instead of running an application. */
+  dial: { resolve: (o: DialOutcome) => void; offAbort: () => void } | undefined;
+}
+
+/** `sip:` URIs are dialed as given; numbers go through the route table. Throws NOT_FOUND without a route. */
+export function resolveDestination(to: string, routes: RouteTable): { dest: Endpoint; ruri: string } {
+  if (/^sips?:/i.test(to)) {
+    const uri = parseUri(to);
+    return { dest: uriToEndpoint(uri, 'UDP'), ruri: to };
+  }
+  const route = routes.lookup(to);
+  if (route === undefined) throw new MeshError('NOT_FOUND', `no route for ${to}`);
+  const uri = parseUri(route.destination);
+  const dest = uriToEndpoint(uri, 'UDP');
+  const user = to.replace(/[^0-9+*#]/g, '');
+  const ruri = `sip:${user}@${uri.host}${uri.port !== undefined ? `:${uri.port}` : ''}${dest.transport === 'TCP' ? ';transport=tcp' : ''}`;
+  return { dest, ruri };
+}
+
+/** The INVITE of a call we place, with rtpengine's offer as its SDP (RFC 3261 §8.1.1). */
+export function outboundInvite(o: { ruri: string; from: string; local: Endpoint; localTag: string; contact: string; offer: string }): SipRequest {
+  // The caller id is a number or a SIP user: anything else would break the From header.
+  const fromUser = o.from.replace(/[^0-9A-Za-z+*#._-]/g, '') || 'anonymous';
+  return {
+    type: 'request',
+    method: 'INVITE',
+    uri: o.ruri,
+    version: 'SIP/2.0',
+    headers: new SipHeaders([
+      ['From', `<sip:${fromUser}@${o.local.address}>;tag=${o.localTag}`],
+      ['To', `<${o.ruri}>`],
+      ['Call-ID', generateCallId(o.local.address)],
+      ['CSeq', '1 INVITE'],
+      ['Max-Forwards', '70'],
+      ['Contact', o.contact],
+      ['Content-Type', SDP_TYPE],
+    ]),
+    body: sdpBody(o.offer),
+  };
+}
+
+/** The call status a final failure response means (busy, no answer, or failed). */
+export function statusOfFailure(sipStatus: number): CallStatus {
+  if (sipStatus === 486 || sipStatus === 600) return 'busy';
+  if (sipStatus === 408 || sipStatus === 480 || sipStatus === 487) return 'no-answer';
+  return 'failed';
+}
+
+/** BYE on the call's dialog, if it has one; its answer is not waited for. */
+export function sendBye(stack: SipStack, call: OutboundCall, log: Logger): void {
+  if (call.dialog === undefined) return;
+  stack.sendRequest(call.dialog.createRequest('BYE'), call.dest, {
+    onFinal: () => {},
+    onTimeout: () => log.info('originate: BYE not answered', { callSid: call.rec.sid }),
+    onTransportError: () => {},
+  });
+}
+
+/**
+ * A request inside the call's dialog: BYE ends it (`onBye`), OPTIONS/INFO are
+ * answered, a re-INVITE is renegotiated on the leg, anything else gets 488.
+ */
+export function answerInDialog(
+  call: OutboundCall,
+  req: SipRequest,
+  tx: ServerTransaction | null,
+  d: { contact: string; log: Logger; onBye: () => void },
+): void {
+  if (tx === null) return; // ACK to something we answered: nothing owed
+  const check = call.dialog?.receiveRequest(req) ?? { ok: false as const, status: 481 as const, reason: 'Call/Transaction Does Not Exist' };
+  if (!check.ok) {
+    tx.respond(createResponse(req, check.status, check.reason));
+    return;
+  }
+  if (req.method === 'BYE') {
+    tx.respond(createResponse(req, 200, 'OK'));
+    d.onBye();
+    return;
+  }
+  if (req.method === 'OPTIONS' || req.method === 'INFO') {
+    tx.respond(createResponse(req, 200, 'OK'));
+    return;
+  }
+  if (req.method === 'INVITE' && call.leg !== undefined) {
+    void answerReinvite({ leg: call.leg, req, tx, contact: d.contact, sdp: call.sdp, log: d.log });
+    return;
+  }
+  tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
+}
