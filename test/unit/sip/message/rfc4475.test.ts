@@ -21,7 +21,7 @@ type Outcome = 'accept' | 'reject';
 /**
  * Every message of RFC 4475 ("SIP Torture Test Messages") with the section
  * that describes it and what a parser must do with it. "accept" messages may
- * still be refused later by the application (416, 420, 415, 483 ...): the RFC
+ * still be refused later (416 and 420 by the stack, 415, 483 ... by the TU): the RFC
  * asks only that they parse. "reject" messages must not reach the stack;
  * `partial` says whether the request was readable enough to answer 400.
  */
@@ -64,10 +64,10 @@ const EXPECTATIONS: Record<string, { section: string; outcome: Outcome; partial?
   badbranch: { section: '3.2.1 Missing Transaction Identifier', outcome: 'accept' },
   // §3.3 Application layer semantics
   insuf: { section: '3.3.1 Missing Required Header Fields', outcome: 'reject', partial: true },
-  unkscm: { section: '3.3.2 Request-URI with Unknown Scheme (app answers 416)', outcome: 'accept' },
+  unkscm: { section: '3.3.2 Request-URI with Unknown Scheme (the stack answers 416, uas-checks.ts)', outcome: 'accept' },
   novelsc: { section: '3.3.3 Request-URI with Known but Atypical Scheme', outcome: 'accept' },
   unksm2: { section: '3.3.4 Unknown URI Schemes in Header Fields', outcome: 'accept' },
-  bext01: { section: '3.3.5 Proxy-Require and Require (app answers 420)', outcome: 'accept' },
+  bext01: { section: '3.3.5 Proxy-Require and Require (the stack answers 420, uas-checks.ts)', outcome: 'accept' },
   invut: { section: '3.3.6 Unknown Content-Type (app answers 415)', outcome: 'accept' },
   regaut01: { section: '3.3.7 Unknown Authorization Scheme', outcome: 'accept' },
   multi01: { section: '3.3.8 Multiple Values in Single Value Required Fields', outcome: 'reject', partial: true },
