@@ -5,9 +5,27 @@
  */
 import { NG_LATENCY_BUCKETS_MS } from '../media/ng/latency.js';
 import type { NodeMetricsSnapshot } from '../regions/store/schema.js';
-import type { SignalingNode } from './signaling-node.js';
+import type { MediaNodeRegistry } from '../media/nodes/registry.js';
+import type { RegistryMediaPort } from '../media/nodes/media-port.js';
+import type { B2bua } from '../signaling/b2bua/b2bua.js';
+import type { Originator } from '../signaling/calls/originator.js';
+import type { CallRegistry } from '../signaling/calls/registry.js';
+import type { SipStack } from '../signaling/sip/stack.js';
+import type { Config } from './config.js';
 
-export function nodeMetricsSnapshot(node: SignalingNode): NodeMetricsSnapshot {
+/** The parts of a signaling node its metrics are read from (signaling-node.ts passes the node itself). */
+export interface MetricsSources {
+  readonly nodeId: string;
+  readonly config: Pick<Config, 'region'>;
+  readonly b2bua: Pick<B2bua, 'counters'>;
+  readonly stack: Pick<SipStack, 'counters'>;
+  readonly media: MediaNodeRegistry;
+  readonly calls: Pick<CallRegistry, 'size'>;
+  readonly originator: Pick<Originator, 'webhookStats'>;
+  readonly mediaPort: Pick<RegistryMediaPort, 'placements'>;
+}
+
+export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
   const c = node.b2bua.counters;
   const sip = node.stack.counters;
   const ngLatency: NodeMetricsSnapshot['ngLatency'] = {};

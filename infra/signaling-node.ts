@@ -25,7 +25,7 @@ import { EdgeBranchRecorder } from '../media/edge-recording/index.js';
 import { recordingCentrals } from './recording-centrals.js';
 import { RegistryMediaPort } from '../media/nodes/media-port.js';
 import { choosePlacement, placementTraceEntry } from '../control-plane/placement/index.js';
-import { startMetricsPublisher } from './metrics-publisher.js';
+import { startMetricsPublisher } from '../regions/store/node-metrics.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
 import { keys } from '../regions/store/schema.js';

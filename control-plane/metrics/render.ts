@@ -1,19 +1,17 @@
 /**
  * /metrics body: every signaling node's NodeMetricsSnapshot in Redis (published
- * by infra/metrics-publisher.ts), plus what the control-plane process itself
+ * by regions/store/node-metrics.ts), plus what the control-plane process itself
  * counts (API requests, webhooks it sends), as Prometheus text. All series
  * carry `region` and `node`. Snapshots older than the stale limit are skipped:
  * a node that stopped publishing must not report frozen numbers.
  */
 import type { Redis } from 'ioredis';
-import { keys, type NodeMetricsSnapshot } from '../../regions/store/schema.js';
+import { readSnapshots, type SnapshotReadOptions } from '../../regions/store/node-metrics.js';
+import type { NodeMetricsSnapshot } from '../../regions/store/schema.js';
 import { MetricsWriter } from './exposition.js';
 
-/** Snapshots whose `at` is older than this are skipped (matches the publisher's 15 s TTL). */
-export const DEFAULT_STALE_MS = 15_000;
-/** Upper bound on snapshots read per scrape. */
-export const MAX_NODES = 1000;
-const MGET_CHUNK = 200;
+export { DEFAULT_STALE_MS, MAX_NODES, parseSnapshot, readSnapshots } from '../../regions/store/node-metrics.js';
+
 /**
  * Most label values per SIP counter family and node. The node's keys are
  * closed sets (6 drop reasons, a handful of statuses); this caps what a
@@ -48,50 +46,7 @@ export interface ExtraMetrics {
   limits?: Readonly<Record<string, number>>;
 }
 
-export interface RenderOptions {
-  now?: () => number;
-  staleMs?: number;
-}
-
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-
-function isCountRecord(v: unknown): v is Record<string, number> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isCount);
-}
-
-/** Shape check of a stored snapshot; anything else (hand-edited, older format) is skipped, never rendered half-way. */
-export function parseSnapshot(json: string): NodeMetricsSnapshot | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const s = v as Record<string, unknown>;
-  if (typeof s.nodeId !== 'string' || typeof s.region !== 'string' || typeof s.at !== 'number') return undefined;
-  if (!isCount(s.activeCalls) || !isCount(s.callAttempts)) return undefined;
-  if (!isCountRecord(s.callFailures) || !isCountRecord(s.placements)) return undefined;
-  const w = s.webhook as Record<string, unknown> | undefined;
-  if (typeof w !== 'object' || w === null || !isCount(w.requests) || !isCount(w.failures) || !isCount(w.latencySumMs)) {
-    return undefined;
-  }
-  if (s.sip !== undefined) {
-    const sip = s.sip as Record<string, unknown> | null;
-    if (typeof sip !== 'object' || sip === null || !isCountRecord(sip.dropped) || !isCountRecord(sip.rejected) || !isCount(sip.oversized)) {
-      return undefined;
-    }
-  }
-  const ng = s.ngLatency;
-  if (typeof ng !== 'object' || ng === null || Array.isArray(ng)) return undefined;
-  for (const h of Object.values(ng as Record<string, unknown>)) {
-    const hist = h as Record<string, unknown> | null;
-    if (typeof hist !== 'object' || hist === null || !isCountRecord(hist.buckets) || !isCount(hist.sumMs) || !isCount(hist.count)) {
-      return undefined;
-    }
-  }
-  return v as NodeMetricsSnapshot;
-}
+export type RenderOptions = SnapshotReadOptions;
 
 /** Bucket keys are upper bounds in ms (`"5"`, `"2.5"`); `+Inf` is dropped here because the writer derives it from count. */
 function bucketsInSeconds(buckets: Record<string, number>): [number, number][] {
@@ -102,36 +57,6 @@ function bucketsInSeconds(buckets: Record<string, number>): [number, number][] {
     out.push([ms / 1000, n]);
   }
   return out;
-}
-
-/** Read every fresh snapshot; ids whose key has expired are removed from the index set so it stays bounded. */
-export async function readSnapshots(
-  redis: Redis,
-  keyPrefix: string,
-  opts: RenderOptions = {},
-): Promise<NodeMetricsSnapshot[]> {
-  const k = keys(keyPrefix);
-  const now = (opts.now ?? Date.now)();
-  const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
-  const ids = (await redis.smembers(k.metricsNodes())).sort().slice(0, MAX_NODES);
-  const snapshots: NodeMetricsSnapshot[] = [];
-  const gone: string[] = [];
-  for (let i = 0; i < ids.length; i += MGET_CHUNK) {
-    const chunk = ids.slice(i, i + MGET_CHUNK);
-    const values = await redis.mget(...chunk.map((id) => k.nodeMetrics(id)));
-    chunk.forEach((id, j) => {
-      const raw = values[j];
-      if (raw === null || raw === undefined) {
-        gone.push(id);
-        return;
-      }
-      const snap = parseSnapshot(raw);
-      if (snap === undefined || now - snap.at > staleMs) return;
-      snapshots.push(snap);
-    });
-  }
-  if (gone.length > 0) await redis.srem(k.metricsNodes(), ...gone);
-  return snapshots;
 }
 
 function declareFamilies(w: MetricsWriter): void {

@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
-import { keys, type IncomingNumberRecord } from '../../regions/store/schema.js';
+import { findNumber } from '../../regions/store/numbers.js';
 import { recordUsage } from '../../regions/store/usage.js';
 
 const ACCOUNT_LOOKUP_TIMEOUT_MS = 1000;
@@ -53,16 +53,5 @@ export class BranchUsage {
 
 /** The account owning an IncomingPhoneNumber, by the dialed number with or without its leading +. */
 export async function accountOfNumber(redis: Redis, prefix: string, dialed: string): Promise<string | undefined> {
-  const k = keys(prefix);
-  const e164 = dialed.startsWith('+') ? dialed : `+${dialed}`;
-  const sid = (await redis.get(k.numberByE164(e164))) ?? (e164 !== dialed ? await redis.get(k.numberByE164(dialed)) : null);
-  if (sid === null) return undefined;
-  const raw = await redis.get(k.number(sid));
-  if (raw === null) return undefined;
-  try {
-    const n = JSON.parse(raw) as Partial<IncomingNumberRecord>;
-    return typeof n.accountSid === 'string' ? n.accountSid : undefined;
-  } catch {
-    return undefined;
-  }
+  return (await findNumber(redis, prefix, dialed))?.accountSid;
 }

@@ -8,86 +8,26 @@
 import { MeshError } from '../../regions/core/errors.js';
 import type { Logger } from '../../regions/core/log.js';
 import type { CarrierRecord } from '../../regions/store/schema.js';
-import { createResponse, getTag, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
+import { createResponse, getTag, type Endpoint, type SipRequest } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
-import type { AppBinding, AppResolution } from '../calls/app-resolver.js';
-import type { CallRegistry } from '../calls/registry.js';
 import type { Call, Leg, LegRole } from './call.js';
+import { otherLeg, safeRespond, type B2buaCore, type B2buaCounters, type B2buaOptions } from './core.js';
 import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
 import { InDialogHandler } from './in-dialog.js';
-import { EDGE_REGION_HEADER, withPassthrough, type MeshRouting } from './mesh.js';
+import { EDGE_REGION_HEADER, withPassthrough } from './mesh.js';
 import type { MediaPort } from './media-port.js';
 import { NewCallHandler } from './new-call.js';
-import { Reanchorer, type ReanchorOptions } from './reanchor.js';
+import { Reanchorer } from './reanchor.js';
 import type { RouteTable } from './routes.js';
 import { SDP_TYPE } from './sdp.js';
 
-export interface B2buaOptions {
-  region: string;
-  nodeId: string;
-  /** The node's one registry of calls (every kind): capacity (503 beyond `maxCalls`), counts, dispatch. */
-  calls: CallRegistry;
-  /** Retry-After seconds with a 503. */
-  retryAfterSeconds: number;
-  /** Timer C: ring time before the B leg is cancelled and A gets 408. */
-  noAnswerTimeoutMs: number;
-  /** Re-anchoring of calls whose media node died. Defaults as ReanchorOptions'. */
-  reanchor?: ReanchorOptions;
-  /** Home-region anchoring between regions; absent: every call is local. */
-  mesh?: MeshRouting;
-  /** Numbers with an application: looked up for each call anchored here, answered by the platform when found. */
-  inboundApps?: InboundApps;
-  /** Told once when each call is answered (recording); a throwing hook is logged, never fatal. */
-  onCallAnswered?: (answered: AnsweredCall) => void;
-  /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
-  onCallEnded?: (ended: EndedCall) => void;
-}
-
-/** The call router's entry for inbound calls (signaling/calls/inbound-app.ts). */
-export interface InboundApps {
-  resolve(dialed: string): Promise<AppResolution>;
-  /** Take the call; responds to the caller on every path. */
-  accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding): Promise<void>;
-}
-
-/** What an answered call reports to `onCallAnswered`. */
-export interface AnsweredCall {
-  sid: string;
-  to: string;
-  /** rtpengine call-id of the call's media session (the A leg's Call-ID). */
-  callId: string;
-  /** The caller's tag in that session. */
-  callerTag: string;
-  mediaNodeId: string;
-}
-
-/** What an ended call reports to `onCallEnded`. */
-export interface EndedCall {
-  sid: string;
-  from: string;
-  to: string;
-  createdAt: number;
-  answeredAt: number | undefined;
-  endedAt: number;
-  /** `failed-486`, `bye-from-a`, … */
-  reason: string;
-  /** This node only forwarded the call to its home region, which anchors (and accounts for) it. */
-  forwardedHome: boolean;
-}
-
-export interface B2buaCounters {
-  attempts: number;
-  answered: number;
-  completed: number;
-  /** Final failures sent to the caller, by SIP status. */
-  failures: Record<number, number>;
-}
+export type { AnsweredCall, B2buaCounters, B2buaOptions, EndedCall, InboundApps } from './core.js';
 
 /** Methods we accept; sent in Allow with 405 (RFC 3261 §20.5). */
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO';
 
-export class B2bua {
+export class B2bua implements B2buaCore {
   readonly counters: B2buaCounters = { attempts: 0, answered: 0, completed: 0, failures: {} };
   /** Live calls by CallSid. */
   readonly calls = new Map<string, Call>();
@@ -343,7 +283,7 @@ export class B2bua {
 
   /** The leg on the other side. */
   static other(role: LegRole): LegRole {
-    return role === 'a' ? 'b' : 'a';
+    return otherLeg(role);
   }
 
   static leg(call: Call, role: LegRole): Leg {
@@ -351,11 +291,4 @@ export class B2bua {
   }
 }
 
-/** Respond, ignoring a transaction that is already gone (e.g. terminated by a CANCEL race). */
-export function safeRespond(tx: ServerTransaction, res: SipResponse): void {
-  try {
-    tx.respond(res);
-  } catch (e) {
-    if (!(e instanceof MeshError)) throw e;
-  }
-}
+export { safeRespond } from './core.js';

@@ -7,14 +7,14 @@ import type { Logger } from '../../regions/core/log.js';
 import type { Dialog } from '../sip/dialog/index.js';
 import { createResponse, getTag, parseCSeq, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
-import { B2bua, safeRespond } from './b2bua.js';
+import { otherLeg, safeRespond, type B2buaCore } from './core.js';
 import type { Call, LegRole } from './call.js';
 import type { MediaPort } from './media-port.js';
 import { sdpBody, SDP_TYPE } from './sdp.js';
 
 export class InDialogHandler {
   constructor(
-    private readonly b2bua: B2bua,
+    private readonly b2bua: B2buaCore,
     private readonly stack: SipStack,
     private readonly media: MediaPort,
     private readonly log: Logger,
@@ -40,7 +40,7 @@ export class InDialogHandler {
       case 'BYE':
         tx.respond(createResponse(req, 200, 'OK'));
         if (call.state === 'answered' || call.state === 'ending') {
-          this.hangup(call, `bye-from-${from}`, [B2bua.other(from)]);
+          this.hangup(call, `bye-from-${from}`, [otherLeg(from)]);
         } else {
           // BYE on an early dialog (RFC 3261 §15): the caller gives up like a CANCEL would.
           call.cancelled = true;
@@ -93,7 +93,7 @@ export class InDialogHandler {
       tx.respond(createResponse(req, 491, 'Request Pending'));
       return;
     }
-    const to = B2bua.other(from);
+    const to = otherLeg(from);
     const otherDialog = this.dialogOf(call, to);
     if (otherDialog === undefined) {
       tx.respond(createResponse(req, 500, 'Dialog Not Ready', { headers: [['Retry-After', '1']] }));
@@ -186,7 +186,7 @@ export class InDialogHandler {
 
   /** Relay a non-INVITE in-dialog request (INFO) and its final response. */
   private relaySimple(call: Call, from: LegRole, req: SipRequest, tx: ServerTransaction): void {
-    const to = B2bua.other(from);
+    const to = otherLeg(from);
     const otherDialog = this.dialogOf(call, to);
     if (otherDialog === undefined || call.state !== 'answered') {
       tx.respond(createResponse(req, 481, 'Call/Transaction Does Not Exist'));

@@ -26,7 +26,7 @@ import {
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { AppResolution } from '../calls/app-resolver.js';
-import type { B2bua, B2buaOptions } from './b2bua.js';
+import type { B2buaCore, B2buaOptions } from './core.js';
 import type { Call } from './call.js';
 import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE } from './mesh.js';
 import type { MediaPort } from './media-port.js';
@@ -35,7 +35,7 @@ import { sdpBody, SDP_TYPE } from './sdp.js';
 
 export class NewCallHandler {
   constructor(
-    private readonly b2bua: B2bua,
+    private readonly b2bua: B2buaCore,
     private readonly stack: SipStack,
     private readonly media: MediaPort,
     private readonly routes: RouteTable,

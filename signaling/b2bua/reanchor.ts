@@ -32,28 +32,13 @@
 import type { Logger } from '../../regions/core/log.js';
 import { parseCSeq, type SipResponse } from '../sip/message/index.js';
 import type { SipStack } from '../sip/stack.js';
-import type { B2bua } from './b2bua.js';
+import type { B2buaCore, ReanchorOptions } from './core.js';
 import type { Call, LegRole } from './call.js';
 import type { MediaPort } from './media-port.js';
 import { sdpBody, SDP_TYPE } from './sdp.js';
 import { withSessionVersionAbove } from './sdp-version.js';
 
-export interface ReanchorOptions {
-  /** Longest wait for a party's final response to our re-INVITE. Default 4000 ms. */
-  reinviteTimeoutMs?: number;
-  /** Attempts of one re-INVITE when the party answers 491 (glare). Default 3. */
-  maxGlareAttempts?: number;
-  /** Calls re-anchored at once when a node dies. Default 64. */
-  concurrency?: number;
-  /** Longest wait for a relayed re-INVITE of the call to finish before re-anchoring it. Default 5000 ms. */
-  pendingWaitMs?: number;
-  /**
-   * Wait this long after a node is reported down and re-check its health before
-   * moving anything: one lost ping on a busy machine must not cost every call on
-   * the node two re-INVITEs. Set it a little above the health-check interval. Default 0.
-   */
-  confirmMs?: number;
-}
+export type { ReanchorOptions } from './core.js';
 
 export type ReanchorOutcome = 'moved' | 'ended' | 'skipped';
 
@@ -88,7 +73,7 @@ export class Reanchorer {
   private closed = false;
 
   constructor(
-    private readonly b2bua: B2bua,
+    private readonly b2bua: B2buaCore,
     private readonly stack: SipStack,
     private readonly media: MediaPort,
     private readonly log: Logger,

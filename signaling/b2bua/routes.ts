@@ -3,8 +3,6 @@
  * Longest prefix wins; an empty prefix is a catch-all. The control plane
  * replaces this table once it owns numbers.
  */
-import type { RouteConfig } from '../../infra/config.js';
-
 export interface Route {
   readonly prefix: string;
   readonly destination: string;
@@ -14,7 +12,7 @@ export class RouteTable {
   /** Sorted by prefix length, longest first. */
   private readonly routes: Route[];
 
-  constructor(routes: readonly RouteConfig[]) {
+  constructor(routes: readonly Route[]) {
     this.routes = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
   }
 

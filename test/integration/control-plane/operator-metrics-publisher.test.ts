@@ -1,5 +1,5 @@
 /**
- * infra/metrics-publisher.ts against real Redis with short real intervals,
+ * regions/store/node-metrics.ts against real Redis with short real intervals,
  * plus an unreachable Redis and one that accepts but never answers.
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../regions/core/log.js';
-import { startMetricsPublisher } from '../../../infra/metrics-publisher.js';
+import { startMetricsPublisher } from '../../../regions/store/node-metrics.js';
 import { keys, type NodeMetricsSnapshot } from '../../../regions/store/schema.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 

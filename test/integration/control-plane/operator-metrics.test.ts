@@ -9,7 +9,7 @@ import { CONTENT_TYPE } from '../../../control-plane/metrics/exposition.js';
 import { metricsHandler } from '../../../control-plane/metrics/handler.js';
 import { readSnapshots, renderMetrics } from '../../../control-plane/metrics/render.js';
 import { nodeInfoFromMetrics } from '../../../control-plane/operator/types.js';
-import { startMetricsPublisher } from '../../../infra/metrics-publisher.js';
+import { startMetricsPublisher } from '../../../regions/store/node-metrics.js';
 import { keys, type NodeMetricsSnapshot } from '../../../regions/store/schema.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 import { parsePrometheus, valueOf } from '../../unit/control-plane/metrics/prom-parser.js';
