@@ -38,10 +38,12 @@ export const ERROR_CATALOGUE = {
   NO_AUDIO_OFFERED: { sip: 488, http: 400, reason: 'No Audio Stream In Offer' },
   NO_MEDIA_NODE: { sip: 503, http: 503, reason: 'No Media Node Available' },
   MEDIA_UNAVAILABLE: { sip: 503, http: 503, reason: 'Media Node Unavailable' },
-  NO_ANSWER: { sip: 408, http: 504, reason: 'Request Timeout' },
+  NO_ANSWER: { sip: 408, http: 504, reason: 'No Answer' },
+  DESTINATION_UNREACHABLE: { sip: 503, http: 502, reason: 'Destination Unreachable' },
   BAD_ROUTE: { sip: 500, http: 500, reason: 'Bad Route Destination' },
   MALFORMED_REQUEST_URI: { sip: 400, http: 400, reason: 'Malformed Request-URI' },
   INVALID_MAX_FORWARDS: { sip: 400, http: 400, reason: 'Invalid Max-Forwards' },
+  DECLINED: { sip: 603, http: 409, reason: 'Decline' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -5,7 +5,7 @@
  * registered and ended here; setting up a new call (INVITE → B leg → answer)
  * lives in `new-call.ts`, in-dialog work (BYE, re-INVITE, INFO) in `in-dialog.ts`.
  */
-import { MeshError } from '../../regions/core/errors.js';
+import { MeshError, sipAnswer, type ErrorCode } from '../../regions/core/errors.js';
 import type { Logger } from '../../regions/core/log.js';
 import type { CarrierRecord } from '../../regions/store/schema.js';
 import { createResponse, getTag, type Endpoint, type SipRequest } from '../sip/message/index.js';
@@ -188,8 +188,9 @@ export class B2bua implements B2buaCore {
   }
 
   /** End an unanswered call with a final status to the caller. */
-  failCall(call: Call, status: number, reason: string): void {
+  failCall(call: Call, answer: ErrorCode | { status: number; reason: string }): void {
     if (call.state === 'ended' || call.state === 'answered' || call.state === 'ending') return;
+    const { status, reason } = typeof answer === 'string' ? sipAnswer(answer) : answer;
     const retry: [string, string][] = status === 503 ? [['Retry-After', String(this.opts.retryAfterSeconds)]] : [];
     this.countFailure(status);
     if (call.a.tx !== undefined && call.a.invite !== undefined) {
@@ -208,7 +209,7 @@ export class B2bua implements B2buaCore {
   onCallError(call: Call, e: unknown): void {
     this.log.error('call handling failed', { sid: call.sid, state: call.state, error: e as Error });
     if (call.state === 'answered' || call.state === 'ending') this.inDialog.hangup(call, 'internal-error', ['a', 'b']);
-    else this.failCall(call, 500, 'Server Internal Error');
+    else this.failCall(call, 'INTERNAL');
   }
 
   countFailure(status: number): void {
@@ -277,7 +278,7 @@ export class B2bua implements B2buaCore {
     this.reanchorer.close();
     for (const call of [...this.calls.values()]) {
       if (call.state === 'answered') this.inDialog.hangup(call, 'shutdown', ['a', 'b']);
-      else this.failCall(call, 503, 'Node Shutting Down');
+      else this.failCall(call, 'SHUTTING_DOWN');
     }
   }
 

@@ -5,7 +5,7 @@
  * (reanchor.ts) work through. b2bua.ts implements it and builds those parts,
  * so the dependency points one way: b2bua.ts → parts → core.ts.
  */
-import { MeshError } from '../../regions/core/errors.js';
+import { MeshError, type ErrorCode } from '../../regions/core/errors.js';
 import type { AppBinding, AppResolution } from '../calls/app-resolver.js';
 import type { CallRegistry } from '../calls/registry.js';
 import type { Dialog } from '../sip/dialog/index.js';
@@ -119,7 +119,8 @@ export interface B2buaCore {
   /** Carrier admission of a new INVITE from `sourceAddress` for `dialed`. */
   admit(sourceAddress: string, dialed: string): ReturnType<CarrierAdmission['admit']>;
   countFailure(status: number): void;
-  failCall(call: Call, status: number, reason: string): void;
+  /** End an unanswered call: a catalogue entry, or a status relayed from the callee. */
+  failCall(call: Call, answer: ErrorCode | { status: number; reason: string }): void;
   onCallError(call: Call, e: unknown): void;
   onHandlerError(e: unknown, req: SipRequest, tx: ServerTransaction): void;
   finish(call: Call, reason: string): void;

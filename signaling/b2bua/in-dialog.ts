@@ -45,7 +45,7 @@ export class InDialogHandler {
           // BYE on an early dialog (RFC 3261 §15): the caller gives up like a CANCEL would.
           call.cancelled = true;
           if (call.b.tx !== undefined) this.stack.cancel(call.b.tx);
-          this.b2bua.failCall(call, 487, 'Request Terminated');
+          this.b2bua.failCall(call, 'REQUEST_TERMINATED');
         }
         return;
       case 'INVITE':

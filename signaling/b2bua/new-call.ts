@@ -202,11 +202,11 @@ export class NewCallHandler {
       onFinal: (res) => this.onBFinal(call, res).catch((e: unknown) => this.b2bua.onCallError(call, e)),
       onTimeout: () => {
         this.log.warn('B leg timed out', { sid, bCallId, dest: `${dest.address}:${dest.port}` });
-        this.b2bua.failCall(call, 408, 'Request Timeout');
+        this.b2bua.failCall(call, 'REQUEST_TIMEOUT');
       },
       onTransportError: (e) => {
         this.log.warn('B leg transport error', { sid, error: e });
-        this.b2bua.failCall(call, 503, 'Destination Unreachable');
+        this.b2bua.failCall(call, 'DESTINATION_UNREACHABLE');
       },
     });
   }
@@ -253,7 +253,7 @@ export class NewCallHandler {
       if (call.cancelled) return; // A already has its 487 / 408
       // Map the callee's failure for the caller: most statuses pass through; 6xx too.
       const status = res.status === 401 || res.status === 407 ? 403 : res.status;
-      this.b2bua.failCall(call, status, status === res.status ? res.reason : 'Forbidden');
+      this.b2bua.failCall(call, { status, reason: status === res.status ? res.reason : 'Forbidden' });
       return;
     }
     // 2xx: the B dialog exists now. We ACK the callee ourselves at once (our offer was in the INVITE,
@@ -275,7 +275,7 @@ export class NewCallHandler {
     } catch (e) {
       this.log.warn('media answer failed', { sid: call.sid, error: e as Error });
       this.b2bua.dialogs.sendBye(call, 'b');
-      this.b2bua.failCall(call, 503, 'Media Node Unavailable');
+      this.b2bua.failCall(call, 'MEDIA_UNAVAILABLE');
       return;
     }
     const aTx = call.a.tx;
@@ -314,13 +314,13 @@ export class NewCallHandler {
     if (call.state !== 'proceeding' && call.state !== 'routing') return;
     call.cancelled = true;
     if (call.b.tx !== undefined) this.stack.cancel(call.b.tx);
-    this.b2bua.failCall(call, 487, 'Request Terminated');
+    this.b2bua.failCall(call, 'REQUEST_TERMINATED');
   }
 
   private onNoAnswer(call: Call): void {
     if (call.state !== 'proceeding') return;
     call.cancelled = true;
     if (call.b.tx !== undefined) this.stack.cancel(call.b.tx);
-    this.b2bua.failCall(call, 408, 'No Answer');
+    this.b2bua.failCall(call, 'NO_ANSWER');
   }
 }

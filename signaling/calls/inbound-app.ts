@@ -9,6 +9,7 @@
  * are written when the call ends.
  */
 import type { Redis } from 'ioredis';
+import { sipAnswer, type ErrorCode } from '../../regions/core/errors.js';
 import type { Logger } from '../../regions/core/log.js';
 import { asCallSid } from '../../regions/core/ids.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
@@ -99,7 +100,9 @@ export class InboundAppCalls {
     const partyTag = getTag(req.headers.get('From') ?? '') ?? '';
     const platformTag = generateTag();
     const localTag = generateTag();
-    const reject = (status: number, reason: string, headers: [string, string][] = []): void => {
+    // Refusals are catalogue entries (regions/core/errors.ts), as the B2BUA's.
+    const reject = (code: ErrorCode, headers: [string, string][] = []): void => {
+      const { status, reason } = sipAnswer(code);
       this.b2bua.countFailure(status);
       tx.respond(createResponse(req, status, reason, { toTag: localTag, headers }));
     };
@@ -108,7 +111,7 @@ export class InboundAppCalls {
     try {
       nodeId = this.media.acquire(callId).nodeId;
     } catch {
-      return reject(503, 'No Media Node Available', [['Retry-After', '5']]);
+      return reject('NO_MEDIA_NODE', [['Retry-After', '5']]);
     }
     let platformEndpoint: { address: string; port: number } | undefined;
     let toPartySdp: string;
@@ -120,12 +123,12 @@ export class InboundAppCalls {
       this.media.release(callId);
       void this.media.delete(nodeId, callId).catch(() => {});
       this.log.warn('inbound app: media unavailable', { callId, nodeId, error: e as Error });
-      return reject(503, 'Media Node Unavailable', [['Retry-After', '5']]);
+      return reject('MEDIA_UNAVAILABLE', [['Retry-After', '5']]);
     }
     if (platformEndpoint === undefined) {
       this.media.release(callId);
       void this.media.delete(nodeId, callId).catch(() => {});
-      return reject(488, 'No Audio Stream In Offer');
+      return reject('NO_AUDIO_OFFERED');
     }
     if (tx.isCancelled) {
       this.media.release(callId);
@@ -220,9 +223,9 @@ export class InboundAppCalls {
 
   private async reject(call: InboundCall, reason: 'busy' | 'rejected'): Promise<void> {
     if (call.state !== 'offered') return this.hangup(call);
-    const status = reason === 'busy' ? 486 : 603;
+    const { status, reason: phrase } = sipAnswer(reason === 'busy' ? 'BUSY_HERE' : 'DECLINED');
     this.b2bua.countFailure(status);
-    call.tx.respond(createResponse(call.invite, status, reason === 'busy' ? 'Busy Here' : 'Decline', { toTag: call.localTag }));
+    call.tx.respond(createResponse(call.invite, status, phrase, { toTag: call.localTag }));
     await this.end(call, 'rejected', reason === 'busy' ? 'busy' : 'failed');
   }
 
@@ -230,7 +233,8 @@ export class InboundAppCalls {
     if (call.state === 'ended') return;
     if (call.state === 'offered') {
       // The application ended without answering (e.g. <Hangup/> first): decline the call.
-      call.tx.respond(createResponse(call.invite, 603, 'Decline', { toTag: call.localTag }));
+      const declined = sipAnswer('DECLINED');
+      call.tx.respond(createResponse(call.invite, declined.status, declined.reason, { toTag: call.localTag }));
       await this.end(call, 'local-hangup', 'failed');
       return;
     }
