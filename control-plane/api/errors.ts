@@ -5,8 +5,8 @@
  */
 import type { Context } from 'hono';
 import type { Logger } from '../../regions/core/log.js';
-import { HTTPException } from 'hono/http-exception';
-import { ERROR_CATALOGUE, MeshError, type ErrorCode } from '../../regions/core/errors.js';
+import { MeshError, type ErrorCode } from '../../regions/core/errors.js';
+import { renderHttpError, type ErrorFormat } from '../http/errors.js';
 
 /** Default API code per catalogue entry, used when the thrower gave no specific one. */
 const DEFAULT_API_CODES: Partial<Record<ErrorCode, number>> = {
@@ -63,37 +63,14 @@ export function errorBody(err: MeshError): ApiErrorBody {
   };
 }
 
-const HTTP_STATUS_CODES: Record<number, ErrorCode> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  413: 'TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
+/** The tenant API's error body, on the control plane's one renderer (control-plane/http/errors.ts). */
+const TENANT_ERRORS: ErrorFormat<ApiErrorBody> = {
+  body: errorBody,
+  realm: 'edge-mesh',
+  internalMessage: 'Internal server error',
 };
 
-function toMeshError(err: unknown): MeshError {
-  if (err instanceof MeshError) return err;
-  // hono's own validators throw HTTPException (e.g. an unparseable form body).
-  if (err instanceof HTTPException) {
-    const code = HTTP_STATUS_CODES[err.status];
-    if (code !== undefined) return new MeshError(code, err.message || ERROR_CATALOGUE[code].reason, { cause: err });
-  }
-  return new MeshError('INTERNAL', 'Internal server error', { cause: err });
-}
-
-/** hono onError: every failure leaves as the JSON error body; unknown errors are 500 without internals. */
+/** hono onError: every failure leaves as the JSON error body; a 500 says nothing of its cause and is logged. */
 export function renderError(err: unknown, c: Context, log?: Logger): Response {
-  const mesh = toMeshError(err);
-  if (mesh.code === 'INTERNAL') log?.error('tenant api: unexpected error', { err, path: c.req.path });
-  const body = errorBody(mesh);
-  const headers: Record<string, string> = {};
-  if (mesh.code === 'UNAUTHORIZED') headers['WWW-Authenticate'] = 'Basic realm="edge-mesh", charset="UTF-8"';
-  // The rest of an oversized body is never read, so the connection cannot carry another request.
-  if (mesh.code === 'TOO_LARGE') headers['Connection'] = 'close';
-  if (mesh.retryAfter !== undefined) headers['Retry-After'] = String(mesh.retryAfter);
-  const allow = mesh.detail?.['allow'];
-  if (typeof allow === 'string') headers['Allow'] = allow;
-  return c.json(body, body.status as 400, headers);
+  return renderHttpError(err, c, TENANT_ERRORS, (e, ctx) => log?.error('tenant api: unexpected error', { err: e, path: ctx.req.path }));
 }

@@ -7,7 +7,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
 import { CarrierRepository } from './carrier-repository.js';
-import { errorResponse, handleError, operatorAuth, validationError } from './http.js';
+import { handleError, operatorAuth, validationError } from './http.js';
 import * as r from './routes.js';
 import type { DrillExecutor, NodeInfo, RegionInfo } from './types.js';
 
@@ -23,7 +23,7 @@ export interface OperatorAppDeps {
   placementTrace: (callSid: string) => Promise<unknown | undefined>;
   /** Longest a drill may take before the API answers 504. Default 30 000 ms. */
   drillTimeoutMs?: number;
-  /** Called with unexpected errors (500s). Default: ignore. */
+  /** Called with unexpected errors (every 500, which the client sees only as "internal error"). Default: ignore. */
   onInternalError?: (error: unknown) => void;
 }
 
@@ -41,9 +41,8 @@ async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promi
 
 export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
   const app = new OpenAPIHono({
-    defaultHook: (result, c) => {
-      if (!result.success) return validationError(c, result.error, 'body');
-      return undefined;
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, 'body');
     },
   });
   const carriers = new CarrierRepository(deps.redis, deps.keyPrefix);
@@ -61,7 +60,7 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
     description: 'Operator credentials (separate from tenant accounts)',
   });
   app.onError((err, c) => handleError(err, c, deps.onInternalError));
-  app.notFound((c) => errorResponse(c, 404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => handleError(new MeshError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), c));
   app.use('*', operatorAuth(deps.operator));
 
   app.openapi(r.listRegions, (c) => c.json({ regions: deps.regions }, 200));
@@ -125,10 +124,9 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
 
   // Registered after the routes, so only methods no route serves reach these.
   for (const [path, methods] of r.ALLOWED_METHODS) {
-    app.all(path, (c) => {
-      c.header('Allow', methods.join(', '));
-      return errorResponse(c, 405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on this resource`);
-    });
+    app.all(path, (c) =>
+      handleError(new MeshError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on this resource`, { detail: { allow: methods.join(', ') } }), c),
+    );
   }
   return app;
 }

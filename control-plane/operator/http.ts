@@ -1,17 +1,18 @@
 /**
  * HTTP plumbing of the operator API: operator Basic auth, JSON body checks
  * (415, malformed JSON, 1 MiB limit), and the error body `{code, message,
- * status}` every failure uses, built from the MeshError catalogue.
+ * status, field?}` every failure uses. Status, headers and 500 masking come
+ * from the control plane's one renderer (control-plane/http/errors.ts), the
+ * limit from its one body limit (control-plane/http/body-limit.ts).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
-import { ERROR_CATALOGUE, MeshError, isMeshError, type ErrorCode } from '../../regions/core/errors.js';
+import { MeshError } from '../../regions/core/errors.js';
+import { bodyLimit } from '../http/body-limit.js';
+import { renderHttpError, type ErrorFormat } from '../http/errors.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-const REALM = 'mesh-operator';
 
 export interface ErrorBody {
   code: string;
@@ -20,39 +21,18 @@ export interface ErrorBody {
   field?: string;
 }
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  409: 'CONFLICT',
-  413: 'TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  429: 'RATE_LIMITED',
+const OPERATOR_ERRORS: ErrorFormat<ErrorBody> = {
+  body: (err) => {
+    const field = typeof err.detail?.['field'] === 'string' ? err.detail['field'] : undefined;
+    return { code: err.code, message: err.message, status: err.httpStatus, ...(field === undefined ? {} : { field }) };
+  },
+  realm: 'mesh-operator',
+  internalMessage: 'internal error',
 };
-
-export function errorResponse(c: Context, status: number, code: string, message: string, field?: string): Response {
-  const body: ErrorBody = { code, message, status, ...(field === undefined ? {} : { field }) };
-  return c.json(body, status as 400);
-}
 
 /** Maps anything thrown by a route to the error body; unknown errors become a 500 that leaks nothing. */
 export function handleError(err: unknown, c: Context, onInternal?: (err: unknown) => void): Response {
-  if (isMeshError(err)) {
-    if (err.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
-    if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
-    // The rest of an oversized body is never read: the connection cannot be reused.
-    if (err.code === 'TOO_LARGE') c.header('Connection', 'close');
-    const field = typeof err.detail?.field === 'string' ? err.detail.field : undefined;
-    return errorResponse(c, err.httpStatus, err.code, err.message, field);
-  }
-  if (err instanceof HTTPException) {
-    const code = CODE_BY_STATUS[err.status] ?? 'INTERNAL';
-    return errorResponse(c, err.status, code, err.message || ERROR_CATALOGUE[code].reason);
-  }
-  onInternal?.(err);
-  return errorResponse(c, 500, 'INTERNAL', 'internal error');
+  return renderHttpError(err, c, OPERATOR_ERRORS, onInternal === undefined ? undefined : (e) => onInternal(e));
 }
 
 /** `allowedSources.0` → `allowedSources[0]`, the name a JSON client recognises. */
@@ -62,17 +42,20 @@ export function fieldName(path: readonly (string | number)[]): string {
   return out;
 }
 
+const badRequest = (message: string, field?: string): MeshError =>
+  new MeshError('BAD_REQUEST', message, field === undefined ? {} : { detail: { field } });
+
 /** The first zod issue as a 400 that names the field (unknown keys are named too). */
-export function validationError(c: Context, error: ZodError, where: 'body' | 'path' | 'query'): Response {
+export function validationError(error: ZodError, where: 'body' | 'path' | 'query'): MeshError {
   const issue = error.issues[0];
-  if (issue === undefined) return errorResponse(c, 400, 'BAD_REQUEST', `invalid ${where}`);
+  if (issue === undefined) return badRequest(`invalid ${where}`);
   let field = fieldName(issue.path);
   if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) {
     field = fieldName([...issue.path, issue.keys[0]]);
-    return errorResponse(c, 400, 'BAD_REQUEST', `${field}: unknown field`, field);
+    return badRequest(`${field}: unknown field`, field);
   }
   if (field === '') field = where;
-  return errorResponse(c, 400, 'BAD_REQUEST', `${field}: ${issue.message}`, field);
+  return badRequest(`${field}: ${issue.message}`, field);
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
@@ -102,12 +85,7 @@ export function operatorAuth(creds: { username: string; password: string }): Mid
  * so the route validator does not read it twice.
  */
 export function jsonBody(maxBytes = MAX_BODY_BYTES): MiddlewareHandler[] {
-  const limit = bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new MeshError('TOO_LARGE', `request body exceeds ${maxBytes} bytes`);
-    },
-  });
+  const limit = bodyLimit({ maxBytes, tooLarge: (max) => new MeshError('TOO_LARGE', `request body exceeds ${max} bytes`) });
   const parse: MiddlewareHandler = async (c, next) => {
     const type = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (type !== 'application/json') {

@@ -1,11 +1,11 @@
 /**
  * Request bodies: form-encoded only (what the 2010-04-01 API takes), at most
- * `maxBytes`. The size is counted while reading — a chunked body has no
- * Content-Length, and a Content-Length is only a claim — and reading stops at
- * the first byte over the limit. The checked bytes replace the raw body so
- * the validators read them from memory.
+ * `maxBytes`, counted while reading by the control plane's one body limit
+ * (control-plane/http/body-limit.ts). The media type is checked before the
+ * body is read, so a body of the wrong type is refused (415) unread.
  */
 import type { MiddlewareHandler } from 'hono';
+import { bufferBody, refuseDeclaredOver, type BodyLimit } from '../../http/body-limit.js';
 import { apiError } from '../errors.js';
 import type { TenantEnv } from '../types.js';
 
@@ -13,30 +13,6 @@ const FORM = 'application/x-www-form-urlencoded';
 
 function tooLarge(maxBytes: number) {
   return apiError('TOO_LARGE', `Request body exceeds ${maxBytes} bytes`, 20413);
-}
-
-/** Reads a body stream, refusing it as soon as it passes `maxBytes`. */
-export async function readBounded(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 /** True when every `%` starts a two-hex-digit escape and the decoded bytes are UTF-8 (WHATWG URL §5.1). */
@@ -59,20 +35,20 @@ function decodePercent(s: string): string {
 }
 
 export function formBody(maxBytes: number): MiddlewareHandler<TenantEnv> {
+  const limit: BodyLimit = { maxBytes, tooLarge };
   return async (c, next) => {
     const method = c.req.method;
     if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return next();
+    refuseDeclaredOver(c, limit);
     const declared = c.req.header('Content-Length');
-    if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
     const hasBody = c.req.raw.body !== null && (declared === undefined ? c.req.header('Transfer-Encoding') !== undefined : Number(declared) > 0);
     if (!hasBody) return next();
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
     if (mediaType !== FORM) {
       throw apiError('UNSUPPORTED_MEDIA_TYPE', `Request bodies must be ${FORM}`, 20415);
     }
-    const bytes = await readBounded(c.req.raw.body!, maxBytes);
+    const bytes = await bufferBody(c, limit);
     if (!isWellFormedForm(bytes)) throw apiError('BAD_REQUEST', 'Malformed form-encoded request body', 20001);
-    c.req.raw = new Request(c.req.raw, { body: bytes });
     await next();
   };
 }
