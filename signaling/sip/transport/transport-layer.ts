@@ -20,14 +20,14 @@ import {
 } from '../message/index.js';
 import type { Endpoint, SipLimits, SipMessage, SipRequest, SipResponse } from '../message/types.js';
 import { DEFAULT_SIP_LIMITS } from '../message/types.js';
-import type { TransactionTransport } from '../transaction/types.js';
 import { countDrop, countRejected, newTransportCounters, type DropReason, type TransportCounters } from './counters.js';
 import { DEFAULT_SIP_PORT, stripBrackets } from './endpoint.js';
 import { TcpConnections, type TcpOptions } from './tcp-connections.js';
+import type { SipTransport, TransportListener, TransportName } from './types.js';
 import { responseDestination, stampTopVia } from './via-rules.js';
 
-export type TransportName = 'UDP' | 'TCP';
 export { DROP_REASONS, type DropReason, type TransportCounters } from './counters.js';
+export type { SipTransport, TransportListener, TransportName } from './types.js';
 
 export interface SipTransportOptions {
   /** Local IP to bind and to announce in Via sent-by. */
@@ -41,16 +41,10 @@ export interface SipTransportOptions {
   tcp?: TcpOptions;
 }
 
-/** Where parsed messages go (the transaction layer). */
-export interface TransportListener {
-  onRequest(req: SipRequest, source: Endpoint): void;
-  onResponse(res: SipResponse, source: Endpoint): void;
-}
-
 /** UDP cannot carry more than this in one datagram. */
 const MAX_UDP_PAYLOAD = 65507;
 
-export class SipTransportLayer implements TransactionTransport {
+export class SipTransportLayer implements SipTransport {
   readonly counters: TransportCounters = newTransportCounters();
   private listener: TransportListener | undefined;
   private closed = false;
