@@ -18,7 +18,7 @@ import { createOperatorApp } from '../control-plane/operator/app.js';
 import { DepartedNodes, nodesFromDiscovery, type DiscoveredNode } from '../control-plane/operator/node-view.js';
 import type { DrillExecutor, NodeInfo, NodeKind, RegionInfo } from '../control-plane/operator/types.js';
 import { MeshError } from '../regions/core/errors.js';
-import { keys } from '../regions/store/schema.js';
+import { keys } from '../regions/store/keys.js';
 import type { Config } from './config.js';
 import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } from './discovery.js';
 import { createRedisClient } from './redis.js';
@@ -33,7 +33,7 @@ async function readPlacementTrace(redis: Redis, prefix: string, callSid: string)
   const k = keys(prefix);
   let raw = await redis.lrange(k.placements(callSid), 0, 99);
   if (raw.length === 0) {
-    const stored = await redis.get(`${prefix}call:${callSid}`);
+    const stored = await redis.get(k.liveCall(callSid));
     const aCallId = stored === null ? undefined : (JSON.parse(stored) as { aCallId?: string }).aCallId;
     if (aCallId !== undefined) raw = await redis.lrange(k.placements(aCallId), 0, 99);
   }

@@ -21,6 +21,7 @@ import type { MeshError } from '../regions/core/errors.js';
 import type { Config } from './config.js';
 import { DiscoveryRegistrar } from '../regions/discovery/registrar.js';
 import { DiscoveryView } from '../regions/discovery/view.js';
+import { keys } from '../regions/store/keys.js';
 import type { Logger } from '../regions/core/log.js';
 
 export type DiscoveryKind = 'redis' | 'etcd' | 'consul';
@@ -41,7 +42,7 @@ export function etcdEndpoints(config: Config): readonly string[] {
 
 /** Prefix of discovery's Redis keys: its own namespace under the mesh's prefix. */
 export function discoveryKeyPrefix(config: Config): string {
-  return config.discovery.keyPrefix ?? `${config.redis.keyPrefix}disc:`;
+  return config.discovery.keyPrefix ?? keys(config.redis.keyPrefix).discoveryNamespace();
 }
 
 /**

@@ -28,7 +28,7 @@ import { choosePlacement, placementTraceEntry } from '../control-plane/placement
 import { startMetricsPublisher } from '../regions/store/node-metrics.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
-import { keys } from '../regions/store/schema.js';
+import { keys } from '../regions/store/keys.js';
 import { DiscoveredMediaNodes } from '../media/nodes/discovered.js';
 import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
 import { lateInboundApps, startCallRouting, type CallRouting } from './call-router.js';
@@ -112,7 +112,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   media.on('health', (ev) => nlog.info('media node health', { ...ev }));
   await media.start();
 
-  const lease = new SignalingLease(redis, nlog, { key: `${config.redis.keyPrefix}sig-lease:${nodeId}`, ...(opts.leaseTtlMs !== undefined ? { ttlMs: opts.leaseTtlMs } : {}) });
+  const lease = new SignalingLease(redis, nlog, { key: keys(config.redis.keyPrefix).signalingLease(nodeId), ...(opts.leaseTtlMs !== undefined ? { ttlMs: opts.leaseTtlMs } : {}) });
   const onLeaseLost = opts.onLeaseLost ?? (() => nlog.error('this process no longer holds the node lease'));
   let leaseAt: number | undefined;
   if (opts.standby === true) {

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { bootstrapAccount } from '../../control-plane/store/accounts.js';
 import { newSid } from '../../control-plane/store/ids.js';
-import { NumberStore } from '../../control-plane/store/numbers.js';
+import { NumberStore } from '../../regions/store/numbers.js';
 import { parseConfig } from '../../infra/config.js';
 import { ensureRedis } from '../../infra/redis.js';
 import { synthesizeSpeech } from '../../media/cache/transcode.js';

@@ -5,7 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
-import { keys, type CallCommand } from '../../regions/store/schema.js';
+import { keys } from '../../regions/store/keys.js';
+import type { CallCommand } from '../../regions/store/schema.js';
 import type { CallControl } from './types.js';
 
 export const COMMAND_STREAM_MAXLEN = 10_000;

@@ -6,10 +6,11 @@ export { decideAccess, type AccessDecision, type AccessQuestion } from './access
 export { errorBody, apiError, badParam, type ApiErrorBody } from './errors.js';
 export type { CallControl, TenantApiDeps, Principal, Stores, TenantEnv } from './types.js';
 export { bootstrapAccount, ensureDevAccount, AccountStore, type NewAccount } from '../store/accounts.js';
-export { recordUsage, readUsageRows, summarizeUsage } from '../store/usage.js';
-export { CallStore } from '../store/calls.js';
-export { NumberStore } from '../store/numbers.js';
-export { OwnedRecords } from '../store/owned-records.js';
+export { recordUsage, readUsageRows, summarizeUsage } from '../../regions/store/usage.js';
+export { CallRecordStore } from '../../regions/store/call-records.js';
+export { NumberStore } from '../../regions/store/numbers.js';
+export { OwnedRecords } from '../../regions/store/owned-records.js';
+export { enqueueMember } from '../../regions/store/queues.js';
 export {
   applicationStore,
   recordingStore,
@@ -17,6 +18,5 @@ export {
   apiKeyStore,
   authorizationStore,
   saveRecording,
-  enqueueMember,
 } from '../store/resources.js';
-export { apiKeys } from '../store/keys.js';
+export { keys } from '../../regions/store/keys.js';

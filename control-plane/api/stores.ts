@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { AccountStore } from '../store/accounts.js';
-import { CallStore } from '../store/calls.js';
-import { NumberStore } from '../store/numbers.js';
+import { CallRecordStore as CallStore } from '../../regions/store/call-records.js';
+import { NumberStore } from '../../regions/store/numbers.js';
 import { apiKeyStore, applicationStore, authorizationStore, queueStore, recordingStore } from '../store/resources.js';
 import type { Stores } from './types.js';
 

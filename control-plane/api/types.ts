@@ -6,15 +6,15 @@ import type { Logger } from '../../regions/core/log.js';
 import type { AccountRecord, CallCommand } from '../../regions/store/schema.js';
 import type { AccountStore } from '../store/accounts.js';
 import type { AuthThrottle, AuthThrottleConfig } from '../store/auth-failures.js';
-import type { CallStore } from '../store/calls.js';
-import type { NumberStore } from '../store/numbers.js';
-import type { OwnedRecords } from '../store/owned-records.js';
+import type { CallRecordStore as CallStore } from '../../regions/store/call-records.js';
+import type { NumberStore } from '../../regions/store/numbers.js';
+import type { OwnedRecords } from '../../regions/store/owned-records.js';
+import type { QueueRecord } from '../../regions/store/queues.js';
 import type { RateLimitConfig } from '../store/rate-limit.js';
 import type {
   ApiKeyRecord,
   ApplicationRecord,
   AuthorizationRecord,
-  QueueRecord,
   RecordingRecord,
 } from '../store/resources.js';
 

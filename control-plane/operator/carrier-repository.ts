@@ -1,13 +1,14 @@
 /**
  * Carrier CRUD for the operator API, on the shared key layout
- * (regions/store/schema.ts: `carrier:{sid}` JSON + `region:{r}:carriers` set).
+ * (regions/store/schema.ts, keys in keys.ts: `carrier:{sid}` JSON + `region:{r}:carriers` set).
  * Writes are Lua scripts so the existence check, the name-uniqueness check and
  * the write are one atomic step even with several control-plane processes.
  */
 import { newSid } from '../../regions/store/sids.js';
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
-import { apiDate, keys, type CarrierRecord } from '../../regions/store/schema.js';
+import { keys } from '../../regions/store/keys.js';
+import { apiDate, type CarrierRecord } from '../../regions/store/schema.js';
 import { loadCarriers } from '../../regions/store/carriers.js';
 
 /** Upper bound on carriers per region: the admission table is rebuilt from all of them. */

@@ -4,10 +4,10 @@
  * cannot own subaccounts.
  */
 import type { Redis } from 'ioredis';
-import { apiDate, keys, type AccountRecord, type AccountStatus } from '../../regions/store/schema.js';
+import { keys } from '../../regions/store/keys.js';
+import { pageIndex, readJson, readJsonMany, type PageQuery, type PageResult } from '../../regions/store/records.js';
+import { apiDate, type AccountRecord, type AccountStatus } from '../../regions/store/schema.js';
 import { isSid, newAuthToken, newSid } from './ids.js';
-import { apiKeys } from './keys.js';
-import { pageIndex, readJson, readJsonMany, type PageQuery, type PageResult } from './records.js';
 
 export interface NewAccount {
   friendlyName: string;
@@ -95,7 +95,7 @@ export async function ensureDevAccount(
   prefix: string,
   homeRegion: string,
 ): Promise<{ account: AccountRecord; created: boolean }> {
-  const marker = apiKeys(prefix).devAccount();
+  const marker = keys(prefix).devAccount();
   const store = new AccountStore(redis, prefix);
   const sid = newSid('AC');
   // SET NX: of two concurrent starters only one creates the account.

@@ -15,7 +15,7 @@
 import { isIP } from 'node:net';
 import type { Redis } from 'ioredis';
 import { isSid } from '../../regions/store/sids.js';
-import { apiKeys } from './keys.js';
+import { keys } from '../../regions/store/keys.js';
 
 export interface AuthThrottleConfig {
   /** Failures per source address in one window before the address is refused. Default 20. */
@@ -56,7 +56,7 @@ export class AuthThrottle {
     prefix: string,
     readonly config: AuthThrottleConfig = DEFAULT_AUTH_THROTTLE,
   ) {
-    this.k = apiKeys(prefix);
+    this.k = keys(prefix);
   }
 
   /** Before the credentials are checked: is this address, or this address for this principal, refused? */

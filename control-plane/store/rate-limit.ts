@@ -5,7 +5,7 @@
  * to wait when the bucket is empty.
  */
 import type { Redis } from 'ioredis';
-import { apiKeys } from './keys.js';
+import { keys } from '../../regions/store/keys.js';
 
 const TOKEN_BUCKET = `
 local t = redis.call('TIME')
@@ -43,7 +43,7 @@ export interface RateDecision {
 }
 
 export async function takeToken(redis: Redis, prefix: string, accountSid: string, cfg: RateLimitConfig): Promise<RateDecision> {
-  const reply = (await redis.eval(TOKEN_BUCKET, 1, apiKeys(prefix).rateLimit(accountSid), cfg.requestsPerSecond, cfg.burst)) as [
+  const reply = (await redis.eval(TOKEN_BUCKET, 1, keys(prefix).rateLimit(accountSid), cfg.requestsPerSecond, cfg.burst)) as [
     number,
     number,
   ];

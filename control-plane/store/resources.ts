@@ -1,18 +1,15 @@
 /**
- * Record shapes and repositories of the control plane's resources. Queues and
- * recordings are shared with the call side, so their shapes and writes live
- * in regions/store (queues.ts, recordings.ts) and are re-exported here; the
- * API reads them through the same OwnedRecords repositories as the rest.
+ * Record shapes and repositories of the control plane's own resources (API
+ * keys, authorizations), and the API's repositories of the shared ones whose
+ * shapes and writes live in regions/store (applications.ts, recordings.ts,
+ * queues.ts).
  */
 import type { Redis } from 'ioredis';
-import { MeshError } from '../../regions/core/errors.js';
-import { QueueStore, type QueueRecord } from '../../regions/store/queues.js';
+import { keys } from '../../regions/store/keys.js';
+import { OwnedRecords } from '../../regions/store/owned-records.js';
+import { QueueStore } from '../../regions/store/queues.js';
 import type { RecordingRecord } from '../../regions/store/recordings.js';
-import { keys } from '../../regions/store/schema.js';
-import { apiKeys } from './keys.js';
-import { OwnedRecords } from './owned-records.js';
 
-export type { QueueRecord } from '../../regions/store/queues.js';
 export { saveRecording, type RecordingRecord, type RecordingStatus } from '../../regions/store/recordings.js';
 
 export type HttpMethod = 'GET' | 'POST';
@@ -62,7 +59,7 @@ export interface AuthorizationRecord {
 }
 
 export function applicationStore(redis: Redis, prefix: string): OwnedRecords<ApplicationRecord> {
-  const k = apiKeys(prefix);
+  const k = keys(prefix);
   return new OwnedRecords(redis, 'AP', k.application, k.accountApplications);
 }
 
@@ -71,28 +68,17 @@ export function recordingStore(redis: Redis, prefix: string): OwnedRecords<Recor
   return new OwnedRecords(redis, 'RE', k.recording, k.accountRecordings);
 }
 
-/** Read side of queues (get, getOwned, list); writes go through QueueStore so the name index stays right. */
-export function queueStore(redis: Redis, prefix: string): OwnedRecords<QueueRecord> {
-  const k = keys(prefix);
-  return new OwnedRecords(redis, 'QU', k.queue, k.accountQueues);
+/** Queues (get, getOwned, list and the scripted writes): the shared QueueStore of regions/store/queues.ts. */
+export function queueStore(redis: Redis, prefix: string): QueueStore {
+  return new QueueStore(redis, prefix);
 }
 
 export function apiKeyStore(redis: Redis, prefix: string): OwnedRecords<ApiKeyRecord> {
-  const k = apiKeys(prefix);
+  const k = keys(prefix);
   return new OwnedRecords(redis, 'SK', k.apiKey, k.accountApiKeys);
 }
 
 export function authorizationStore(redis: Redis, prefix: string): OwnedRecords<AuthorizationRecord> {
-  const k = apiKeys(prefix);
+  const k = keys(prefix);
   return new OwnedRecords(redis, 'CN', k.authorization, k.accountAuthorizations);
-}
-
-/**
- * Enqueues a call at `atMs` (tests and tools; the call side uses
- * RedisCallQueues). Same atomic write as the call side: MaxSize is enforced.
- */
-export async function enqueueMember(redis: Redis, prefix: string, queueSid: string, callSid: string, atMs: number): Promise<void> {
-  const r = await new QueueStore(redis, prefix).enqueue(queueSid, callSid, atMs);
-  if (r.status === 'gone') throw new MeshError('NOT_FOUND', `Queue ${queueSid} does not exist`);
-  if (r.status === 'full') throw new MeshError('CONFLICT', `Queue ${queueSid} is full (MaxSize ${r.maxSize})`, { detail: { queueFull: true } });
 }

@@ -3,6 +3,8 @@
  * plane writes them (Applications API); the call side reads them to run a
  * call. One definition of the record and its key for both.
  */
+import { keys } from './keys.js';
+
 export type AppHttpMethod = 'GET' | 'POST';
 
 export interface ApplicationRecord {
@@ -21,4 +23,4 @@ export interface ApplicationRecord {
   dateUpdated: string;
 }
 
-export const applicationKey = (prefix: string, sid: string): string => `${prefix}application:${sid}`;
+export const applicationKey = (prefix: string, sid: string): string => keys(prefix).application(sid);

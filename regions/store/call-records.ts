@@ -1,11 +1,68 @@
 /**
- * Call records in Redis (shape and keys in schema.ts), written by whoever owns
- * the call's state at the moment: the control plane creates it `queued`, the
- * signaling node that places or anchors the call moves it through its statuses.
+ * Call records: the one owner of the `CallRecord` shape, its keys (`call`,
+ * `accountCalls` of keys.ts) and every read and write of them, for both
+ * sides. The control plane creates a record `queued` (Calls API, `insert`)
+ * and reads and lists it; the signaling node that places or anchors the call
+ * moves it through its statuses (`save`, `update`, `finish`). A SID that is
+ * not `CA` + 32 hex reads as absent (OwnedRecords).
  */
 import type { Redis } from 'ioredis';
-import { apiDate, keys, type CallRecord, type CallStatus } from './schema.js';
+import { keys } from './keys.js';
+import { OwnedRecords } from './owned-records.js';
+import { apiDate } from './schema.js';
 import { recordCallMinutes } from './usage.js';
+
+/** Call status, as the 2010-04-01 API names it. */
+export type CallStatus =
+  | 'queued'
+  | 'initiated'
+  | 'ringing'
+  | 'in-progress'
+  | 'completed'
+  | 'busy'
+  | 'failed'
+  | 'no-answer'
+  | 'canceled';
+
+export const FINAL_CALL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'failed', 'no-answer', 'canceled'];
+
+export type CallDirection = 'inbound' | 'outbound-api' | 'outbound-dial';
+
+/** Status-callback events a call can subscribe to (StatusCallbackEvent). */
+export type CallEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
+
+export interface CallRecord {
+  sid: string; // CA + 32 hex
+  accountSid: string;
+  parentCallSid?: string;
+  direction: CallDirection;
+  from: string;
+  to: string;
+  status: CallStatus;
+  /** Home region that anchors the call. */
+  region: string;
+  /** Signaling node handling it, once one took it. */
+  nodeId?: string;
+  applicationSid?: string;
+  url?: string;
+  method?: 'GET' | 'POST';
+  fallbackUrl?: string;
+  fallbackMethod?: 'GET' | 'POST';
+  statusCallback?: string;
+  statusCallbackMethod?: 'GET' | 'POST';
+  /** Default ['completed'] (only the final event), as the API does. */
+  statusCallbackEvents?: CallEvent[];
+  /** Seconds to ring before giving up (Timeout param). Default 60. */
+  timeout?: number;
+  dateCreated: string; // RFC 2822, as the API renders dates
+  dateUpdated: string;
+  startTime?: string;
+  endTime?: string;
+  /** Seconds from answer to end; set when completed. */
+  duration?: number;
+  /** Final SIP status of the leg, when it failed. */
+  sipResponseCode?: number;
+}
 
 /** How a call the platform was a party of ended. */
 export interface CallEnd {
@@ -20,19 +77,16 @@ export interface CallEnd {
   sipResponseCode?: number | undefined;
 }
 
-export class CallRecordStore {
+export class CallRecordStore extends OwnedRecords<CallRecord> {
   private readonly k: ReturnType<typeof keys>;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
   ) {
-    this.k = keys(prefix);
-  }
-
-  async get(sid: string): Promise<CallRecord | undefined> {
-    const v = await this.redis.get(this.k.call(sid));
-    return v === null ? undefined : (JSON.parse(v) as CallRecord);
+    const k = keys(prefix);
+    super(redis, 'CA', k.call, k.accountCalls);
+    this.k = k;
   }
 
   /** Write the whole record and index it under its account. */

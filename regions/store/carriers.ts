@@ -5,7 +5,8 @@
  * signaling node can use it (or a copy) without pulling in the control plane.
  */
 import type { Redis } from 'ioredis';
-import { keys, type CarrierRecord } from './schema.js';
+import { keys } from './keys.js';
+import type { CarrierRecord } from './schema.js';
 
 /** Carriers of `region`, sorted by SID; records that are missing, unparseable or of another region are skipped. */
 export async function loadCarriers(redis: Redis, keyPrefix: string, region: string): Promise<CarrierRecord[]> {

@@ -8,7 +8,8 @@
  */
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../core/log.js';
-import { keys, type NodeMetricsSnapshot } from './schema.js';
+import { keys } from './keys.js';
+import type { NodeMetricsSnapshot } from './schema.js';
 
 /** Snapshots whose `at` is older than this are skipped (matches the publisher's 15 s TTL). */
 export const DEFAULT_STALE_MS = 15_000;

@@ -1,9 +1,10 @@
 /**
- * Call queues in Redis, shared by the control plane's Queues API and the
- * call side (`Enqueue`, `Dial`→`Queue`): one record shape, one key layout
- * (schema.ts: queue, accountQueues, queueNames, queueMembers, queueWaitStats)
- * and one implementation of every write, each an atomic script
- * (queue-scripts.ts).
+ * Call queues in Redis: the one owner of the queue record shape, its keys
+ * (keys.ts: queue, accountQueues, queueNames, queueMembers, queueWaitStats)
+ * and every read and write, shared by the control plane's Queues API (which
+ * also lists and fetches through OwnedRecords) and the call side (`Enqueue`,
+ * `Dial`→`Queue`, through call-queues.ts). Every write is an atomic script
+ * (queue-scripts.ts). A SID that is not `QU` + 32 hex reads as absent.
  *
  * A queue is owned by an account and found by its FriendlyName through the
  * per-account name index, so names are unique within an account. Members are
@@ -11,8 +12,10 @@
  */
 import type { Redis } from 'ioredis';
 import { MeshError } from '../core/errors.js';
+import { keys } from './keys.js';
+import { OwnedRecords } from './owned-records.js';
 import { CREATE_QUEUE, DELETE_QUEUE, ENQUEUE, FORGET_QUEUE_NAME, POP_FRONT, REMOVE_MEMBER, UPDATE_QUEUE, WAIT_STATS } from './queue-scripts.js';
-import { keys } from './schema.js';
+import { isSid } from './sids.js';
 
 /** MaxSize of a queue created without one (API default, and every queue `Enqueue` creates). */
 export const DEFAULT_QUEUE_MAX_SIZE = 100;
@@ -75,17 +78,23 @@ function parseRecord(raw: string | null): QueueRecord | undefined {
   }
 }
 
-export class QueueStore {
+/**
+ * get/getOwned/list come from OwnedRecords (the API's reads); every write
+ * goes through the scripts below so the name index and wait statistics stay
+ * right (OwnedRecords' insert/replace/remove are not used for queues).
+ */
+export class QueueStore extends OwnedRecords<QueueRecord> {
   private readonly k: ReturnType<typeof keys>;
 
-  constructor(
-    private readonly redis: Redis,
-    keyPrefix: string,
-  ) {
-    this.k = keys(keyPrefix);
+  constructor(redis: Redis, keyPrefix: string) {
+    const k = keys(keyPrefix);
+    super(redis, 'QU', k.queue, k.accountQueues);
+    this.k = k;
   }
 
-  async get(sid: string): Promise<QueueRecord | undefined> {
+  /** A record that does not parse reads as absent, as a malformed SID does. */
+  override async get(sid: string): Promise<QueueRecord | undefined> {
+    if (!isSid(sid, 'QU')) return undefined;
     return parseRecord(await this.redis.get(this.k.queue(sid)));
   }
 
@@ -229,4 +238,14 @@ export class QueueStore {
     const meanEnqueuedMs = Number(epoch) + Number(sum) / size;
     return { size, averageWaitMs: Math.max(0, nowMs - meanEnqueuedMs) };
   }
+}
+
+/**
+ * Enqueues a call at `atMs` (tests and tools; the call side uses
+ * RedisCallQueues). Same atomic write as the call side: MaxSize is enforced.
+ */
+export async function enqueueMember(redis: Redis, prefix: string, queueSid: string, callSid: string, atMs: number): Promise<void> {
+  const r = await new QueueStore(redis, prefix).enqueue(queueSid, callSid, atMs);
+  if (r.status === 'gone') throw new MeshError('NOT_FOUND', `Queue ${queueSid} does not exist`);
+  if (r.status === 'full') throw new MeshError('CONFLICT', `Queue ${queueSid} is full (MaxSize ${r.maxSize})`, { detail: { queueFull: true } });
 }

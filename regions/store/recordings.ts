@@ -2,10 +2,10 @@
  * Recording resources in Redis, shared by the call side (which writes them
  * when a recording finishes, recording-sink.ts) and the control plane's
  * Recordings API (which lists, fetches, serves the audio and deletes).
- * Keys in schema.ts: recording, accountRecordings.
+ * Keys in keys.ts: recording, accountRecordings.
  */
 import type { Redis } from 'ioredis';
-import { keys } from './schema.js';
+import { keys } from './keys.js';
 
 export type RecordingStatus = 'in-progress' | 'paused' | 'stopped' | 'processing' | 'completed' | 'absent' | 'failed';
 

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
+import { keys } from '../../regions/store/keys.js';
 
 export interface StoredCall {
   callSid: string;
@@ -68,11 +69,11 @@ export class CallStore {
   }
 
   key(callSid: string): string {
-    return `${this.opts.keyPrefix}call:${callSid}`;
+    return keys(this.opts.keyPrefix).liveCall(callSid);
   }
 
   activeSetKey(nodeId = this.opts.nodeId): string {
-    return `${this.opts.keyPrefix}node:${nodeId}:calls`;
+    return keys(this.opts.keyPrefix).nodeLiveCalls(nodeId);
   }
 
   /** Write (or update) a live call. Resolves true when Redis acknowledged it in time. */

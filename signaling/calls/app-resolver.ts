@@ -7,7 +7,8 @@
 import type { Redis } from 'ioredis';
 import { applicationKey, type ApplicationRecord } from '../../regions/store/applications.js';
 import { findNumber } from '../../regions/store/numbers.js';
-import { keys, type AccountRecord } from '../../regions/store/schema.js';
+import { keys } from '../../regions/store/keys.js';
+import type { AccountRecord } from '../../regions/store/schema.js';
 import type { AppTarget } from '../router/runner.js';
 
 export interface AppBinding {

@@ -7,7 +7,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
-import { keys, type CallCommand } from '../../regions/store/schema.js';
+import { keys } from '../../regions/store/keys.js';
+import type { CallCommand } from '../../regions/store/schema.js';
 
 export interface CommandConsumerOptions {
   region: string;

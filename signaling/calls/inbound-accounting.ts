@@ -9,7 +9,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { findNumber } from '../../regions/store/numbers.js';
-import { apiDate, type CallStatus } from '../../regions/store/schema.js';
+import type { CallStatus } from '../../regions/store/call-records.js';
+import { apiDate } from '../../regions/store/schema.js';
 import { recordCallMinutes } from '../../regions/store/usage.js';
 import type { EndedCall } from '../b2bua/b2bua.js';
 

@@ -7,7 +7,8 @@
  */
 import type { Logger } from '../../regions/core/log.js';
 import { MeshError } from '../../regions/core/errors.js';
-import type { AccountRecord, CallRecord, CallStatus } from '../../regions/store/schema.js';
+import type { CallRecord, CallStatus } from '../../regions/store/call-records.js';
+import type { AccountRecord } from '../../regions/store/schema.js';
 import type { RouteTable } from '../b2bua/routes.js';
 import { sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
 import type { DialOutcome } from '../router/leg.js';

@@ -4,7 +4,8 @@
  * One builder for API-originated, dialed and inbound calls.
  */
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
-import { apiDate, type CallEvent, type CallRecord } from '../../regions/store/schema.js';
+import type { CallEvent, CallRecord } from '../../regions/store/call-records.js';
+import { apiDate } from '../../regions/store/schema.js';
 import { sendWebhook, type WebhookResult } from '../webhooks/http.js';
 import type { Params } from '../webhooks/signature.js';
 

@@ -3,7 +3,7 @@
  * applies decideAccess before any handler runs, so no route can forget it.
  */
 import type { MiddlewareHandler } from 'hono';
-import { apiKeys } from '../../store/keys.js';
+import { keys as apiKeys } from '../../../regions/store/keys.js';
 import { decideAccess, verbOf } from '../access.js';
 import { apiError, notFound } from '../errors.js';
 import type { TenantEnv } from '../types.js';

@@ -4,7 +4,7 @@
  * leaves without its record.
  */
 import type { MiddlewareHandler } from 'hono';
-import { recordUsage } from '../../store/usage.js';
+import { recordUsage } from '../../../regions/store/usage.js';
 import type { TenantEnv } from '../types.js';
 
 export function apiRequestUsage(): MiddlewareHandler<TenantEnv> {

@@ -5,7 +5,7 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AccountRecord } from '../../../regions/store/schema.js';
-import { MAX_SCAN } from '../../store/records.js';
+import { MAX_SCAN } from '../../../regions/store/records.js';
 import { mayViewCredentials } from '../access.js';
 import { apiError, badParam } from '../errors.js';
 import { authTokenOnly } from '../middleware/auth-token-only.js';

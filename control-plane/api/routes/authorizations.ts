@@ -9,7 +9,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { apiDate } from '../../../regions/store/schema.js';
 import { newSid } from '../../store/ids.js';
-import { apiKeys } from '../../store/keys.js';
+import { keys as apiKeys } from '../../../regions/store/keys.js';
 import type { AuthorizationRecord } from '../../store/resources.js';
 import { apiError, badParam, notFound } from '../errors.js';
 import { authTokenOnly } from '../middleware/auth-token-only.js';

@@ -6,7 +6,8 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { MeshError } from '../../../regions/core/errors.js';
-import { apiDate, FINAL_CALL_STATUSES, type CallRecord } from '../../../regions/store/schema.js';
+import { FINAL_CALL_STATUSES, type CallRecord } from '../../../regions/store/call-records.js';
+import { apiDate } from '../../../regions/store/schema.js';
 import { newSid } from '../../store/ids.js';
 import { apiError, badParam, notFound } from '../errors.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';

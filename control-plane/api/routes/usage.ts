@@ -4,7 +4,7 @@
  */
 import { createRoute, z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { readUsageRows, summarizeUsage, usageDay } from '../../store/usage.js';
+import { readUsageRows, summarizeUsage, usageDay } from '../../../regions/store/usage.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
 import { AccountSidParam, accountUri, API_VERSION, errorResponses, json } from '../schemas/common.js';
 import {

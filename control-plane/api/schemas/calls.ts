@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { CallRecord } from '../../../regions/store/schema.js';
+import type { CallRecord } from '../../../regions/store/call-records.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
 import { accountUri, API_VERSION, E164, HttpMethodField, repeated, UrlField } from './common.js';
 

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { IncomingNumberRecord } from '../../../regions/store/schema.js';
+import type { IncomingNumberRecord } from '../../../regions/store/numbers.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
 import { accountUri, API_VERSION, applyClearable, ClearableUrlField, E164Field, FriendlyNameField, HttpMethodField } from './common.js';
 

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { REPORT_CATEGORIES, type ReportCategory, USAGE_DESCRIPTIONS, USAGE_UNITS, usageDay, type UsageQuery, type UsageTotal } from '../../store/usage.js';
+import { REPORT_CATEGORIES, type ReportCategory, USAGE_DESCRIPTIONS, USAGE_UNITS, usageDay, type UsageQuery, type UsageTotal } from '../../../regions/store/usage.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
 import { accountUri, API_VERSION } from './common.js';
 

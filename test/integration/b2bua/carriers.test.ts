@@ -3,7 +3,8 @@
  * only their source addresses (and number prefixes) may send INVITEs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiDate, keys, type CarrierRecord } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
+import { apiDate, type CarrierRecord } from '../../../regions/store/schema.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { CALLEE, CARRIER, SIG, startTestRegion, type TestRegion } from './harness.js';
 

@@ -7,7 +7,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applicationKey, type ApplicationRecord } from '../../../regions/store/applications.js';
-import { keys, type AccountRecord, type IncomingNumberRecord } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
+import type { IncomingNumberRecord } from '../../../regions/store/numbers.js';
+import type { AccountRecord } from '../../../regions/store/schema.js';
 import { AppResolver } from '../../../signaling/calls/app-resolver.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 import { clearKeys } from '../../support/redis-keys.js';

@@ -6,7 +6,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../regions/core/log.js';
-import { keys, type CallCommand } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
+import type { CallCommand } from '../../../regions/store/schema.js';
 import { CommandConsumer } from '../../../signaling/calls/command-consumer.js';
 import { waitFor } from '../../support/wait.js';
 import { TEST_REDIS_URL } from '../global-setup.js';

@@ -1,7 +1,8 @@
 /** Accounts, credentials and tenancy boundaries against the real server and Redis. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAccount, ensureDevAccount } from '../../../control-plane/store/accounts.js';
-import { keys, type AccountRecord } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
+import type { AccountRecord } from '../../../regions/store/schema.js';
 import { startApiHarness, type ApiHarness } from './api-harness.js';
 
 let h: ApiHarness;

@@ -1,7 +1,9 @@
 /** Applications, incoming numbers and calls against the real server and Redis. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
-import { keys, type AccountRecord, type CallRecord } from '../../../regions/store/schema.js';
+import type { CallRecord } from '../../../regions/store/call-records.js';
+import { keys } from '../../../regions/store/keys.js';
+import type { AccountRecord } from '../../../regions/store/schema.js';
 import { startApiHarness, type ApiHarness } from './api-harness.js';
 
 let h: ApiHarness;

@@ -8,7 +8,8 @@ import { RedisCallControl } from '../../../control-plane/api/call-control.js';
 import { startHttpServer, type RunningServer } from '../../../control-plane/api/server.js';
 import type { TenantApiDeps } from '../../../control-plane/api/types.js';
 import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
-import { keys, type AccountRecord, type CallCommand } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
+import type { AccountRecord, CallCommand } from '../../../regions/store/schema.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 
 export interface ApiHarness {

@@ -1,7 +1,8 @@
 /** Recordings, queues and their members, usage records — real server and Redis. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueMember, saveRecording, type RecordingRecord } from '../../../control-plane/store/resources.js';
-import { recordUsage } from '../../../control-plane/store/usage.js';
+import { enqueueMember } from '../../../regions/store/queues.js';
+import { saveRecording, type RecordingRecord } from '../../../regions/store/recordings.js';
+import { recordUsage } from '../../../regions/store/usage.js';
 import { apiDate } from '../../../regions/store/schema.js';
 import { startApiHarness, type ApiHarness } from './api-harness.js';
 

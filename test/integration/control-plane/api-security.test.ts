@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenantApp } from '../../../control-plane/api/app.js';
 import { RedisCallControl } from '../../../control-plane/api/call-control.js';
 import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
-import { recordUsage } from '../../../control-plane/store/usage.js';
+import { recordUsage } from '../../../regions/store/usage.js';
 import { basic, startApiHarness, type ApiHarness } from './api-harness.js';
 
 let h: ApiHarness;

@@ -10,7 +10,7 @@ import { createOperatorApp } from '../../../control-plane/operator/app.js';
 import { loadCarriers } from '../../../regions/store/carriers.js';
 import type { DrillExecutor, NodeInfo } from '../../../control-plane/operator/types.js';
 import { MeshError } from '../../../regions/core/errors.js';
-import { keys } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
 import { CarrierAdmission } from '../../../signaling/b2bua/carrier-admission.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 import { basic, serveApp, type Served } from './operator-harness.js';

@@ -8,7 +8,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../regions/core/log.js';
 import { startMetricsPublisher } from '../../../regions/store/node-metrics.js';
-import { keys, type NodeMetricsSnapshot } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
+import type { NodeMetricsSnapshot } from '../../../regions/store/schema.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 
 const PREFIX = `it-operator-publisher-${process.pid}:`;

@@ -11,7 +11,9 @@ import { PASSTHROUGH_NODE } from '../../../signaling/b2bua/mesh.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { startTestRegion, type TestRegion } from '../b2bua/harness.js';
 import { waitFor } from '../../support/wait.js';
-import { apiDate, keys, type IncomingNumberRecord } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
+import type { IncomingNumberRecord } from '../../../regions/store/numbers.js';
+import { apiDate } from '../../../regions/store/schema.js';
 
 const ACCOUNT = `AC${'7'.repeat(32)}`;
 

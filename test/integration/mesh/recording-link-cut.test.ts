@@ -30,7 +30,7 @@ import type { BranchMetadata } from '../../../media/central/metadata.js';
 import { loadManifest } from '../../../media/store/manifest.js';
 import { DelayRelay } from '../../../regions/link/delay-relay.js';
 import { UdpDelayRelay } from '../../../regions/link/udp-delay-relay.js';
-import { keys } from '../../../regions/store/schema.js';
+import { keys } from '../../../regions/store/keys.js';
 import { usageField } from '../../../regions/store/usage.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { waitFor, waitUntil } from '../../support/wait.js';

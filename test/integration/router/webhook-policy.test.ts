@@ -17,7 +17,7 @@ import { MediaCache } from '../../../media/cache/index.js';
 import { isMeshError } from '../../../regions/core/errors.js';
 import { createDestinationPolicy, isDestinationRefused } from '../../../regions/net/destination-policy.js';
 import { guardedRequest, readBody, type Resolver } from '../../../regions/net/guarded-request.js';
-import type { CallRecord } from '../../../regions/store/schema.js';
+import type { CallRecord } from '../../../regions/store/call-records.js';
 import { sendStatusCallback } from '../../../signaling/calls/status-callback.js';
 import { fetchInstructions } from '../../../signaling/router/fetch.js';
 import { HostBreakers } from '../../../signaling/router/host-breakers.js';

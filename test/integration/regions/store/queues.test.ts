@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isMeshError, MeshError } from '../../../../regions/core/errors.js';
 import { RedisCallQueues } from '../../../../regions/store/call-queues.js';
 import { QueueStore } from '../../../../regions/store/queues.js';
-import { keys } from '../../../../regions/store/schema.js';
+import { keys } from '../../../../regions/store/keys.js';
 import type { CallQueues } from '../../../../signaling/router/leg.js';
 import { startApiHarness, type ApiHarness } from '../../control-plane/api-harness.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { subresourceQuery, resolveDate } from '../../../../control-plane/api/schemas/usage.js';
-import { summarizeUsage, type UsageRow } from '../../../../control-plane/store/usage.js';
+import { summarizeUsage, type UsageRow } from '../../../../regions/store/usage.js';
 
 const row = (category: UsageRow['category'], region: string, day: string, quantity: number): UsageRow => ({ accountSid: 'AC1', category, region, day, quantity });
 const rows = [

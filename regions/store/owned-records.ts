@@ -2,9 +2,11 @@
  * A repository of JSON records owned by an account: record key + per-account
  * index (sorted set by creation ms). Applications, recordings, queues, API
  * keys and authorizations are all this shape; numbers and calls add to it.
+ * Every read checks the SID's shape first: a malformed SID (`AC…:usage`)
+ * never becomes part of a key, it reads as absent.
  */
 import type { Redis, ChainableCommander } from 'ioredis';
-import { isSid, type SidPrefix } from '../../regions/store/sids.js';
+import { isSid, type SidPrefix } from './sids.js';
 import { pageIndex, readJson, readJsonMany, type PageQuery, type PageResult } from './records.js';
 
 export interface OwnedRecord {

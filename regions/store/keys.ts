@@ -1,0 +1,101 @@
+/**
+ * Every Redis key name of the mesh, in one place: the control plane, the
+ * signaling nodes and the media side build keys only through `keys(prefix)`,
+ * so a reader finds the whole layout here and two writers cannot drift apart.
+ * The record modules (call-records.ts, numbers.ts, queues.ts, usage.ts, …)
+ * are the only users of their kind's keys.
+ *
+ * Conventions: every key starts with the configured prefix (default `mesh:`);
+ * records are JSON strings; per-account indexes are sorted sets scored by
+ * creation time in ms. The strings are the stored layout: changing one is a
+ * data migration.
+ */
+export const keys = (prefix: string) => ({
+  // Accounts (control-plane/store/accounts.ts)
+  account: (sid: string) => `${prefix}account:${sid}`,
+  /** Sorted set of subaccount SIDs of an owner. */
+  subaccounts: (ownerSid: string) => `${prefix}account:${ownerSid}:subaccounts`,
+  /** SID of the development account `make start` creates once. */
+  devAccount: () => `${prefix}dev-account`,
+
+  // Call records (call-records.ts)
+  call: (sid: string) => `${prefix}callrec:${sid}`,
+  /** Sorted set of call SIDs per account, scored by creation ms. */
+  accountCalls: (accountSid: string) => `${prefix}account:${accountSid}:calls`,
+  /** Redis stream of CallCommand JSON for a region's signaling nodes (field `cmd`). */
+  commands: (region: string) => `${prefix}cmd:${region}`,
+
+  // A B2BUA's live-call state for failover (signaling/b2bua/call-store.ts): not the call record
+  /** A live call's SIP/media state (JSON, TTL), by CallSid. */
+  liveCall: (callSid: string) => `${prefix}call:${callSid}`,
+  /** Set of the CallSids a signaling node holds live. */
+  nodeLiveCalls: (nodeId: string) => `${prefix}node:${nodeId}:calls`,
+  /** A signaling node's lease (infra/signaling-node.ts): held while the node runs, so a successor waits for it. */
+  signalingLease: (nodeId: string) => `${prefix}sig-lease:${nodeId}`,
+
+  // Incoming numbers (numbers.ts)
+  number: (sid: string) => `${prefix}number:${sid}`,
+  /** E.164 → number SID: unique platform-wide, what the call side looks dialed numbers up by. */
+  numberByE164: (e164: string) => `${prefix}number-e164:${e164}`,
+  /** Sorted set of incoming number SIDs per account. */
+  accountNumbers: (accountSid: string) => `${prefix}account:${accountSid}:numbers`,
+
+  // Carriers (carriers.ts, control-plane/operator/carrier-repository.ts)
+  carrier: (sid: string) => `${prefix}carrier:${sid}`,
+  /** Set of carrier SIDs per region. */
+  regionCarriers: (region: string) => `${prefix}region:${region}:carriers`,
+
+  // Usage (usage.ts)
+  /** Hash category|region|yyyy-mm-dd → quantity, per account. */
+  usage: (accountSid: string) => `${prefix}account:${accountSid}:usage`,
+
+  // Node metrics and operator state (node-metrics.ts)
+  /** Per-node metrics snapshot (JSON string, TTL). */
+  nodeMetrics: (nodeId: string) => `${prefix}metrics:node:${nodeId}`,
+  /** Set of node ids that published metrics. */
+  metricsNodes: () => `${prefix}metrics:nodes`,
+  /** List of placement trace entries (JSON) of a call, keyed by CallSid or the SIP Call-ID of its first leg. */
+  placements: (callKey: string) => `${prefix}placements:${callKey}`,
+  /** Set of media node ids drained by an operator drill. */
+  drainedNodes: () => `${prefix}drained-nodes`,
+
+  // Queues (queues.ts)
+  /** QueueRecord. */
+  queue: (sid: string) => `${prefix}queue:${sid}`,
+  /** Sorted set of queue SIDs per account, scored by creation ms. */
+  accountQueues: (accountSid: string) => `${prefix}account:${accountSid}:queues`,
+  /** Hash FriendlyName → queue SID per account: how `Enqueue` and `Dial`→`Queue` find a queue. */
+  queueNames: (accountSid: string) => `${prefix}account:${accountSid}:queue-names`,
+  /** Sorted set of call SIDs waiting in a queue, scored by enqueue ms (position = rank + 1; strictly increasing scores keep FIFO). */
+  queueMembers: (queueSid: string) => `${prefix}queue:${queueSid}:members`,
+  /** Hash `epoch` (ms) + `sum` (Σ floor(enqueue ms) − epoch over current members): average wait in O(1). */
+  queueWaitStats: (queueSid: string) => `${prefix}queue:${queueSid}:wait`,
+
+  // Recordings (recordings.ts)
+  /** RecordingRecord. */
+  recording: (sid: string) => `${prefix}recording:${sid}`,
+  /** Sorted set of recording SIDs per account, scored by creation ms. */
+  accountRecordings: (accountSid: string) => `${prefix}account:${accountSid}:recordings`,
+
+  // Applications (applications.ts)
+  application: (sid: string) => `${prefix}application:${sid}`,
+  accountApplications: (accountSid: string) => `${prefix}account:${accountSid}:applications`,
+
+  // Tenant API credentials and limits (control-plane/store/)
+  apiKey: (sid: string) => `${prefix}apikey:${sid}`,
+  accountApiKeys: (accountSid: string) => `${prefix}account:${accountSid}:apikeys`,
+  authorization: (sid: string) => `${prefix}authorization:${sid}`,
+  accountAuthorizations: (accountSid: string) => `${prefix}account:${accountSid}:authorizations`,
+  /** Subaccount SID → authorization SID that created it. */
+  authorizationBySubaccount: (subaccountSid: string) => `${prefix}authorization-sub:${subaccountSid}`,
+  /** Token bucket state of an account's API requests (hash: tokens, at). */
+  rateLimit: (accountSid: string) => `${prefix}ratelimit:${accountSid}`,
+  /** Failed-authentication counter of one source address or one claimed SID (string, expires with its window). */
+  authFailures: (scope: 'address' | 'principal', id: string) => `${prefix}authfail:${scope}:${id}`,
+
+  // Discovery (regions/discovery/) keeps its own keys under this namespace, in Redis or etcd.
+  /** Default key prefix of the discovery adapters (infra/discovery.ts). */
+  discoveryNamespace: () => `${prefix}disc:`,
+});
+
+export type StoreKeys = ReturnType<typeof keys>;
