@@ -23,23 +23,7 @@ import type { Config } from './config.js';
 import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } from './discovery.js';
 import { createRedisClient } from './redis.js';
 import { createLogger, type Logger } from '../regions/core/log.js';
-
-/**
- * A call's placement decisions. API-originated calls are traced under their
- * CallSid; calls anchored by the B2BUA under the SIP Call-ID of their first
- * leg, found through the live-call record.
- */
-async function readPlacementTrace(redis: Redis, prefix: string, callSid: string): Promise<unknown[] | undefined> {
-  const k = keys(prefix);
-  let raw = await redis.lrange(k.placements(callSid), 0, 99);
-  if (raw.length === 0) {
-    const stored = await redis.get(k.liveCall(callSid));
-    const aCallId = stored === null ? undefined : (JSON.parse(stored) as { aCallId?: string }).aCallId;
-    if (aCallId !== undefined) raw = await redis.lrange(k.placements(aCallId), 0, 99);
-  }
-  if (raw.length === 0) return undefined;
-  return raw.map((r) => JSON.parse(r) as unknown);
-}
+import { readPlacementTrace } from '../regions/store/placement-traces.js';
 
 export interface ControlPlane {
   readonly url: string;

@@ -28,6 +28,7 @@ import { choosePlacement, placementTraceEntry } from '../control-plane/placement
 import { startMetricsPublisher } from '../regions/store/node-metrics.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
+import { appendPlacementTrace } from '../regions/store/placement-traces.js';
 import { keys } from '../regions/store/keys.js';
 import { DiscoveredMediaNodes } from '../media/nodes/discovered.js';
 import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
@@ -143,8 +144,6 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     lease.startRenewing(onLeaseLost);
   }
 
-  // Placement traces: one list per call in Redis (a day), read by the operator API.
-  const placementKeys = keys(config.redis.keyPrefix);
   const accounting = inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog);
   const centrals = recordingCentrals(config);
   const recorder =
@@ -158,14 +157,32 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
           usage: { redis, keyPrefix: config.redis.keyPrefix },
         })
       : undefined;
-  const b2buaMediaPort = new RegistryMediaPort(media, { region: config.region, choosePlacement, onDecision: (callKey, made) => {
-    const k = placementKeys.placements(callKey);
+  const calls = new CallRegistry({ maxCalls: config.sip.maxCalls, retryAfterSeconds: config.sip.retryAfterSeconds });
+
+  // ---- discovery (issue 3): register this node and its healthy media nodes; placement also sees
+  // every region's healthy media nodes from the watched list. Never blocks start-up or throws:
+  // with Redis/Consul away the node serves with its last known view and retries.
+  const discovery = startNodeDiscovery({
+    config,
+    nodeId,
+    log: nlog,
+    media,
+    activeCalls: () => calls.size,
+    // A discovered node (another region's) that left the healthy list: move the calls placed on it.
+    onMediaRemoved: (id) => {
+      if (media.node(id) !== undefined) return; // local nodes: the registry's health event does it
+      void mediaNodeDown(calls, id, nlog);
+    },
+  });
+  const discoveredMedia = new DiscoveredMediaNodes(discovery.media, { ngTimeoutMs: config.media.ngTimeoutMs });
+  // ---- end of discovery wiring
+
+  const b2buaMediaPort = new RegistryMediaPort(media, { region: config.region, choosePlacement, discovered: discoveredMedia, linkDelaysMs: config.mesh.linkDelaysMs, onDecision: (callKey, made) => {
     const entry = placementTraceEntry(made.seq, made.atMs, made.input, made.decision);
-    redis.rpush(k, JSON.stringify(entry)).then(() => redis.expire(k, 86400)).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
+    appendPlacementTrace(redis, config.redis.keyPrefix, callKey, entry).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
   } });
   const routeTable = new RouteTable(config.routes);
   const inboundApps = lateInboundApps();
-  const calls = new CallRegistry({ maxCalls: config.sip.maxCalls, retryAfterSeconds: config.sip.retryAfterSeconds });
   const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {
     inboundApps: inboundApps.apps,
     region: config.region,
@@ -190,24 +207,6 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     if (!ev.healthy) void mediaNodeDown(calls, ev.nodeId, nlog);
   });
 
-  // ---- discovery (issue 3): register this node and its healthy media nodes; placement also sees
-  // every region's healthy media nodes from the watched list. Never blocks start-up or throws:
-  // with Redis/Consul away the node serves with its last known view and retries.
-  const discovery = startNodeDiscovery({
-    config,
-    nodeId,
-    log: nlog,
-    media,
-    activeCalls: () => calls.size,
-    // A discovered node (another region's) that left the healthy list: move the calls placed on it.
-    onMediaRemoved: (id) => {
-      if (media.node(id) !== undefined) return; // local nodes: the registry's health event does it
-      void mediaNodeDown(calls, id, nlog);
-    },
-  });
-  const discoveredMedia = new DiscoveredMediaNodes(discovery.media, { ngTimeoutMs: config.media.ngTimeoutMs });
-  b2buaMediaPort.useDiscovery(discoveredMedia, config.mesh.linkDelaysMs);
-  // ---- end of discovery wiring
 
   // A standby that took over: the dead process's answered calls are ours now.
   let takeover: TakeoverReport | undefined;

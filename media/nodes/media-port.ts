@@ -6,7 +6,7 @@
  * infra/signaling-node.ts, hands one to the other; a unit test checks the fit).
  *
  * Placement sees this region's nodes as the registry's pings report them, and,
- * once `useDiscovery` is called, every other media node discovery lists as
+ * when built with `discovered`, every other media node discovery lists as
  * healthy (other regions' resources); a `remote` decision routes the call's
  * media through such a node. The decision itself is the placement policy's
  * (control-plane/placement), passed in as `choosePlacement`.
@@ -42,14 +42,22 @@ export interface RegistryMediaPortOptions {
   /** This region. Default: the registry's. */
   region?: string;
   onDecision?: PlacementListener;
+  /**
+   * The media nodes discovery lists (other regions', or this region's that
+   * another signaling node checks), added to placement. Default: none, only
+   * the registry's nodes.
+   */
+  discovered?: DiscoveredMediaNodes;
+  /** One-way delay to each other region, ms: how far a discovered node's media is. Default none. */
+  linkDelaysMs?: Readonly<Record<string, number>>;
 }
 
 export class RegistryMediaPort {
   /** Placement decisions by outcome, for /metrics. */
   readonly placements: Record<string, number> = {};
   private seq = 0;
-  private discovered: DiscoveredMediaNodes | undefined;
-  private linkDelaysMs: Record<string, number> = {};
+  private readonly discovered: DiscoveredMediaNodes | undefined;
+  private readonly linkDelaysMs: Record<string, number>;
   private readonly region: string;
   private readonly choosePlacement: ChoosePlacement;
   private readonly onDecision: PlacementListener | undefined;
@@ -61,16 +69,8 @@ export class RegistryMediaPort {
     this.region = opts.region ?? registry.region;
     this.choosePlacement = opts.choosePlacement;
     this.onDecision = opts.onDecision;
-  }
-
-  /**
-   * Add the media nodes discovery lists (other regions', or this region's that
-   * another signaling node checks) to placement, reachable over links with
-   * these one-way delays from this region. Replaces a previous source.
-   */
-  useDiscovery(nodes: DiscoveredMediaNodes, linkDelaysMs: Readonly<Record<string, number>>): void {
-    this.discovered = nodes;
-    this.linkDelaysMs = { ...linkDelaysMs };
+    this.discovered = opts.discovered;
+    this.linkDelaysMs = { ...opts.linkDelaysMs };
   }
 
   /**

@@ -51,8 +51,7 @@ describe('RegistryMediaPort with discovered nodes', () => {
     listed = new Map([['eu-m1', remote('eu-m1', 'eu-west')], ['ap-m1', remote('ap-m1', 'ap-south', { address: '127.0.3.11' })]]);
     const source = { instances: () => [...listed.values()], get: (id: string) => listed.get(id) };
     const discovered = new DiscoveredMediaNodes(source, { createClient: (i) => fakeClients(new Set([i.address]), offers)(i) });
-    port = new RegistryMediaPort(registry, { region: 'us-east', choosePlacement });
-    port.useDiscovery(discovered, { 'eu-west': 40, 'ap-south': 110 });
+    port = new RegistryMediaPort(registry, { region: 'us-east', choosePlacement, discovered, linkDelaysMs: { 'eu-west': 40, 'ap-south': 110 } });
   });
   afterEach(async () => {
     await registry.close();

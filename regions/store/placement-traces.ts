@@ -1,0 +1,51 @@
+/**
+ * Placement traces in Redis: every placement decision of a call, in order, for
+ * the operator API (`/v1/calls/{sid}/placements`) and the call record. One
+ * list per call, kept a day. The signaling node appends; the control plane reads.
+ */
+import type { Redis } from 'ioredis';
+import { keys } from './keys.js';
+
+/** How long a call's trace is kept, seconds. */
+export const PLACEMENT_TRACE_TTL_S = 86_400;
+/** Most entries read back for one call. */
+export const MAX_TRACE_ENTRIES = 100;
+
+/** Append one decision to the trace of `callKey` (a CallSid, or the SIP Call-ID of a B2BUA call's first leg). */
+export async function appendPlacementTrace(redis: Redis, prefix: string, callKey: string, entry: unknown): Promise<void> {
+  const k = keys(prefix).placements(callKey);
+  await redis.rpush(k, JSON.stringify(entry));
+  await redis.expire(k, PLACEMENT_TRACE_TTL_S);
+}
+
+/**
+ * A call's placement decisions. API-originated calls are traced under their
+ * CallSid; calls anchored by the B2BUA under the SIP Call-ID of their first
+ * leg, found through the live-call record.
+ */
+export async function readPlacementTrace(redis: Redis, prefix: string, callSid: string): Promise<unknown[] | undefined> {
+  const k = keys(prefix);
+  let raw = await redis.lrange(k.placements(callSid), 0, MAX_TRACE_ENTRIES - 1);
+  if (raw.length === 0) {
+    const aCallId = liveCallFirstLeg(await redis.get(k.liveCall(callSid)));
+    if (aCallId !== undefined) raw = await redis.lrange(k.placements(aCallId), 0, MAX_TRACE_ENTRIES - 1);
+  }
+  if (raw.length === 0) return undefined;
+  return raw.flatMap((r) => {
+    try {
+      return [JSON.parse(r) as unknown];
+    } catch {
+      return []; // a hand-edited entry is left out, never a 500
+    }
+  });
+}
+
+function liveCallFirstLeg(stored: string | null): string | undefined {
+  if (stored === null) return undefined;
+  try {
+    const aCallId = (JSON.parse(stored) as { aCallId?: unknown }).aCallId;
+    return typeof aCallId === 'string' ? aCallId : undefined;
+  } catch {
+    return undefined;
+  }
+}
