@@ -1,7 +1,7 @@
 /**
  * The transport seam (RFC 3261 §18): what the SIP stack needs from the
  * network, whichever transports are enabled. `SipTransportLayer` implements
- * it over UDP and TCP; test/integration/sip/transport/contract.ts is the
+ * it over UDP and TCP; test/integration/signaling/sip/transport/contract.ts is the
  * contract suite every transport runs.
  */
 import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';

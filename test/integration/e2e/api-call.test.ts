@@ -19,7 +19,7 @@ import type { AccountRecord } from '../../../regions/store/schema.js';
 import { isValidSignature } from '../../../signaling/webhooks/signature.js';
 import { waitFor } from '../../support/wait.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
-import { CALLEE, CARRIER, SIG, startTestRegion, type TestRegion } from '../b2bua/harness.js';
+import { CALLEE, CARRIER, SIG, startTestRegion, type TestRegion } from '../signaling/b2bua/harness.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 import { clearKeys } from '../../support/redis-keys.js';
 

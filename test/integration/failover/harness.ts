@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../../infra/config.js';
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
 import { MediaNodeRegistry } from '../../../media/nodes/registry.js';
-import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../b2bua/harness.js';
+import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../signaling/b2bua/harness.js';
 
 export const SIG = { address: '127.0.10.1', port: 5060 };
 export const CARRIER = { address: '127.0.10.2', port: 5070 };

@@ -31,7 +31,7 @@ import { parseRegionCatalog } from '../../../regions/catalog.js';
 import { DelayRelay } from '../../../regions/link/delay-relay.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { waitFor, waitUntil } from '../../support/wait.js';
-import { fileLogger, startMediaSet, type MediaSet } from '../b2bua/harness.js';
+import { fileLogger, startMediaSet, type MediaSet } from '../signaling/b2bua/harness.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 
 const PREFIX = 'it-cms:';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Call } from '../../../signaling/b2bua/call.js';
 import { PASSTHROUGH_NODE } from '../../../signaling/b2bua/mesh.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
-import { startTestRegion, type TestRegion } from '../b2bua/harness.js';
+import { startTestRegion, type TestRegion } from '../signaling/b2bua/harness.js';
 import { waitFor } from '../../support/wait.js';
 import { keys } from '../../../regions/store/keys.js';
 import type { IncomingNumberRecord } from '../../../regions/store/numbers.js';

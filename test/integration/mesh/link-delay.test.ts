@@ -21,7 +21,7 @@ import { createResponse, generateCallId, generateTag, SipHeaders, type SipReques
 import { SipStack, type ClientTransactionCallbacks } from '../../../signaling/sip/stack.js';
 import { runSipp, startSipp, type SippInstance, type SippOptions } from '../../support/sipp.js';
 import { waitUntil } from '../../support/wait.js';
-import { startTestRegion, type TestRegion } from '../b2bua/harness.js';
+import { startTestRegion, type TestRegion } from '../signaling/b2bua/harness.js';
 
 const DELAY_MS = 40;
 const EDGE = 'eu-west';

@@ -34,7 +34,7 @@ import { keys } from '../../../regions/store/keys.js';
 import { usageField } from '../../../regions/store/usage.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { waitFor, waitUntil } from '../../support/wait.js';
-import { fileLogger, startMediaSet, startTestRegion, testRegionConfig, type MediaSet, type TestRegion } from '../b2bua/harness.js';
+import { fileLogger, startMediaSet, startTestRegion, testRegionConfig, type MediaSet, type TestRegion } from '../signaling/b2bua/harness.js';
 
 const EDGE_SIG = { address: '127.0.17.1', port: 5060 };
 const CARRIER = { address: '127.0.17.2', port: 5070 };

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentralMediaNode, type CentralMediaNode } from '../../../media/central/central-media-node.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { waitFor } from '../../support/wait.js';
-import { startTestRegion, type TestRegion } from '../b2bua/harness.js';
+import { startTestRegion, type TestRegion } from '../signaling/b2bua/harness.js';
 
 const EDGE_SIG = { address: '127.0.12.1', port: 5060 };
 const HOME_SIG = { address: '127.0.13.1', port: 5060 };

@@ -16,7 +16,7 @@ import { startSignalingNode, type SignalingNode } from '../../../infra/signaling
 import { RedisDiscovery } from '../../../regions/discovery/redis-discovery.js';
 import { runSipp, startSipp } from '../../support/sipp.js';
 import { waitUntil } from '../../support/wait.js';
-import { startMediaSet, testRegionConfig, type MediaSet } from '../b2bua/harness.js';
+import { startMediaSet, testRegionConfig, type MediaSet } from '../signaling/b2bua/harness.js';
 
 const PREFIX = `it-disc-outage-${process.pid}:`;
 const DISC_REDIS = { host: '127.0.22.40', port: 6406 };

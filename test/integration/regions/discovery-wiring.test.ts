@@ -21,7 +21,7 @@ import { RedisDiscovery } from '../../../regions/discovery/redis-discovery.js';
 import type { DiscoveryChange, ServiceInstance } from '../../../regions/discovery/types.js';
 import { runSipp, startSipp } from '../../support/sipp.js';
 import { waitUntil } from '../../support/wait.js';
-import { fileLogger, startMediaSet, startTestRegion, testRegionConfig, type MediaSet, type TestRegion } from '../b2bua/harness.js';
+import { fileLogger, startMediaSet, startTestRegion, testRegionConfig, type MediaSet, type TestRegion } from '../signaling/b2bua/harness.js';
 import { spawnNodeProcess, writeConfigFile } from '../failover/harness.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 
