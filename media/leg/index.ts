@@ -24,4 +24,4 @@ export {
   type TelephoneEvent,
 } from './rfc4733.js';
 export { callKey, startLegRecording, type LegRecordingHandle, type LegRecordingRequest } from './leg-recording.js';
-export type { MediaEndpoint, RecordingHandle, RecordingResult } from './types.js';
+export type { MediaEndpoint, RecordingHandle, RecordingResult } from '../../regions/core/leg-media.js';

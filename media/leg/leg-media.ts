@@ -36,7 +36,7 @@ import { startLegRecording, assertRecordingsDir, type LegRecordingHandle } from 
 import { answerDirection, sdpAudioEndpoint as sdpAudioTarget } from '../../regions/core/sdp.js';
 import { assertEndpoint, platformSdp } from './platform-sdp.js';
 import { parseDigitString, TelephoneEventSender, type DigitStep, type DtmfToneOptions } from './rfc4733.js';
-import type { MediaEndpoint, RecordingHandle, RecordingResult } from './types.js';
+import type { MediaEndpoint, RecordingHandle, RecordingResult } from '../../regions/core/leg-media.js';
 
 export interface LegMediaOptions {
   /** The media node that holds the leg's session. */

@@ -19,7 +19,7 @@ import { BranchRecorder } from '../central/branch-recorder.js';
 import { branchPaths } from '../central/metadata.js';
 import { forkBranch, type ForkHandle } from '../fork/fork-branch.js';
 import type { MediaEngine } from '../engine/types.js';
-import type { RecordingHandle, RecordingResult } from './types.js';
+import type { RecordingHandle, RecordingResult } from '../../regions/core/leg-media.js';
 
 export interface LegRecordingRequest {
   /** The media node that holds the call's session. */

@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import type { SdpDirection } from '../../regions/core/sdp.js';
 import { MeshError } from '../../regions/core/errors.js';
-import type { MediaEndpoint } from './types.js';
+import type { MediaEndpoint } from '../../regions/core/leg-media.js';
 
 /**
  * Where the party's media goes while the leg is not bridged: port 9 is the

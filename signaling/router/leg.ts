@@ -19,23 +19,10 @@
 /** How a leg ended, from the router's point of view. */
 export type LegEndReason = 'remote-hangup' | 'local-hangup' | 'rejected' | 'failed';
 
-/** Where rtpengine expects the platform side's RTP for a leg (used to bridge two legs). */
-export interface MediaEndpoint {
-  address: string;
-  port: number;
-}
+import type { MediaEndpoint, RecordingHandle, RecordingResult } from '../../regions/core/leg-media.js';
 
-export interface RecordingResult {
-  /** Absolute path of an 8 kHz mono 16-bit WAV of what the party said. */
-  path: string;
-  durationMs: number;
-  bytes: number;
-}
-
-export interface RecordingHandle {
-  /** Stop and close the file; idempotent. */
-  stop(): Promise<RecordingResult>;
-}
+/** The media vocabulary is shared with media/leg (regions/core/leg-media.ts). */
+export type { MediaEndpoint, RecordingHandle, RecordingResult } from '../../regions/core/leg-media.js';
 
 export interface CallLeg {
   readonly callSid: string;

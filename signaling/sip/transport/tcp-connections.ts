@@ -106,7 +106,14 @@ export class TcpConnections {
         onError(new MeshError('TRANSPORT_ERROR', 'too many TCP connections', { detail: { limit: this.maxConnections } }));
         return;
       }
-      conn = this.open(key, address, port);
+      try {
+        conn = this.open(key, address, port);
+      } catch (e) {
+        // net.connect throws synchronously on an impossible destination (port out of range):
+        // report it like any other send failure, as UDP does, never to the caller's stack.
+        onError(new MeshError('TRANSPORT_ERROR', `cannot connect to ${key}: ${(e as Error).message}`, { cause: e }));
+        return;
+      }
     }
     if (conn.socket.writableLength + buf.length > this.maxWriteBufferBytes) {
       const e = new MeshError('TRANSPORT_ERROR', 'TCP write buffer full', { detail: { remote: key } });

@@ -17,7 +17,7 @@ import { parseWav } from '../../../media/central/wav.js';
 import { DtmfEvents } from '../../../media/leg/dtmf-events.js';
 import { LegMedia } from '../../../media/leg/leg-media.js';
 import { platformSdp, sdpAudioTarget } from '../../../media/leg/platform-sdp.js';
-import type { MediaEndpoint } from '../../../media/leg/types.js';
+import type { MediaEndpoint } from '../../../regions/core/leg-media.js';
 import { RtpengineMediaEngine } from '../../../media/engine/index.js';
 import { NgClient } from '../../../media/ng/client.js';
 import { startSipp } from '../../support/sipp.js';

@@ -50,6 +50,15 @@ describe('SipTransport over TCP only', () => {
     return p;
   };
 
+  it('reports an impossible destination port on onError instead of throwing, as UDP does', async () => {
+    const { transport } = await started();
+    const errors: Error[] = [];
+    const req = request({ transport: 'TCP', to: { address: PEER, port: 5060 }, via: { address: ADDRESS, port: transport.port } });
+    expect(() => transport.sendRequest(req, { transport: 'TCP', address: PEER, port: 70_000 }, (e) => errors.push(e))).not.toThrow();
+    expect(errors).toHaveLength(1);
+    expect(isMeshError(errors[0]) && errors[0].code).toBe('TRANSPORT_ERROR');
+  });
+
   it('frames a message split across segments into one, and two messages in one segment into two', async () => {
     const { requests, self } = await started();
     const p = await peer();

@@ -1,9 +1,8 @@
 /**
- * The media types of the call router's leg contract
- * (`signaling/router/leg.ts`), restated here because `media/` may import
- * only `regions/`. They are structurally identical, so a `LegMedia` is
- * usable wherever the router expects a leg's media operations (a unit test
- * checks the fit at compile time).
+ * The media vocabulary of a call leg, in one place for both sides of the
+ * leg contract: the call router's `CallLeg` (`signaling/router/leg.ts`) and
+ * the rtpengine operations that implement it (`media/leg/`). Here, in the
+ * shared kernel, because `signaling/` and `media/` do not import each other.
  */
 
 /** Where rtpengine expects the platform side's RTP for a leg (used to bridge two legs). */
