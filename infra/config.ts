@@ -60,6 +60,11 @@ export const ConfigSchema = z
     nodeId: z.string().min(1).optional(),
     /** Folder for logs, pid files and Redis data. Default `run` (relative to the project). */
     runDir: z.string().default('run'),
+    /**
+     * Region catalog file (every region: signaling node, media nodes, central media, links), read by
+     * the launcher and the control plane. Default: $MESH_REGIONS, else the embedded infra/config/regions.json.
+     */
+    regionsFile: z.string().min(1).optional(),
     sip: z
       .object({
         /** Listen address for UDP and TCP. Default 127.0.1.1 (us-east). */

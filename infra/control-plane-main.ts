@@ -1,11 +1,14 @@
 /**
  * Process entry of the control plane:
  *   OPERATOR_PASSWORD=… node dist/infra/control-plane-main.js --config infra/config/us-east.json
+ * The region catalog comes from the configuration's `regionsFile` (else $MESH_REGIONS, else
+ * the embedded infra/config/regions.json); a catalog that does not hold `region` stops the start.
  * Exits non-zero with a message naming the bad key when the configuration is
  * invalid or no operator password is set; SIGTERM / SIGINT close it cleanly.
  */
 import { configOrExit } from './main-config.js';
 import { startControlPlane } from './control-plane.js';
+import { MeshError } from '../regions/core/errors.js';
 import { createLogger } from '../regions/core/log.js';
 
 async function main(): Promise<void> {
@@ -31,5 +34,6 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   process.stderr.write(`control plane failed to start: ${(e as Error).message}\n`);
-  process.exit(1);
+  // A bad region catalog is a configuration error, like a bad key: same exit status.
+  process.exit(e instanceof MeshError && e.code === 'CONFIG_INVALID' ? 2 : 1);
 });

@@ -1,7 +1,9 @@
 /**
  * The control-plane process, built in-process from a validated configuration:
  * the tenant API (/2010-04-01), the operator API (/v1), /metrics and
- * /openapi.json on one hono server. `control-plane-main.ts` runs it as a
+ * /openapi.json on one hono server, for the whole mesh: it loads the region
+ * catalog (every region), so tenants may be homed in any of them and the
+ * operator sees and drills every region. `control-plane-main.ts` runs it as a
  * process; tests start it directly.
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +18,9 @@ import { metricsHandler } from '../control-plane/metrics/handler.js';
 import { readSnapshots } from '../control-plane/metrics/render.js';
 import { createOperatorApp } from '../control-plane/operator/app.js';
 import { DepartedNodes, nodesFromDiscovery, type DiscoveredNode } from '../control-plane/operator/node-view.js';
-import type { DrillExecutor, NodeInfo, NodeKind, RegionInfo } from '../control-plane/operator/types.js';
+import { regionsFromCatalog } from '../control-plane/operator/region-view.js';
+import type { DrillExecutor, NodeInfo, NodeKind } from '../control-plane/operator/types.js';
+import { loadRegionCatalog, type RegionCatalog } from '../regions/catalog.js';
 import { MeshError } from '../regions/core/errors.js';
 import { keys } from '../regions/store/keys.js';
 import type { Config } from './config.js';
@@ -43,10 +47,30 @@ export interface ControlPlaneOptions {
   pidsFile?: string;
   /** Discovery adapter override (tests). Default: the configured one. */
   discovery?: MeshDiscoveryOptions;
+  /** Region catalog override (tests). Default: `config.regionsFile`, else $MESH_REGIONS, else the embedded one. */
+  catalog?: RegionCatalog;
+}
+
+/**
+ * The catalog the control plane serves: every region a tenant may be homed in
+ * and the operator sees. The control plane's own region (the default home of
+ * accounts created without one) must be one of them.
+ */
+function catalogFor(config: Config, given: RegionCatalog | undefined): RegionCatalog {
+  const catalog = given ?? loadRegionCatalog(config.regionsFile);
+  if (!catalog.hasRegion(config.region)) {
+    throw new MeshError(
+      'CONFIG_INVALID',
+      `invalid configuration:\n  region: ${config.region} is not in the region catalog (${config.regionsFile ?? 'default'}); regions: ${[...catalog.regionIds].sort().join(', ')}`,
+    );
+  }
+  return catalog;
 }
 
 export async function startControlPlane(config: Config, opts: ControlPlaneOptions, log: Logger = createLogger(config.logLevel)): Promise<ControlPlane> {
   const clog = log.child({ proc: 'control-plane', region: config.region });
+  // Before anything connects: a bad catalog fails the start with the key it names.
+  const catalog = catalogFor(config, opts.catalog);
   const redis = createRedisClient(config.redis.url, { commandTimeoutMs: config.redis.commandTimeoutMs }, clog);
   const prefix = config.redis.keyPrefix;
 
@@ -54,7 +78,7 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
     redis,
     keyPrefix: prefix,
     defaultRegion: config.region,
-    regions: [config.region],
+    regions: [...catalog.regionIds],
     callControl: new RedisCallControl(redis, prefix),
     rateLimit: { requestsPerSecond: config.controlPlane.rateLimitPerSecond, burst: config.controlPlane.rateLimitBurst },
     authThrottle: {
@@ -66,9 +90,6 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
     log: clog,
   });
 
-  const regions: RegionInfo[] = [
-    { id: config.region, sipAddress: config.sip.address, sipPort: config.sip.port, addresses: `${config.sip.address.split('.').slice(0, 3).join('.')}.0/24` },
-  ];
   // Nodes come from discovery: watched healthy lists of every region (kept as last known while
   // discovery is away), plus the nodes seen to leave; metrics reports add ping times and errors.
   const discovery = createMeshDiscovery(config, clog, opts.discovery);
@@ -120,7 +141,7 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       redis,
       keyPrefix: prefix,
       operator,
-      regions,
+      regions: regionsFromCatalog(catalog),
       nodes,
       drills,
       placementTrace: (callSid) => readPlacementTrace(redis, prefix, callSid),
@@ -166,7 +187,7 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.controlPlane.address}:${port}`;
-  clog.info('control plane up', { url });
+  clog.info('control plane up', { url, regions: catalog.regionIds.join(',') });
 
   let closing: Promise<void> | undefined;
   return {

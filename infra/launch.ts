@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     }
     // Every region of the catalog (--single: only the configured region, as the configuration file says).
     const single = process.argv.includes('--single');
-    const fullCatalog = loadRegionCatalog();
+    const fullCatalog = loadRegionCatalog(config.regionsFile);
     const catalog = single ? undefined : fullCatalog;
     const central = { httpPort: CENTRAL_MEDIA_HTTP_PORT, rtpPorts: CENTRAL_MEDIA_RTP_PORTS };
     const links: LinkRelayPlan | undefined =

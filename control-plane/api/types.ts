@@ -28,7 +28,7 @@ export interface TenantApiDeps {
   keyPrefix: string;
   /** Home region of accounts created without one. */
   defaultRegion: string;
-  /** Regions an account may be homed in. */
+  /** Regions an account, subaccount or number may be homed in: every region of the catalog. */
   regions: string[];
   callControl: CallControl;
   now?: () => Date;

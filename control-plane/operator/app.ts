@@ -1,13 +1,15 @@
 /**
  * The operator API (issue 4 §4), an OpenAPIHono app the lead mounts at `/v1`:
- * regions, nodes, carriers per region, the placement trace of a call, and
- * failover drills. Operator credentials are separate from tenants'.
+ * every region of the catalog with its nodes and links, nodes and carriers per
+ * region, the placement trace of a call, and failover drills on a node of any
+ * region. Operator credentials are separate from tenants'.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
 import { CarrierRepository } from './carrier-repository.js';
 import { handleError, operatorAuth, validationError } from './http.js';
+import { describeRegions, regionList } from './region-view.js';
 import * as r from './routes.js';
 import type { DrillExecutor, NodeInfo, RegionInfo } from './types.js';
 
@@ -15,8 +17,9 @@ export interface OperatorAppDeps {
   redis: Redis;
   keyPrefix: string;
   operator: { username: string; password: string };
+  /** Every region of the catalog (`regionsFromCatalog`), in the order `/regions` lists them. */
   regions: RegionInfo[];
-  /** Media nodes (registry snapshots) and signaling nodes (metrics snapshots) of every region. */
+  /** Signaling, media and central media nodes of every region (discovery, departed nodes, metrics reports). */
   nodes: () => Promise<NodeInfo[]> | NodeInfo[];
   drills: DrillExecutor;
   /** The placement trace of a call, undefined when the call is unknown. */
@@ -50,7 +53,7 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
   const drillTimeoutMs = deps.drillTimeoutMs ?? 30_000;
 
   const requireRegion = (region: string): string => {
-    if (!regionIds.has(region)) throw new MeshError('NOT_FOUND', `region ${region} not found`);
+    if (!regionIds.has(region)) throw new MeshError('NOT_FOUND', `region ${region} not found; regions: ${regionList(regionIds)}`);
     return region;
   };
 
@@ -63,7 +66,7 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
   app.notFound((c) => handleError(new MeshError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), c));
   app.use('*', operatorAuth(deps.operator));
 
-  app.openapi(r.listRegions, (c) => c.json({ regions: deps.regions }, 200));
+  app.openapi(r.listRegions, async (c) => c.json({ regions: describeRegions(deps.regions, await deps.nodes()) }, 200));
 
   app.openapi(r.listNodes, async (c) => {
     const region = requireRegion(c.req.valid('param').region);
@@ -115,11 +118,15 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
 
   app.openapi(r.runDrill, async (c) => {
     const { action, nodeId } = c.req.valid('json');
-    const known = (await deps.nodes()).some((n) => n.id === nodeId);
-    if (!known) throw new MeshError('NOT_FOUND', `node ${nodeId} not found`, { detail: { field: 'nodeId' } });
+    const node = (await deps.nodes()).find((n) => n.id === nodeId);
+    if (node === undefined) throw new MeshError('NOT_FOUND', `node ${nodeId} not found`, { detail: { field: 'nodeId' } });
+    // Drills act on the mesh the catalog describes, not on a stray registration sharing discovery.
+    if (!regionIds.has(node.region)) {
+      throw new MeshError('NOT_FOUND', `node ${nodeId} is in region ${node.region}, which is not in the catalog; regions: ${regionList(regionIds)}`, { detail: { field: 'nodeId' } });
+    }
     const run = action === 'drain' ? deps.drills.drain(nodeId) : deps.drills.kill(nodeId);
     await withTimeout(run, drillTimeoutMs, `${action} of ${nodeId}`);
-    return c.json({ action, nodeId, completedAt: new Date().toISOString() }, 200);
+    return c.json({ action, nodeId, region: node.region, completedAt: new Date().toISOString() }, 200);
   });
 
   // Registered after the routes, so only methods no route serves reach these.

@@ -16,7 +16,7 @@ import {
   ErrorSchema,
   NodeSchema,
   RegionParam,
-  RegionSchema,
+  RegionViewSchema,
 } from './schemas.js';
 
 export const SECURITY_SCHEME = 'operatorBasic';
@@ -40,8 +40,8 @@ export const listRegions = createRoute({
   path: '/regions',
   tags,
   security,
-  summary: 'Regions of the mesh',
-  responses: { 200: json(z.object({ regions: z.array(RegionSchema) }), 'Regions'), ...common },
+  summary: 'Every region of the catalog: signaling, media and central media nodes from discovery, and the state of its links',
+  responses: { 200: json(z.object({ regions: z.array(RegionViewSchema) }), 'Regions'), ...common },
 });
 
 export const listNodes = createRoute({
@@ -151,12 +151,12 @@ export const runDrill = createRoute({
   path: '/drills',
   tags,
   security,
-  summary: 'Failover drill on the local mesh: drain or kill a node',
+  summary: 'Failover drill on the local mesh: drain or kill a node of any region',
   middleware: jsonBody(),
   request: { body: { content: { 'application/json': { schema: DrillSchema } }, required: true } },
   responses: {
     200: json(DrillResultSchema, 'Drill done'),
-    404: err('Unknown node'),
+    404: err('Unknown node, or a node of a region outside the catalog'),
     504: err('Drill did not finish in time'),
     ...bodyErrors,
     ...common,

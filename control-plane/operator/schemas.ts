@@ -46,6 +46,31 @@ export const NodeSchema = z
   })
   .openapi('Node');
 
+export const RegionLinkSchema = z
+  .object({
+    to: z.string().openapi({ example: 'eu-west' }),
+    oneWayDelayMs: z.number().nullable().openapi({ description: "The catalog's one-way delay (not a measurement)", example: 40 }),
+    state: z.enum(['up', 'partial', 'down']).openapi({
+      description:
+        'From discovery: up = the far region has a healthy signaling node and (when the catalog gives it central services) a healthy central media service; partial = one of the two; down = neither',
+    }),
+    peerSignalingHealthy: z.number().int(),
+    peerCentralMediaHealthy: z.number().int().nullable().openapi({ description: 'null when the far region has no central media services' }),
+  })
+  .openapi('RegionLink');
+
+export const RegionViewSchema = RegionSchema.extend({
+  signalingNodes: z.array(NodeSchema),
+  mediaNodes: z.array(NodeSchema),
+  centralMedia: z.object({
+    address: z.string().nullable(),
+    port: z.number().int().nullable(),
+    services: z.array(z.string()),
+    nodes: z.array(NodeSchema),
+  }),
+  links: z.array(RegionLinkSchema),
+}).openapi('RegionView');
+
 const sourceSchema = z
   .string()
   .max(18)
@@ -112,7 +137,7 @@ export const DrillSchema = z
   .openapi('Drill');
 
 export const DrillResultSchema = z
-  .object({ action: z.enum(['drain', 'kill']), nodeId: z.string(), completedAt: z.string() })
+  .object({ action: z.enum(['drain', 'kill']), nodeId: z.string(), region: z.string().optional(), completedAt: z.string() })
   .openapi('DrillResult');
 
 export const RegionParam = z.object({

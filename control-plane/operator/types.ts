@@ -12,6 +12,10 @@ export interface RegionInfo {
   sipPort?: number;
   /** Address block of the region, e.g. 127.0.1.0/24. */
   addresses?: string;
+  /** The catalog's central media service of the region: where it listens and what it serves. */
+  centralMedia?: { address: string; port: number; services: string[] };
+  /** The catalog's one-way delay from this region to each other region, ms. */
+  linkDelaysMs?: Record<string, number>;
 }
 
 export type NodeKind = 'signaling' | 'media' | 'central-media';

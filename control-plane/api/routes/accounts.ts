@@ -7,7 +7,8 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AccountRecord } from '../../../regions/store/schema.js';
 import { MAX_SCAN } from '../../../regions/store/records.js';
 import { mayViewCredentials } from '../access.js';
-import { apiError, badParam } from '../errors.js';
+import { apiError } from '../errors.js';
+import { checkHomeRegion } from '../home-region.js';
 import { authTokenOnly } from '../middleware/auth-token-only.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
 import {
@@ -41,8 +42,7 @@ export function registerAccountRoutes(app: OpenAPIHono<TenantEnv>): void {
       const { stores, deps } = c.get('api');
       const owner = c.get('principal').account;
       if (owner.ownerAccountSid !== undefined) throw apiError('FORBIDDEN', 'Subaccounts cannot create subaccounts', 20403);
-      const homeRegion = form.HomeRegion ?? owner.homeRegion;
-      if (!deps.regions.includes(homeRegion)) throw badParam('HomeRegion', `unknown region ${homeRegion}`);
+      const homeRegion = checkHomeRegion(deps.regions, form.HomeRegion ?? owner.homeRegion);
       const account = await stores.accounts.create(
         { friendlyName: form.FriendlyName ?? `SubAccount of ${owner.friendlyName}`, homeRegion },
         owner.sid,

@@ -6,6 +6,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { apiDate } from '../../../regions/store/schema.js';
 import { newSid } from '../../store/ids.js';
 import { badParam, notFound } from '../errors.js';
+import { checkHomeRegion } from '../home-region.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
 import { AccountAndSidParams, AccountSidParam, accountUri, API_VERSION, conflictResponse, errorResponses, formBody, json } from '../schemas/common.js';
 import {
@@ -44,8 +45,8 @@ export function registerNumberRoutes(app: OpenAPIHono<TenantEnv>): void {
       const f = c.req.valid('form');
       const { stores, deps, now } = c.get('api');
       const account = c.get('target');
-      const homeRegion = f.HomeRegion ?? account.homeRegion;
-      if (!deps.regions.includes(homeRegion)) throw badParam('HomeRegion', `unknown region ${homeRegion}`);
+      // A number without HomeRegion is homed where its account is.
+      const homeRegion = checkHomeRegion(deps.regions, f.HomeRegion ?? account.homeRegion);
       await checkApplication(stores, account.sid, f.VoiceApplicationSid);
       const at = now();
       const record = applyNumberForm(
@@ -119,10 +120,11 @@ export function registerNumberRoutes(app: OpenAPIHono<TenantEnv>): void {
     async (c) => {
       const { Sid } = c.req.valid('param');
       const f = c.req.valid('form');
-      const { stores, now } = c.get('api');
+      const { stores, deps, now } = c.get('api');
       const account = c.get('target');
       const record = await stores.numbers.getOwned(account.sid, Sid);
       if (record === undefined) throw notFound(`IncomingPhoneNumber ${Sid}`);
+      if (f.HomeRegion !== undefined) checkHomeRegion(deps.regions, f.HomeRegion);
       await checkApplication(stores, account.sid, f.VoiceApplicationSid);
       const next = { ...applyNumberForm(record, f), dateUpdated: apiDate(now()) };
       await stores.numbers.replace(next);

@@ -24,7 +24,7 @@ export const AccountListSchema = z.object({ accounts: z.array(AccountSchema), ..
 
 export const CreateAccountForm = z.object({
   FriendlyName: FriendlyNameField.optional(),
-  /** Extension: home region of the subaccount (default: the parent's). */
+  /** Extension: home region of the subaccount, any region of the catalog (default: the parent's). */
   HomeRegion: z.string().max(64).optional(),
 });
 

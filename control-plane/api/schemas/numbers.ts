@@ -14,12 +14,12 @@ export const UpdateNumberForm = z.object({
   VoiceFallbackMethod: HttpMethodField.optional(),
   StatusCallback: ClearableUrlField.optional(),
   StatusCallbackMethod: HttpMethodField.optional(),
+  /** Extension: region the number's calls are anchored in, any region of the catalog (create default: the account's home region). */
+  HomeRegion: z.string().max(64).optional(),
 });
 
 export const CreateNumberForm = UpdateNumberForm.extend({
   PhoneNumber: E164Field,
-  /** Extension: region the number is homed in (default: the account's home region). */
-  HomeRegion: z.string().max(64).optional(),
 });
 
 export const ListNumbersQuery = z.object({ PhoneNumber: z.string().optional(), FriendlyName: z.string().optional() });
@@ -85,5 +85,7 @@ export function applyNumberForm(base: IncomingNumberRecord, f: z.infer<typeof Up
   if (f.VoiceFallbackMethod !== undefined) next.voiceFallbackMethod = f.VoiceFallbackMethod;
   applyClearable(next, 'statusCallback', f.StatusCallback);
   if (f.StatusCallbackMethod !== undefined) next.statusCallbackMethod = f.StatusCallbackMethod;
+  // Checked against the catalog by the route before it gets here.
+  if (f.HomeRegion !== undefined) next.homeRegion = f.HomeRegion;
   return next;
 }
