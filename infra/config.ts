@@ -158,6 +158,12 @@ export const ConfigSchema = z
         /** Dialed-number prefix → home region (longest prefix wins). Default none: every call is anchored here. */
         homeRules: z.array(z.object({ prefix: z.string().min(1).max(32).regex(/^\+?[0-9*#]+$/, 'digits with optional leading +'), region: z.string().min(1) }).strict()).default([]),
         /**
+         * How long a node reuses a dialed number's tenant home (its IncomingPhoneNumber record), ms:
+         * a number moved to another home region through the API anchors calls there after at most
+         * this long, on every node. 0: read the store on every call. Default 2000.
+         */
+        numberHomeCacheMs: z.number().int().min(0).max(5000).default(2000),
+        /**
          * One-way delay (ms) of the link from this region to each other region: placement uses it to
          * reach media nodes of other regions that discovery lists. Default none: remote nodes count as unreachable.
          */

@@ -7,7 +7,8 @@
 import type { Redis } from 'ioredis';
 import { MediaNodeRegistry } from '../media/nodes/registry.js';
 import { B2bua } from '../signaling/b2bua/b2bua.js';
-import { staticMeshRouting } from '../signaling/b2bua/mesh.js';
+import { meshRouting, staticMeshRouting } from '../signaling/b2bua/mesh.js';
+import { numberHomesFromStore } from '../signaling/calls/number-homes.js';
 import { CommandConsumer } from '../signaling/calls/command-consumer.js';
 import { Originator } from '../signaling/calls/originator.js';
 import { mediaNodeDown, ownNodeCalls, runCallCommand } from '../signaling/calls/node-calls.js';
@@ -190,7 +191,14 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     calls,
     retryAfterSeconds: config.sip.retryAfterSeconds,
     noAnswerTimeoutMs: config.noAnswerTimeoutSeconds * 1000,
-    ...(config.mesh.peers.length > 0 || config.mesh.homeRules.length > 0 ? { mesh: staticMeshRouting({ region: config.region, peers: config.mesh.peers, homeRules: config.mesh.homeRules }) } : {}),
+    ...(config.mesh.peers.length > 0 || config.mesh.homeRules.length > 0
+      ? {
+          mesh: meshRouting(
+            staticMeshRouting({ region: config.region, peers: config.mesh.peers, homeRules: config.mesh.homeRules }),
+            numberHomesFromStore(redis, config.redis.keyPrefix, nlog, { ttlMs: config.mesh.numberHomeCacheMs, timeoutMs: config.redis.commandTimeoutMs }),
+          ),
+        }
+      : {}),
     onCallAnswered: (a) => {
       if (recorder !== undefined && config.recording.prefixes.some((p) => a.to.startsWith(p))) void recorder.start(a);
     },

@@ -43,7 +43,7 @@ export interface B2buaOptions {
   noAnswerTimeoutMs: number;
   /** Re-anchoring of calls whose media node died. Defaults as ReanchorOptions'. */
   reanchor?: ReanchorOptions;
-  /** Home-region anchoring between regions; absent: every call is local. */
+  /** Home-region anchoring between regions (home from tenant data, static rules for carrier routes; `meshRouting`); absent: every call is local. */
   mesh?: MeshRouting;
   /** Numbers with an application: looked up for each call anchored here, answered by the platform when found. */
   inboundApps?: InboundApps;

@@ -6,8 +6,14 @@
  * the edge region and the call. The home node, seeing those headers from a
  * trusted peer, anchors the dialog but leaves the media where it is: the SDP
  * already points at the edge's media node, so it passes through untouched.
+ *
+ * Where a number is homed comes from tenant data first (the number's
+ * IncomingPhoneNumber record, `calls/number-homes.ts`); the static prefix rules
+ * (`mesh.homeRules`) decide only for numbers no tenant owns (carrier routes),
+ * and while the store cannot be read.
  */
 import { NumberPrefixRules } from '../../regions/catalog/home-region.js';
+import type { NumberHomeLookup } from '../calls/number-homes.js';
 import type { MediaPort } from './media-port.js';
 
 /** Mesh header: region where the call entered the platform (and where its media is). */
@@ -17,15 +23,25 @@ export const CALL_SID_HEADER = 'X-Mesh-Call-Sid';
 /** Mesh header: the media node at the edge that anchors the call's RTP. */
 export const MEDIA_NODE_HEADER = 'X-Mesh-Media-Node';
 
-export interface MeshRouting {
+/** A node's static view of the mesh: its peers, and the prefix rules for numbers no tenant owns. */
+export interface StaticMeshRouting {
   /** This node's region. */
   readonly region: string;
-  /** Home region of a dialed number, or undefined when no rule matches (then it is local). */
+  /** Home region by the static prefix rules (carrier routes), or undefined when no rule matches. */
   homeRegionOf(dialed: string): string | undefined;
   /** SIP URI of a region's signaling node (e.g. `sip:127.0.1.1:5060`), or undefined if unknown. */
   signalingUri(region: string): string | undefined;
   /** Region of the peer signaling node at this source address, or undefined when it is not one. */
   peerRegionOf(address: string): string | undefined;
+}
+
+/** What the B2BUA asks (new-call.ts): the static view, with the home region decided from tenant data first. */
+export interface MeshRouting extends Omit<StaticMeshRouting, 'homeRegionOf'> {
+  /**
+   * Home region of a dialed number: its tenant's (the number's record), else
+   * the static rules', else undefined (then it is local). Never rejects.
+   */
+  homeRegionOf(dialed: string): Promise<string | undefined>;
 }
 
 /** A node's static view of the mesh: the other regions' signaling nodes and the dialed-prefix → home-region rules. */
@@ -35,8 +51,8 @@ export interface StaticMeshConfig {
   homeRules: readonly { prefix: string; region: string }[];
 }
 
-/** MeshRouting from static configuration (`mesh.peers`, `mesh.homeRules`; longest prefix wins). */
-export function staticMeshRouting(c: StaticMeshConfig): MeshRouting {
+/** The static view from configuration (`mesh.peers`, `mesh.homeRules`; longest prefix wins). */
+export function staticMeshRouting(c: StaticMeshConfig): StaticMeshRouting {
   const rules = new NumberPrefixRules(c.homeRules);
   return {
     region: c.region,
@@ -46,6 +62,19 @@ export function staticMeshRouting(c: StaticMeshConfig): MeshRouting {
       return p === undefined ? undefined : `sip:${p.address}:${p.port}${p.transport === 'TCP' ? ';transport=tcp' : ''}`;
     },
     peerRegionOf: (address) => c.peers.find((p) => p.address === address)?.region,
+  };
+}
+
+/**
+ * MeshRouting that asks tenant data first and the static rules only for
+ * numbers no tenant owns; without `tenants`, the static rules alone.
+ */
+export function meshRouting(fixed: StaticMeshRouting, tenants?: NumberHomeLookup): MeshRouting {
+  return {
+    region: fixed.region,
+    homeRegionOf: async (dialed) => (await tenants?.homeOf(dialed))?.homeRegion ?? fixed.homeRegionOf(dialed),
+    signalingUri: (region) => fixed.signalingUri(region),
+    peerRegionOf: (address) => fixed.peerRegionOf(address),
   };
 }
 

@@ -72,7 +72,8 @@ export class NewCallHandler {
       return reject('MALFORMED_REQUEST_URI');
     }
     // Mesh: a call forwarded by a peer region's edge is anchored here with its media left at the
-    // edge; a call for a tenant homed elsewhere is forwarded to its home region.
+    // edge; a call for a tenant homed elsewhere (the dialed number's record; static rules for
+    // numbers no tenant owns) is forwarded to its home region.
     const mesh = this.opts.mesh;
     const edgeRegion = req.headers.get(EDGE_REGION_HEADER);
     const fromPeer = mesh !== undefined && edgeRegion !== undefined && mesh.peerRegionOf(source.address) === edgeRegion;
@@ -83,7 +84,8 @@ export class NewCallHandler {
         return reject('NOT_ADMITTED');
       }
     }
-    const home = fromPeer ? undefined : mesh?.homeRegionOf(dialed);
+    // A forwarded call is not re-resolved: the edge resolved it and this is its home.
+    const home = fromPeer ? undefined : await mesh?.homeRegionOf(dialed);
     const forwardTo = home !== undefined && home !== mesh?.region ? mesh?.signalingUri(home) : undefined;
     if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject('SERVICE_UNAVAILABLE', [], `Home Region ${home} Unknown`);
     if (!this.opts.calls.hasRoom()) return reject('CALL_CAPACITY', retry);
