@@ -1,5 +1,6 @@
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../../regions/core/circuit-breaker.js';
 import { MeshError } from '../../regions/core/errors.js';
+import type { MediaNodeView } from '../../regions/store/schema.js';
 import { RtpengineMediaEngine, type MediaEngine } from '../engine/index.js';
 import { SafeEmitter } from '../events.js';
 import { NgClient, type NgClientLike } from '../ng/client.js';
@@ -56,19 +57,9 @@ export interface MediaNode {
   readonly breaker: CircuitBreaker;
 }
 
-export interface MediaNodeSnapshot {
-  id: string;
-  address: string;
-  ngPort: number;
-  capabilities: string[];
-  healthy: boolean;
-  load: number;
+/** A node as the registry sees it now: the stored view (`MediaNodeView`, published in node metrics) with its breaker state typed. */
+export interface MediaNodeSnapshot extends Omit<MediaNodeView, 'breaker'> {
   breaker: CircuitState;
-  /** RTT of the last successful ping, ms. */
-  lastPingRttMs: number | undefined;
-  /** When the last ping (either outcome) finished, ms since the epoch. */
-  lastPingAt: number | undefined;
-  lastError: string | undefined;
 }
 
 export interface MediaHealthChange {

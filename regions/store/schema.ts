@@ -76,6 +76,7 @@ export interface SipTransportMetrics {
   oversized: number;
 }
 
+/** A media node as its signaling node last saw it (in the node metrics snapshot). */
 export interface MediaNodeView {
   id: string;
   address: string;
@@ -83,8 +84,11 @@ export interface MediaNodeView {
   capabilities: string[];
   healthy: boolean;
   load: number;
+  /** Circuit breaker state of the node's ng client (`closed`, `open`, `half-open`). */
   breaker: string;
+  /** RTT of the last successful ping, ms. */
   lastPingRttMs: number | undefined;
+  /** When the last ping (either outcome) finished, ms since the epoch. */
   lastPingAt: number | undefined;
   lastError: string | undefined;
 }

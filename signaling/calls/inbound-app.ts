@@ -27,7 +27,7 @@ import type { LegEndReason } from '../router/leg.js';
 import type { RouterCall } from '../router/runner.js';
 import type { AppBinding } from './app-resolver.js';
 import { sendStatusCallback } from './status-callback.js';
-import { answerReinvite, PlatformLeg, type LegMediaOps } from './platform-leg.js';
+import { answerInDialog, PlatformLeg, type LegMediaOps } from './platform-leg.js';
 
 /** What the media side needs to build a leg's media operations. */
 export interface LegMediaRequest {
@@ -250,26 +250,13 @@ export class InboundAppCalls {
   }
 
   private onInDialog(call: InboundCall, req: SipRequest, tx: ServerTransaction | null): void {
-    if (tx === null) return; // the ACK of our 200
-    const check = call.dialog?.receiveRequest(req) ?? { ok: false as const, status: 481 as const, reason: 'Call/Transaction Does Not Exist' };
-    if (!check.ok) {
-      tx.respond(createResponse(req, check.status, check.reason));
-      return;
-    }
-    if (req.method === 'BYE') {
-      tx.respond(createResponse(req, 200, 'OK'));
-      void this.end(call, 'remote-hangup', 'completed');
-      return;
-    }
-    if (req.method === 'OPTIONS' || req.method === 'INFO') {
-      tx.respond(createResponse(req, 200, 'OK'));
-      return;
-    }
-    if (req.method === 'INVITE') {
-      void answerReinvite({ leg: call.leg, req, tx, contact: this.b2bua.contact(call.source.transport), sdp: call.sdp, log: this.log });
-      return;
-    }
-    tx.respond(createResponse(req, 405, 'Method Not Allowed', { headers: [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO']] }));
+    answerInDialog(call, req, tx, {
+      contact: this.b2bua.contact(call.source.transport),
+      log: this.log,
+      onBye: () => void this.end(call, 'remote-hangup', 'completed'),
+      // RFC 3261 §8.2.1: a method we do not handle gets 405 with what we allow.
+      unsupported: (r) => createResponse(r, 405, 'Method Not Allowed', { headers: [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO']] }),
+    });
   }
 
   /** The one place a call ends: media, record, usage, callback. Idempotent. */

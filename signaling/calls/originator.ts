@@ -25,8 +25,8 @@ import { Dialog } from '../sip/dialog/index.js';
 import { generateTag, getTag, parseCSeq, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import type { LegMediaFactory, RouterLike } from './inbound-app.js';
-import { answerInDialog, outboundInvite, resolveDestination, sendBye, statusOfFailure, type OutboundCall } from './outbound-leg.js';
-import { PlatformLeg } from './platform-leg.js';
+import { outboundInvite, resolveDestination, sendBye, statusOfFailure, type OutboundCall } from './outbound-leg.js';
+import { answerInDialog, PlatformLeg } from './platform-leg.js';
 import { callParams, StatusCallbacks, type WebhookStats } from './status-callback.js';
 import type { CallRegistry } from './registry.js';
 

@@ -13,10 +13,10 @@ import type { RouteTable } from '../b2bua/routes.js';
 import { sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
 import type { DialOutcome } from '../router/leg.js';
 import type { Dialog } from '../sip/dialog/index.js';
-import { createResponse, generateCallId, parseUri, SipHeaders, type Endpoint, type SipRequest } from '../sip/message/index.js';
-import type { ClientTransaction, ServerTransaction, SipStack } from '../sip/stack.js';
+import { generateCallId, parseUri, SipHeaders, type Endpoint, type SipRequest } from '../sip/message/index.js';
+import type { ClientTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
-import { answerReinvite, type PlatformLeg } from './platform-leg.js';
+import type { PlatformLeg } from './platform-leg.js';
 
 export interface OutboundCall {
   rec: CallRecord;
@@ -96,36 +96,4 @@ export function sendBye(stack: SipStack, call: OutboundCall, log: Logger): void 
     onTimeout: () => log.info('originate: BYE not answered', { callSid: call.rec.sid }),
     onTransportError: () => {},
   });
-}
-
-/**
- * A request inside the call's dialog: BYE ends it (`onBye`), OPTIONS/INFO are
- * answered, a re-INVITE is renegotiated on the leg, anything else gets 488.
- */
-export function answerInDialog(
-  call: OutboundCall,
-  req: SipRequest,
-  tx: ServerTransaction | null,
-  d: { contact: string; log: Logger; onBye: () => void },
-): void {
-  if (tx === null) return; // ACK to something we answered: nothing owed
-  const check = call.dialog?.receiveRequest(req) ?? { ok: false as const, status: 481 as const, reason: 'Call/Transaction Does Not Exist' };
-  if (!check.ok) {
-    tx.respond(createResponse(req, check.status, check.reason));
-    return;
-  }
-  if (req.method === 'BYE') {
-    tx.respond(createResponse(req, 200, 'OK'));
-    d.onBye();
-    return;
-  }
-  if (req.method === 'OPTIONS' || req.method === 'INFO') {
-    tx.respond(createResponse(req, 200, 'OK'));
-    return;
-  }
-  if (req.method === 'INVITE' && call.leg !== undefined) {
-    void answerReinvite({ leg: call.leg, req, tx, contact: d.contact, sdp: call.sdp, log: d.log });
-    return;
-  }
-  tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
 }

@@ -6,7 +6,8 @@
  */
 import type { Logger } from '../../regions/core/log.js';
 import { sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
-import { createResponse, type SipRequest } from '../sip/message/index.js';
+import type { Dialog } from '../sip/dialog/index.js';
+import { createResponse, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction } from '../sip/stack.js';
 import type { CallLeg, LegEndReason, MediaEndpoint, RecordingHandle } from '../router/leg.js';
 
@@ -137,4 +138,38 @@ export async function answerReinvite(o: {
     o.log.warn('re-INVITE not renegotiated', { callSid: o.leg.callSid, error: e as Error });
     tx.respond(createResponse(req, 488, 'Not Acceptable Here'));
   }
+}
+
+/**
+ * A request inside a platform call's dialog (inbound application calls, API
+ * calls, Dial legs): BYE ends it (`onBye`), OPTIONS/INFO are answered, a
+ * re-INVITE is renegotiated on the leg, anything else gets `unsupported`'s
+ * answer (default 488).
+ */
+export function answerInDialog(
+  call: { dialog: Dialog | undefined; leg: PlatformLeg | undefined; sdp: { party: string; toParty?: string } },
+  req: SipRequest,
+  tx: ServerTransaction | null,
+  d: { contact: string; log: Logger; onBye: () => void; unsupported?: (req: SipRequest) => SipResponse },
+): void {
+  if (tx === null) return; // ACK to something we answered: nothing owed
+  const check = call.dialog?.receiveRequest(req) ?? { ok: false as const, status: 481 as const, reason: 'Call/Transaction Does Not Exist' };
+  if (!check.ok) {
+    tx.respond(createResponse(req, check.status, check.reason));
+    return;
+  }
+  if (req.method === 'BYE') {
+    tx.respond(createResponse(req, 200, 'OK'));
+    d.onBye();
+    return;
+  }
+  if (req.method === 'OPTIONS' || req.method === 'INFO') {
+    tx.respond(createResponse(req, 200, 'OK'));
+    return;
+  }
+  if (req.method === 'INVITE' && call.leg !== undefined) {
+    void answerReinvite({ leg: call.leg, req, tx, contact: d.contact, sdp: call.sdp, log: d.log });
+    return;
+  }
+  tx.respond(d.unsupported?.(req) ?? createResponse(req, 488, 'Not Acceptable Here'));
 }
