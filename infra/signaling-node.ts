@@ -29,7 +29,7 @@ import { choosePlacement, placementTraceEntry } from '../control-plane/placement
 import { startMetricsPublisher } from '../regions/store/node-metrics.js';
 import { nodeMetricsSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
-import { appendPlacementTrace } from '../regions/store/placement-traces.js';
+import { aliasPlacementTrace, appendPlacementTrace } from '../regions/store/placement-traces.js';
 import { keys } from '../regions/store/keys.js';
 import { DiscoveredMediaNodes } from '../media/nodes/discovered.js';
 import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
@@ -205,6 +205,8 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     onCallEnded: (e) => {
       if (recorder !== undefined) void recorder.stop(e.sid);
       accounting(e);
+      // The trace is kept under the first leg's Call-ID; the live record saying so (saved just before, same connection) outlives the call by an hour only.
+      if (!e.forwardedHome) void store.load(e.sid).then((c) => (c === undefined ? undefined : aliasPlacementTrace(redis, config.redis.keyPrefix, e.sid, c.aCallId))).catch((err: unknown) => nlog.debug('placement trace alias not stored', { error: err as Error }));
     },
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },

@@ -13,6 +13,8 @@
  *  3. a usable node elsewhere has it → `remote`, the nearest by one-way link
  *     delay from the media's region, then the least loaded;
  *  4. otherwise `unavailable`, saying why.
+ * Every decision also lists the nodes it set aside and why (`score.rejected`:
+ * unhealthy, full, lacks the capability, no link from the media region).
  * Usable = healthy and below full load. One pass over the nodes gathers what
  * every rule needs, so a decision over 1,000 nodes stays in microseconds.
  */
@@ -24,10 +26,14 @@ import type {
   PlacementInput,
   PlacementNode,
   PlacementScore,
+  RejectedCandidate,
+  RejectionReason,
 } from '../../regions/placement/types.js';
 
 /** Chosen + runners-up kept per rule. */
 const KEEP = 4;
+/** Rejected nodes listed per decision (the lowest ids; the counts tell the rest). */
+const KEEP_REJECTED = 8;
 
 interface Ranked {
   readonly node: PlacementNode;
@@ -62,6 +68,26 @@ function offer(list: Ranked[], r: Ranked): void {
   if (list.length < KEEP) list.push(r);
   while (i > 0 && compare(r, list[i - 1] as Ranked) < 0) {
     list[i] = list[i - 1] as Ranked;
+    i--;
+  }
+  list[i] = r;
+}
+
+/** Total order on rejections (id, region, reason), so the kept few do not depend on input order. */
+function compareRejected(a: RejectedCandidate, b: RejectedCandidate): number {
+  if (a.nodeId !== b.nodeId) return a.nodeId < b.nodeId ? -1 : 1;
+  if (a.region !== b.region) return a.region < b.region ? -1 : 1;
+  return a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0;
+}
+
+/** Insert into the id-ordered rejection list capped at KEEP_REJECTED. */
+function reject(list: RejectedCandidate[], node: PlacementNode, reason: RejectionReason): void {
+  const r: RejectedCandidate = { nodeId: node.id, region: node.region, reason };
+  if (list.length === KEEP_REJECTED && compareRejected(r, list[KEEP_REJECTED - 1] as RejectedCandidate) >= 0) return;
+  let i = list.length < KEEP_REJECTED ? list.length : KEEP_REJECTED - 1;
+  if (list.length < KEEP_REJECTED) list.push(r);
+  while (i > 0 && compareRejected(r, list[i - 1] as RejectedCandidate) < 0) {
+    list[i] = list[i - 1] as RejectedCandidate;
     i--;
   }
   list[i] = r;
@@ -107,6 +133,8 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
   let remoteCount = 0;
   let unreachable = 0;
   let relayCount = 0;
+  let lacking = 0;
+  const rejected: RejectedCandidate[] = [];
   const local: Ranked[] = [];
   const remote: Ranked[] = [];
   const relays: Ranked[] = [];
@@ -126,12 +154,20 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
       else checkCapability(c, i, k);
     }
     if (capability === 'relay') hasRelay = hasCapability;
+    // A node that could not serve anyway is rejected for that, whatever its health.
+    const couldServe = hasCapability || (isCentral && hasRelay && node.region === mediaRegion);
+    if (!couldServe) {
+      lacking++;
+      reject(rejected, node, 'lacks-capability');
+    }
     if (!node.healthy) {
       skippedUnhealthy++;
+      if (couldServe) reject(rejected, node, 'unhealthy');
       continue;
     }
     if (node.load !== undefined && node.load >= 1) {
       skippedFull++;
+      if (couldServe) reject(rejected, node, 'full');
       continue;
     }
     if (node.region === mediaRegion) {
@@ -145,8 +181,10 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
       }
     } else if (hasCapability) {
       const d = fromMedia?.[node.region];
-      if (d === undefined) unreachable++;
-      else {
+      if (d === undefined) {
+        unreachable++;
+        reject(rejected, node, 'no-link');
+      } else {
         remoteCount++;
         offer(remote, { node, pref: 0, delayMs: d });
       }
@@ -167,6 +205,8 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
     unreachable,
     chosen: list[0] === undefined ? null : scoreOf(list[0]),
     runnersUp: list.slice(1).map(scoreOf),
+    lackingCapability: lacking,
+    rejected: [...rejected],
   });
 
   // Rule 1: central service of the home region.

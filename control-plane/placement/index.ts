@@ -5,11 +5,13 @@ export { placementInputFromCatalog, placementNodesFromCatalog, type NodeHealth }
 export {
   PlacementTrace,
   placementTraceEntry,
+  placementKind,
   summarisePlacementInput,
   DEFAULT_MAX_ENTRIES_PER_CALL,
   DEFAULT_MAX_TRACED_CALLS,
   type CallPlacementTrace,
   type PlacementInputSummary,
+  type PlacementKind,
   type PlacementTraceEntry,
   type PlacementTraceOptions,
 } from './trace.js';

@@ -19,6 +19,22 @@ export interface PlacementInputSummary {
   readonly nodesHealthy: number;
 }
 
+/**
+ * Where the chosen resource is, as the trace says it: on a node where the
+ * media is (`local`), in another region (`remote`), or a local relay with a
+ * branch to the home region's central service (`central`).
+ */
+export type PlacementKind = 'local' | 'remote' | 'central' | 'unavailable';
+
+export function placementKind(d: PlacementDecision): PlacementKind {
+  return d.outcome === 'local-with-branch' ? 'central' : d.outcome;
+}
+
+/**
+ * One decision. `input` says what was asked (media region, home region,
+ * capability); `decision.score` the candidates considered (`chosen` and
+ * `runnersUp`) and the nodes set aside with the reason (`rejected`).
+ */
 export interface PlacementTraceEntry {
   /** 1, 2, 3 … per call; never reused, so a gap shows dropped entries. */
   readonly seq: number;
@@ -26,6 +42,9 @@ export interface PlacementTraceEntry {
   readonly at: string;
   readonly atMs: number;
   readonly input: PlacementInputSummary;
+  readonly kind: PlacementKind;
+  /** The chosen node and its region; null when nothing could serve. */
+  readonly chosen: { readonly nodeId: string; readonly region: string } | null;
   readonly decision: PlacementDecision;
 }
 
@@ -68,7 +87,15 @@ export function placementTraceEntry(
   input: PlacementInput,
   decision: PlacementDecision,
 ): PlacementTraceEntry {
-  return { seq, at: new Date(atMs).toISOString(), atMs, input: summarisePlacementInput(input), decision };
+  return {
+    seq,
+    at: new Date(atMs).toISOString(),
+    atMs,
+    input: summarisePlacementInput(input),
+    kind: placementKind(decision),
+    chosen: decision.outcome === 'unavailable' ? null : { nodeId: decision.nodeId, region: decision.region },
+    decision,
+  };
 }
 
 interface CallState {

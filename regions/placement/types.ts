@@ -50,6 +50,16 @@ export interface CandidateScore {
   readonly sessions: number | null;
 }
 
+/** Why a node was not a candidate. */
+export type RejectionReason = 'unhealthy' | 'full' | 'lacks-capability' | 'no-link';
+
+/** A node the policy looked at and set aside. */
+export interface RejectedCandidate {
+  readonly nodeId: NodeId;
+  readonly region: RegionId;
+  readonly reason: RejectionReason;
+}
+
 export interface PlacementScore {
   /** Nodes in the input. */
   readonly nodesTotal: number;
@@ -65,6 +75,14 @@ export interface PlacementScore {
   readonly chosen: CandidateScore | null;
   /** Up to three next-best candidates of the rule that decided, best first. */
   readonly runnersUp: readonly CandidateScore[];
+  /** Nodes, healthy or not, without the capability (nor, for a central service, a relay in the media region). */
+  readonly lackingCapability: number;
+  /**
+   * Nodes set aside, with the reason: the first few by node id (the counts
+   * above say how many there were), so a trace stays small over a big mesh
+   * and the same whatever the order of the input.
+   */
+  readonly rejected: readonly RejectedCandidate[];
 }
 
 interface DecisionBase {

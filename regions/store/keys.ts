@@ -56,6 +56,8 @@ export const keys = (prefix: string) => ({
   metricsNodes: () => `${prefix}metrics:nodes`,
   /** List of placement trace entries (JSON) of a call, keyed by CallSid or the SIP Call-ID of its first leg. */
   placements: (callKey: string) => `${prefix}placements:${callKey}`,
+  /** SIP Call-ID under which a B2BUA call's trace is kept, by CallSid: the trace stays findable once the live-call record is gone. */
+  placementsAlias: (callSid: string) => `${prefix}placements-of:${callSid}`,
   /** Set of media node ids drained by an operator drill. */
   drainedNodes: () => `${prefix}drained-nodes`,
 

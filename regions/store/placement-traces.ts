@@ -19,15 +19,27 @@ export async function appendPlacementTrace(redis: Redis, prefix: string, callKey
 }
 
 /**
+ * Record that the call `callSid` is traced under `callKey` (the SIP Call-ID of
+ * its first leg), kept as long as a trace: the live-call record that also
+ * says so expires an hour after the call ends, the trace a day after.
+ */
+export async function aliasPlacementTrace(redis: Redis, prefix: string, callSid: string, callKey: string): Promise<void> {
+  if (callSid === callKey) return;
+  await redis.set(keys(prefix).placementsAlias(callSid), callKey, 'EX', PLACEMENT_TRACE_TTL_S);
+}
+
+/**
  * A call's placement decisions. API-originated calls are traced under their
  * CallSid; calls anchored by the B2BUA under the SIP Call-ID of their first
- * leg, found through the live-call record.
+ * leg, found through the live-call record while it lasts, then through the
+ * alias written when the call ended (`aliasPlacementTrace`).
  */
 export async function readPlacementTrace(redis: Redis, prefix: string, callSid: string): Promise<unknown[] | undefined> {
   const k = keys(prefix);
   let raw = await redis.lrange(k.placements(callSid), 0, MAX_TRACE_ENTRIES - 1);
   if (raw.length === 0) {
-    const aCallId = liveCallFirstLeg(await redis.get(k.liveCall(callSid)));
+    const [live, alias] = await Promise.all([redis.get(k.liveCall(callSid)), redis.get(k.placementsAlias(callSid))]);
+    const aCallId = liveCallFirstLeg(live) ?? alias ?? undefined;
     if (aCallId !== undefined) raw = await redis.lrange(k.placements(aCallId), 0, MAX_TRACE_ENTRIES - 1);
   }
   if (raw.length === 0) return undefined;

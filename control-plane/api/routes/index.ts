@@ -4,6 +4,7 @@ import { registerApplicationRoutes } from './applications.js';
 import { registerAuthorizationRoutes } from './authorizations.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerNumberRoutes } from './numbers.js';
+import { registerPlacementRoutes } from './placements.js';
 import { registerQueueMemberRoutes } from './queue-members.js';
 import { registerQueueRoutes } from './queues.js';
 import { registerRecordingRoutes } from './recordings.js';
@@ -14,6 +15,7 @@ export function registerResourceRoutes(app: OpenAPIHono<TenantEnv>): void {
   registerApplicationRoutes(app);
   registerNumberRoutes(app);
   registerRecordingRoutes(app);
+  registerPlacementRoutes(app);
   registerQueueRoutes(app);
   registerQueueMemberRoutes(app);
   registerUsageRoutes(app);

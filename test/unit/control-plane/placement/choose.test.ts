@@ -310,3 +310,48 @@ describe('choosePlacement: determinism', () => {
     expect(JSON.parse(JSON.stringify(d))).toEqual(d);
   });
 });
+
+describe('choosePlacement: rejected candidates', () => {
+  it('lists every node set aside with its reason, and the counts', () => {
+    const nodes = [
+      ...defaultNodes(),
+      node('eu-west-media-3', 'eu-west', ['relay', 'transcode'], { healthy: false }),
+      node('eu-west-media-4', 'eu-west', ['relay', 'transcode'], { load: 1 }),
+      node('mars-media-1', 'mars', ['relay', 'transcode'], { load: 0 }),
+    ];
+    const d = choosePlacement(input({ capability: 'transcode', nodes }));
+    expect(d.outcome).toBe('remote');
+    expect(placedNode(d)).toEqual({ nodeId: 'us-east-media-2', region: 'us-east' });
+    expect(d.score.lackingCapability).toBe(5);
+    expect(d.score.rejected).toEqual([
+      { nodeId: 'ap-south-media-1', region: 'ap-south', reason: 'lacks-capability' },
+      { nodeId: 'ap-south-media-2', region: 'ap-south', reason: 'lacks-capability' },
+      { nodeId: 'eu-west-media-1', region: 'eu-west', reason: 'lacks-capability' },
+      { nodeId: 'eu-west-media-2', region: 'eu-west', reason: 'lacks-capability' },
+      { nodeId: 'eu-west-media-3', region: 'eu-west', reason: 'unhealthy' },
+      { nodeId: 'eu-west-media-4', region: 'eu-west', reason: 'full' },
+      { nodeId: 'mars-media-1', region: 'mars', reason: 'no-link' },
+      { nodeId: 'us-east-media-1', region: 'us-east', reason: 'lacks-capability' },
+    ]);
+    // The candidates considered: the chosen one and the runners-up of the deciding rule.
+    expect(d.score.chosen?.nodeId).toBe('us-east-media-2');
+    expect(d.score.runnersUp).toEqual([]);
+  });
+
+  it('keeps the lowest ids only, whatever the input order', () => {
+    const many = Array.from({ length: 40 }, (_, i) => node(`n-${String(i).padStart(2, '0')}`, 'eu-west', ['relay'], { load: 0.1 }));
+    const a = choosePlacement(input({ capability: 'conference', nodes: many }));
+    const b = choosePlacement(input({ capability: 'conference', nodes: [...many].reverse() }));
+    expect(a.outcome).toBe('unavailable');
+    expect(a.score.lackingCapability).toBe(40);
+    expect(a.score.rejected.map((r) => r.nodeId)).toEqual(['n-00', 'n-01', 'n-02', 'n-03', 'n-04', 'n-05', 'n-06', 'n-07']);
+    expect(b).toEqual(a);
+  });
+
+  it('a relay in the media region is no rejection when the capability is a central service', () => {
+    const nodes = [node('eu-relay', 'eu-west', ['relay']), node('us-relay', 'us-east', ['relay'])];
+    const d = choosePlacement(input({ capability: 'record', nodes }));
+    expect(d.outcome).toBe('local-with-branch');
+    expect(d.score.rejected).toEqual([{ nodeId: 'us-relay', region: 'us-east', reason: 'lacks-capability' }]);
+  });
+});

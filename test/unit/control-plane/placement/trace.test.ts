@@ -110,4 +110,16 @@ describe('PlacementTrace', () => {
     const e = placementTraceEntry(7, 0, i, choosePlacement(i));
     expect(e).toMatchObject({ seq: 7, at: '1970-01-01T00:00:00.000Z', input: summarisePlacementInput(i) });
   });
+
+  it('says the kind and the chosen node and region of each decision', () => {
+    const at = (i: PlacementInput) => placementTraceEntry(1, 0, i, choosePlacement(i));
+    const local = at(input('play'));
+    expect(local).toMatchObject({ kind: 'local', chosen: { nodeId: 'eu-1', region: 'eu-west' } });
+    expect(local.decision.score.rejected).toEqual([{ nodeId: 'eu-2', region: 'eu-west', reason: 'lacks-capability' }]);
+    expect(at(input('record'))).toMatchObject({ kind: 'central', chosen: { nodeId: 'eu-1', region: 'eu-west' } });
+    const remote = at({ ...input('play'), nodes: [{ id: asNodeId('us-1'), region: asRegionId('us-east'), capabilities: ['play'], healthy: true }] });
+    expect(remote).toMatchObject({ kind: 'remote', chosen: { nodeId: 'us-1', region: 'us-east' } });
+    expect(at({ ...input('transcode') })).toMatchObject({ kind: 'unavailable', chosen: null });
+    expect(JSON.parse(JSON.stringify(local))).toEqual(local);
+  });
 });
