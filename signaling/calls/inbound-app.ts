@@ -13,6 +13,7 @@ import { sipAnswer, type ErrorCode } from '../../regions/core/errors.js';
 import type { Logger } from '../../regions/core/log.js';
 import { asCallSid } from '../../regions/core/ids.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
+import { aliasPlacementTrace } from '../../regions/store/placement-traces.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import type { CallRecord, CallStatus } from '../../regions/store/call-records.js';
 import { apiDate } from '../../regions/store/schema.js';
@@ -88,7 +89,7 @@ export class InboundAppCalls {
     private readonly media: MediaPort,
     private readonly legMedia: LegMediaFactory,
     private readonly router: RouterLike,
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly log: Logger,
     private readonly opts: InboundAppOptions,
   ) {
@@ -180,6 +181,8 @@ export class InboundAppCalls {
     this.b2bua.attachDialog(callId, localTag, (r, t) => this.onInDialog(call, r, t));
     tx.onCancel(() => void this.end(call, 'remote-hangup', 'canceled'));
     await this.records.save(rec).catch((e: unknown) => this.log.warn('inbound app: call record not saved', { sid, error: e as Error }));
+    // The media placement was traced under the SIP Call-ID (the CallSid did not exist yet): let the CallSid find it.
+    void aliasPlacementTrace(this.redis, this.opts.keyPrefix, sid, callId).catch((e: unknown) => this.log.debug('placement trace alias not stored', { sid, error: e as Error }));
     const routerCall: RouterCall = {
       leg,
       authToken: binding.authToken,

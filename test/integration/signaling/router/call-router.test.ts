@@ -21,6 +21,7 @@ import { startControlPlane, type ControlPlane } from '../../../../infra/control-
 import { silentLogger } from '../../../../regions/core/log.js';
 import { nodeMetricsSnapshot } from '../../../../infra/node-metrics.js';
 import type { AccountRecord } from '../../../../regions/store/schema.js';
+import { readPlacementTrace } from '../../../../regions/store/placement-traces.js';
 import { audioMs, RtpParty } from '../../../support/rtp-party.js';
 import { runSipp, startSipp, type SippResult } from '../../../support/sipp.js';
 import { waitFor } from '../../../support/wait.js';
@@ -148,6 +149,10 @@ describe('call router: applications on real calls', () => {
     expect(first.signatureValid).toBe(true);
     expect(first.params).toMatchObject({ AccountSid: account.sid, To: '+15550000101', Direction: 'inbound', ApiVersion: '2010-04-01' });
     expect(first.params.CallSid).toMatch(/^CA[0-9a-f]{32}$/);
+    // Its media placement is found by CallSid (it was made under the SIP Call-ID, before the CallSid existed).
+    const trace = (await readPlacementTrace(cp.redis, PREFIX, first.params.CallSid!)) as { kind?: string; chosen?: { nodeId?: string } }[] | undefined;
+    expect(trace?.length).toBeGreaterThanOrEqual(1);
+    expect(trace?.[0]).toMatchObject({ kind: 'local', chosen: { nodeId: expect.stringMatching(/^it-media-/) } });
   });
 
   it('Gather: digits SIPp sends as RFC 2833 events reach the action URL as Digits', async () => {
