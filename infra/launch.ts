@@ -29,7 +29,8 @@ import { loadRegionCatalog } from '../regions/catalog.js';
 import { CENTRAL_MEDIA_HTTP_PORT, CENTRAL_MEDIA_RTP_PORTS, startCentralMediaSet, type CentralMediaSet } from './central-media-set.js';
 import { createMeshDiscovery, type MeshDiscovery } from './discovery.js';
 import { planLinkRelays, type LinkRelayPlan } from './link-delays.js';
-import { startLinkRelays, type LinkRelayTraffic, type RunningLinkRelays } from './link-relays.js';
+import { followLinkCuts, startLinkRelays, type LinkCutFollower, type LinkRelayTraffic, type RunningLinkRelays } from './link-relays.js';
+import { listLinkCuts } from '../regions/store/link-cuts.js';
 import { createLogger } from '../regions/core/log.js';
 import { regionConfigs } from './region-configs.js';
 import { startMediaNode } from './rtpengine.js';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   const started: ManagedProcess[] = [];
   let relays: RunningLinkRelays | undefined;
+  // Applies the operator's link cut drills (POST /v1/regions/{a}/links/{b}) to the relays.
+  let linkCuts: { follower: LinkCutFollower; redis: Redis } | undefined;
   let centrals: CentralMediaSet | undefined;
   let centralDiscovery: MeshDiscovery | undefined;
   let trafficTimer: NodeJS.Timeout | undefined;
@@ -93,6 +96,9 @@ async function main(): Promise<void> {
     const d = centralDiscovery;
     centralDiscovery = undefined;
     await d?.close();
+    linkCuts?.follower.close();
+    linkCuts?.redis.disconnect();
+    linkCuts = undefined;
     const r = relays;
     relays = undefined;
     if (r === undefined) return;
@@ -147,6 +153,10 @@ async function main(): Promise<void> {
       const running = relays;
       trafficTimer = setInterval(() => writeTraffic(trafficFile, running.traffic()), 5000);
       trafficTimer.unref();
+      const cutsRedis = new Redis(config.redis.url, { commandTimeout: 2000, maxRetriesPerRequest: 1, lazyConnect: true });
+      cutsRedis.on('error', () => undefined); // the follower logs an outage once
+      const prefix = config.redis.keyPrefix;
+      linkCuts = { redis: cutsRedis, follower: followLinkCuts(running, { read: () => listLinkCuts(cutsRedis, prefix), log: log.child({ part: 'link-cuts' }) }) };
       say(`link relays: ${relays.relays.length} (SIP over UDP and TCP; region links, uploads and branch RTP to central media services), one-way delays from the region catalog:`);
       for (const [from, row] of Object.entries(links.entries)) {
         for (const [to, address] of Object.entries(row)) say(`  ${from} → ${to}: via ${address}, ${catalog.linkDelay(from, to)} ms each way`);

@@ -3,10 +3,14 @@
  * `UdpDelayRelay` for SIP over UDP and media branches, a `DelayRelay` for
  * SIP over TCP and region links. All or nothing: when one relay cannot bind,
  * the ones already up are closed and the error names the relay.
+ * `followLinkCuts` applies the operator's link cut drills (regions/store/link-cuts.ts)
+ * to a running relay set.
  */
 import { MeshError } from '../regions/core/errors.js';
+import { silentLogger, type Logger } from '../regions/core/log.js';
 import { DelayRelay } from '../regions/link/delay-relay.js';
 import { UdpDelayRelay } from '../regions/link/udp-delay-relay.js';
+import type { LinkPair } from '../regions/store/link-cuts.js';
 import type { LinkRelayKind, LinkRelayPlan, LinkRelaySpec } from './link-delays.js';
 
 /** Largest SIP datagram relayed (UDP's limit over IPv4); an INVITE with SDP is far over RTP's 2 KiB default. */
@@ -164,4 +168,60 @@ async function startOne(spec: LinkRelaySpec): Promise<DelayRelay | UdpDelayRelay
   } catch (e) {
     throw new MeshError('TRANSPORT_ERROR', `${what}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+export interface LinkCutFollower {
+  /** Pairs (`a|b`, a < b) whose relays this follower has cut, as last applied. */
+  readonly applied: ReadonlySet<string>;
+  /** Stop polling; the relays keep their state. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Polls the cut links (`read`, e.g. `listLinkCuts` on Redis) every `intervalMs`
+ * and cuts or restores the relays of both ordered pairs of each link that
+ * changed. Only pairs this follower cut are restored by it. A failed read
+ * keeps the last applied state; the outage is logged once, and its end too.
+ */
+export function followLinkCuts(
+  running: RunningLinkRelays,
+  opts: { read: () => Promise<readonly LinkPair[]>; intervalMs?: number; log?: Logger },
+): LinkCutFollower {
+  const log = opts.log ?? silentLogger;
+  const interval = opts.intervalMs ?? 500;
+  const applied = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let failing = false;
+  const set = (pair: string, blocked: boolean): void => {
+    const [a = '', b = ''] = pair.split('|');
+    running.setBlocked(a, b, blocked);
+    running.setBlocked(b, a, blocked);
+    if (blocked) applied.add(pair);
+    else applied.delete(pair);
+    log.info(blocked ? 'link cut by drill: relays drop everything both ways' : 'link restored by drill', { a, b });
+  };
+  const tick = async (): Promise<void> => {
+    try {
+      const want = new Set((await opts.read()).map(([a, b]) => `${a}|${b}`));
+      if (failing) log.info('link cuts readable again; following them');
+      failing = false;
+      if (closed) return;
+      for (const p of want) if (!applied.has(p)) set(p, true);
+      for (const p of [...applied]) if (!want.has(p)) set(p, false);
+    } catch (e) {
+      if (!failing) log.warn('link cuts unreadable; relays keep their last applied state', { error: (e as Error).message });
+      failing = true;
+    } finally {
+      if (!closed) timer = setTimeout(() => void tick(), interval).unref();
+    }
+  };
+  void tick();
+  return {
+    applied,
+    close() {
+      closed = true;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -2,11 +2,13 @@
  * The operator API (issue 4 §4), an OpenAPIHono app the lead mounts at `/v1`:
  * every region of the catalog with its nodes and links, nodes and carriers per
  * region, the placement trace of a call, and failover drills on a node of any
- * region. Operator credentials are separate from tenants'.
+ * region, and link cut drills between two regions (recorded in Redis, applied
+ * by the launcher's relays). Operator credentials are separate from tenants'.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
+import { cutLink, isLinkCut, restoreLink } from '../../regions/store/link-cuts.js';
 import { CarrierRepository } from './carrier-repository.js';
 import { handleError, operatorAuth, validationError } from './http.js';
 import { describeRegions, regionList } from './region-view.js';
@@ -55,6 +57,13 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
   const requireRegion = (region: string): string => {
     if (!regionIds.has(region)) throw new MeshError('NOT_FOUND', `region ${region} not found; regions: ${regionList(regionIds)}`);
     return region;
+  };
+
+  /** Both regions known and distinct; the same region twice is 400 naming `b`. */
+  const requireLink = (a: string, b: string): void => {
+    requireRegion(a);
+    requireRegion(b);
+    if (a === b) throw new MeshError('BAD_REQUEST', `a link joins two different regions, got ${a} twice`, { detail: { field: 'b' } });
   };
 
   app.openAPIRegistry.registerComponent('securitySchemes', r.SECURITY_SCHEME, {
@@ -114,6 +123,22 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
     const trace = await deps.placementTrace(callSid);
     if (trace === undefined) throw new MeshError('NOT_FOUND', `call ${callSid} not found`);
     return c.json({ callSid, placements: trace }, 200);
+  });
+
+  app.openapi(r.getLink, async (c) => {
+    const { a, b } = c.req.valid('param');
+    requireLink(a, b);
+    const cut = await isLinkCut(deps.redis, deps.keyPrefix, a, b);
+    return c.json({ a, b, state: cut ? ('cut' as const) : ('open' as const) }, 200);
+  });
+
+  app.openapi(r.setLink, async (c) => {
+    const { a, b } = c.req.valid('param');
+    requireLink(a, b);
+    const { action } = c.req.valid('json');
+    if (action === 'cut') await cutLink(deps.redis, deps.keyPrefix, a, b);
+    else await restoreLink(deps.redis, deps.keyPrefix, a, b);
+    return c.json({ a, b, state: action === 'cut' ? ('cut' as const) : ('open' as const) }, 200);
   });
 
   app.openapi(r.runDrill, async (c) => {

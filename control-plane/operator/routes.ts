@@ -14,6 +14,9 @@ import {
   DrillResultSchema,
   DrillSchema,
   ErrorSchema,
+  LinkActionSchema,
+  LinkParams,
+  LinkStateSchema,
   NodeSchema,
   RegionParam,
   RegionViewSchema,
@@ -163,6 +166,41 @@ export const runDrill = createRoute({
   },
 });
 
+export const getLink = createRoute({
+  method: 'get',
+  path: '/regions/{a}/links/{b}',
+  tags,
+  security,
+  summary: 'Whether the emulated link between two regions is cut by a drill',
+  request: { params: LinkParams },
+  responses: {
+    200: json(LinkStateSchema, 'Link state'),
+    400: err('The two regions are the same'),
+    404: err('Unknown region'),
+    ...common,
+  },
+});
+
+export const setLink = createRoute({
+  method: 'post',
+  path: '/regions/{a}/links/{b}',
+  tags,
+  security,
+  summary: 'Link cut drill: cut the emulated link between two regions (both directions drop everything) or restore it',
+  middleware: jsonBody(),
+  request: {
+    params: LinkParams,
+    body: { content: { 'application/json': { schema: LinkActionSchema } }, required: true },
+  },
+  responses: {
+    200: json(LinkStateSchema, 'Link state after the action'),
+    404: err('Unknown region'),
+    409: err('Too many links cut at once'),
+    ...bodyErrors,
+    ...common,
+  },
+});
+
 /** Every path (hono syntax) with the methods it serves, for 405 + Allow. */
 export const ALLOWED_METHODS: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['/regions', ['GET', 'HEAD']],
@@ -170,5 +208,6 @@ export const ALLOWED_METHODS: ReadonlyArray<readonly [string, readonly string[]]
   ['/regions/:region/carriers', ['GET', 'HEAD', 'POST']],
   ['/regions/:region/carriers/:sid', ['GET', 'HEAD', 'POST', 'DELETE']],
   ['/calls/:callSid/placements', ['GET', 'HEAD']],
+  ['/regions/:a/links/:b', ['GET', 'HEAD', 'POST']],
   ['/drills', ['POST']],
 ];

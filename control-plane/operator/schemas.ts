@@ -140,6 +140,26 @@ export const DrillResultSchema = z
   .object({ action: z.enum(['drain', 'kill']), nodeId: z.string(), region: z.string().optional(), completedAt: z.string() })
   .openapi('DrillResult');
 
+export const LinkActionSchema = z
+  .object({
+    action: z.enum(['cut', 'restore']).openapi({ description: 'cut: the emulated link drops everything both ways until restored' }),
+  })
+  .strict()
+  .openapi('LinkAction');
+
+export const LinkStateSchema = z
+  .object({
+    a: z.string().openapi({ example: 'us-east' }),
+    b: z.string().openapi({ example: 'eu-west' }),
+    state: z.enum(['cut', 'open']).openapi({ description: 'cut by a drill (both directions), or open' }),
+  })
+  .openapi('LinkState');
+
+export const LinkParams = z.object({
+  a: z.string().min(1).max(64).openapi({ param: { name: 'a', in: 'path' }, example: 'us-east' }),
+  b: z.string().min(1).max(64).openapi({ param: { name: 'b', in: 'path' }, example: 'eu-west' }),
+});
+
 export const RegionParam = z.object({
   region: z.string().min(1).max(64).openapi({ param: { name: 'region', in: 'path' }, example: 'us-east' }),
 });

@@ -60,6 +60,8 @@ export const keys = (prefix: string) => ({
   placementsAlias: (callSid: string) => `${prefix}placements-of:${callSid}`,
   /** Set of media node ids drained by an operator drill. */
   drainedNodes: () => `${prefix}drained-nodes`,
+  /** Set of region pairs `a|b` (a < b) whose emulated link is cut by an operator drill (link-cuts.ts). */
+  linkCuts: () => `${prefix}link-cuts`,
 
   // Queues (queues.ts)
   /** QueueRecord. */
