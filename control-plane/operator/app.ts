@@ -8,7 +8,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
-import { cutLink, isLinkCut, restoreLink } from '../../regions/store/link-cuts.js';
+import { cutLink, isLinkCut, listLinkCuts, restoreLink } from '../../regions/store/link-cuts.js';
 import { CarrierRepository } from './carrier-repository.js';
 import { handleError, operatorAuth, validationError } from './http.js';
 import { describeRegions, regionList } from './region-view.js';
@@ -75,7 +75,7 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
   app.notFound((c) => handleError(new MeshError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), c));
   app.use('*', operatorAuth(deps.operator));
 
-  app.openapi(r.listRegions, async (c) => c.json({ regions: describeRegions(deps.regions, await deps.nodes()) }, 200));
+  app.openapi(r.listRegions, async (c) => c.json({ regions: describeRegions(deps.regions, await deps.nodes(), await listLinkCuts(deps.redis, deps.keyPrefix)) }, 200));
 
   app.openapi(r.listNodes, async (c) => {
     const region = requireRegion(c.req.valid('param').region);

@@ -9,13 +9,16 @@
  * to it) and, when the catalog gives B central media services, a healthy
  * central media service (branches and uploads have somewhere to go);
  * `partial` when only one of the two is present; `down` when neither is.
- * A link cut between two regions whose nodes still heartbeat shows as `up`:
- * the delay is the catalog's, not a measurement.
+ * A link the operator cut with the link-cut drill (`/v1/regions/{a}/links/{b}`)
+ * shows as `cut`, whatever discovery says; a link that broke by itself while
+ * both ends still heartbeat shows as `up`: the delay is the catalog's, not a
+ * measurement.
  */
 import type { RegionCatalog } from '../../regions/catalog.js';
+import { linkPair, type LinkPair } from '../../regions/store/link-cuts.js';
 import type { NodeInfo, RegionInfo } from './types.js';
 
-export type LinkState = 'up' | 'partial' | 'down';
+export type LinkState = 'up' | 'partial' | 'down' | 'cut';
 
 export interface RegionLinkView {
   /** The region at the far end. */
@@ -56,8 +59,9 @@ export function regionsFromCatalog(catalog: RegionCatalog): RegionInfo[] {
 
 const byId = (a: NodeInfo, b: NodeInfo): number => a.id.localeCompare(b.id);
 
-/** Each region with its nodes (from `nodes`, every region's) and its links to every other region. */
-export function describeRegions(regions: readonly RegionInfo[], nodes: readonly NodeInfo[]): RegionView[] {
+/** Each region with its nodes (from `nodes`, every region's) and its links to every other region; `cuts` are the drilled link cuts. */
+export function describeRegions(regions: readonly RegionInfo[], nodes: readonly NodeInfo[], cuts: readonly LinkPair[] = []): RegionView[] {
+  const cut = new Set(cuts.map(([a, b]) => linkPair(a, b).join('|')));
   const of = (region: string, kind: NodeInfo['kind']): NodeInfo[] => nodes.filter((n) => n.region === region && n.kind === kind).sort(byId);
   const healthy = (region: string, kind: NodeInfo['kind']): number => of(region, kind).filter((n) => n.healthy).length;
   return regions.map((r) => {
@@ -69,7 +73,8 @@ export function describeRegions(regions: readonly RegionInfo[], nodes: readonly 
         const needsCentral = (o.centralMedia?.services.length ?? 0) > 0;
         const central = needsCentral ? healthy(o.id, 'central-media') : null;
         const present = [signaling > 0, ...(central === null ? [] : [central > 0])];
-        const state: LinkState = present.every(Boolean) ? 'up' : present.some(Boolean) ? 'partial' : 'down';
+        const observed: LinkState = present.every(Boolean) ? 'up' : present.some(Boolean) ? 'partial' : 'down';
+        const state: LinkState = cut.has(linkPair(r.id, o.id).join('|')) ? 'cut' : observed;
         return { to: o.id, oneWayDelayMs: linkDelaysMs?.[o.id] ?? null, state, peerSignalingHealthy: signaling, peerCentralMediaHealthy: central };
       });
     return {

@@ -50,9 +50,9 @@ export const RegionLinkSchema = z
   .object({
     to: z.string().openapi({ example: 'eu-west' }),
     oneWayDelayMs: z.number().nullable().openapi({ description: "The catalog's one-way delay (not a measurement)", example: 40 }),
-    state: z.enum(['up', 'partial', 'down']).openapi({
+    state: z.enum(['up', 'partial', 'down', 'cut']).openapi({
       description:
-        'From discovery: up = the far region has a healthy signaling node and (when the catalog gives it central services) a healthy central media service; partial = one of the two; down = neither',
+        'cut = cut by the link-cut drill (/v1/regions/{a}/links/{b}); otherwise from discovery: up = the far region has a healthy signaling node and (when the catalog gives it central services) a healthy central media service; partial = one of the two; down = neither',
     }),
     peerSignalingHealthy: z.number().int(),
     peerCentralMediaHealthy: z.number().int().nullable().openapi({ description: 'null when the far region has no central media services' }),

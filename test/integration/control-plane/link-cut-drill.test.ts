@@ -125,6 +125,10 @@ describe('link cut drill', () => {
     const cut = await call('POST', `/regions/${B}/links/${A}`, { action: 'cut' });
     expect(cut).toEqual({ status: 200, body: { a: B, b: A, state: 'cut' } });
     expect((await call('GET', `/regions/${A}/links/${B}`)).body.state).toBe('cut');
+    // The region list says so too, on both ends.
+    const listed = (await call('GET', '/regions')).body.regions as { id: string; links: { to: string; state: string }[] }[];
+    expect(listed.find((r) => r.id === A)?.links.find((l) => l.to === B)?.state).toBe('cut');
+    expect(listed.find((r) => r.id === B)?.links.find((l) => l.to === A)?.state).toBe('cut');
     const tookMs = await waitUntil(() => follower.applied.has(`${A}|${B}`), 1500, 'cut applied');
     expect(tookMs).toBeLessThanOrEqual(1000);
 
@@ -145,6 +149,8 @@ describe('link cut drill', () => {
     // Restore: traffic flows again, both ways.
     expect(await call('POST', `/regions/${A}/links/${B}`, { action: 'restore' })).toEqual({ status: 200, body: { a: A, b: B, state: 'open' } });
     expect((await call('GET', `/regions/${B}/links/${A}`)).body.state).toBe('open');
+    const relisted = (await call('GET', '/regions')).body.regions as { id: string; links: { to: string; state: string }[] }[];
+    expect(relisted.find((r) => r.id === A)?.links.find((l) => l.to === B)?.state).not.toBe('cut');
     await waitUntil(() => !follower.applied.has(`${A}|${B}`), 1500, 'restore applied');
     await send(a.socket, 'after A→B', toB);
     await send(b.socket, 'after B→A', toA);

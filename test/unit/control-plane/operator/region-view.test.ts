@@ -49,4 +49,11 @@ describe('regionsFromCatalog', () => {
       linkDelaysMs: { 'us-east': 40, 'ap-south': 60 },
     });
   });
+  it('a drilled cut shows as cut on both ends of the link, whatever discovery says', () => {
+    const nodes = [node('b-s', 'b', 'signaling'), node('a-s', 'a', 'signaling')];
+    const view = describeRegions(regions, nodes, [['b', 'a']]);
+    expect(view[0]!.links.find((l) => l.to === 'b')?.state).toBe('cut');
+    expect(view[1]!.links.find((l) => l.to === 'a')?.state).toBe('cut');
+    expect(view[0]!.links.find((l) => l.to === 'c')?.state).not.toBe('cut');
+  });
 });
