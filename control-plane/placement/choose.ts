@@ -61,16 +61,21 @@ function compare(a: Ranked, b: Ranked): number {
   return a.node.region < b.node.region ? -1 : a.node.region > b.node.region ? 1 : 0;
 }
 
-/** Insert into a best-first list capped at KEEP entries (insertion sort: the list is tiny). */
-function offer(list: Ranked[], r: Ranked): void {
-  if (list.length === KEEP && compare(r, list[KEEP - 1] as Ranked) >= 0) return;
-  let i = list.length < KEEP ? list.length : KEEP - 1;
-  if (list.length < KEEP) list.push(r);
-  while (i > 0 && compare(r, list[i - 1] as Ranked) < 0) {
-    list[i] = list[i - 1] as Ranked;
+/** Insert `item` into `list`, kept sorted by `cmp` and capped at `cap` entries (insertion sort: the lists are tiny). */
+function insertCapped<T>(list: T[], item: T, cap: number, cmp: (a: T, b: T) => number): void {
+  if (list.length === cap && cmp(item, list[cap - 1] as T) >= 0) return;
+  let i = list.length < cap ? list.length : cap - 1;
+  if (list.length < cap) list.push(item);
+  while (i > 0 && cmp(item, list[i - 1] as T) < 0) {
+    list[i] = list[i - 1] as T;
     i--;
   }
-  list[i] = r;
+  list[i] = item;
+}
+
+/** Insert into a best-first list capped at KEEP entries. */
+function offer(list: Ranked[], r: Ranked): void {
+  insertCapped(list, r, KEEP, compare);
 }
 
 /** Total order on rejections (id, region, reason), so the kept few do not depend on input order. */
@@ -82,15 +87,7 @@ function compareRejected(a: RejectedCandidate, b: RejectedCandidate): number {
 
 /** Insert into the id-ordered rejection list capped at KEEP_REJECTED. */
 function reject(list: RejectedCandidate[], node: PlacementNode, reason: RejectionReason): void {
-  const r: RejectedCandidate = { nodeId: node.id, region: node.region, reason };
-  if (list.length === KEEP_REJECTED && compareRejected(r, list[KEEP_REJECTED - 1] as RejectedCandidate) >= 0) return;
-  let i = list.length < KEEP_REJECTED ? list.length : KEEP_REJECTED - 1;
-  if (list.length < KEEP_REJECTED) list.push(r);
-  while (i > 0 && compareRejected(r, list[i - 1] as RejectedCandidate) < 0) {
-    list[i] = list[i - 1] as RejectedCandidate;
-    i--;
-  }
-  list[i] = r;
+  insertCapped(list, { nodeId: node.id, region: node.region, reason }, KEEP_REJECTED, compareRejected);
 }
 
 function scoreOf(r: Ranked): CandidateScore {

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { keys } from '../../regions/store/keys.js';
-import { pageIndex, readJson, readJsonMany, type PageQuery, type PageResult } from '../../regions/store/records.js';
+import { pageIndex, readJson, readSidsMany, type PageQuery, type PageResult } from '../../regions/store/records.js';
 import { apiDate, type AccountRecord, type AccountStatus } from '../../regions/store/schema.js';
 import { isSid, newAuthToken, newSid } from './ids.js';
 
@@ -73,11 +73,8 @@ export class AccountStore {
     return pageIndex(this.redis, this.k.subaccounts(ownerSid), (sids) => this.getMany(sids), q);
   }
 
-  async getMany(sids: string[]): Promise<(AccountRecord | undefined)[]> {
-    const valid = sids.filter((s) => isSid(s, 'AC'));
-    const records = await readJsonMany<AccountRecord>(this.redis, valid.map((s) => this.k.account(s)));
-    const found = new Map(valid.map((s, i) => [s, records[i]]));
-    return sids.map((s) => found.get(s));
+  getMany(sids: string[]): Promise<(AccountRecord | undefined)[]> {
+    return readSidsMany<AccountRecord>(this.redis, 'AC', sids, this.k.account);
   }
 }
 

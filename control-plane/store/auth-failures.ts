@@ -61,21 +61,15 @@ export class AuthThrottle {
 
   /** Before the credentials are checked: is this address, or this address for this principal, refused? */
   async before(address: string | undefined, user: string): Promise<ThrottleDecision> {
+    // Every authenticated request passes here: one MGET; the window's remaining time is read only to refuse.
     const principal = principalKeyPart(user);
     const addrKey = this.k.authFailures('address', addressKeyPart(address));
-    const pipe = this.redis.pipeline().get(addrKey).pttl(addrKey);
-    if (principal !== undefined) {
-      const pKey = this.k.authFailures('principal', principal);
-      pipe.get(pKey).pttl(pKey);
-    }
-    const r = ((await pipe.exec()) ?? []).map(([err, v]) => {
-      if (err !== null) throw err;
-      return v;
-    });
-    const addrFailures = Number(r[0] ?? 0);
-    if (addrFailures >= this.config.failuresPerAddress) return this.refuse('address', Number(r[1]));
-    if (principal !== undefined && addrFailures > 0 && Number(r[2] ?? 0) >= this.config.failuresPerPrincipal) {
-      return this.refuse('principal', Number(r[3]));
+    const pKey = principal === undefined ? undefined : this.k.authFailures('principal', principal);
+    const [addrRaw, principalRaw] = await this.redis.mget(addrKey, ...(pKey === undefined ? [] : [pKey]));
+    const addrFailures = Number(addrRaw ?? 0);
+    if (addrFailures >= this.config.failuresPerAddress) return this.refuse('address', await this.redis.pttl(addrKey));
+    if (pKey !== undefined && addrFailures > 0 && Number(principalRaw ?? 0) >= this.config.failuresPerPrincipal) {
+      return this.refuse('principal', await this.redis.pttl(pKey));
     }
     return { refused: false };
   }

@@ -7,7 +7,7 @@
  */
 import type { Redis, ChainableCommander } from 'ioredis';
 import { isSid, type SidPrefix } from './sids.js';
-import { pageIndex, readJson, readJsonMany, type PageQuery, type PageResult } from './records.js';
+import { pageIndex, readJson, readSidsMany, type PageQuery, type PageResult } from './records.js';
 
 export interface OwnedRecord {
   sid: string;
@@ -34,12 +34,8 @@ export class OwnedRecords<T extends OwnedRecord> {
     return record?.accountSid === accountSid ? record : undefined;
   }
 
-  async getMany(sids: string[]): Promise<(T | undefined)[]> {
-    const valid = sids.filter((s) => isSid(s, this.sidPrefix));
-    const found = new Map<string, T | undefined>();
-    const records = await readJsonMany<T>(this.redis, valid.map((s) => this.recordKey(s)));
-    valid.forEach((s, i) => found.set(s, records[i]));
-    return sids.map((s) => found.get(s));
+  getMany(sids: string[]): Promise<(T | undefined)[]> {
+    return readSidsMany<T>(this.redis, this.sidPrefix, sids, this.recordKey);
   }
 
   /** Writes record and index in one MULTI; `extra` adds commands to the same transaction. */

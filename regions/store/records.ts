@@ -3,6 +3,7 @@
  * and page through a creation-time index (newest first, as the API lists).
  */
 import type { Redis } from 'ioredis';
+import { isSid, type SidPrefix } from './sids.js';
 
 export async function readJson<T>(redis: Redis, key: string): Promise<T | undefined> {
   const raw = await redis.get(key);
@@ -13,6 +14,18 @@ export async function readJsonMany<T>(redis: Redis, keys: string[]): Promise<(T 
   if (keys.length === 0) return [];
   const raws = await redis.mget(...keys);
   return raws.map((raw) => (raw === null ? undefined : (JSON.parse(raw) as T)));
+}
+
+/**
+ * Records by SID, in the order asked: a SID that is not of kind `prefix`
+ * never becomes a key (it reads as absent), so outside input cannot name
+ * another record's key.
+ */
+export async function readSidsMany<T>(redis: Redis, prefix: SidPrefix, sids: string[], keyOf: (sid: string) => string): Promise<(T | undefined)[]> {
+  const valid = sids.filter((s) => isSid(s, prefix));
+  const records = await readJsonMany<T>(redis, valid.map(keyOf));
+  const found = new Map(valid.map((s, i) => [s, records[i]]));
+  return sids.map((s) => found.get(s));
 }
 
 export interface PageQuery<T> {
