@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { MediaCache } from '../media/cache/index.js';
 import { DtmfEvents, LegMedia, platformSdp } from '../media/leg/index.js';
-import type { MediaNodeRegistry } from '../media/nodes/registry.js';
+import type { MediaEngine } from '../media/engine/index.js';
 import { MeshError } from '../regions/core/errors.js';
 import type { DestinationPolicy } from '../regions/net/destination-policy.js';
 import { RedisCallQueues } from '../regions/store/call-queues.js';
@@ -40,7 +40,8 @@ export interface CallRoutingDeps {
   stack: SipStack;
   b2bua: B2bua;
   mediaPort: MediaPort;
-  registry: MediaNodeRegistry;
+  /** A media node's engine, this region's or another's (discovery): application legs may sit at an edge. Throws when unknown. */
+  engineOf: (nodeId: string) => MediaEngine;
   originator: Originator;
   /** The node's one registry of calls. */
   calls: CallRegistry;
@@ -56,9 +57,9 @@ export function lateInboundApps(): { apps: InboundApps; bind(target: InboundApps
   return {
     apps: {
       resolve: (dialed) => (target === undefined ? Promise.resolve({ kind: 'none' }) : target.resolve(dialed)),
-      accept: (req, tx, source, dialed, binding) => {
+      accept: (req, tx, source, dialed, binding, need) => {
         if (target === undefined) return Promise.reject(new MeshError('SERVICE_UNAVAILABLE', 'call router not started'));
-        return target.accept(req, tx, source, dialed, binding);
+        return target.accept(req, tx, source, dialed, binding, need);
       },
     },
     bind: (t) => {
@@ -79,10 +80,8 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
   const recordingsDir = config.router.recordingsDir ?? join(runDir, 'recordings');
   const dtmf = await DtmfEvents.listen({ address: config.sip.address, port: config.media.dtmfEventPort });
   const legMedia: LegMediaFactory = (r) => {
-    const node = d.registry.node(r.nodeId);
-    if (node === undefined) throw new MeshError('SERVICE_UNAVAILABLE', `media node ${r.nodeId} is not in this region`);
     return new LegMedia({
-      engine: node.engine,
+      engine: d.engineOf(r.nodeId),
       callId: r.callId,
       partyTag: r.partyTag,
       platformTag: r.platformTag,
@@ -126,7 +125,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     cache,
     apps: {
       resolve: (dialed) => resolver.resolve(dialed),
-      accept: (req, tx, source, dialed, binding) => inbound.accept(req, tx, source, dialed, binding),
+      accept: (req, tx, source, dialed, binding, need) => inbound.accept(req, tx, source, dialed, binding, need),
     },
     close: () =>
       (closing ??= (async () => {

@@ -169,6 +169,20 @@ export const ConfigSchema = z
          */
         linkDelaysMs: z.record(z.string().min(1), z.number().min(0).max(60000)).default({}),
         /**
+         * One-way delays between every pair of regions (`[from][to]`, ms; the catalog's links):
+         * placement for media that is in another region (an application call forwarded here by an
+         * edge) measures distances from there. Default none: only `linkDelaysMs` is known.
+         */
+        linkMatrixMs: z.record(z.string().min(1), z.record(z.string().min(1), z.number().min(0).max(60000))).default({}),
+        /**
+         * Where an application call entering at an edge has its media: `edge` (default) — the edge
+         * forwards the caller's SDP untouched and the home places the application's media leg on a
+         * media node where the caller's RTP enters, so one rtpengine handles it; `home` — the edge
+         * relays on its own node and the home plays, gathers and records on a node of its own (the
+         * media crosses the region link twice; kept for comparison in benchmarks/media-routing).
+         */
+        applicationMedia: z.enum(['edge', 'home']).default('edge'),
+        /**
          * `make start` only: carry traffic between regions through user-space relays that add the
          * catalog's one-way link delays (infra/link-delays.ts). false: regions talk directly. Default true.
          */

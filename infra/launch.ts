@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     const catalog = single ? undefined : fullCatalog;
     const central = { httpPort: CENTRAL_MEDIA_HTTP_PORT, rtpPorts: CENTRAL_MEDIA_RTP_PORTS };
     const links: LinkRelayPlan | undefined =
-      catalog !== undefined && config.mesh.emulateLinkDelay ? planLinkRelays(catalog, { centralRtpPorts: central.rtpPorts, centralHttpPort: central.httpPort }) : undefined;
+      catalog !== undefined && config.mesh.emulateLinkDelay ? planLinkRelays(catalog, { centralRtpPorts: central.rtpPorts, centralHttpPort: central.httpPort, dtmfPort: config.media.dtmfEventPort }) : undefined;
     const regionCfgs = catalog === undefined ? [config] : regionConfigs(catalog, config, links);
     for (const rc of regionCfgs) {
       for (const n of rc.media.nodes) {

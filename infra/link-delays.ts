@@ -33,10 +33,11 @@ import { intToIpv4, parseIpv4Subnet } from '../regions/catalog/ipv4.js';
 
 /**
  * What a relay carries: SIP between signaling nodes, the region link to a
- * central media service, a media branch's RTP to it, or the HTTP upload of an
- * edge's local copy to it.
+ * central media service, a media branch's RTP to it, the HTTP upload of an
+ * edge's local copy to it, or the digits an edge passes on to the home region
+ * of an application call whose media stays at the edge.
  */
-export type LinkRelayKind = 'sip' | 'region-link' | 'central-rtp' | 'central-upload';
+export type LinkRelayKind = 'sip' | 'region-link' | 'central-rtp' | 'central-upload' | 'dtmf';
 
 export interface RelayEndpoint {
   readonly address: string;
@@ -89,6 +90,12 @@ export interface LinkRelayPlanOptions {
    * service's address); relayed like the region link. Default none.
    */
   centralHttpPort?: number;
+  /**
+   * UDP port of every signaling node's DTMF listener (`media.dtmfEventPort`):
+   * an edge passes an application call's digits on to its home through the
+   * link. Default none: no DTMF relays.
+   */
+  dtmfPort?: number;
 }
 
 /** Most central RTP relays per ordered region pair, so a typo in a range cannot open thousands of sockets. */
@@ -103,6 +110,9 @@ export function planLinkRelays(catalog: RegionCatalog, opts: LinkRelayPlanOption
   const httpPort = opts.centralHttpPort;
   if (httpPort !== undefined && (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535)) {
     throw new MeshError('CONFIG_INVALID', `central HTTP port ${httpPort} is invalid (1..65535)`);
+  }
+  if (opts.dtmfPort !== undefined && (!Number.isInteger(opts.dtmfPort) || opts.dtmfPort < 1 || opts.dtmfPort > 65535)) {
+    throw new MeshError('CONFIG_INVALID', `DTMF port ${opts.dtmfPort} is invalid (1..65535)`);
   }
 
   // Addresses the catalog already gives out: a relay must never take one.
@@ -159,6 +169,10 @@ export function planLinkRelays(catalog: RegionCatalog, opts: LinkRelayPlanOption
           listen: { address: listenAddress, port: httpPort },
           target: { address: b.centralMedia.address, port: httpPort },
         });
+      }
+      if (opts.dtmfPort !== undefined) {
+        const dtmf = { address: b.signaling.address, port: opts.dtmfPort };
+        relays.push({ ...base, kind: 'dtmf', protocol: 'udp', listen: { address: listenAddress, port: opts.dtmfPort }, target: dtmf, near: { address: a.signaling.address, port: opts.dtmfPort } });
       }
       for (const port of rtpPorts) {
         relays.push({ ...base, kind: 'central-rtp', protocol: 'udp', listen: { address: listenAddress, port }, target: { address: b.centralMedia.address, port } });

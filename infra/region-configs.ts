@@ -36,6 +36,7 @@ export function regionConfigs(catalog: RegionCatalog, base: Config, links?: Link
           .map((o) => ({ region: o.id, address: reachAddress(links, r.id, o.id, o.signaling.address), port: o.signaling.port, transport: 'UDP' })),
         homeRules,
         linkDelaysMs: { ...(catalog.linkDelays()[r.id] ?? {}) },
+        linkMatrixMs: catalog.linkDelays(),
       },
       recording: recordingFor(catalog, base, r.id, links),
     }),

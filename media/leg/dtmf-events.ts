@@ -124,6 +124,10 @@ export interface DtmfEventsStats {
   invalid: number;
   /** Valid digits nobody was subscribed to. */
   unrouted: number;
+  /** Digits of calls whose application runs in another region, passed on there (`forward`). */
+  forwarded: number;
+  /** Calls whose digits are passed on now. */
+  forwarding: number;
   /** Listener calls that threw. */
   listenerErrors: number;
   subscriptions: number;
@@ -144,7 +148,9 @@ export class DtmfEvents implements DtmfSubscriber {
   private readonly now: () => number;
   private socket: dgram.Socket | undefined;
   private closing: Promise<void> | undefined;
-  private readonly counters = { datagrams: 0, dispatched: 0, duplicates: 0, invalid: 0, unrouted: 0, listenerErrors: 0 };
+  private readonly counters = { datagrams: 0, dispatched: 0, duplicates: 0, invalid: 0, unrouted: 0, forwarded: 0, listenerErrors: 0 };
+  /** rtpengine call-id → where its digits go instead (the home region's listener, through the region link). */
+  private readonly forwards = new Map<string, { address: string; port: number }>();
   private lastInvalidReason: string | undefined;
   private subscriptionCount = 0;
 
@@ -221,6 +227,28 @@ export class DtmfEvents implements DtmfSubscriber {
     };
   }
 
+  /**
+   * Pass every digit of rtpengine call `callId` on to `to` (another region's
+   * listener) as the datagram rtpengine sent: an application call whose media
+   * stays at this edge while its router runs at home. Until `unforward`.
+   */
+  forward(callId: string, to: { address: string; port: number }): void {
+    if (this.closing !== undefined) throw new MeshError('CLOSED', 'DTMF events are closed');
+    if (typeof callId !== 'string' || callId.length === 0 || callId.length > MAX_ID_CHARS) throw new MeshError('BAD_REQUEST', 'DTMF forward: callId must be 1..256 characters');
+    if (isIP(to.address) === 0 || !Number.isInteger(to.port) || to.port < 1 || to.port > 65535) {
+      throw new MeshError('BAD_REQUEST', `DTMF forward: ${to.address}:${to.port} is not an IP address and port`);
+    }
+    if (!this.forwards.has(callId) && this.forwards.size >= this.maxSubscriptions) {
+      throw new MeshError('SERVICE_UNAVAILABLE', `${this.maxSubscriptions} DTMF forwards open`, { retryAfter: 1 });
+    }
+    this.forwards.set(callId, { address: to.address, port: to.port });
+  }
+
+  /** Stop passing call `callId`'s digits on. Idempotent. */
+  unforward(callId: string): void {
+    this.forwards.delete(callId);
+  }
+
   /** Handle one datagram from rtpengine. Never throws. */
   handleDatagram(datagram: Buffer | string): void {
     this.counters.datagrams++;
@@ -231,6 +259,13 @@ export class DtmfEvents implements DtmfSubscriber {
       return;
     }
     const e = parsed.event;
+    const away = this.forwards.get(e.callId);
+    if (away !== undefined && this.socket !== undefined) {
+      // Duplicates (the end packet's repeats) are left to the listener at the far end, which drops them.
+      this.counters.forwarded++;
+      this.socket.send(typeof datagram === 'string' ? Buffer.from(datagram) : datagram, away.port, away.address, () => undefined);
+      return;
+    }
     const route = this.routes.get(routeKey(e.callId, e.sourceTag));
     if (route === undefined) {
       this.counters.unrouted++;
@@ -255,7 +290,7 @@ export class DtmfEvents implements DtmfSubscriber {
   }
 
   stats(): DtmfEventsStats {
-    return { ...this.counters, subscriptions: this.subscriptionCount, lastInvalidReason: this.lastInvalidReason };
+    return { ...this.counters, forwarding: this.forwards.size, subscriptions: this.subscriptionCount, lastInvalidReason: this.lastInvalidReason };
   }
 
   /** Idempotent: drops every subscription and closes the socket. */

@@ -14,7 +14,7 @@
 import { MEDIA_CAPABILITIES } from '../../regions/catalog.js';
 import { MeshError } from '../../regions/core/errors.js';
 import { asNodeId, asRegionId } from '../../regions/core/ids.js';
-import type { MediaCapability, PlacementDecision, PlacementInput } from '../../regions/placement/types.js';
+import type { LinkDelayMatrix, MediaCapability, PlacementDecision, PlacementInput } from '../../regions/placement/types.js';
 import type { MediaEngine } from '../engine/types.js';
 import type { DiscoveredMediaNodes } from './discovered.js';
 import type { MediaNodeRegistry } from './registry.js';
@@ -50,6 +50,18 @@ export interface RegistryMediaPortOptions {
   discovered?: DiscoveredMediaNodes;
   /** One-way delay to each other region, ms: how far a discovered node's media is. Default none. */
   linkDelaysMs?: Readonly<Record<string, number>>;
+  /**
+   * One-way delays between every pair of regions (`matrix[from][to]`, ms):
+   * placement for media that is in another region (an edge that forwarded
+   * the call) measures distances from there. Default: only this region's row.
+   */
+  linkMatrixMs?: LinkDelayMatrix;
+}
+
+/** What a call's media needs (the B2BUA's `MediaNeed`, matched structurally). */
+export interface MediaNeed {
+  readonly mediaRegion?: string;
+  readonly capability?: MediaCapability;
 }
 
 export class RegistryMediaPort {
@@ -58,6 +70,7 @@ export class RegistryMediaPort {
   private seq = 0;
   private readonly discovered: DiscoveredMediaNodes | undefined;
   private readonly linkDelaysMs: Record<string, number>;
+  private readonly linkMatrixMs: LinkDelayMatrix;
   private readonly region: string;
   private readonly choosePlacement: ChoosePlacement;
   private readonly onDecision: PlacementListener | undefined;
@@ -71,6 +84,7 @@ export class RegistryMediaPort {
     this.onDecision = opts.onDecision;
     this.discovered = opts.discovered;
     this.linkDelaysMs = { ...opts.linkDelaysMs };
+    this.linkMatrixMs = { ...opts.linkMatrixMs };
   }
 
   /**
@@ -78,9 +92,14 @@ export class RegistryMediaPort {
    * and home region are this region and the capability is relay, so the answer
    * is the least-loaded healthy local node; with none, the nearest healthy
    * discovered node of another region (`remote`); else 503.
+   *
+   * With `need`, the media is where `need.mediaRegion` says (an edge that
+   * forwarded the call here without anchoring it) and the capability is
+   * `need.capability`: the policy prefers a healthy node with it in that
+   * region, else the nearest region that has it (DESIGN step 6).
    */
-  acquire(callId: string): { nodeId: string } {
-    return { nodeId: this.place(callId, []) };
+  acquire(callId: string, need?: MediaNeed): { nodeId: string } {
+    return { nodeId: this.place(callId, [], need) };
   }
 
   reacquire(callId: string, excludeNodeId: string): { nodeId: string } {
@@ -106,21 +125,23 @@ export class RegistryMediaPort {
     return [...local, ...remote];
   }
 
-  private place(callId: string, exclude: readonly string[]): string {
+  private place(callId: string, exclude: readonly string[], need?: MediaNeed): string {
     const region = asRegionId(this.region);
+    const mediaRegion = need?.mediaRegion === undefined ? region : asRegionId(need.mediaRegion);
     const input: PlacementInput = {
-      mediaRegion: region,
+      mediaRegion,
       homeRegion: region,
-      capability: 'relay',
+      capability: need?.capability ?? 'relay',
       nodes: this.placementNodes(exclude),
-      linkDelaysMs: { [region]: this.linkDelaysMs },
+      linkDelaysMs: { ...this.linkMatrixMs, [region]: this.linkDelaysMs },
       centralServices: [],
     };
     const decision = this.choosePlacement(input);
     this.placements[decision.outcome] = (this.placements[decision.outcome] ?? 0) + 1;
     this.onDecision?.(callId, { seq: this.seq++, atMs: Date.now(), input, decision });
     if (decision.outcome === 'unavailable') {
-      throw new MeshError('SERVICE_UNAVAILABLE', `no healthy media node in region ${this.region}: ${decision.reasons.join('; ')}`, { retryAfter: 5 });
+      const what = need === undefined ? `in region ${this.region}` : `with ${input.capability} for media in region ${mediaRegion}`;
+      throw new MeshError('SERVICE_UNAVAILABLE', `no healthy media node ${what}: ${decision.reasons.join('; ')}`, { retryAfter: 5 });
     }
     this.attach(callId, decision.nodeId);
     return decision.nodeId;
@@ -145,7 +166,7 @@ export class RegistryMediaPort {
   }
 
   /** The node's engine, local or discovered. Throws SERVICE_UNAVAILABLE for a node neither knows. */
-  private engine(nodeId: string): MediaEngine {
+  engine(nodeId: string): MediaEngine {
     const node = this.registry.node(nodeId);
     if (node !== undefined) return node.engine;
     const remote = this.discovered?.engine(nodeId);

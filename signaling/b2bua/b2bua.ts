@@ -188,13 +188,16 @@ export class B2bua implements B2buaCore {
   }
 
   /** End an unanswered call with a final status to the caller. */
-  failCall(call: Call, answer: ErrorCode | { status: number; reason: string }): void {
+  /** `answer.headers`: passed on to the caller (the callee's Warning and Retry-After); a 503 without Retry-After gets ours. */
+  failCall(call: Call, answer: ErrorCode | { status: number; reason: string; headers?: [string, string][] }): void {
     if (call.state === 'ended' || call.state === 'answered' || call.state === 'ending') return;
     const { status, reason } = typeof answer === 'string' ? sipAnswer(answer) : answer;
-    const retry: [string, string][] = status === 503 ? [['Retry-After', String(this.opts.retryAfterSeconds)]] : [];
+    const passed = typeof answer === 'string' ? [] : (answer.headers ?? []);
+    const hasRetry = passed.some(([name]) => name.toLowerCase() === 'retry-after');
+    const retry: [string, string][] = status === 503 && !hasRetry ? [['Retry-After', String(this.opts.retryAfterSeconds)]] : [];
     this.countFailure(status);
     if (call.a.tx !== undefined && call.a.invite !== undefined) {
-      safeRespond(call.a.tx, createResponse(call.a.invite, status, reason, { toTag: call.a.localTag, headers: retry }));
+      safeRespond(call.a.tx, createResponse(call.a.invite, status, reason, { toTag: call.a.localTag, headers: [...passed, ...retry] }));
     }
     this.finish(call, `failed-${status}`);
   }

@@ -14,6 +14,7 @@ import type { ServerTransaction } from '../sip/stack.js';
 import type { Call, LegRole } from './call.js';
 import type { CarrierAdmission } from './carrier-admission.js';
 import type { MeshRouting } from './mesh.js';
+import type { MediaNeed } from './media-port.js';
 
 export interface ReanchorOptions {
   /** Longest wait for a party's final response to our re-INVITE. Default 4000 ms. */
@@ -47,6 +48,19 @@ export interface B2buaOptions {
   mesh?: MeshRouting;
   /** Numbers with an application: looked up for each call anchored here, answered by the platform when found. */
   inboundApps?: InboundApps;
+  /**
+   * Where an application call forwarded to its home keeps its media: `edge` (default) — this
+   * edge passes the caller's SDP through untouched (`X-Mesh-Media-Node: passthrough`) and the
+   * home places the application's leg on a media node of this region; `home` — this edge relays
+   * on its own node and the home uses one of its own (the trombone, for comparison).
+   */
+  applicationMedia?: 'edge' | 'home';
+  /**
+   * Told when this edge forwards an application call home with its media left here: the
+   * media node here reports the caller's digits to this node, which must pass them on to
+   * `homeRegion` (rtpengine session `callId`). Ended with the call (`onCallEnded`, same sid).
+   */
+  onApplicationForwarded?: (f: { sid: string; callId: string; homeRegion: string }) => void;
   /** Told once when each call is answered (recording); a throwing hook is logged, never fatal. */
   onCallAnswered?: (answered: AnsweredCall) => void;
   /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
@@ -57,7 +71,7 @@ export interface B2buaOptions {
 export interface InboundApps {
   resolve(dialed: string): Promise<AppResolution>;
   /** Take the call; responds to the caller on every path. */
-  accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding): Promise<void>;
+  accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding, need?: MediaNeed): Promise<void>;
 }
 
 /** What an answered call reports to `onCallAnswered`. */
@@ -120,7 +134,7 @@ export interface B2buaCore {
   admit(sourceAddress: string, dialed: string): ReturnType<CarrierAdmission['admit']>;
   countFailure(status: number): void;
   /** End an unanswered call: a catalogue entry, or a status relayed from the callee. */
-  failCall(call: Call, answer: ErrorCode | { status: number; reason: string }): void;
+  failCall(call: Call, answer: ErrorCode | { status: number; reason: string; headers?: [string, string][] }): void;
   onCallError(call: Call, e: unknown): void;
   onHandlerError(e: unknown, req: SipRequest, tx: ServerTransaction): void;
   finish(call: Call, reason: string): void;

@@ -5,12 +5,28 @@
  * (RegistryMediaPort) implements it structurally on the node registry and
  * each node's MediaEngine, and `infra/` hands one to the other.
  */
+/**
+ * What a call's media needs, when it is not a relay in this region: the
+ * region where the caller's RTP enters (an edge that forwarded the call here)
+ * and the capability the leg must have (an application call plays and
+ * collects digits).
+ */
+export interface MediaNeed {
+  /** Region where the media is (default: this region). */
+  readonly mediaRegion?: string;
+  /** Capability needed (default `relay`); a catalog capability name. */
+  readonly capability?: 'relay' | 'play' | 'record' | 'transcode' | 'conference';
+}
+
 export interface MediaPort {
   /**
    * Choose a healthy media node for a new call and count it against that
-   * node's load. Throws MeshError('SERVICE_UNAVAILABLE') when none is healthy.
+   * node's load: by default a relay where this region's media is; with `need`,
+   * the placement policy's answer for that region and capability (possibly a
+   * node of another region). Throws MeshError('SERVICE_UNAVAILABLE') when
+   * there is none; its message carries the placement's reasons.
    */
-  acquire(callId: string): { nodeId: string };
+  acquire(callId: string, need?: MediaNeed): { nodeId: string };
   /**
    * Move the call's allocation to another healthy node than `excludeNodeId`
    * (re-anchoring after that node died). Throws MeshError('SERVICE_UNAVAILABLE')

@@ -42,6 +42,8 @@ export interface MeshRouting extends Omit<StaticMeshRouting, 'homeRegionOf'> {
    * the static rules', else undefined (then it is local). Never rejects.
    */
   homeRegionOf(dialed: string): Promise<string | undefined>;
+  /** Whether a tenant's number runs an application (the platform answers it at home). Never rejects; false when unknown. */
+  runsApplication(dialed: string): Promise<boolean>;
 }
 
 /** A node's static view of the mesh: the other regions' signaling nodes and the dialed-prefix → home-region rules. */
@@ -73,6 +75,7 @@ export function meshRouting(fixed: StaticMeshRouting, tenants?: NumberHomeLookup
   return {
     region: fixed.region,
     homeRegionOf: async (dialed) => (await tenants?.homeOf(dialed))?.homeRegion ?? fixed.homeRegionOf(dialed),
+    runsApplication: async (dialed) => (await tenants?.homeOf(dialed))?.runsApplication ?? false,
     signalingUri: (region) => fixed.signalingUri(region),
     peerRegionOf: (address) => fixed.peerRegionOf(address),
   };
@@ -89,7 +92,7 @@ export const PASSTHROUGH_NODE = 'passthrough';
 export function withPassthrough(media: MediaPort): MediaPort {
   const isPass = (nodeId: string): boolean => nodeId === PASSTHROUGH_NODE;
   return {
-    acquire: (callId) => media.acquire(callId),
+    acquire: (callId, need) => media.acquire(callId, need),
     reacquire: (callId, exclude) => media.reacquire(callId, exclude),
     attach: (callId, nodeId) => (isPass(nodeId) ? undefined : media.attach(callId, nodeId)),
     isHealthy: (nodeId) => isPass(nodeId) || media.isHealthy(nodeId),

@@ -77,6 +77,8 @@ export class NewCallHandler {
     const mesh = this.opts.mesh;
     const edgeRegion = req.headers.get(EDGE_REGION_HEADER);
     const fromPeer = mesh !== undefined && edgeRegion !== undefined && mesh.peerRegionOf(source.address) === edgeRegion;
+    // The edge left the caller's media unanchored (an application call): place it where it enters.
+    const mediaAtEdge = fromPeer && req.headers.get(MEDIA_NODE_HEADER) === PASSTHROUGH_NODE ? { mediaRegion: edgeRegion } : undefined;
     if (!fromPeer) {
       const admitted = this.b2bua.admit(source.address, dialed);
       if (!admitted.ok) {
@@ -106,7 +108,7 @@ export class NewCallHandler {
       }
       if (found.kind === 'app') {
         if (!hasOffer) return reject('SDP_REQUIRED');
-        return apps.accept(req, tx, source, dialed, found.binding);
+        return apps.accept(req, tx, source, dialed, found.binding, mediaAtEdge === undefined ? undefined : { ...mediaAtEdge, capability: 'play' });
       }
     }
     const route = forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
@@ -125,9 +127,15 @@ export class NewCallHandler {
 
     const aCallId = req.headers.get('Call-ID')!;
     const aFromTag = getTag(req.headers.get('From')!) ?? '';
+    // An application call forwarded home keeps its media at this edge unless configured otherwise:
+    // nothing is anchored here, the home places the application's leg on a node of this region.
+    const appHome =
+      forwardTo !== undefined && home !== undefined && (this.opts.applicationMedia ?? 'edge') === 'edge' && (await mesh?.runsApplication(dialed)) === true ? home : undefined;
     let nodeId: string;
     try {
-      nodeId = fromPeer ? PASSTHROUGH_NODE : this.media.acquire(aCallId).nodeId;
+      if (appHome !== undefined) nodeId = PASSTHROUGH_NODE;
+      else if (mediaAtEdge !== undefined) nodeId = this.media.acquire(aCallId, mediaAtEdge).nodeId;
+      else nodeId = fromPeer ? PASSTHROUGH_NODE : this.media.acquire(aCallId).nodeId;
     } catch (e) {
       if (isMeshError(e, 'SERVICE_UNAVAILABLE')) return reject('NO_MEDIA_NODE', retry);
       throw e;
@@ -194,6 +202,13 @@ export class NewCallHandler {
       noAnswerTimer: undefined,
     };
     this.b2bua.registerCall(call);
+    if (appHome !== undefined) {
+      try {
+        this.opts.onApplicationForwarded?.({ sid, callId: bCallId, homeRegion: appHome });
+      } catch (e) {
+        this.log.warn('onApplicationForwarded hook failed', { sid, error: e as Error });
+      }
+    }
     // Persisted once answered (dialogs exist then) and when it ends: what another node needs to take over.
 
     tx.onCancel(() => this.onCancel(call));
@@ -255,7 +270,15 @@ export class NewCallHandler {
       if (call.cancelled) return; // A already has its 487 / 408
       // Map the callee's failure for the caller: most statuses pass through; 6xx too.
       const status = res.status === 401 || res.status === 407 ? 403 : res.status;
-      this.b2bua.failCall(call, { status, reason: status === res.status ? res.reason : 'Forbidden' });
+      // Why it failed (Warning, RFC 3261 §20.43) and when to retry (Retry-After, §20.33) reach the caller;
+      // at most two Warnings of 256 characters, so a callee cannot inflate our answer.
+      const headers: [string, string][] = res.headers
+        .getAll('Warning')
+        .slice(0, 2)
+        .map((w): [string, string] => ['Warning', w.slice(0, 256)]);
+      const retryAfter = res.headers.get('Retry-After');
+      if (retryAfter !== undefined && /^\d{1,6}$/.test(retryAfter.trim())) headers.push(['Retry-After', retryAfter.trim()]);
+      this.b2bua.failCall(call, { status, reason: status === res.status ? res.reason : 'Forbidden', headers });
       return;
     }
     // 2xx: the B dialog exists now. We ACK the callee ourselves at once (our offer was in the INVITE,

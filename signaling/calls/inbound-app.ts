@@ -19,7 +19,7 @@ import type { CallRecord, CallStatus } from '../../regions/store/call-records.js
 import { apiDate } from '../../regions/store/schema.js';
 import { newSid } from '../../regions/store/sids.js';
 import type { B2bua } from '../b2bua/b2bua.js';
-import type { MediaPort } from '../b2bua/media-port.js';
+import type { MediaNeed, MediaPort } from '../b2bua/media-port.js';
 import { sdpAudioEndpoint, sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { createResponse, generateTag, getTag, parseNameAddr, parseUri, type Endpoint, type SipRequest } from '../sip/message/index.js';
@@ -96,8 +96,13 @@ export class InboundAppCalls {
     this.records = new CallRecordStore(redis, opts.keyPrefix);
   }
 
-  /** Take an INVITE for an application number. Responds to the caller itself on every path. */
-  async accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding): Promise<void> {
+  /**
+   * Take an INVITE for an application number. Responds to the caller itself on every path.
+   * `need` says where the caller's media is when an edge forwarded the call without anchoring
+   * it (DESIGN step 6): the leg is then placed on a node with `need.capability` in that region,
+   * else the nearest region with one, so the caller's RTP meets one rtpengine only.
+   */
+  async accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding, need?: MediaNeed): Promise<void> {
     const callId = req.headers.get('Call-ID')!;
     const partyTag = getTag(req.headers.get('From') ?? '') ?? '';
     const platformTag = generateTag();
@@ -111,9 +116,11 @@ export class InboundAppCalls {
     const partySdp = req.body.toString('utf8');
     let nodeId: string;
     try {
-      nodeId = this.media.acquire(callId).nodeId;
-    } catch {
-      return reject('NO_MEDIA_NODE', [['Retry-After', '5']]);
+      nodeId = this.media.acquire(callId, need).nodeId;
+    } catch (e) {
+      // The placement's reasons go back to the caller (RFC 3261 §20.43 Warning); the trace keeps them too.
+      this.log.info('inbound app: no media node', { callId, mediaRegion: need?.mediaRegion, error: e as Error });
+      return reject('NO_MEDIA_NODE', [['Retry-After', '5'], ['Warning', sipWarning(this.opts.nodeId, (e as Error).message)]]);
     }
     let platformEndpoint: { address: string; port: number } | undefined;
     let toPartySdp: string;
@@ -327,4 +334,10 @@ export class InboundAppCalls {
   async close(): Promise<void> {
     await Promise.all([...this.calls.values()].map((c) => this.hangup(c)));
   }
+}
+
+/** A `Warning: 399` header value (RFC 3261 §20.43): printable ASCII, quotes and backslashes dropped, at most 200 characters. */
+export function sipWarning(agent: string, text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, ' ').replace(/["\\]/g, '').slice(0, 200);
+  return `399 ${agent.replace(/[^A-Za-z0-9.\-_]/g, '') || 'mesh'} "${clean}"`;
 }

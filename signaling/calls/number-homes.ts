@@ -22,6 +22,8 @@ export interface NumberHome {
   readonly numberSid: string;
   /** VoiceApplicationSid, when the number runs an application. */
   readonly applicationSid: string | undefined;
+  /** The number runs an application (VoiceApplicationSid or its own VoiceUrl): the platform answers it. */
+  readonly runsApplication: boolean;
   readonly homeRegion: string;
 }
 
@@ -139,7 +141,13 @@ export function numberHomesFromStore(redis: Redis, keyPrefix: string, log: Logge
 /** A record without a home region (written before numbers had one) is left to the static rules. */
 function toHome(r: IncomingNumberRecord | undefined): NumberHome | undefined {
   if (r === undefined || typeof r.homeRegion !== 'string' || r.homeRegion === '') return undefined;
-  return { accountSid: r.accountSid, numberSid: r.sid, applicationSid: r.applicationSid, homeRegion: r.homeRegion };
+  return {
+    accountSid: r.accountSid,
+    numberSid: r.sid,
+    applicationSid: r.applicationSid,
+    runsApplication: r.applicationSid !== undefined || (r.voiceUrl !== undefined && r.voiceUrl !== ''),
+    homeRegion: r.homeRegion,
+  };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -74,6 +74,8 @@ describe('configuration: discovery', () => {
     expect(discoveryKeyPrefix(c)).toBe('m1:disc:');
     expect(c.discovery).toMatchObject({ ttlMs: 3000, requestTimeoutMs: 1000, reconcileMs: 2000, maxBackoffMs: 10000, loadUpdateMs: 2000 });
     expect(c.mesh.linkDelaysMs).toEqual({});
+    expect(c.mesh.linkMatrixMs).toEqual({});
+    expect(c.mesh.applicationMedia).toBe('edge');
   });
 
   it('picks Consul when CONSUL_HTTP_ADDR is set, or when discovery.kind says so', () => {

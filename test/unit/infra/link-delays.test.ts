@@ -185,6 +185,21 @@ describe('plan options and refusals', () => {
     expect(new Set(keysOf).size).toBe(keysOf.length);
   });
 
+  it("relays an edge's DTMF reports to each home's listener, from the edge's signaling address only", () => {
+    const plan = planLinkRelays(catalog, { dtmfPort: 5998 });
+    const dtmf = plan.relays.filter((r) => r.kind === 'dtmf');
+    expect(dtmf).toHaveLength(6);
+    expect(dtmf.find((r) => r.from === 'us-east' && r.to === 'eu-west')).toMatchObject({
+      protocol: 'udp',
+      listen: { address: '127.0.1.101', port: 5998 },
+      target: { address: '127.0.2.1', port: 5998 },
+      near: { address: '127.0.1.1', port: 5998 },
+      delayMs: 40,
+    });
+    expect(planLinkRelays(catalog).relays.some((r) => r.kind === 'dtmf')).toBe(false);
+    expect(planError(raw(), { dtmfPort: 70000 })).toMatch(/DTMF port 70000 is invalid/);
+  });
+
   it('refuses an upload port taken by the region link, or out of range', () => {
     const c = raw();
     expect(planError(c, { centralHttpPort: 8090 })).toMatch(/region-link .* and central-upload .* both need tcp 127\.0\.1\.101:8090/);

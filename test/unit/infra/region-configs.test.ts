@@ -19,6 +19,8 @@ describe('region configurations: link delays', () => {
     expect(cfgs.get('us-east')!.mesh.linkDelaysMs).toEqual({ 'eu-west': 40, 'ap-south': 110 });
     expect(cfgs.get('eu-west')!.mesh.linkDelaysMs).toEqual({ 'us-east': 40, 'ap-south': 60 });
     expect(cfgs.get('ap-south')!.mesh.linkDelaysMs).toEqual({ 'us-east': 110, 'eu-west': 60 });
+    // Every region knows every link: placement of media that is at another region (an edge) measures from there.
+    expect(cfgs.get('us-east')!.mesh.linkMatrixMs['ap-south']).toEqual({ 'us-east': 110, 'eu-west': 60 });
   });
 
   it('follow a changed catalog, and stay filled without relays (the delays are the catalog\'s, not the path\'s)', () => {

@@ -45,7 +45,14 @@ export interface TestRegionOptions {
   sip?: { address: string; port: number };
   mediaNodes?: typeof MEDIA_NODES;
   routes?: { prefix: string; destination: string }[];
-  mesh?: { peers: { region: string; address: string; port: number }[]; homeRules: { prefix: string; region: string }[] };
+  mesh?: {
+    peers: { region: string; address: string; port: number }[];
+    homeRules: { prefix: string; region: string }[];
+    /** One-way delays from this region / between all regions (placement of media in other regions). */
+    linkDelaysMs?: Record<string, number>;
+    linkMatrixMs?: Record<string, Record<string, number>>;
+    applicationMedia?: 'edge' | 'home';
+  };
   recording?: { prefixes: string[]; central: { region: string; address: string; port: number } };
   /** Media health ping interval. Default 250 ms. */
   healthIntervalMs?: number;

@@ -90,6 +90,31 @@ describe('RegistryMediaPort with discovered nodes', () => {
     listed.delete('ap-m1');
     expect(() => port.acquire('c3')).toThrow(/no healthy media node/);
   });
+
+  it('places media that is in another region (an edge) by its needs: a node with the capability there, else the nearest region with one', () => {
+    const matrix = { 'us-east': { 'eu-west': 40, 'ap-south': 110 }, 'eu-west': { 'us-east': 40, 'ap-south': 60 }, 'ap-south': { 'us-east': 110, 'eu-west': 60 } };
+    const decisions: { callId: string; outcome: string; mediaRegion: string; capability: string }[] = [];
+    const edgeAware = new RegistryMediaPort(registry, {
+      region: 'us-east',
+      choosePlacement,
+      discovered: new DiscoveredMediaNodes({ instances: () => [...listed.values()], get: (id: string) => listed.get(id) }, { createClient: (i) => fakeClients(new Set([i.address]), offers)(i) }),
+      linkDelaysMs: matrix['us-east'],
+      linkMatrixMs: matrix,
+      onDecision: (callId, m) => decisions.push({ callId, outcome: m.decision.outcome, mediaRegion: m.input.mediaRegion, capability: m.input.capability }),
+    });
+    // Media in ap-south, whose node plays: there.
+    expect(edgeAware.acquire('e1', { mediaRegion: 'ap-south', capability: 'play' }).nodeId).toBe('ap-m1');
+    // ap-south's node only relays: play is nearest in eu-west (60 ms from ap-south), not here (us-m1 lacks play anyway).
+    listed.set('ap-m1', remote('ap-m1', 'ap-south', { address: '127.0.3.11', capabilities: ['relay'] }));
+    expect(edgeAware.acquire('e2', { mediaRegion: 'ap-south', capability: 'play' }).nodeId).toBe('eu-m1');
+    expect(decisions).toEqual([
+      { callId: 'e1', outcome: 'local', mediaRegion: 'ap-south', capability: 'play' },
+      { callId: 'e2', outcome: 'remote', mediaRegion: 'ap-south', capability: 'play' },
+    ]);
+    // Nobody plays any more: unavailable, and the message names the capability and the media's region.
+    listed.delete('eu-m1');
+    expect(() => edgeAware.acquire('e3', { mediaRegion: 'ap-south', capability: 'play' })).toThrow(/no healthy media node with play for media in region ap-south/);
+  });
 });
 
 describe('healthFromDiscovery', () => {

@@ -47,7 +47,7 @@ describe('NumberHomes (dialed number → tenant home, cached per node)', () => {
     const homes = new NumberHomes(store.find, createLogger('error'), { ttlMs: 2000 });
 
     expect(await homes.homeOf('+15557770001')).toEqual({
-      accountSid: `AC${'2'.repeat(32)}`, numberSid: `PN${'1'.repeat(32)}`, applicationSid: `AP${'3'.repeat(32)}`, homeRegion: 'eu-west',
+      accountSid: `AC${'2'.repeat(32)}`, numberSid: `PN${'1'.repeat(32)}`, applicationSid: `AP${'3'.repeat(32)}`, runsApplication: true, homeRegion: 'eu-west',
     });
     // Moved through the API: the node keeps its answer for at most the TTL…
     store.numbers.set('+15557770001', record('+15557770001', 'ap-south'));
@@ -153,6 +153,20 @@ describe('meshRouting (tenant data first, static rules for numbers no tenant own
     expect(await mesh.homeRegionOf('+33123456789')).toBeUndefined();
     expect(mesh.signalingUri('eu-west')).toBe('sip:127.0.0.2:5060');
     expect(mesh.peerRegionOf('127.0.0.3')).toBe('ap-south');
+  });
+
+  it('says whether a number runs an application (VoiceApplicationSid or its own VoiceUrl); carrier numbers do not', async () => {
+    const store = fakeStore();
+    store.numbers.set('+15557770001', record('+15557770001', 'eu-west'));
+    store.numbers.set('+15557770002', { ...record('+15557770002', 'eu-west'), applicationSid: undefined, voiceUrl: 'https://app.example/voice' });
+    store.numbers.set('+15557770003', { ...record('+15557770003', 'eu-west'), applicationSid: undefined, voiceUrl: '' });
+    const mesh = meshRouting(fixed, new NumberHomes(store.find, createLogger('error')));
+    expect(await mesh.runsApplication('+15557770001')).toBe(true);
+    expect(await mesh.runsApplication('+15557770002')).toBe(true);
+    expect(await mesh.runsApplication('+15557770003')).toBe(false);
+    expect(await mesh.runsApplication('+918012345678')).toBe(false);
+    store.mode = 'error';
+    expect(await meshRouting(fixed, new NumberHomes(store.find, createLogger('error'))).runsApplication('+15557770001')).toBe(false);
   });
 
   it('falls back to the static rules when the store fails', async () => {
