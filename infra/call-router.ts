@@ -10,6 +10,7 @@ import { MediaCache } from '../media/cache/index.js';
 import { DtmfEvents, LegMedia, platformSdp } from '../media/leg/index.js';
 import type { MediaEngine } from '../media/engine/index.js';
 import { MeshError } from '../regions/core/errors.js';
+import { closeDigitRoute, openDigitRoute, readDigitRoute } from '../regions/store/digit-routes.js';
 import type { DestinationPolicy } from '../regions/net/destination-policy.js';
 import { RedisCallQueues } from '../regions/store/call-queues.js';
 import { RedisRecordingSink } from '../regions/store/recording-sink.js';
@@ -42,6 +43,8 @@ export interface CallRoutingDeps {
   mediaPort: MediaPort;
   /** A media node's engine, this region's or another's (discovery): application legs may sit at an edge. Throws when unknown. */
   engineOf: (nodeId: string) => MediaEngine;
+  /** A media node's region (undefined when unknown): a leg on another region's node gets its digits through a digit route. */
+  regionOfNode: (nodeId: string) => string | undefined;
   originator: Originator;
   /** The node's one registry of calls. */
   calls: CallRegistry;
@@ -49,6 +52,21 @@ export interface CallRoutingDeps {
   log: Logger;
   /** Where tenants' URLs may point (webhooks.*, infra/webhook-policy.ts): documents, callbacks, Play media. */
   webhookPolicy: DestinationPolicy;
+}
+
+/** `ops` whose close() also runs `after` (once, after ops' own close). */
+function withClose(ops: LegMedia, after: () => Promise<unknown>): ReturnType<LegMediaFactory> {
+  let closed: Promise<void> | undefined;
+  return {
+    play: (file, durationMs, signal) => ops.play(file, durationMs, signal),
+    sendDigits: (digits, signal) => ops.sendDigits(digits, signal),
+    onDigit: (listener) => ops.onDigit(listener),
+    startRecording: () => ops.startRecording(),
+    mediaEndpoint: () => ops.mediaEndpoint(),
+    connectMedia: (peer) => ops.connectMedia(peer),
+    answerPartyOffer: () => ops.answerPartyOffer(),
+    close: () => (closed ??= ops.close().finally(() => after().then(() => undefined))),
+  };
 }
 
 /** An InboundApps that forwards to the router once it exists (the B2BUA is built before the router). */
@@ -78,8 +96,27 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     destinationPolicy: d.webhookPolicy,
   });
   const recordingsDir = config.router.recordingsDir ?? join(runDir, 'recordings');
-  const dtmf = await DtmfEvents.listen({ address: config.sip.address, port: config.media.dtmfEventPort });
+  // Digits of calls that run in another region while their media is here go there (regions/store/digit-routes.ts):
+  // to the peer's DTMF listener, through the region link.
+  const dtmf = await DtmfEvents.listen({
+    address: config.sip.address,
+    port: config.media.dtmfEventPort,
+    routeElsewhere: async (callId) => {
+      const region = await readDigitRoute(d.redis, config.redis.keyPrefix, callId);
+      const peer = region === undefined || region === config.region ? undefined : config.mesh.peers.find((p) => p.region === region);
+      return peer === undefined ? undefined : { address: peer.address, port: config.media.dtmfEventPort };
+    },
+  });
   const legMedia: LegMediaFactory = (r) => {
+    const region = d.regionOfNode(r.nodeId);
+    if (region !== undefined && region !== config.region) {
+      // The media node reports this leg's digits to its own region's node: tell it they are ours.
+      void openDigitRoute(d.redis, config.redis.keyPrefix, r.callId, config.region).catch((e: unknown) => log.warn('digit route not stored', { callId: r.callId, error: e as Error }));
+      return withClose(legMediaOn(r), () => closeDigitRoute(d.redis, config.redis.keyPrefix, r.callId).catch(() => undefined));
+    }
+    return legMediaOn(r);
+  };
+  function legMediaOn(r: Parameters<LegMediaFactory>[0]): LegMedia {
     return new LegMedia({
       engine: d.engineOf(r.nodeId),
       callId: r.callId,
@@ -92,7 +129,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
       recordingsDir,
       rtpAddress: config.sip.address,
     });
-  };
+  }
   const publicBaseUrl = config.router.publicBaseUrl ?? `http://${config.controlPlane.address}:${config.controlPlane.port}`;
   const router = new CallRouter({
     media: {

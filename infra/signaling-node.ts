@@ -182,10 +182,6 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     const entry = placementTraceEntry(made.seq, made.atMs, made.input, made.decision);
     appendPlacementTrace(redis, config.redis.keyPrefix, callKey, entry).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
   } });
-  // Digits of application calls this edge forwarded home with their media left here: the node's
-  // DTMF listener passes them on to the home's (through the link). sid → rtpengine call-id.
-  const digitsSentHome = new Map<string, string>();
-  let dtmfListener: CallRouting['dtmf'] | undefined;
   const routeTable = new RouteTable(config.routes);
   const inboundApps = lateInboundApps();
   const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {
@@ -204,22 +200,11 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
         }
       : {}),
     applicationMedia: config.mesh.applicationMedia,
-    onApplicationForwarded: (f) => {
-      const peer = config.mesh.peers.find((p) => p.region === f.homeRegion);
-      if (peer === undefined || dtmfListener === undefined) return;
-      dtmfListener.forward(f.callId, { address: peer.address, port: config.media.dtmfEventPort });
-      digitsSentHome.set(f.sid, f.callId);
-    },
     onCallAnswered: (a) => {
       if (recorder !== undefined && config.recording.prefixes.some((p) => a.to.startsWith(p))) void recorder.start(a);
     },
     onCallEnded: (e) => {
       if (recorder !== undefined) void recorder.stop(e.sid);
-      const sentHome = digitsSentHome.get(e.sid);
-      if (sentHome !== undefined) {
-        digitsSentHome.delete(e.sid);
-        dtmfListener?.unforward(sentHome);
-      }
       accounting(e);
       // The trace is kept under the first leg's Call-ID; the live record saying so (saved just before, same connection) outlives the call by an hour only.
       if (!e.forwardedHome) void store.load(e.sid).then((c) => (c === undefined ? undefined : aliasPlacementTrace(redis, config.redis.keyPrefix, e.sid, c.aCallId))).catch((err: unknown) => nlog.debug('placement trace alias not stored', { error: err as Error }));
@@ -259,7 +244,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   // The call router (applications of inbound numbers, API calls, Dial legs).
   let routing: CallRouting;
   try {
-    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, engineOf: (id) => b2buaMediaPort.engine(id), originator, calls, redis, log: nlog, webhookPolicy });
+    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, engineOf: (id) => b2buaMediaPort.engine(id), regionOfNode: (id) => b2buaMediaPort.regionOf(id), originator, calls, redis, log: nlog, webhookPolicy });
   } catch (e) {
     await discovery.close().catch(() => undefined);
     await b2bua.close();
@@ -270,7 +255,6 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     throw e;
   }
   inboundApps.bind(routing.apps);
-  dtmfListener = routing.dtmf;
   ownNodeCalls(calls, {
     b2bua,
     inbound: routing.inbound,

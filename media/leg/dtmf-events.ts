@@ -106,6 +106,16 @@ export interface DtmfEventsOptions {
   maxSubscriptions?: number;
   /** Clock for the duplicate window (ms). Default performance.now. */
   now?: () => number;
+  /**
+   * Where the digits of a call nobody here listens to go instead (another
+   * region's listener: a call whose media is in this region while it runs
+   * elsewhere), or undefined. Asked once per call-id while its answer is
+   * fresh (`elsewhereCacheMs`); the datagram is passed on as rtpengine sent it.
+   * Default: none (such digits are counted as unrouted).
+   */
+  routeElsewhere?: (callId: string) => Promise<{ address: string; port: number } | undefined>;
+  /** How long an answer of `routeElsewhere` is reused, ms. Default 10000. */
+  elsewhereCacheMs?: number;
 }
 
 export interface DtmfListenOptions extends DtmfEventsOptions {
@@ -124,10 +134,10 @@ export interface DtmfEventsStats {
   invalid: number;
   /** Valid digits nobody was subscribed to. */
   unrouted: number;
-  /** Digits of calls whose application runs in another region, passed on there (`forward`). */
+  /** Digits of calls that run in another region, passed on there (`routeElsewhere`). */
   forwarded: number;
-  /** Calls whose digits are passed on now. */
-  forwarding: number;
+  /** Call-ids whose `routeElsewhere` answer is cached now. */
+  elsewhereCached: number;
   /** Listener calls that threw. */
   listenerErrors: number;
   subscriptions: number;
@@ -149,8 +159,10 @@ export class DtmfEvents implements DtmfSubscriber {
   private socket: dgram.Socket | undefined;
   private closing: Promise<void> | undefined;
   private readonly counters = { datagrams: 0, dispatched: 0, duplicates: 0, invalid: 0, unrouted: 0, forwarded: 0, listenerErrors: 0 };
-  /** rtpengine call-id → where its digits go instead (the home region's listener, through the region link). */
-  private readonly forwards = new Map<string, { address: string; port: number }>();
+  /** rtpengine call-id → where its digits go instead (`routeElsewhere`'s answer, chained so digits keep their order). */
+  private readonly elsewhere = new Map<string, { to: Promise<{ address: string; port: number } | undefined>; expiresAt: number }>();
+  private readonly routeElsewhere: DtmfEventsOptions['routeElsewhere'];
+  private readonly elsewhereCacheMs: number;
   private lastInvalidReason: string | undefined;
   private subscriptionCount = 0;
 
@@ -160,6 +172,8 @@ export class DtmfEvents implements DtmfSubscriber {
     this.duplicateWindowMs = opts.duplicateWindowMs ?? 80;
     this.maxSubscriptions = opts.maxSubscriptions ?? 100_000;
     this.now = opts.now ?? (() => performance.now());
+    this.routeElsewhere = opts.routeElsewhere;
+    this.elsewhereCacheMs = opts.elsewhereCacheMs ?? 10_000;
   }
 
   /** Bind a UDP listener for rtpengine's DTMF log. */
@@ -227,28 +241,6 @@ export class DtmfEvents implements DtmfSubscriber {
     };
   }
 
-  /**
-   * Pass every digit of rtpengine call `callId` on to `to` (another region's
-   * listener) as the datagram rtpengine sent: an application call whose media
-   * stays at this edge while its router runs at home. Until `unforward`.
-   */
-  forward(callId: string, to: { address: string; port: number }): void {
-    if (this.closing !== undefined) throw new MeshError('CLOSED', 'DTMF events are closed');
-    if (typeof callId !== 'string' || callId.length === 0 || callId.length > MAX_ID_CHARS) throw new MeshError('BAD_REQUEST', 'DTMF forward: callId must be 1..256 characters');
-    if (isIP(to.address) === 0 || !Number.isInteger(to.port) || to.port < 1 || to.port > 65535) {
-      throw new MeshError('BAD_REQUEST', `DTMF forward: ${to.address}:${to.port} is not an IP address and port`);
-    }
-    if (!this.forwards.has(callId) && this.forwards.size >= this.maxSubscriptions) {
-      throw new MeshError('SERVICE_UNAVAILABLE', `${this.maxSubscriptions} DTMF forwards open`, { retryAfter: 1 });
-    }
-    this.forwards.set(callId, { address: to.address, port: to.port });
-  }
-
-  /** Stop passing call `callId`'s digits on. Idempotent. */
-  unforward(callId: string): void {
-    this.forwards.delete(callId);
-  }
-
   /** Handle one datagram from rtpengine. Never throws. */
   handleDatagram(datagram: Buffer | string): void {
     this.counters.datagrams++;
@@ -259,16 +251,10 @@ export class DtmfEvents implements DtmfSubscriber {
       return;
     }
     const e = parsed.event;
-    const away = this.forwards.get(e.callId);
-    if (away !== undefined && this.socket !== undefined) {
-      // Duplicates (the end packet's repeats) are left to the listener at the far end, which drops them.
-      this.counters.forwarded++;
-      this.socket.send(typeof datagram === 'string' ? Buffer.from(datagram) : datagram, away.port, away.address, () => undefined);
-      return;
-    }
     const route = this.routes.get(routeKey(e.callId, e.sourceTag));
     if (route === undefined) {
-      this.counters.unrouted++;
+      if (this.routeElsewhere !== undefined && this.socket !== undefined) this.passOn(e.callId, typeof datagram === 'string' ? Buffer.from(datagram) : datagram);
+      else this.counters.unrouted++;
       return;
     }
     const at = this.now();
@@ -289,8 +275,34 @@ export class DtmfEvents implements DtmfSubscriber {
     }
   }
 
+  /**
+   * A digit of a call that runs in another region: to that region's listener,
+   * as rtpengine sent it (duplicates are left to the far end, which drops them).
+   */
+  private passOn(callId: string, datagram: Buffer): void {
+    const at = this.now();
+    let entry = this.elsewhere.get(callId);
+    if (entry === undefined || entry.expiresAt <= at) {
+      this.elsewhere.delete(callId);
+      // Bounded like the subscriptions: the oldest answer goes first.
+      if (this.elsewhere.size >= this.maxSubscriptions) this.elsewhere.delete(this.elsewhere.keys().next().value as string);
+      entry = { to: this.routeElsewhere!(callId).catch(() => undefined), expiresAt: at + this.elsewhereCacheMs };
+      this.elsewhere.set(callId, entry);
+    }
+    entry.to = entry.to.then((to) => {
+      const socket = this.socket;
+      if (to === undefined || socket === undefined || this.closing !== undefined) {
+        this.counters.unrouted++;
+      } else {
+        this.counters.forwarded++;
+        socket.send(datagram, to.port, to.address, () => undefined);
+      }
+      return to;
+    });
+  }
+
   stats(): DtmfEventsStats {
-    return { ...this.counters, forwarding: this.forwards.size, subscriptions: this.subscriptionCount, lastInvalidReason: this.lastInvalidReason };
+    return { ...this.counters, elsewhereCached: this.elsewhere.size, subscriptions: this.subscriptionCount, lastInvalidReason: this.lastInvalidReason };
   }
 
   /** Idempotent: drops every subscription and closes the socket. */

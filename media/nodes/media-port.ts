@@ -165,6 +165,12 @@ export class RegistryMediaPort {
     this.discovered?.release(callId);
   }
 
+  /** Region of a node, local or discovered; undefined for a node neither knows. */
+  regionOf(nodeId: string): string | undefined {
+    if (this.registry.node(nodeId) !== undefined) return this.region;
+    return this.discovered?.source.get(nodeId)?.region;
+  }
+
   /** The node's engine, local or discovered. Throws SERVICE_UNAVAILABLE for a node neither knows. */
   engine(nodeId: string): MediaEngine {
     const node = this.registry.node(nodeId);

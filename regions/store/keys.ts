@@ -58,6 +58,8 @@ export const keys = (prefix: string) => ({
   placements: (callKey: string) => `${prefix}placements:${callKey}`,
   /** SIP Call-ID under which a B2BUA call's trace is kept, by CallSid: the trace stays findable once the live-call record is gone. */
   placementsAlias: (callSid: string) => `${prefix}placements-of:${callSid}`,
+  /** Region whose signaling node runs the call behind rtpengine session `callId` (digit-routes.ts), string with TTL. */
+  digitRoute: (callId: string) => `${prefix}digit-route:${callId}`,
   /** Set of media node ids drained by an operator drill. */
   drainedNodes: () => `${prefix}drained-nodes`,
   /** Set of region pairs `a|b` (a < b) whose emulated link is cut by an operator drill (link-cuts.ts). */

@@ -55,12 +55,6 @@ export interface B2buaOptions {
    * on its own node and the home uses one of its own (the trombone, for comparison).
    */
   applicationMedia?: 'edge' | 'home';
-  /**
-   * Told when this edge forwards an application call home with its media left here: the
-   * media node here reports the caller's digits to this node, which must pass them on to
-   * `homeRegion` (rtpengine session `callId`). Ended with the call (`onCallEnded`, same sid).
-   */
-  onApplicationForwarded?: (f: { sid: string; callId: string; homeRegion: string }) => void;
   /** Told once when each call is answered (recording); a throwing hook is logged, never fatal. */
   onCallAnswered?: (answered: AnsweredCall) => void;
   /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */

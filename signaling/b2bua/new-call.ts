@@ -129,11 +129,10 @@ export class NewCallHandler {
     const aFromTag = getTag(req.headers.get('From')!) ?? '';
     // An application call forwarded home keeps its media at this edge unless configured otherwise:
     // nothing is anchored here, the home places the application's leg on a node of this region.
-    const appHome =
-      forwardTo !== undefined && home !== undefined && (this.opts.applicationMedia ?? 'edge') === 'edge' && (await mesh?.runsApplication(dialed)) === true ? home : undefined;
+    const appAtEdge = forwardTo !== undefined && (this.opts.applicationMedia ?? 'edge') === 'edge' && (await mesh?.runsApplication(dialed)) === true;
     let nodeId: string;
     try {
-      if (appHome !== undefined) nodeId = PASSTHROUGH_NODE;
+      if (appAtEdge) nodeId = PASSTHROUGH_NODE;
       else if (mediaAtEdge !== undefined) nodeId = this.media.acquire(aCallId, mediaAtEdge).nodeId;
       else nodeId = fromPeer ? PASSTHROUGH_NODE : this.media.acquire(aCallId).nodeId;
     } catch (e) {
@@ -202,13 +201,6 @@ export class NewCallHandler {
       noAnswerTimer: undefined,
     };
     this.b2bua.registerCall(call);
-    if (appHome !== undefined) {
-      try {
-        this.opts.onApplicationForwarded?.({ sid, callId: bCallId, homeRegion: appHome });
-      } catch (e) {
-        this.log.warn('onApplicationForwarded hook failed', { sid, error: e as Error });
-      }
-    }
     // Persisted once answered (dialogs exist then) and when it ends: what another node needs to take over.
 
     tx.onCancel(() => this.onCancel(call));

@@ -156,6 +156,10 @@ describe('application calls keep their media at the edge', () => {
     return out;
   }
 
+  async function digitRoutes(): Promise<string[]> {
+    return regions.get('us-east')!.node.redis.keys(`${PREFIX}digit-route:*`);
+  }
+
   /** The subaccount's call records (written by the region that anchored each call). */
   async function records(atLeast: number): Promise<{ sid: string; region: string; status: string }[]> {
     const redis = regions.get('us-east')!.node.redis;
@@ -201,16 +205,17 @@ describe('application calls keep their media at the edge', () => {
     expect(gathered?.params.Digits).toBe('123');
     expect(gathered?.params.AccountSid).toBe(sub.sid);
     expect(regions.get('us-east')!.node.routing.dtmf.stats().forwarded).toBeGreaterThanOrEqual(3);
-    expect(regions.get('us-east')!.node.routing.dtmf.stats().forwarding).toBe(0);
 
     const [rec] = await records(1);
     expect(rec!.region).toBe('eu-west');
+    // The home's digit route (media region → home) was written for the call and is gone with it.
+    await waitFor(async () => (await digitRoutes()).length === 0 || undefined, 5000, 'digit routes deleted');
     // The home decided: media in us-east, a node with play there → local to the media.
     const trace = (await readPlacementTrace(regions.get('eu-west')!.node.redis, PREFIX, rec!.sid)) as Record<string, unknown>[];
     expect(trace?.[0]).toMatchObject({ kind: 'local', input: { capability: 'play', mediaRegion: 'us-east', homeRegion: 'eu-west' }, chosen: { nodeId: MEDIA['us-east'].id } });
   });
 
-  it('entering ap-south, play exists only in us-east: the media goes there (remote) and the trace says why', async () => {
+  it('entering ap-south, play exists only in us-east: the media goes there (remote), the trace says why, and the digits still reach the home', async () => {
     const before = await records(1);
     const port = sippPort++;
     const res = await runSipp({
@@ -224,6 +229,8 @@ describe('application calls keep their media at the edge', () => {
       timeoutMs: 60_000,
     });
     expect(res.successfulCalls, res.errorsTail).toBe(1);
+    // us-east's rtpengine reported the digits to us-east's node, which passed them on to the home (digit route).
+    expect(hits.filter((h) => h.path === '/gathered').map((h) => h.params.Digits)).toEqual(['123', '123']);
     const after = await records(before.length + 1);
     const rec = after.find((r) => !before.some((b) => b.sid === r.sid))!;
     expect(rec.region).toBe('eu-west');
