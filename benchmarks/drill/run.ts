@@ -72,6 +72,14 @@ function calleeOf(config: Config, number: string): { address: string; port: numb
   return { address: m[1]!, port: Number(m[2] ?? 5060) };
 }
 
+function tail(file: string, chars = 600): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-chars).trim() || `(empty log ${file})`;
+  } catch {
+    return `(no log ${file})`;
+  }
+}
+
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
@@ -267,6 +275,8 @@ async function main(): Promise<number> {
       }
     }
     const probeNodes = probes.map((p) => p.mediaAddressAtAnswer);
+    // No drill without load: a SIPp that could not start (port taken, bad scenario) stops the run here.
+    if (uac.hasExited()) throw new Error(`the SIPp caller exited before the drill: ${tail(join(uacDir, 'sipp-uac.log'))}`);
 
     const drillAt = uacSpawnedAt + opts.warmupS * 1000;
     await sleep(Math.max(0, drillAt - Date.now()));
@@ -291,8 +301,10 @@ async function main(): Promise<number> {
     const detectionMs = await detecting;
     await sleep(Math.max(0, loadEnd - Date.now()));
     const probeEnds = await Promise.all(probes.map((p) => p.hangup()));
-    await uac.exited;
+    const exitCode = await uac.exited;
     clearTimeout(hardLimit);
+    // SIPp exit codes (sipp(1)): 0 all calls passed, 1 some failed, 97/99 clean stops; others are fatal.
+    if (exitCode !== null && ![0, 1, 97, 99].includes(exitCode)) throw new Error(`the SIPp caller exited with code ${exitCode}: ${tail(join(uacDir, 'sipp-uac.log'))}`);
 
     if (!existsSync(statFile)) throw new Error(`SIPp wrote no statistics (see ${join(uacDir, 'sipp-uac.log')})`);
     const counts = parseSippStat(readFileSync(statFile, 'latin1'));
