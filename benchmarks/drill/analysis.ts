@@ -6,10 +6,12 @@
  *   first answer of the operator API poll that shows the change (node not
  *   healthy, node drained, link `cut`); resolution: the poll interval.
  * - **recovery**: drill start → the earliest 200 OK among the calls of the
- *   final unbroken run of completed calls, i.e. the calls placed at or after
- *   the drill start from the first one on after which every call placed
- *   completed. Undefined (not recovered) when the last call placed did not
- *   complete, or no call was placed after the drill start.
+ *   final unbroken run of served calls, i.e. the calls placed at or after
+ *   the drill start from the first one on after which every call placed was
+ *   served: completed, and answered within `slowMs` of its INVITE (a call held
+ *   back by the drill and answered late is not served at the offered rate).
+ *   Undefined (not recovered) when the last call placed was not served, or
+ *   no call was placed after the drill start.
  * - **media gap**: per probe call, the longest time between two RTP packets
  *   the probe received (its own stream echoed by the far end); a stream that
  *   stopped and never resumed counts until the probe hung up.
@@ -23,17 +25,23 @@ export interface Recovery {
   placedAfterStart: number;
   /** Of those, calls that did not complete. */
   notCompletedAfterStart: number;
-  /** The last call placed at or after the drill start that did not complete, ms from the drill start. */
+  /** Of those, calls that completed but were answered more than `slowMs` after their INVITE. */
+  lateAfterStart: number;
+  /** The last call placed at or after the drill start that was not served, ms from the drill start. */
   lastFailurePlacedMs: number | undefined;
 }
 
 const isCompleted = (c: CallTimeline): boolean => c.completedAt !== undefined && c.answeredAt !== undefined;
+const isLate = (c: CallTimeline, slowMs: number): boolean => c.answeredAt !== undefined && c.answeredAt - c.placedAt > slowMs;
 
-export function computeRecovery(calls: readonly CallTimeline[], drillStartMs: number): Recovery {
+/** Default answer time beyond which a call counts as held back by the drill, ms. */
+export const SLOW_ANSWER_MS = 1000;
+
+export function computeRecovery(calls: readonly CallTimeline[], drillStartMs: number, slowMs = SLOW_ANSWER_MS): Recovery {
   const after = calls.filter((c) => c.placedAt >= drillStartMs).sort((a, b) => a.placedAt - b.placedAt || a.n - b.n);
   let lastFailure = -1;
   after.forEach((c, i) => {
-    if (!isCompleted(c)) lastFailure = i;
+    if (!isCompleted(c) || isLate(c, slowMs)) lastFailure = i;
   });
   const run = after.slice(lastFailure + 1);
   const answers = run.map((c) => c.answeredAt!).filter((t) => Number.isFinite(t));
@@ -41,6 +49,7 @@ export function computeRecovery(calls: readonly CallTimeline[], drillStartMs: nu
     recoveryMs: answers.length === 0 ? undefined : Math.min(...answers) - drillStartMs,
     placedAfterStart: after.length,
     notCompletedAfterStart: after.filter((c) => !isCompleted(c)).length,
+    lateAfterStart: after.filter((c) => isCompleted(c) && isLate(c, slowMs)).length,
     lastFailurePlacedMs: lastFailure < 0 ? undefined : after[lastFailure]!.placedAt - drillStartMs,
   };
 }

@@ -24,10 +24,11 @@ import { loadRegionCatalog, type RegionCatalog } from '../../regions/catalog.js'
 import { ChildGroup } from '../lib/children.js';
 import { isListening } from '../lib/readiness.js';
 import { SIPP } from '../lib/sipp.js';
-import { callSeries, computeRecovery, maxMediaGap } from './analysis.js';
+import { callSeries, computeRecovery, maxMediaGap, SLOW_ANSWER_MS } from './analysis.js';
 import { parseDrillArgs, USAGE, UsageError, type DrillOptions } from './args.js';
 import { MediaProbeCall } from './media-probe.js';
-import { OperatorClient, type OperatorNode } from './operator-client.js';
+import { drillFor, POLL_MS, pollUntil, preflight } from './drills.js';
+import { OperatorClient } from './operator-client.js';
 import { parseCallLog, parseSippStat } from './sipp-results.js';
 import { renderTimeline, type TimelineEvent } from './timeline-svg.js';
 
@@ -36,7 +37,6 @@ const UAS_CONTROL_PORT = 8972;
 const UAS_MEDIA_PORT = 26000;
 const PROBE_SIP_BASE = 5082;
 const PROBE_RTP_BASE = 23000;
-const POLL_MS = 100;
 /** A call without its next message within this fails in SIPp. */
 const RECV_TIMEOUT_MS = 15_000;
 
@@ -84,87 +84,6 @@ function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-interface Drill {
-  /** Sends the drill request. */
-  act(): Promise<void>;
-  /** True once the operator API shows the change. */
-  detected(): Promise<boolean>;
-  /** link-cut: undo after the duration. */
-  undo?: () => Promise<void>;
-  /** link-cut: true once the API shows the link open again. */
-  undone?: () => Promise<boolean>;
-  describe: string;
-}
-
-function drillFor(opts: DrillOptions, client: OperatorClient, nodeId: string | undefined): Drill {
-  const nodeState = async (): Promise<OperatorNode | undefined> => (await client.nodes(opts.region)).find((n) => n.id === nodeId);
-  switch (opts.kind) {
-    case 'media-kill':
-    case 'signaling-kill':
-      return {
-        describe: `SIGKILL of ${nodeId}`,
-        act: () => client.drill('kill', nodeId!),
-        detected: async () => (await nodeState())?.healthy !== true,
-      };
-    case 'media-drain':
-      return {
-        describe: `drain of ${nodeId}`,
-        act: () => client.drill('drain', nodeId!),
-        detected: async () => {
-          const n = await nodeState();
-          return n === undefined || !n.healthy || n.meta?.['drained'] === '1';
-        },
-      };
-    case 'link-cut': {
-      const linkCut = async (): Promise<boolean> => (await client.regions()).find((r) => r.id === opts.region)?.links.find((l) => l.to === opts.peer)?.state === 'cut';
-      return {
-        describe: `cut of the link ${opts.region} – ${opts.peer!} for ${opts.durationS} s`,
-        act: () => client.link(opts.region, opts.peer!, 'cut'),
-        detected: linkCut,
-        undo: () => client.link(opts.region, opts.peer!, 'restore'),
-        undone: async () => (await client.linkState(opts.region, opts.peer!)) === 'open' && !(await linkCut()),
-      };
-    }
-  }
-}
-
-/** Poll `cond` every POLL_MS until true (→ ms since `since`) or `untilMs`; API errors count as "not yet". */
-async function pollUntil(cond: () => Promise<boolean>, since: number, untilMs: number): Promise<number | undefined> {
-  while (Date.now() < untilMs) {
-    try {
-      if (await cond()) return Date.now() - since;
-    } catch {
-      /* the mesh may answer slowly while drilled; keep polling */
-    }
-    await sleep(POLL_MS);
-  }
-  return undefined;
-}
-
-async function preflight(opts: DrillOptions, client: OperatorClient, catalog: RegionCatalog): Promise<string | undefined> {
-  if (opts.kind === 'link-cut') {
-    if ((await client.linkState(opts.region, opts.peer!)) === 'cut') {
-      throw new Error(`the link ${opts.region} – ${opts.peer!} is already cut; restore it first (POST /v1/regions/${opts.region}/links/${opts.peer!} {"action":"restore"})`);
-    }
-    return undefined;
-  }
-  const nodes = await client.nodes(opts.region);
-  const kind = opts.kind === 'signaling-kill' ? 'signaling' : 'media';
-  const nodeId =
-    opts.nodeId ??
-    (kind === 'media' ? catalog.region(opts.region).mediaNodes[0]?.id : nodes.filter((n) => n.kind === 'signaling').map((n) => n.id).sort()[0]);
-  if (nodeId === undefined) throw new Error(`region ${opts.region} has no ${kind} node`);
-  const node = nodes.find((n) => n.id === nodeId);
-  const known = nodes.filter((n) => n.kind === kind).map((n) => n.id).join(', ') || 'none';
-  if (node === undefined) throw new Error(`node ${nodeId} is not in region ${opts.region}; its ${kind} nodes: ${known}`);
-  if (node.kind !== kind) throw new Error(`node ${nodeId} is a ${node.kind} node; ${opts.kind} needs a ${kind} node (${known})`);
-  if (!node.healthy) throw new Error(`node ${nodeId} is not healthy now (killed by an earlier drill?); pick another with --node (${known}) or restart the mesh`);
-  if (opts.kind === 'media-drain' && node.meta?.['drained'] === '1') throw new Error(`node ${nodeId} is already drained; pick another with --node (${known})`);
-  const healthyOthers = nodes.filter((n) => n.kind === kind && n.healthy && n.id !== nodeId).length;
-  if (kind === 'media' && healthyOthers === 0) say(`warning: ${nodeId} is the only healthy media node of ${opts.region}: calls cannot recover there`);
-  return nodeId;
-}
-
 async function main(): Promise<number> {
   const root = findProjectRoot();
   const config = loadConfig({ file: process.env.MESH_CONFIG ?? join(root, 'infra', 'config', 'us-east.json') });
@@ -193,7 +112,7 @@ async function main(): Promise<number> {
   const number = numberHomedIn(catalog, config, home);
   const entry = catalog.region(opts.region).signaling;
   const callee = calleeOf(config, number);
-  const nodeId = await preflight(opts, client, catalog);
+  const nodeId = await preflight(opts, client, catalog, say);
   const drill = drillFor(opts, client, nodeId);
   if (isListening('udp', callee.address, callee.port)) {
     throw new Error(`something already listens on ${callee.address}:${callee.port} (UDP), where the drill's callee must run; stop it first`);
@@ -352,13 +271,14 @@ async function main(): Promise<number> {
       calls: {
         placed: counts.placed, completed: counts.completed, dropped: counts.dropped, failed: counts.failed, unfinished: counts.unfinished,
         failureCauses: counts.failureCauses, placedAfterDrillStart: recovery.placedAfterStart, notCompletedAfterDrillStart: recovery.notCompletedAfterStart,
+        answeredLateAfterDrillStart: recovery.lateAfterStart,
         lastFailurePlacedMs: round(recovery.lastFailurePlacedMs) ?? null,
       },
       media: { maxGapMs: mediaGapMs ?? null, probes: gaps },
       series,
       definitions: {
         detectionMs: `drill start (just before the drill request) → first answer of the operator API (polled every ${POLL_MS} ms) showing the change`,
-        recoveryMs: 'drill start → earliest 200 OK among the calls placed after the drill start from which on every placed call completed (null: not recovered)',
+        recoveryMs: `drill start → earliest 200 OK among the calls placed after the drill start from which on every placed call was served: completed and answered within ${SLOW_ANSWER_MS} ms of its INVITE (null: not recovered)`,
         restoredSeenMs: 'link-cut: drill start → the operator API shows the link open again after the restore',
         dropped: 'placed − completed (SIPp: TotalCallCreated − SuccessfulCall)',
         mediaGap: 'longest time between two RTP packets a probe call got back (its own 20 ms stream, echoed by the callee)',
@@ -388,7 +308,7 @@ async function main(): Promise<number> {
     say(`  detection time:  ${ms(detectionMs)}`);
     if (restoreMs !== undefined) say(`  link restored:   sent at ${restoreMs} ms, seen open at ${ms(restoredSeenMs)}`);
     say(`  recovery time:   ${recovery.recoveryMs === undefined ? 'not recovered' : ms(recovery.recoveryMs)}`);
-    say(`  calls:           placed ${counts.placed}, completed ${counts.completed}, dropped ${counts.dropped}${Object.keys(counts.failureCauses).length > 0 ? ` (${Object.entries(counts.failureCauses).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`);
+    say(`  calls:           placed ${counts.placed}, completed ${counts.completed}, dropped ${counts.dropped}${recovery.lateAfterStart > 0 ? `, answered late (> ${SLOW_ANSWER_MS} ms) ${recovery.lateAfterStart}` : ''}${Object.keys(counts.failureCauses).length > 0 ? ` (${Object.entries(counts.failureCauses).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`);
     say(`  media gap:       ${mediaGapMs === undefined ? 'not measured (no probe call)' : `${mediaGapMs} ms max over ${gaps.length} probe calls (${gaps.map((g) => `${g.mediaNodeAtAnswer ?? '?'} ${g.maxGapMs} ms`).join(', ')})`}`);
     for (const n of notes) say(`  note: ${n}`);
     say(`  results:         ${join('benchmarks', 'results', `${name}.json`)}, ${name}.svg`);

@@ -10,16 +10,19 @@ const dropped = (n: number, placed: number): CallTimeline => ({ n, placedAt: T +
 describe('recovery', () => {
   it('is the first answer of the final unbroken run of completed calls placed after the drill start', () => {
     const r = computeRecovery([ok(1, -400), lost(2, 100), ok(3, 300), lost(4, 500), ok(5, 700), ok(6, 900)], T);
-    expect(r).toEqual({ recoveryMs: 750, placedAfterStart: 5, notCompletedAfterStart: 2, lastFailurePlacedMs: 500 });
+    expect(r).toEqual({ recoveryMs: 750, placedAfterStart: 5, notCompletedAfterStart: 2, lateAfterStart: 0, lastFailurePlacedMs: 500 });
   });
 
   it('counts a call answered but not completed as a failure', () => {
     expect(computeRecovery([dropped(1, 100), ok(2, 300)], T).recoveryMs).toBe(350);
   });
 
-  it('takes the earliest answer of the run when a later-placed call was answered first', () => {
-    // Calls held during a cut link are answered after the restore, out of order.
-    expect(computeRecovery([ok(1, 100, 5200), ok(2, 300, 4800), ok(3, 5200, 30)], T).recoveryMs).toBe(5100);
+  it('counts a call answered later than the bound as not served, and takes the earliest answer of the run', () => {
+    // Calls held back during a cut link are answered after the restore, late; the first in time after it is served.
+    const calls = [ok(1, 100, 5200), ok(2, 300, 4800), ok(3, 5200, 900), ok(4, 5150, 30), ok(5, 5400, 20)];
+    expect(computeRecovery(calls, T)).toMatchObject({ recoveryMs: 5180, notCompletedAfterStart: 0, lateAfterStart: 2, lastFailurePlacedMs: 300 });
+    // With a looser bound nothing is late: the first answer after the start.
+    expect(computeRecovery(calls, T, 10_000).recoveryMs).toBe(5100);
   });
 
   it('is the first answer after the start when nothing failed', () => {
