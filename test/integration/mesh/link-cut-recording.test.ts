@@ -278,6 +278,7 @@ describe('link cut drill during recorded calls (eu-west edge, us-east home)', ()
   it('keeps every call up, loses no recording and counts what SIPp saw', async () => {
     const e = edge();
     const before = { ...e.b2bua.counters, failures: { ...e.b2bua.counters.failures } };
+    expect(e.b2bua.byeRetries.counters.retried + home().b2bua.byeRetries.counters.retried).toBe(0);
     const uploader = (await e.recorder!.localStore())!.uploader;
     const attemptsBefore = uploader.attempts;
     const callerMedia = await CallerMedia.start(e, '127.0.27.5');
@@ -299,6 +300,7 @@ describe('link cut drill during recorded calls (eu-west edge, us-east home)', ()
     let cutAt = 0;
     let restoredAt = 0;
     let sipp: SippResult[];
+    let byesAcross: Promise<number> | undefined;
     try {
       await waitUntil(() => callerMedia.streams.size === GROUPS.length * CALLS_PER_GROUP, 5000, 'every call answered at the edge');
       await new Promise((r) => setTimeout(r, 1000));
@@ -308,6 +310,12 @@ describe('link cut drill during recorded calls (eu-west edge, us-east home)', ()
       await new Promise((r) => setTimeout(r, CUT_MS));
       await drill('restore');
       restoredAt = Date.now();
+      // How long after the restore the BYEs that met the cut were answered, both ways.
+      byesAcross = waitUntil(
+        () => e.b2bua.byeRetries.counters.answeredAfterRetry === CALLS_PER_GROUP && home().b2bua.byeRetries.counters.answeredAfterRetry === CALLS_PER_GROUP,
+        15_000,
+        'BYEs sent during the cut answered',
+      );
       measured.restoreAppliedMs = await waitUntil(() => !follower.applied.has(`${EDGE}|${HOME}`), 1500, 'restore applied to the relays');
     } finally {
       // SIPp finishes either way; a failed step above must not leave it running.
@@ -358,8 +366,15 @@ describe('link cut drill during recorded calls (eu-west edge, us-east home)', ()
     measured.calleeByeReachedEdgeAfterRestoreMs = Math.max(...inGroup('callee-bye-in-cut').map((s) => ended.get(s.sid)! - restoredAt));
     for (const s of inGroup('caller-bye-after')) expect(ended.get(s.sid)).toBeGreaterThan(restoredAt);
     // The caller's BYE reached the home region (and the callee) only after the restore.
-    await waitUntil(() => home().b2bua.calls.size === 0, 15_000, 'home region ended every call');
-    measured.homeEmptyAfterRestoreMs = Date.now() - restoredAt;
+    measured.byesAnsweredAfterRestoreMs = await byesAcross!;
+    await waitUntil(() => home().b2bua.calls.size === 0, 5000, 'home region ended every call');
+    // Those BYEs outlived their transactions (Timer F) during the cut and were sent again until answered:
+    // the edge's to the home region for the callers that hung up, the home's to the edge for the callees.
+    measured.byeRetries = { edge: { ...e.b2bua.byeRetries.counters }, home: { ...home().b2bua.byeRetries.counters } };
+    for (const side of [e, home()]) {
+      expect(side.b2bua.byeRetries.counters).toMatchObject({ answeredAfterRetry: CALLS_PER_GROUP, gaveUp: 0 });
+      expect(side.b2bua.byeRetries.pending).toBe(0);
+    }
     const calleeRes = { echo: await callees.get('echo')!.stop(500), bye: await callees.get('bye')!.stop(500) };
     callees.clear();
     measured.calleeSipp = Object.fromEntries(Object.entries(calleeRes).map(([k, r]) => [k, { successful: r.successfulCalls, failed: r.failedCalls }]));
