@@ -17,7 +17,7 @@ import type { Config } from './config.js';
 export interface MetricsSources {
   readonly nodeId: string;
   readonly config: Pick<Config, 'region'>;
-  readonly b2bua: Pick<B2bua, 'counters'>;
+  readonly b2bua: Pick<B2bua, 'counters' | 'byeRetries'>;
   readonly stack: Pick<SipStack, 'counters'>;
   readonly media: MediaNodeRegistry;
   readonly calls: Pick<CallRegistry, 'size'>;
@@ -62,5 +62,6 @@ export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
     media: node.media.snapshot().map((m) => ({ ...m, capabilities: [...m.capabilities] })),
     drained: node.media.drainedIds,
     sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized },
+    byes: { ...node.b2bua.byeRetries.counters, pending: node.b2bua.byeRetries.pending },
   };
 }

@@ -74,6 +74,10 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_sip_dropped_total', 'counter', 'SIP input the node discarded without an answer, by reason.');
   w.family('mesh_sip_rejected_total', 'counter', 'SIP requests the stack refused itself (stateless 400/505/513, 416/420 of RFC 3261 8.2.2, 503 when full), by status.');
   w.family('mesh_sip_oversized_total', 'counter', 'SIP messages over the size limit.');
+  w.family('mesh_bye_retries_total', 'counter', 'BYEs sent again because the previous one got no answer (timeout or transport error), e.g. across a cut region link.');
+  w.family('mesh_bye_answered_after_retry_total', 'counter', 'BYEs answered only after being sent again.');
+  w.family('mesh_bye_given_up_total', 'counter', 'BYEs never answered and no longer sent (retry window over, too many waiting, or shutdown): the peer may keep its half of the call.');
+  w.family('mesh_byes_awaiting_retry', 'gauge', 'BYEs waiting for their next try.');
 }
 
 /** Only well-formed keys, sorted, at most MAX_SIP_LABEL_VALUES of them: label cardinality stays bounded. */
@@ -118,6 +122,12 @@ export function renderSnapshots(
     }
     writeWebhook(w, labels, s.webhook);
     if (s.sip !== undefined) writeSip(w, labels, s.sip);
+    if (s.byes !== undefined) {
+      w.sample('mesh_bye_retries_total', labels, s.byes.retried);
+      w.sample('mesh_bye_answered_after_retry_total', labels, s.byes.answeredAfterRetry);
+      w.sample('mesh_bye_given_up_total', labels, s.byes.gaveUp);
+      w.sample('mesh_byes_awaiting_retry', labels, s.byes.pending);
+    }
     w.sample('mesh_metrics_snapshot_age_seconds', labels, Math.max(0, now - s.at) / 1000);
   }
   if (extra !== undefined) {

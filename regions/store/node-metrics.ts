@@ -50,6 +50,12 @@ export function parseSnapshot(json: string): NodeMetricsSnapshot | undefined {
       return undefined;
     }
   }
+  if (s.byes !== undefined) {
+    const b = s.byes as Record<string, unknown> | null;
+    if (typeof b !== 'object' || b === null || !isCount(b.retried) || !isCount(b.gaveUp) || !isCount(b.answeredAfterRetry) || !isCount(b.pending)) {
+      return undefined;
+    }
+  }
   const ng = s.ngLatency;
   if (typeof ng !== 'object' || ng === null || Array.isArray(ng)) return undefined;
   for (const h of Object.values(ng as Record<string, unknown>)) {

@@ -60,6 +60,16 @@ export interface NodeMetricsSnapshot {
   drained?: string[];
   /** SIP stack health; absent in snapshots of older nodes. */
   sip?: SipTransportMetrics;
+  /** The B2BUA's unanswered BYEs sent again (signaling/b2bua/bye-retry.ts); absent in snapshots of older nodes. */
+  byes?: ByeRetryMetrics;
+}
+
+/** Cumulative since start, but `pending`: BYEs waiting for their next try now (bounded by the node's maxPending). */
+export interface ByeRetryMetrics {
+  retried: number;
+  gaveUp: number;
+  answeredAfterRetry: number;
+  pending: number;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Call, Leg, LegRole } from './call.js';
 import { otherLeg, safeRespond, type B2buaCore, type B2buaCounters, type B2buaOptions } from './core.js';
 import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
+import { ByeRetries } from './bye-retry.js';
 import { InDialogHandler } from './in-dialog.js';
 import { EDGE_REGION_HEADER, withPassthrough } from './mesh.js';
 import type { MediaPort } from './media-port.js';
@@ -34,6 +35,8 @@ export class B2bua implements B2buaCore {
   /** Leg lookup: `${callId}\n${ourTag}` → call + leg. */
   private readonly legs = new Map<string, { call: Call; role: LegRole }>();
   private readonly inDialog: InDialogHandler;
+  /** BYEs that got no answer, sent again for a while (bye-retry.ts); its counters are the node's. */
+  readonly byeRetries: ByeRetries;
   private readonly newCalls: NewCallHandler;
   /** Moves answered calls off a media node that died (reanchor.ts). */
   readonly reanchorer: Reanchorer;
@@ -55,7 +58,8 @@ export class B2bua implements B2buaCore {
     private readonly opts: B2buaOptions,
   ) {
     this.media = withPassthrough(media);
-    this.inDialog = new InDialogHandler(this, stack, this.media, log);
+    this.byeRetries = new ByeRetries(opts.byeRetry);
+    this.inDialog = new InDialogHandler(this, stack, this.media, log, this.byeRetries);
     this.newCalls = new NewCallHandler(this, stack, this.media, routes, log, opts);
     this.reanchorer = new Reanchorer(this, stack, this.media, log, opts.reanchor);
     stack.onRequest((req, tx, source) => {
@@ -283,6 +287,8 @@ export class B2bua implements B2buaCore {
       if (call.state === 'answered') this.inDialog.hangup(call, 'shutdown', ['a', 'b']);
       else this.failCall(call, 'SHUTTING_DOWN');
     }
+    // The BYEs just sent go out; retries would outlive the stack.
+    this.byeRetries.close();
   }
 
   /** The leg on the other side. */

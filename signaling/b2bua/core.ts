@@ -12,6 +12,7 @@ import type { Dialog } from '../sip/dialog/index.js';
 import type { Endpoint, SipRequest, SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction } from '../sip/stack.js';
 import type { Call, LegRole } from './call.js';
+import type { ByeRetryOptions } from './bye-retry.js';
 import type { CarrierAdmission } from './carrier-admission.js';
 import type { MeshRouting } from './mesh.js';
 import type { MediaNeed } from './media-port.js';
@@ -44,6 +45,8 @@ export interface B2buaOptions {
   noAnswerTimeoutMs: number;
   /** Re-anchoring of calls whose media node died. Defaults as ReanchorOptions'. */
   reanchor?: ReanchorOptions;
+  /** Unanswered BYEs sent again (bye-retry.ts). Defaults: every 2 s after a failure, for 5 min, at most 10000 waiting. */
+  byeRetry?: ByeRetryOptions;
   /** Home-region anchoring between regions (home from tenant data, static rules for carrier routes; `meshRouting`); absent: every call is local. */
   mesh?: MeshRouting;
   /** Numbers with an application: looked up for each call anchored here, answered by the platform when found. */

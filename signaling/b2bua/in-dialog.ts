@@ -9,6 +9,7 @@ import { createResponse, getTag, parseCSeq, type Endpoint, type SipRequest, type
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { otherLeg, safeRespond, type B2buaCore } from './core.js';
 import type { Call, LegRole } from './call.js';
+import type { ByeRetries } from './bye-retry.js';
 import type { MediaPort } from './media-port.js';
 import { sdpBody, SDP_TYPE } from './sdp.js';
 
@@ -18,6 +19,7 @@ export class InDialogHandler {
     private readonly stack: SipStack,
     private readonly media: MediaPort,
     private readonly log: Logger,
+    private readonly byes: ByeRetries,
   ) {}
 
   handle(call: Call, from: LegRole, req: SipRequest, tx: ServerTransaction | null): void {
@@ -227,15 +229,28 @@ export class InDialogHandler {
     this.sendAck(found.call, found.role, cseq.seq);
   }
 
+  /** BYE a leg; an unanswered BYE is sent again for a while (bye-retry.ts), so the peer learns the call ended after a link cut too. */
   sendBye(call: Call, role: LegRole): void {
     const dialog = this.dialogOf(call, role);
     if (dialog === undefined) return;
-    const bye = dialog.createRequest('BYE');
-    this.stack.sendRequest(bye, this.destOf(call, role), {
-      onFinal: () => {},
-      onTimeout: () => this.log.info('BYE not answered', { sid: call.sid, leg: role }),
-      onTransportError: (e) => this.log.info('BYE transport error', { sid: call.sid, leg: role, error: e }),
-    });
+    this.byes.send(
+      (report) => {
+        // A new request each time: the dialog gives it the next CSeq (RFC 3261 §12.2.1.1).
+        const bye = dialog.createRequest('BYE');
+        this.stack.sendRequest(bye, this.destOf(call, role), {
+          onFinal: () => report(true),
+          onTimeout: () => {
+            this.log.info('BYE not answered', { sid: call.sid, leg: role });
+            report(false);
+          },
+          onTransportError: (e) => {
+            this.log.info('BYE transport error', { sid: call.sid, leg: role, error: e });
+            report(false);
+          },
+        });
+      },
+      (tries) => this.log.warn('BYE never answered; the peer may keep its half of the call', { sid: call.sid, leg: role, tries }),
+    );
   }
 
   /** End an answered call: BYE the given legs, release media. */

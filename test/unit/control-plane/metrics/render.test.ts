@@ -109,6 +109,27 @@ describe('SIP transport series', () => {
   });
 });
 
+describe('BYE retry series', () => {
+  const byes = { retried: 5, gaveUp: 1, answeredAfterRetry: 3, pending: 2 };
+
+  it('exports BYEs sent again, answered after a retry, given up, and waiting, per node', () => {
+    const f = parsePrometheus(renderSnapshots([snap({ byes })], undefined, NOW));
+    const l = { region: 'us-east', node: 'us-east-sig-1' };
+    expect(f.get('mesh_bye_retries_total')?.type).toBe('counter');
+    expect(f.get('mesh_byes_awaiting_retry')?.type).toBe('gauge');
+    expect(valueOf(f, 'mesh_bye_retries_total', 'mesh_bye_retries_total', l)).toBe(5);
+    expect(valueOf(f, 'mesh_bye_answered_after_retry_total', 'mesh_bye_answered_after_retry_total', l)).toBe(3);
+    expect(valueOf(f, 'mesh_bye_given_up_total', 'mesh_bye_given_up_total', l)).toBe(1);
+    expect(valueOf(f, 'mesh_byes_awaiting_retry', 'mesh_byes_awaiting_retry', l)).toBe(2);
+    expect(parseSnapshot(JSON.stringify(snap({ byes })))?.byes).toEqual(byes);
+  });
+
+  it('a snapshot without the byes field (older node) renders without BYE samples', () => {
+    const f = parsePrometheus(renderSnapshots([snap()], undefined, NOW));
+    expect(f.get('mesh_bye_retries_total')?.samples ?? []).toEqual([]);
+  });
+});
+
 describe('parseSnapshot', () => {
   it('accepts a well-formed snapshot', () => {
     expect(parseSnapshot(JSON.stringify(snap()))?.nodeId).toBe('us-east-sig-1');
@@ -124,6 +145,8 @@ describe('parseSnapshot', () => {
     ['array', '[]'],
     ['bad sip counters', JSON.stringify({ ...snap(), sip: { dropped: { x: -1 }, rejected: {}, oversized: 0 } })],
     ['sip without oversized', JSON.stringify({ ...snap(), sip: { dropped: {}, rejected: {} } })],
+    ['byes without pending', JSON.stringify({ ...snap(), byes: { retried: 0, gaveUp: 0, answeredAfterRetry: 0 } })],
+    ['negative bye count', JSON.stringify({ ...snap(), byes: { retried: -1, gaveUp: 0, answeredAfterRetry: 0, pending: 0 } })],
   ])('rejects %s', (_, raw) => {
     expect(parseSnapshot(raw)).toBeUndefined();
   });
