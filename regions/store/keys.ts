@@ -58,8 +58,8 @@ export const keys = (prefix: string) => ({
   placements: (callKey: string) => `${prefix}placements:${callKey}`,
   /** SIP Call-ID under which a B2BUA call's trace is kept, by CallSid: the trace stays findable once the live-call record is gone. */
   placementsAlias: (callSid: string) => `${prefix}placements-of:${callSid}`,
-  /** Set of media node ids drained by an operator drill. */
-  drainedNodes: () => `${prefix}drained-nodes`,
+  /** Hash node id → ISO time it was drained, by an operator drill (drained-nodes.ts); undrain deletes the field. */
+  drainedNodes: () => `${prefix}drained`,
   /** Set of region pairs `a|b` (a < b) whose emulated link is cut by an operator drill (link-cuts.ts). */
   linkCuts: () => `${prefix}link-cuts`,
 
