@@ -61,7 +61,7 @@ export interface SignalingNode {
   readonly takeover: TakeoverReport | undefined;
   /** Registration in discovery (this node, its healthy media nodes) and the watched media nodes of every region. */
   readonly discovery: NodeDiscovery;
-  /** Reload the region's carriers and drained media nodes from Redis now (also done every 3 s). */
+  /** Reload the region's carriers and the drained nodes (this one: refuse new calls; its media nodes: place nothing new) from Redis now (also done every 3 s). */
   reloadCarriers(): Promise<void>;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
   close(): Promise<void>;
