@@ -45,6 +45,8 @@ import { startMediaNode } from './rtpengine.js';
 import { sipOptionsPing } from './sip-ping.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** First restart delay of an rtpengine: twice the time its death takes to be detected and confirmed, at least 3 s. */
+const mediaRestartMs = (m: { healthIntervalMs: number; ngTimeoutMs: number }): number => Math.max(3000, 2 * (2 * m.healthIntervalMs + m.ngTimeoutMs + 100));
 /** Project root: this file runs from dist/infra/. */
 const root = resolve(here, '..', '..');
 
@@ -187,7 +189,14 @@ async function main(): Promise<void> {
     const regionCfgs = catalog === undefined ? [config] : regionConfigs(catalog, config, links);
     for (const rc of regionCfgs) {
       for (const n of rc.media.nodes) {
-        await supervisor.add({ name: `rtpengine ${n.id}`, start: () => startMediaNode(n, logDir, `${rc.sip.address}:${rc.media.dtmfEventPort}`) });
+        await supervisor.add({
+          name: `rtpengine ${n.id}`,
+          start: () => startMediaNode(n, logDir, `${rc.sip.address}:${rc.media.dtmfEventPort}`),
+          // A restarted rtpengine has none of its calls: it must stay away until the signaling nodes
+          // have seen it dead and confirmed it (a ping interval + ng timeout + a confirming interval),
+          // so they re-anchor its calls instead of finding it healthy again with the media gone.
+          backoff: { initialMs: mediaRestartMs(rc.media), maxMs: Math.max(10_000, mediaRestartMs(rc.media)) },
+        });
         say(`${rc.region}: media node ${n.id}: rtpengine on ${n.address}, ng ${n.address}:${n.ngPort}, RTP ${n.rtpPortMin}-${n.rtpPortMax}`);
       }
     }

@@ -52,6 +52,8 @@ export interface SupervisedSpec<C extends SupervisedChild = SupervisedChild> {
   name: string;
   /** Start one instance and resolve once it is ready. `restart` is 0 for the first start, then 1, 2, … */
   start: (restart: number) => Promise<C>;
+  /** This child's backoff, over the supervisor's. */
+  backoff?: Partial<BackoffPolicy>;
 }
 
 export type SupervisorEvent =
@@ -92,8 +94,9 @@ export class Supervisor<C extends SupervisedChild = SupervisedChild> {
   async add(spec: SupervisedSpec<C>): Promise<C> {
     if (this.entries.has(spec.name)) throw new Error(`supervisor: ${spec.name} is already supervised`);
     if (this.halted) throw new Error('supervisor: halted');
+    new RestartBackoff({ ...this.policy, ...(spec.backoff ?? {}) }); // a bad policy fails before the child starts
     const child = await spec.start(0);
-    const entry: Entry<C> = { spec, child, startedAt: this.now(), restarts: 0, backoff: new RestartBackoff(this.policy), timer: undefined };
+    const entry: Entry<C> = { spec, child, startedAt: this.now(), restarts: 0, backoff: new RestartBackoff({ ...this.policy, ...(spec.backoff ?? {}) }), timer: undefined };
     this.entries.set(spec.name, entry);
     if (this.halted) await child.stop();
     else this.watch(entry, child);

@@ -156,3 +156,26 @@ describe('Supervisor', () => {
     await expect(sup.add(spec('a'))).rejects.toThrow(/already supervised/);
   });
 });
+
+describe('Supervisor per-child backoff', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a child with its own policy waits its own delay (an rtpengine stays away until its death is confirmed)', async () => {
+    const events: SupervisorEvent[] = [];
+    const sup = new Supervisor<FakeChild>({ onEvent: (e) => events.push(e) });
+    const made: FakeChild[] = [];
+    await sup.add({ name: 'media', backoff: { initialMs: 4200 }, start: async () => (made.push(new FakeChild(300 + made.length)), made.at(-1)!) });
+    made[0]!.crash();
+    await vi.advanceTimersByTimeAsync(4199);
+    expect(made).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(made).toHaveLength(2);
+    expect(events[0]).toMatchObject({ type: 'exited', restartInMs: 4200 });
+    await expect(sup.add({ name: 'bad', backoff: { initialMs: 20_000 }, start: async () => new FakeChild(1) })).rejects.toThrow(RangeError);
+  });
+});
