@@ -19,7 +19,9 @@ import { readSnapshots } from '../control-plane/metrics/render.js';
 import { createOperatorApp } from '../control-plane/operator/app.js';
 import { DepartedNodes, nodesFromDiscovery, type DiscoveredNode } from '../control-plane/operator/node-view.js';
 import { regionsFromCatalog } from '../control-plane/operator/region-view.js';
-import type { DrillExecutor, NodeInfo, NodeKind } from '../control-plane/operator/types.js';
+import type { DrillExecutor, KillOutcome, NodeInfo, NodeKind } from '../control-plane/operator/types.js';
+import { listDrainedNodes, type DrainedNode } from '../regions/store/drained-nodes.js';
+import { leaseHolderPid } from '../signaling/b2bua/lease.js';
 import { loadRegionCatalog, type RegionCatalog } from '../regions/catalog.js';
 import { MeshError } from '../regions/core/errors.js';
 import { keys } from '../regions/store/keys.js';
@@ -43,12 +45,35 @@ export interface ControlPlaneOptions {
   operatorPassword: string;
   /** Listen port override (0 = ephemeral, for tests). */
   port?: number;
-  /** File with `{"<nodeId>": pid}` of the local mesh, for kill drills. Default <runDir>/pids.json. */
+  /**
+   * File with `{"<name>": pid}` of the local mesh, for kill drills. Default <runDir>/pids.json.
+   * A name is a node id, or `<node id>#<n>` for each process of a signaling node (active and
+   * standby; the one killed is the one holding the node's lease).
+   */
   pidsFile?: string;
   /** Discovery adapter override (tests). Default: the configured one. */
   discovery?: MeshDiscoveryOptions;
   /** Region catalog override (tests). Default: `config.regionsFile`, else $MESH_REGIONS, else the embedded one. */
   catalog?: RegionCatalog;
+}
+
+/**
+ * The process of the local mesh that serves `nodeId`: its own entry, or, for a
+ * signaling node run as several processes (`<nodeId>#1`, `#2`: active and
+ * standby), the one whose pid holds the node's lease. Only pids of the table
+ * are ever returned, whatever the lease says.
+ */
+export async function servingProcess(nodeId: string, pids: Record<string, number>, readLease: () => Promise<string | null>): Promise<{ process: string; pid: number }> {
+  const own = pids[nodeId];
+  if (Number.isSafeInteger(own) && own! > 0) return { process: nodeId, pid: own! };
+  const slots = Object.entries(pids).filter(([name, pid]) => name.startsWith(`${nodeId}#`) && Number.isSafeInteger(pid) && pid > 0);
+  if (slots.length === 0) throw new MeshError('NOT_FOUND', `node ${nodeId} is not a process of the local mesh`);
+  const holder = leaseHolderPid(await readLease());
+  const serving = slots.find(([, pid]) => pid === holder);
+  if (serving === undefined) {
+    throw new MeshError('CONFLICT', `no process of ${nodeId} holds its lease now (a standby is taking over); try again in a few seconds`, { retryAfter: 3 });
+  }
+  return { process: serving[0], pid: serving[1] };
 }
 
 /**
@@ -109,29 +134,28 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       // Metrics only enrich the list; discovery's view stands without them.
       clog.debug('node metrics unavailable for /nodes', { error: e as Error });
     }
-    return nodesFromDiscovery({ healthy, departed: departed.list(), snapshots });
+    // Drains are operator state: a Redis failure fails the listing rather than hiding them.
+    const drained: DrainedNode[] = await listDrainedNodes(redis, prefix);
+    return nodesFromDiscovery({ healthy, departed: departed.list(), snapshots, drained });
   };
   const pidsFile = opts.pidsFile ?? join(config.runDir, 'pids.json');
   const drills: DrillExecutor = {
-    // Drain: the region's signaling nodes stop placing new calls on it (they re-read the set every 3 s).
-    async drain(nodeId) {
-      await redis.sadd(keys(prefix).drainedNodes(), nodeId);
-    },
-    // Kill: SIGKILL the local mesh process of that node, as a real failure would.
-    async kill(nodeId) {
+    // Kill: SIGKILL the local mesh process serving that node, as a real failure would.
+    async kill(nodeId): Promise<KillOutcome> {
       let pids: Record<string, number>;
       try {
         pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as Record<string, number>;
       } catch {
         throw new MeshError('CONFLICT', `no local mesh process table at ${pidsFile}: kill drills need the embedded default started by make start`);
       }
-      const pid = pids[nodeId];
-      if (pid === undefined) throw new MeshError('NOT_FOUND', `node ${nodeId} is not a process of the local mesh`);
+      const { process: name, pid } = await servingProcess(nodeId, pids, () => redis.get(keys(prefix).signalingLease(nodeId)));
       try {
         process.kill(pid, 'SIGKILL');
       } catch (e) {
-        throw new MeshError('CONFLICT', `node ${nodeId} (pid ${pid}) is not running: ${(e as Error).message}`);
+        throw new MeshError('CONFLICT', `node ${nodeId} (${name}, pid ${pid}) is not running: ${(e as Error).message}`);
       }
+      clog.warn('kill drill', { nodeId, process: name, pid });
+      return { pid, signal: 'SIGKILL', process: name };
     },
   };
   const operator = { username: config.controlPlane.operatorUser, password: opts.operatorPassword };

@@ -8,12 +8,18 @@
  *   4. the link relays between regions (in this process; `link-delays.ts`): every region reaches
  *      the others through relays that add the catalog's one-way delay (mesh.emulateLinkDelay):
  *      SIP, and the region link, branch RTP and uploads to central media services
- *   5. one signaling node per region (child processes, ready when they answer SIP OPTIONS)
+ *   5. two processes per region's signaling node: the active (ready when it answers SIP
+ *      OPTIONS) and a standby (`--standby`, ready when it waits for the node's lease); the
+ *      standby takes over the address and the live calls when the active dies
  *   6. the control plane
  *
- * Logs go to run/logs/; what the relays carried to run/link-relays.json (every
- * 5 s and at stop). Ctrl-C or SIGTERM stops everything this launcher started,
- * in reverse order. Usage: node dist/infra/launch.js [--config FILE] [--single]
+ * Every child process (Redis when started here, rtpengines, signaling processes, the control
+ * plane) is supervised (`supervisor.ts`): one that dies is logged and started again after a
+ * backoff (0.5 s doubling to 10 s, back to 0.5 s after 60 s up) while the rest keeps running;
+ * a signaling process always comes back as a standby. `<runDir>/pids.json` follows the
+ * restarts (kill drills read it). Logs go to run/logs/; what the relays carried to
+ * run/link-relays.json (every 5 s and at stop). Ctrl-C or SIGTERM stops everything this
+ * launcher started, in reverse order. Usage: node dist/infra/launch.js [--config FILE] [--single]
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +31,8 @@ import { configPathFromArgv, loadConfig } from './config.js';
 import type { ManagedProcess } from './process.js';
 import { spawnManaged } from './process.js';
 import { ensureRedis } from './redis.js';
+import { Supervisor, type SupervisorEvent } from './supervisor.js';
+import { listDrainedNodes } from '../regions/store/drained-nodes.js';
 import { loadRegionCatalog } from '../regions/catalog.js';
 import { CENTRAL_MEDIA_HTTP_PORT, CENTRAL_MEDIA_RTP_PORTS, startCentralMediaSet, type CentralMediaSet } from './central-media-set.js';
 import { createMeshDiscovery, type MeshDiscovery } from './discovery.js';
@@ -37,6 +45,8 @@ import { startMediaNode } from './rtpengine.js';
 import { sipOptionsPing } from './sip-ping.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** First restart delay of an rtpengine: twice the time its death takes to be detected and confirmed, at least 3 s. */
+const mediaRestartMs = (m: { healthIntervalMs: number; ngTimeoutMs: number }): number => Math.max(3000, 2 * (2 * m.healthIntervalMs + m.ngTimeoutMs + 100));
 /** Project root: this file runs from dist/infra/. */
 const root = resolve(here, '..', '..');
 
@@ -52,7 +62,33 @@ async function main(): Promise<void> {
   const runDir = resolve(root, config.runDir);
   const logDir = join(runDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const started: ManagedProcess[] = [];
+  const supervisor = new Supervisor<ManagedProcess>({ onEvent: (e) => onSupervisorEvent(e) });
+  const pidsFile = join(runDir, 'pids.json');
+  // Keyed by node id (media node ids, `<signaling node id>#1` / `#2`, control-plane, redis) for kill drills.
+  const writePids = (): void => {
+    const pids: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(supervisor.pids())) pids[name.replace(/^rtpengine /, '')] = pid;
+    try {
+      writeFileSync(pidsFile, JSON.stringify(pids, null, 2));
+    } catch (e) {
+      log.warn('pids.json not written', { error: e as Error });
+    }
+  };
+  let upAndRunning = false;
+  const onSupervisorEvent = (e: SupervisorEvent): void => {
+    if (stopping) return;
+    if (e.type === 'exited') {
+      say(`${e.name} (pid ${e.pid}) exited (${e.code === null ? 'killed by a signal' : `code ${e.code}`}) after ${(e.upMs / 1000).toFixed(1)} s; restarting in ${e.restartInMs} ms, the rest keeps running`);
+      log.warn('child exited; restarting', { ...e });
+    } else if (e.type === 'restarted') {
+      say(`${e.name} restarted (pid ${e.pid}, restart ${e.restarts})`);
+      log.info('child restarted', { ...e });
+    } else {
+      say(`${e.name} did not come back (${e.error.message.split('\n')[0]}); next try in ${e.restartInMs} ms`);
+      log.warn('restart failed', { name: e.name, error: e.error, restartInMs: e.restartInMs });
+    }
+    if (upAndRunning) writePids();
+  };
   let relays: RunningLinkRelays | undefined;
   // Applies the operator's link cut drills (POST /v1/regions/{a}/links/{b}) to the relays.
   let linkCuts: { follower: LinkCutFollower; redis: Redis } | undefined;
@@ -64,21 +100,35 @@ async function main(): Promise<void> {
   const logStream = createWriteStream(join(logDir, 'launcher.log'), { flags: 'a' });
   const log = createLogger(config.logLevel, { proc: 'launcher' }, (line) => logStream.write(line + '\n'));
   let stopping = false;
+  /** Supervised names of the signaling processes (`<nodeId>#1`, `#2`). */
+  const signalingSlots = new Set<string>();
 
   const stopAll = async (code: number): Promise<never> => {
     if (!stopping) {
       stopping = true;
+      supervisor.halt();
       say('stopping everything this launcher started…');
-      for (const p of [...started].reverse()) {
+      const stopOne = async (name: string): Promise<void> => {
+        try {
+          await supervisor.stop(name, 5000);
+          say(`  stopped ${name}`);
+        } catch (e) {
+          say(`  ${name}: ${(e as Error).message}`);
+        }
+      };
+      const names = supervisor.names().reverse();
+      // The two processes of a signaling node stop together: stopped one after the other, the
+      // standby would take over (and hang up) the calls the active just let go.
+      const signaling = names.filter((n) => signalingSlots.has(n));
+      for (const name of names) {
+        if (signalingSlots.has(name)) {
+          if (name === signaling[0]) await Promise.all(signaling.map(stopOne));
+          continue;
+        }
         // The central media services and the relays go after the signaling nodes (whose BYEs, branch
         // completions and uploads to other regions pass through them) and before the media nodes.
-        if (p.name.startsWith('rtpengine ')) await closeInProcess();
-        try {
-          await p.stop(5000);
-          say(`  stopped ${p.name}`);
-        } catch (e) {
-          say(`  ${p.name}: ${(e as Error).message}`);
-        }
+        if (name.startsWith('rtpengine ')) await closeInProcess();
+        await stopOne(name);
       }
       await closeInProcess();
       logStream.end();
@@ -117,9 +167,18 @@ async function main(): Promise<void> {
     const redis = await ensureRedis({ url: config.redis.url, runDir });
     if (redis === null) say(`redis: reusing the server at ${config.redis.url}`);
     else {
-      started.push(redis);
+      await supervisor.add({
+        name: 'redis',
+        start: async (n) => {
+          if (n === 0) return redis;
+          const again = await ensureRedis({ url: config.redis.url, runDir });
+          if (again === null) throw new Error(`another Redis now serves ${config.redis.url}; not supervising it`);
+          return again;
+        },
+      });
       say(`redis: started at ${config.redis.url} (AOF on, data in ${join(runDir, 'redis-*')})`);
     }
+    await reportDrained(config.redis.url, config.redis.keyPrefix);
     // Every region of the catalog (--single: only the configured region, as the configuration file says).
     const single = process.argv.includes('--single');
     const fullCatalog = loadRegionCatalog(config.regionsFile);
@@ -130,8 +189,14 @@ async function main(): Promise<void> {
     const regionCfgs = catalog === undefined ? [config] : regionConfigs(catalog, config, links);
     for (const rc of regionCfgs) {
       for (const n of rc.media.nodes) {
-        const p = await startMediaNode(n, logDir, `${rc.sip.address}:${rc.media.dtmfEventPort}`);
-        started.push(p);
+        await supervisor.add({
+          name: `rtpengine ${n.id}`,
+          start: () => startMediaNode(n, logDir, `${rc.sip.address}:${rc.media.dtmfEventPort}`),
+          // A restarted rtpengine has none of its calls: it must stay away until the signaling nodes
+          // have seen it dead and confirmed it (a ping interval + ng timeout + a confirming interval),
+          // so they re-anchor its calls instead of finding it healthy again with the media gone.
+          backoff: { initialMs: mediaRestartMs(rc.media), maxMs: Math.max(10_000, mediaRestartMs(rc.media)) },
+        });
         say(`${rc.region}: media node ${n.id}: rtpengine on ${n.address}, ng ${n.address}:${n.ngPort}, RTP ${n.rtpPortMin}-${n.rtpPortMax}`);
       }
     }
@@ -171,42 +236,50 @@ async function main(): Promise<void> {
         file = join(runDir, `config-${rc.region}.json`);
         writeFileSync(file, JSON.stringify(rc, null, 2));
       }
-      const sig = await spawnManaged({
-        name: nodeId,
-        command: process.execPath,
-        args: [join(root, 'dist', 'infra', 'node-main.js'), '--config', file],
-        logFile: join(logDir, `${nodeId}.log`),
-        isReady: () => sipOptionsPing(rc.sip.address, rc.sip.port, 300),
-        readyTimeoutMs: 15000,
-      });
-      started.push(sig);
-      say(`${rc.region}: signaling node ${nodeId}: SIP on ${rc.sip.address}:${rc.sip.port} (${rc.sip.transports.join(', ')})`);
-      void sig.exited.then((code) => {
-        if (!stopping) {
-          say(`signaling node ${nodeId} exited (code ${String(code)}); see ${logDir}`);
-          void stopAll(1);
-        }
-      });
+      // Two processes of one node: #1 starts active, #2 as its standby; whichever dies comes
+      // back as a standby (the other holds, or is about to take, the node's lease).
+      const args = [join(root, 'dist', 'infra', 'node-main.js'), '--config', file];
+      for (const slot of [1, 2]) {
+        const name = `${nodeId}#${slot}`;
+        signalingSlots.add(name);
+        const sig = await supervisor.add({
+          name,
+          start: (n) => {
+            const standby = slot === 2 || n > 0;
+            return spawnManaged({
+              name,
+              command: process.execPath,
+              args: standby ? [...args, '--standby'] : args,
+              logFile: join(logDir, `${nodeId}.${slot}.log`),
+              // A standby is ready once it waits for the lease (or took it meanwhile).
+              ...(standby ? { readyOutput: 'STANDBY ' } : { isReady: () => sipOptionsPing(rc.sip.address, rc.sip.port, 300) }),
+              readyTimeoutMs: 15000,
+            });
+          },
+        });
+        say(`${rc.region}: signaling node ${nodeId} ${slot === 1 ? 'active' : 'standby'} (${name}, pid ${sig.pid}): SIP on ${rc.sip.address}:${rc.sip.port} (${rc.sip.transports.join(', ')}); log ${join(logDir, `${nodeId}.${slot}.log`)}`);
+      }
     }
 
     // The control plane: operator password from configuration, or one generated on first start
     // and kept (mode 600) under the run folder so it survives restarts.
     const operatorPassword = config.controlPlane.operatorPassword ?? persistentSecret(join(runDir, 'operator-password'));
     const cpUrl = `http://${config.controlPlane.address}:${config.controlPlane.port}`;
-    const cp = await spawnManaged({
+    await supervisor.add({
       name: 'control-plane',
-      command: process.execPath,
-      args: [join(root, 'dist', 'infra', 'control-plane-main.js'), '--config', configFile],
-      env: { ...stringEnv(process.env), OPERATOR_PASSWORD: operatorPassword },
-      logFile: join(logDir, 'control-plane.log'),
-      isReady: () => httpOk(`${cpUrl}/openapi.json`),
-      readyTimeoutMs: 15000,
+      start: () =>
+        spawnManaged({
+          name: 'control-plane',
+          command: process.execPath,
+          args: [join(root, 'dist', 'infra', 'control-plane-main.js'), '--config', configFile],
+          env: { ...stringEnv(process.env), OPERATOR_PASSWORD: operatorPassword },
+          logFile: join(logDir, 'control-plane.log'),
+          isReady: () => httpOk(`${cpUrl}/openapi.json`),
+          readyTimeoutMs: 15000,
+        }),
     });
-    started.push(cp);
-    const pids: Record<string, number> = {};
-    // Keyed by node id (media node ids, the signaling node id, control-plane) for kill drills.
-    for (const p of started) if (p.pid !== undefined) pids[p.name.replace(/^rtpengine /, '')] = p.pid;
-    writeFileSync(join(runDir, 'pids.json'), JSON.stringify(pids, null, 2));
+    writePids();
+    upAndRunning = true;
     const dev = await devAccount(config.redis.url, config.redis.keyPrefix, config.region);
     say(`control plane: ${cpUrl} (tenant API /2010-04-01, operator API /v1, /metrics, /openapi.json)`);
     // The auth token is a secret: it goes to a file only its owner reads, never to the terminal or a log.
@@ -237,7 +310,7 @@ async function main(): Promise<void> {
       const entry = regionCfgs.find((rc) => rc.region !== config.region) ?? config;
       say(`  sipp -sf test/sipp/uac-basic.xml -s ${recorded[0]}000001 -i 127.0.0.1 -p 5072 -m 1 ${entry.sip.address}:${entry.sip.port}`);
     }
-    say('Ctrl-C stops everything.');
+    say('A process that dies is restarted (0.5 s backoff doubling to 10 s); Ctrl-C stops everything.');
   } catch (e) {
     say(`start failed: ${(e as Error).message}`);
     await stopAll(1);
@@ -287,6 +360,23 @@ async function devAccount(url: string, prefix: string, region: string): Promise<
     await redis.connect();
     const { account } = await ensureDevAccount(redis, prefix, region);
     return { sid: account.sid, authToken: account.authToken };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Drained nodes are operator state kept in Redis across restarts: say so at start, and how to undo it. */
+async function reportDrained(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { commandTimeout: 2000, maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    const drained = await listDrainedNodes(redis, prefix);
+    if (drained.length > 0) {
+      say(`drained nodes (operator state, kept in Redis): ${drained.map((d) => `${d.nodeId} since ${d.since ?? '?'}`).join(', ')}`);
+      say('  undo with POST /v1/drills {"action":"undrain","nodeId":"…"}');
+    }
+  } catch {
+    // Only a report: the nodes read the set themselves.
   } finally {
     redis.disconnect();
   }

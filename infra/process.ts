@@ -21,7 +21,12 @@ export interface SpawnManagedOptions {
   /** Extra environment, merged over this process's environment. */
   env?: Record<string, string>;
   /** Polled every `readyPollMs` until it resolves true; a throw counts as not ready. */
-  isReady: () => Promise<boolean>;
+  isReady?: () => Promise<boolean>;
+  /**
+   * Ready once the child has printed this text (stdout or stderr), e.g. a
+   * standby signaling node's `STANDBY` line. With `isReady` too, both must hold.
+   */
+  readyOutput?: string;
   /** Give up (and stop the child) after this long. Default 10000 ms. */
   readyTimeoutMs?: number;
   /** Interval between readiness polls. Default 50 ms. */
@@ -76,9 +81,12 @@ export async function spawnManaged(opts: SpawnManagedOptions): Promise<ManagedPr
     log.write(`--- ${new Date().toISOString()} start ${opts.name}: ${opts.command} ${opts.args.join(' ')}\n`);
   }
   let tail = '';
+  // Latched: the marker may scroll out of the tail before the next readiness poll.
+  let markerSeen = opts.readyOutput === undefined;
   const onOutput = (chunk: Buffer): void => {
     log?.write(chunk);
     tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES);
+    if (!markerSeen && tail.includes(opts.readyOutput!)) markerSeen = true;
   };
 
   const child = spawn(opts.command, opts.args, {
@@ -162,9 +170,9 @@ export async function spawnManaged(opts: SpawnManagedOptions): Promise<ManagedPr
         cause: spawnError,
       });
     }
-    let ready = false;
+    let ready = markerSeen;
     try {
-      ready = await opts.isReady();
+      if (ready && opts.isReady !== undefined) ready = await opts.isReady();
     } catch {
       ready = false;
     }

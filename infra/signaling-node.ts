@@ -31,6 +31,7 @@ import { nodeMetricsSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
 import { aliasPlacementTrace, appendPlacementTrace } from '../regions/store/placement-traces.js';
 import { keys } from '../regions/store/keys.js';
+import { listDrainedNodes } from '../regions/store/drained-nodes.js';
 import { DiscoveredMediaNodes } from '../media/nodes/discovered.js';
 import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
 import { lateInboundApps, startCallRouting, type CallRouting } from './call-router.js';
@@ -60,7 +61,7 @@ export interface SignalingNode {
   readonly takeover: TakeoverReport | undefined;
   /** Registration in discovery (this node, its healthy media nodes) and the watched media nodes of every region. */
   readonly discovery: NodeDiscovery;
-  /** Reload the region's carriers and drained media nodes from Redis now (also done every 3 s). */
+  /** Reload the region's carriers and the drained nodes (this one: refuse new calls; its media nodes: place nothing new) from Redis now (also done every 3 s). */
   reloadCarriers(): Promise<void>;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
   close(): Promise<void>;
@@ -281,7 +282,10 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   const refreshCarriers = async (): Promise<void> => {
     try {
       b2bua.setCarriers(await loadCarriers(redis, config.redis.keyPrefix, config.region));
-      media.setDrained(await redis.smembers(keys(config.redis.keyPrefix).drainedNodes()));
+      const drained = new Set((await listDrainedNodes(redis, config.redis.keyPrefix)).map((d) => d.nodeId));
+      media.setDrained(drained);
+      if (drained.has(nodeId) !== calls.isDraining) nlog.warn(drained.has(nodeId) ? 'drained by an operator: refusing new calls' : 'undrained: taking new calls', { activeCalls: calls.size });
+      calls.setDraining(drained.has(nodeId));
     } catch (e) {
       nlog.debug('carrier reload failed; keeping the previous set', { error: e as Error });
     }

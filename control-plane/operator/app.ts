@@ -9,6 +9,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
 import { cutLink, isLinkCut, listLinkCuts, restoreLink } from '../../regions/store/link-cuts.js';
+import { drainNode, undrainNode } from '../../regions/store/drained-nodes.js';
 import { CarrierRepository } from './carrier-repository.js';
 import { handleError, operatorAuth, validationError } from './http.js';
 import { describeRegions, regionList } from './region-view.js';
@@ -144,14 +145,39 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
   app.openapi(r.runDrill, async (c) => {
     const { action, nodeId } = c.req.valid('json');
     const node = (await deps.nodes()).find((n) => n.id === nodeId);
+    if (action === 'undrain') {
+      // A drain outlives the node (and restarts): a node discovery no longer knows can still be undrained.
+      const wasDrained = await undrainNode(deps.redis, deps.keyPrefix, nodeId);
+      if (!wasDrained && node === undefined) throw new MeshError('NOT_FOUND', `node ${nodeId} not found and not drained`, { detail: { field: 'nodeId' } });
+      const did = wasDrained
+        ? `undrained ${nodeId}: it takes new calls again once the signaling nodes re-read the drains (within 3 s)`
+        : `${nodeId} was not drained; nothing changed`;
+      return c.json({ action, nodeId, ...(node !== undefined ? { region: node.region, kind: node.kind } : {}), did, drained: false, wasDrained, completedAt: new Date().toISOString() }, 200);
+    }
     if (node === undefined) throw new MeshError('NOT_FOUND', `node ${nodeId} not found`, { detail: { field: 'nodeId' } });
     // Drills act on the mesh the catalog describes, not on a stray registration sharing discovery.
     if (!regionIds.has(node.region)) {
       throw new MeshError('NOT_FOUND', `node ${nodeId} is in region ${node.region}, which is not in the catalog; regions: ${regionList(regionIds)}`, { detail: { field: 'nodeId' } });
     }
-    const run = action === 'drain' ? deps.drills.drain(nodeId) : deps.drills.kill(nodeId);
-    await withTimeout(run, drillTimeoutMs, `${action} of ${nodeId}`);
-    return c.json({ action, nodeId, region: node.region, completedAt: new Date().toISOString() }, 200);
+    const base = { action, nodeId, region: node.region, kind: node.kind, loadAtDrill: node.load };
+    if (action === 'drain') {
+      const drainedSince = await drainNode(deps.redis, deps.keyPrefix, nodeId);
+      const what =
+        node.kind === 'signaling'
+          ? 'it answers new INVITEs 503 Node Draining with Retry-After and places no new calls'
+          : 'no new call is placed on it';
+      const did = `drained ${nodeId} until undrain: within 3 s ${what}; its ${node.load ?? 'unknown number of'} live ${node.kind === 'signaling' ? 'calls' : 'sessions'} go on until they end`;
+      return c.json({ ...base, did, drained: true, drainedSince, completedAt: new Date().toISOString() }, 200);
+    }
+    const killed = await withTimeout(deps.drills.kill(nodeId), drillTimeoutMs, `${action} of ${nodeId}`);
+    const follows =
+      node.kind === 'signaling'
+        ? "the node's standby takes over its address and live calls once the lease expires (about 3 s); the supervisor restarts the killed process as the new standby"
+        : node.kind === 'media'
+          ? "its calls are re-anchored on another media node of the region once it is found dead; the supervisor restarts it"
+          : 'the supervisor restarts it';
+    const did = `SIGKILL to ${killed.process} (pid ${killed.pid}); ${follows}`;
+    return c.json({ ...base, ...killed, did, completedAt: new Date().toISOString() }, 200);
   });
 
   // Registered after the routes, so only methods no route serves reach these.

@@ -5,9 +5,14 @@
  * signaling node's metrics report (a media node that never answered a ping)
  * are listed unhealthy too, so a dead node does not simply vanish from view.
  * Metrics reports add what discovery does not carry: ping times and errors.
+ * A node that is not healthy is `dead`: its `load` is null (what it last
+ * reported is kept apart as `lastLoad`), so no one reads a stale load as
+ * current. The operator's drains (regions/store/drained-nodes.ts) are shown
+ * on every node, alive or dead.
  */
 import type { ServiceInstance } from '../../regions/discovery/types.js';
 import type { MediaNodeView, NodeMetricsSnapshot } from '../../regions/store/schema.js';
+import type { DrainedNode } from '../../regions/store/drained-nodes.js';
 import type { NodeInfo, NodeKind } from './types.js';
 
 export interface DiscoveredNode {
@@ -48,6 +53,9 @@ function fromInstance(n: DiscoveredNode, healthy: boolean, reports: { media: Map
     kind: n.kind,
     healthy,
     load: null,
+    state: healthy ? 'serving' : 'dead',
+    drained: false,
+    drainedSince: null,
     lastPingAt: null,
     address: `${i.address}:${i.port}`,
     capabilities: [...i.capabilities],
@@ -68,12 +76,24 @@ function fromInstance(n: DiscoveredNode, healthy: boolean, reports: { media: Map
   return info;
 }
 
-/** Every node: healthy ones from discovery, then departed ones, then those only metrics know. */
+/** A dead node's load is no load: keep what it last said apart, as `lastLoad`. */
+function markDead(n: NodeInfo): NodeInfo {
+  return { ...n, healthy: false, state: 'dead', lastLoad: n.load, load: null };
+}
+
+/** Every node: healthy ones from discovery, then departed ones, then those only metrics know; drains applied. */
 export function nodesFromDiscovery(input: {
   healthy: readonly DiscoveredNode[];
   departed: readonly DepartedNode[];
   snapshots: readonly NodeMetricsSnapshot[];
+  /** The operator's drained nodes. Default none. */
+  drained?: readonly DrainedNode[];
 }): NodeInfo[] {
+  const drained = new Map((input.drained ?? []).map((d) => [d.nodeId, d.since]));
+  const withDrain = (n: NodeInfo): NodeInfo => {
+    if (!drained.has(n.id)) return n;
+    return { ...n, drained: true, drainedSince: drained.get(n.id) ?? null, state: n.state === 'dead' ? 'dead' : 'drained' };
+  };
   const media = latestMediaReports(input.snapshots);
   const signaling = new Map(input.snapshots.map((s) => [s.nodeId, s]));
   const reports = { media, signaling };
@@ -81,28 +101,33 @@ export function nodesFromDiscovery(input: {
   for (const n of input.healthy) if (!out.has(n.instance.id)) out.set(n.instance.id, fromInstance(n, true, reports));
   for (const d of input.departed) {
     if (out.has(d.instance.id)) continue;
-    out.set(d.instance.id, { ...fromInstance(d, false, reports), lastSeenAt: iso(d.leftAt) });
+    out.set(d.instance.id, { ...markDead(fromInstance(d, false, reports)), lastSeenAt: iso(d.leftAt) });
   }
   for (const s of input.snapshots) {
-    if (!out.has(s.nodeId)) out.set(s.nodeId, { id: s.nodeId, region: s.region, kind: 'signaling', healthy: false, load: s.activeCalls, lastPingAt: iso(s.at), source: 'metrics' });
+    if (!out.has(s.nodeId)) {
+      out.set(s.nodeId, markDead({ id: s.nodeId, region: s.region, kind: 'signaling', healthy: false, load: s.activeCalls, state: 'dead', drained: false, drainedSince: null, lastPingAt: iso(s.at), source: 'metrics' }));
+    }
   }
   for (const [id, { region, view: m }] of media) {
     if (out.has(id)) continue;
-    out.set(id, {
+    out.set(id, markDead({
       id,
       region,
       kind: 'media',
       healthy: false,
       load: m.load,
+      state: 'dead',
+      drained: false,
+      drainedSince: null,
       lastPingAt: iso(m.lastPingAt),
       lastPingRttMs: m.lastPingRttMs ?? null,
       address: `${m.address}:${m.ngPort}`,
       capabilities: [...m.capabilities],
       lastError: m.lastError ?? (m.healthy ? 'not registered in discovery' : null),
       source: 'metrics',
-    });
+    }));
   }
-  return [...out.values()];
+  return [...out.values()].map(withDrain);
 }
 
 /** Nodes seen to leave discovery's healthy list, kept (bounded) for `maxAgeMs`. */

@@ -33,8 +33,12 @@ export const NodeSchema = z
     region: z.string(),
     kind: z.enum(['signaling', 'media', 'central-media']),
     healthy: z.boolean().openapi({ description: "In discovery's healthy list now" }),
-    /** Sessions (media) or active calls (signaling). */
-    load: z.number().nullable(),
+    /** Sessions (media) or active calls (signaling) of a live node; null for a dead one. */
+    load: z.number().nullable().openapi({ description: 'Sessions (media) or active calls (signaling) now; null when unknown or the node is dead (see lastLoad)' }),
+    state: z.enum(['serving', 'drained', 'dead']).openapi({ description: 'dead: not in discovery\'s healthy list; drained: alive but drained by an operator (no new calls); serving otherwise' }),
+    drained: z.boolean().openapi({ description: 'Drained by an operator (POST /v1/drills drain); stays until undrain, across restarts' }),
+    drainedSince: z.string().nullable().openapi({ description: 'ISO 8601 time of the drain' }),
+    lastLoad: z.number().nullable().optional().openapi({ description: 'A dead node: the last load it reported (stale)' }),
     lastPingAt: z.string().nullable().openapi({ description: 'ISO 8601 time of the last health ping or metrics report' }),
     lastPingRttMs: z.number().nullable().optional(),
     address: z.string().optional(),
@@ -128,16 +132,35 @@ export const CarrierSchema = z
   })
   .openapi('Carrier');
 
+const DRILL_ACTIONS = ['drain', 'undrain', 'kill'] as const;
+
 export const DrillSchema = z
   .object({
-    action: z.enum(['drain', 'kill']),
+    action: z.enum(DRILL_ACTIONS).openapi({
+      description:
+        'drain: the node takes no new calls (a signaling node answers new INVITEs 503 + Retry-After, a media node gets no new placements) while its calls go on, until undrain; kill: SIGKILL its process (a signaling node: the one serving it, the standby takes over)',
+    }),
     nodeId: z.string().min(1).max(128),
   })
   .strict()
   .openapi('Drill');
 
 export const DrillResultSchema = z
-  .object({ action: z.enum(['drain', 'kill']), nodeId: z.string(), region: z.string().optional(), completedAt: z.string() })
+  .object({
+    action: z.enum(DRILL_ACTIONS),
+    nodeId: z.string(),
+    region: z.string().optional(),
+    kind: z.enum(['signaling', 'media', 'central-media']).optional(),
+    did: z.string().openapi({ description: 'What the drill did and what follows, in words' }),
+    drained: z.boolean().optional().openapi({ description: 'drain / undrain: whether the node is drained now' }),
+    drainedSince: z.string().nullable().optional(),
+    wasDrained: z.boolean().optional().openapi({ description: 'undrain: whether it was drained before' }),
+    loadAtDrill: z.number().nullable().optional().openapi({ description: 'The calls (signaling) or sessions (media) it had when the drill ran' }),
+    process: z.string().optional().openapi({ description: 'kill: the process signalled, as the local mesh names it (e.g. us-east-sig-1#1)' }),
+    pid: z.number().int().optional(),
+    signal: z.literal('SIGKILL').optional(),
+    completedAt: z.string(),
+  })
   .openapi('DrillResult');
 
 export const LinkActionSchema = z

@@ -26,8 +26,15 @@ export interface NodeInfo {
   kind: NodeKind;
   /** In discovery's healthy list now (a node known only from metrics is never healthy). */
   healthy: boolean;
-  /** Sessions (media) or active calls (signaling); null when unknown. */
+  /** Sessions (media) or active calls (signaling) of a live node; null when unknown or dead. */
   load: number | null;
+  /** `dead` when not healthy; `drained` when alive and drained by an operator; else `serving`. */
+  state: 'serving' | 'drained' | 'dead';
+  /** Drained by an operator (regions/store/drained-nodes.ts); until undrained. */
+  drained: boolean;
+  drainedSince: string | null;
+  /** A dead node: the last load it reported (stale, for the record). */
+  lastLoad?: number | null;
   /** ISO 8601 time of the last health ping (media) or metrics report (signaling). */
   lastPingAt: string | null;
   lastPingRttMs?: number | null;
@@ -42,10 +49,22 @@ export interface NodeInfo {
   meta?: Record<string, string>;
 }
 
-/** Failover drills on the local mesh (the lead implements it). Throw MeshError('NOT_FOUND') for an unknown node. */
+/** What a kill drill did. */
+export interface KillOutcome {
+  /** The process that got the signal. */
+  pid: number;
+  signal: 'SIGKILL';
+  /** Its name in the local mesh's process table, e.g. `us-east-sig-1#1`. */
+  process: string;
+}
+
+/**
+ * Kill drills on the local mesh (infra/control-plane.ts: the launcher's process table).
+ * Throw MeshError('NOT_FOUND') for a node that is no process of it. Drain and undrain
+ * are operator state in Redis (regions/store/drained-nodes.ts), not executor work.
+ */
 export interface DrillExecutor {
-  drain(nodeId: string): Promise<void>;
-  kill(nodeId: string): Promise<void>;
+  kill(nodeId: string): Promise<KillOutcome>;
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -57,7 +76,11 @@ export function nodeInfoFromMedia(region: string, s: MediaNodeSnapshot): NodeInf
     region,
     kind: 'media',
     healthy: s.healthy,
-    load: s.load,
+    load: s.healthy ? s.load : null,
+    state: s.healthy ? 'serving' : 'dead',
+    drained: false,
+    drainedSince: null,
+    ...(s.healthy ? {} : { lastLoad: s.load }),
     lastPingAt: iso(s.lastPingAt),
     lastPingRttMs: s.lastPingRttMs ?? null,
     address: `${s.address}:${s.ngPort}`,
@@ -68,12 +91,17 @@ export function nodeInfoFromMedia(region: string, s: MediaNodeSnapshot): NodeInf
 
 /** A signaling node from its metrics snapshot: healthy while it reports within `staleMs`. */
 export function nodeInfoFromMetrics(s: NodeMetricsSnapshot, now = Date.now(), staleMs = 15_000): NodeInfo {
+  const healthy = now - s.at <= staleMs;
   return {
     id: s.nodeId,
     region: s.region,
     kind: 'signaling',
-    healthy: now - s.at <= staleMs,
-    load: s.activeCalls,
+    healthy,
+    load: healthy ? s.activeCalls : null,
+    state: healthy ? 'serving' : 'dead',
+    drained: false,
+    drainedSince: null,
+    ...(healthy ? {} : { lastLoad: s.activeCalls }),
     lastPingAt: iso(s.at),
   };
 }

@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   NUMBER_NOT_IN_SERVICE: { sip: 403, http: 403, reason: 'Number Not In Service' },
   CALL_CAPACITY: { sip: 503, http: 503, reason: 'Call Capacity Reached' },
   SHUTTING_DOWN: { sip: 503, http: 503, reason: 'Node Shutting Down' },
+  NODE_DRAINING: { sip: 503, http: 503, reason: 'Node Draining' },
   SDP_REQUIRED: { sip: 488, http: 400, reason: 'SDP Offer Required' },
   NO_AUDIO_OFFERED: { sip: 488, http: 400, reason: 'No Audio Stream In Offer' },
   NO_MEDIA_NODE: { sip: 503, http: 503, reason: 'No Media Node Available' },

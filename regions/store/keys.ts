@@ -60,8 +60,8 @@ export const keys = (prefix: string) => ({
   placementsAlias: (callSid: string) => `${prefix}placements-of:${callSid}`,
   /** Region whose signaling node runs the call behind rtpengine session `callId` (digit-routes.ts), string with TTL. */
   digitRoute: (callId: string) => `${prefix}digit-route:${callId}`,
-  /** Set of media node ids drained by an operator drill. */
-  drainedNodes: () => `${prefix}drained-nodes`,
+  /** Hash node id → ISO time it was drained, by an operator drill (drained-nodes.ts); undrain deletes the field. */
+  drainedNodes: () => `${prefix}drained`,
   /** Set of region pairs `a|b` (a < b) whose emulated link is cut by an operator drill (link-cuts.ts). */
   linkCuts: () => `${prefix}link-cuts`,
 

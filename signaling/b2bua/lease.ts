@@ -39,6 +39,14 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** The process id in a lease holder written by this class (`<host>:<pid>:<random>`); undefined for anything else. */
+export function leaseHolderPid(holder: string | null): number | undefined {
+  const m = holder === null ? null : /^[^:]*:(\d{1,10}):[0-9a-f]{8}$/.exec(holder);
+  if (m === null) return undefined;
+  const pid = Number(m[1]);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 export class SignalingLease {
   readonly key: string;
   readonly holder: string;

@@ -54,6 +54,8 @@ export class NewCallHandler {
     };
     const retry: [string, string][] = [['Retry-After', String(this.opts.retryAfterSeconds)]];
     if (this.b2bua.isClosed) return reject('SHUTTING_DOWN', retry);
+    // Drained by an operator: refuse before any lookup, so the carrier tries elsewhere; in-dialog requests of live calls go on.
+    if (this.opts.calls.isDraining) return reject('NODE_DRAINING', retry);
 
     // RFC 3261 §16.3 step 3 / §8.2: Max-Forwards; a B2BUA passes the decremented value on.
     const mfText = req.headers.get('Max-Forwards');

@@ -159,6 +159,12 @@ export class Originator implements LegDialer {
       await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 404);
       return false;
     }
+    // A drained node places no new calls either (the operator moves traffic off it).
+    if (this.opts.calls.isDraining) {
+      this.log.warn('originate: node drained', { callSid });
+      await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', sipAnswer('NODE_DRAINING').status);
+      return false;
+    }
     // The node's capacity covers every kind of call: a full node places no more.
     if (!this.opts.calls.hasRoom()) {
       this.log.warn('originate: node at its call capacity', { callSid, maxCalls: this.opts.calls.limits.maxCalls });

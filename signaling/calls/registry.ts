@@ -8,7 +8,8 @@
  * - how many calls the node has (`size`, `counts()`): the capacity check, the
  *   load announced to discovery and the metrics all read this one number;
  * - admission: a new call beyond `maxCalls` is refused with 503 + Retry-After
- *   (`admit()`), whatever its kind;
+ *   (`admit()`), whatever its kind; so is every new call while an operator
+ *   drains the node (`isDraining`), and the calls it has go on;
  * - dispatch of node-level events to the owner of each kind: an API hangup or
  *   redirect, and the death of a media node (the B2BUA re-anchors its calls,
  *   the platform's own calls are ended).
@@ -39,8 +40,18 @@ export interface CallRegistryLimits {
 export class CallRegistry {
   private readonly calls = new Map<string, CallKind>();
   private readonly owners = new Map<CallKind, CallKindOwner>();
+  private draining = false;
 
   constructor(readonly limits: CallRegistryLimits) {}
+
+  /** An operator drained this node (regions/store/drained-nodes.ts): no new calls, live ones go on. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  setDraining(draining: boolean): void {
+    this.draining = draining;
+  }
 
   /** The component that handles calls of `kind`. One owner per kind; a later call replaces it. */
   setOwner(kind: CallKind, owner: CallKindOwner): void {
@@ -64,10 +75,11 @@ export class CallRegistry {
   }
 
   /**
-   * Refuse a new call when the node is full: MeshError CALL_CAPACITY (SIP 503,
-   * with Retry-After) before any resource is taken for it.
+   * Refuse a new call when the node is drained (NODE_DRAINING) or full
+   * (CALL_CAPACITY), both SIP 503 with Retry-After, before any resource is taken for it.
    */
   admit(): void {
+    if (this.draining) throw new MeshError('NODE_DRAINING', 'node drained by an operator: no new calls', { retryAfter: this.limits.retryAfterSeconds });
     if (!this.hasRoom()) {
       throw new MeshError('CALL_CAPACITY', `node at its call capacity (${this.limits.maxCalls})`, {
         retryAfter: this.limits.retryAfterSeconds,

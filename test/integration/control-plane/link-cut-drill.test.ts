@@ -77,7 +77,7 @@ beforeAll(async () => {
       operator: OP,
       regions: [{ id: A }, { id: B }, { id: 'ap-south' }],
       nodes: () => [],
-      drills: { drain: async () => undefined, kill: async () => undefined },
+      drills: { kill: async () => ({ pid: 1, signal: 'SIGKILL' as const, process: 'none' }) },
       placementTrace: async () => undefined,
     }),
   );

@@ -11,6 +11,7 @@ import { loadCarriers } from '../../../regions/store/carriers.js';
 import type { DrillExecutor, NodeInfo } from '../../../control-plane/operator/types.js';
 import { MeshError } from '../../../regions/core/errors.js';
 import { keys } from '../../../regions/store/keys.js';
+import { drainNode, listDrainedNodes } from '../../../regions/store/drained-nodes.js';
 import { CarrierAdmission } from '../../../signaling/b2bua/carrier-admission.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 import { basic, serveApp, type Served } from './operator-harness.js';
@@ -20,23 +21,22 @@ const OP = { username: 'ops', password: 's3cret-operator' };
 const AUTH = basic(OP.username, OP.password);
 
 const nodes: NodeInfo[] = [
-  { id: 'media-1', region: 'us-east', kind: 'media', healthy: true, load: 2, lastPingAt: '2026-01-01T00:00:00.000Z' },
-  { id: 'us-east-sig-1', region: 'us-east', kind: 'signaling', healthy: true, load: 1, lastPingAt: null },
-  { id: 'eu-media-1', region: 'eu-west', kind: 'media', healthy: false, load: 0, lastPingAt: null },
+  { id: 'media-1', region: 'us-east', kind: 'media', healthy: true, load: 2, state: 'serving', drained: false, drainedSince: null, lastPingAt: '2026-01-01T00:00:00.000Z' },
+  { id: 'us-east-sig-1', region: 'us-east', kind: 'signaling', healthy: true, load: 1, state: 'serving', drained: false, drainedSince: null, lastPingAt: null },
+  { id: 'eu-media-1', region: 'eu-west', kind: 'media', healthy: false, load: null, state: 'dead', drained: false, drainedSince: null, lastLoad: 0, lastPingAt: null },
 ];
 
 const drillCalls: string[] = [];
 let drillBehaviour: 'ok' | 'not-found' | 'hang' | 'crash' = 'ok';
 const drills: DrillExecutor = {
-  drain: async (id) => run('drain', id),
-  kill: async (id) => run('kill', id),
+  kill: async (id: string) => {
+    drillCalls.push(`kill:${id}`);
+    if (drillBehaviour === 'not-found') throw new MeshError('NOT_FOUND', `node ${id} vanished`);
+    if (drillBehaviour === 'hang') await new Promise((r) => setTimeout(r, 2000));
+    if (drillBehaviour === 'crash') throw new Error('secret internal detail');
+    return { pid: 4242, signal: 'SIGKILL' as const, process: `${id}#1` };
+  },
 };
-async function run(action: string, id: string): Promise<void> {
-  drillCalls.push(`${action}:${id}`);
-  if (drillBehaviour === 'not-found') throw new MeshError('NOT_FOUND', `node ${id} vanished`);
-  if (drillBehaviour === 'hang') await new Promise((r) => setTimeout(r, 2000));
-  if (drillBehaviour === 'crash') throw new Error('secret internal detail');
-}
 
 let redis: Redis;
 let served: Served;
@@ -445,14 +445,41 @@ describe('placements', () => {
 });
 
 describe('drills', () => {
-  it('drains and kills a known node through the executor', async () => {
+  it('drains a node as operator state, undrains it, and kills through the executor; each answer says what it did', async () => {
     const d = await call('POST', '/drills', { body: { action: 'drain', nodeId: 'media-1' } });
     expect(d.status).toBe(200);
-    expect(d.body).toMatchObject({ action: 'drain', nodeId: 'media-1' });
+    expect(d.body).toMatchObject({ action: 'drain', nodeId: 'media-1', region: 'us-east', kind: 'media', drained: true, loadAtDrill: 2 });
+    expect(d.body.did).toMatch(/drained media-1 until undrain.*no new call is placed on it.*2 live sessions go on/);
     expect(Number.isNaN(Date.parse(d.body.completedAt))).toBe(false);
+    expect(await listDrainedNodes(redis, PREFIX)).toEqual([{ nodeId: 'media-1', since: d.body.drainedSince }]);
+    // Idempotent: a second drain keeps the first time.
+    const again = await call('POST', '/drills', { body: { action: 'drain', nodeId: 'media-1' } });
+    expect(again.body.drainedSince).toBe(d.body.drainedSince);
+
+    const u = await call('POST', '/drills', { body: { action: 'undrain', nodeId: 'media-1' } });
+    expect(u.status).toBe(200);
+    expect(u.body).toMatchObject({ action: 'undrain', nodeId: 'media-1', drained: false, wasDrained: true });
+    expect(await listDrainedNodes(redis, PREFIX)).toEqual([]);
+    const u2 = await call('POST', '/drills', { body: { action: 'undrain', nodeId: 'media-1' } });
+    expect(u2.body).toMatchObject({ wasDrained: false, did: 'media-1 was not drained; nothing changed' });
+
     const k = await call('POST', '/drills', { body: { action: 'kill', nodeId: 'us-east-sig-1' } });
     expect(k.status).toBe(200);
-    expect(drillCalls).toEqual(['drain:media-1', 'kill:us-east-sig-1']);
+    expect(k.body).toMatchObject({ action: 'kill', kind: 'signaling', process: 'us-east-sig-1#1', pid: 4242, signal: 'SIGKILL' });
+    expect(k.body.did).toMatch(/SIGKILL to us-east-sig-1#1 \(pid 4242\); the node's standby takes over/);
+    expect(drillCalls).toEqual(['kill:us-east-sig-1']);
+  });
+
+  it('undrains a node discovery no longer knows (a drain outlives the node); 404 when it is not drained either', async () => {
+    await drainNode(redis, PREFIX, 'gone-media-9');
+    const u = await call('POST', '/drills', { body: { action: 'undrain', nodeId: 'gone-media-9' } });
+    expect(u.status).toBe(200);
+    expect(u.body).toMatchObject({ wasDrained: true, drained: false });
+    expect(u.body.region).toBeUndefined();
+    const again = await call('POST', '/drills', { body: { action: 'undrain', nodeId: 'gone-media-9' } });
+    expect(again.status).toBe(404);
+    expect(again.body.message).toBe('node gone-media-9 not found and not drained');
+    expect((await call('POST', '/drills', { body: { action: 'drain', nodeId: 'gone-media-9' } })).status).toBe(404);
   });
 
   it('404s an unknown node without calling the executor', async () => {
@@ -464,9 +491,9 @@ describe('drills', () => {
 
   it('passes through a MeshError from the executor and hides other errors', async () => {
     drillBehaviour = 'not-found';
-    expect((await call('POST', '/drills', { body: { action: 'drain', nodeId: 'media-1' } })).status).toBe(404);
+    expect((await call('POST', '/drills', { body: { action: 'kill', nodeId: 'media-1' } })).status).toBe(404);
     drillBehaviour = 'crash';
-    const r = await call('POST', '/drills', { body: { action: 'drain', nodeId: 'media-1' } });
+    const r = await call('POST', '/drills', { body: { action: 'kill', nodeId: 'media-1' } });
     expect(r.status).toBe(500);
     expect(JSON.stringify(r.body)).not.toMatch(/secret/);
   });
@@ -474,7 +501,7 @@ describe('drills', () => {
   it('504s a drill that does not finish in time', async () => {
     drillBehaviour = 'hang';
     const started = Date.now();
-    const r = await call('POST', '/drills', { body: { action: 'drain', nodeId: 'media-1' } });
+    const r = await call('POST', '/drills', { body: { action: 'kill', nodeId: 'media-1' } });
     expect(r.status).toBe(504);
     expect(r.body.code).toBe('REQUEST_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(1500);

@@ -208,7 +208,12 @@ describe('the control plane knows every region of the catalog', () => {
     const drain = await operator('POST', '/drills', { action: 'drain', nodeId: 'eu-west-media-2' });
     expect(drain.status).toBe(200);
     expect(drain.body).toMatchObject({ action: 'drain', nodeId: 'eu-west-media-2', region: 'eu-west' });
-    expect(await cp.redis.sismember(keys(PREFIX).drainedNodes(), 'eu-west-media-2')).toBe(1);
+    expect(await cp.redis.hexists(keys(PREFIX).drainedNodes(), 'eu-west-media-2')).toBe(1);
+    // The listing shows the drain (operator state), alive nodes with their load.
+    const drained = (await operator('GET', '/regions/eu-west/nodes')).body.nodes.find((n: any) => n.id === 'eu-west-media-2');
+    expect(drained).toMatchObject({ state: 'drained', drained: true, drainedSince: drain.body.drainedSince, healthy: true, load: 0 });
+    expect((await operator('POST', '/drills', { action: 'undrain', nodeId: 'eu-west-media-2' })).body).toMatchObject({ wasDrained: true });
+    expect((await operator('GET', '/regions/eu-west/nodes')).body.nodes.find((n: any) => n.id === 'eu-west-media-2')).toMatchObject({ state: 'serving', drained: false, drainedSince: null });
 
     // Kill: the local mesh's process of an ap-south node gets SIGKILL, as make start's pids.json maps it.
     victim = spawn('sleep', ['30'], { stdio: 'ignore' });
@@ -218,6 +223,23 @@ describe('the control plane knows every region of the catalog', () => {
     expect(kill.status).toBe(200);
     expect(kill.body).toMatchObject({ action: 'kill', nodeId: 'ap-south-media-2', region: 'ap-south' });
     expect(await exited).toBe('SIGKILL');
+
+    // A signaling node run as two processes (make start: active and standby): the one holding the lease is killed.
+    const standby = spawn('sleep', ['30'], { stdio: 'ignore' });
+    victim = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const activeExited = new Promise<NodeJS.Signals | null>((resolve) => victim!.once('exit', (_, signal) => resolve(signal)));
+    writeFileSync(pidsFile, JSON.stringify({ 'eu-west-sig-1#1': standby.pid, 'eu-west-sig-1#2': victim.pid }));
+    // No holder: a takeover is under way, nothing is killed.
+    const early = await operator('POST', '/drills', { action: 'kill', nodeId: 'eu-west-sig-1' });
+    expect(early.status).toBe(409);
+    expect(early.body.message).toMatch(/no process of eu-west-sig-1 holds its lease/);
+    await cp.redis.set(keys(PREFIX).signalingLease('eu-west-sig-1'), `host:${victim.pid}:0123abcd`, 'PX', 10_000);
+    const sig = await operator('POST', '/drills', { action: 'kill', nodeId: 'eu-west-sig-1' });
+    expect(sig.status).toBe(200);
+    expect(sig.body).toMatchObject({ kind: 'signaling', process: 'eu-west-sig-1#2', pid: victim.pid, signal: 'SIGKILL' });
+    expect(await activeExited).toBe('SIGKILL');
+    expect(standby.exitCode).toBeNull();
+    standby.kill('SIGKILL');
 
     const mars = await operator('GET', '/regions/mars/nodes');
     expect(mars.status).toBe(404);

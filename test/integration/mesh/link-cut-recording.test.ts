@@ -247,7 +247,7 @@ describe('link cut drill during recorded calls (eu-west edge, us-east home)', ()
         operator: OP,
         regions: catalog.regions.map((r) => ({ id: r.id })),
         nodes: () => [],
-        drills: { drain: async () => undefined, kill: async () => undefined },
+        drills: { kill: async () => ({ pid: 1, signal: 'SIGKILL' as const, process: 'none' }) },
         placementTrace: async () => undefined,
       }),
     );

@@ -67,7 +67,29 @@ describe('nodesFromDiscovery', () => {
 
   it('reports a signaling node whose registration is gone but whose metrics are fresh as unhealthy', () => {
     const nodes = nodesFromDiscovery({ healthy: [], departed: [], snapshots: [snapshot({ media: [] })] });
-    expect(nodes).toEqual([{ id: 'us-sig-1', region: 'us-east', kind: 'signaling', healthy: false, load: 4, lastPingAt: new Date(1_700_000_000_000).toISOString(), source: 'metrics' }]);
+    expect(nodes).toEqual([
+      { id: 'us-sig-1', region: 'us-east', kind: 'signaling', healthy: false, load: null, lastLoad: 4, state: 'dead', drained: false, drainedSince: null, lastPingAt: new Date(1_700_000_000_000).toISOString(), source: 'metrics' },
+    ]);
+  });
+
+  it('shows a dead node as dead with no load (its last one apart), and drains on live and dead nodes', () => {
+    const nodes = nodesFromDiscovery({
+      healthy: [
+        { kind: 'media', instance: inst('m2', 'media', { meta: { sessions: '5' } }) },
+        { kind: 'media', instance: inst('m3', 'media', { meta: { sessions: '1' } }) },
+      ],
+      departed: [{ kind: 'media', instance: inst('m1', 'media', { meta: { sessions: '7' } }), leftAt: 1_700_000_001_000 }],
+      snapshots: [],
+      drained: [
+        { nodeId: 'm1', since: '2026-01-01T00:00:00.000Z' },
+        { nodeId: 'm2', since: '2026-01-02T00:00:00.000Z' },
+      ],
+    });
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    expect(byId.get('m1')).toMatchObject({ healthy: false, state: 'dead', load: null, lastLoad: 7, drained: true, drainedSince: '2026-01-01T00:00:00.000Z' });
+    expect(byId.get('m2')).toMatchObject({ healthy: true, state: 'drained', load: 5, drained: true, drainedSince: '2026-01-02T00:00:00.000Z' });
+    expect(byId.get('m3')).toMatchObject({ healthy: true, state: 'serving', load: 1, drained: false, drainedSince: null });
+    expect(byId.get('m3')!.lastLoad).toBeUndefined();
   });
 });
 

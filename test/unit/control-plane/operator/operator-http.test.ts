@@ -77,6 +77,9 @@ describe('node info adapters', () => {
       kind: 'media',
       healthy: true,
       load: 4,
+      state: 'serving',
+      drained: false,
+      drainedSince: null,
       lastPingAt: '1970-01-01T00:00:00.000Z',
       lastPingRttMs: 1.5,
       address: '127.0.1.11:2223',
@@ -98,7 +101,7 @@ describe('node info adapters', () => {
       placements: {},
     };
     expect(nodeInfoFromMetrics(s, 16_000).healthy).toBe(true);
-    expect(nodeInfoFromMetrics(s, 16_001).healthy).toBe(false);
+    expect(nodeInfoFromMetrics(s, 16_001)).toMatchObject({ healthy: false, state: 'dead', load: null, lastLoad: 3 });
     expect(nodeInfoFromMetrics(s, 2000)).toMatchObject({ kind: 'signaling', load: 3, region: 'eu-west' });
   });
 });

@@ -3,7 +3,7 @@ import { describeRegions, regionsFromCatalog } from '../../../../control-plane/o
 import type { NodeInfo, RegionInfo } from '../../../../control-plane/operator/types.js';
 import { loadRegionCatalog } from '../../../../regions/catalog.js';
 
-const node = (id: string, region: string, kind: NodeInfo['kind'], healthy = true): NodeInfo => ({ id, region, kind, healthy, load: null, lastPingAt: null });
+const node = (id: string, region: string, kind: NodeInfo['kind'], healthy = true): NodeInfo => ({ id, region, kind, healthy, load: null, state: healthy ? 'serving' : 'dead', drained: false, drainedSince: null, lastPingAt: null });
 
 const regions: RegionInfo[] = [
   { id: 'a', centralMedia: { address: '10.0.0.20', port: 8090, services: ['record'] }, linkDelaysMs: { b: 10, c: 30 } },

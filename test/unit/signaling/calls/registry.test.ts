@@ -36,6 +36,25 @@ describe('CallRegistry', () => {
     expect(() => r.admit()).not.toThrow();
   });
 
+  it('a drained node refuses every new call with 503 Node Draining + Retry-After, keeps its live ones, and admits again once undrained', () => {
+    const r = new CallRegistry({ maxCalls: 10, retryAfterSeconds: 4 });
+    r.add('CA1', 'b2bua');
+    r.setDraining(true);
+    expect(r.isDraining).toBe(true);
+    let caught: unknown;
+    try {
+      r.admit();
+    } catch (e) {
+      caught = e;
+    }
+    expect(isMeshError(caught, 'NODE_DRAINING')).toBe(true);
+    expect(caught).toMatchObject({ sipStatus: 503, sipReason: 'Node Draining', retryAfter: 4 });
+    expect(r.size).toBe(1);
+    expect(r.hasRoom()).toBe(true); // drain is not capacity: the count means one thing
+    r.setDraining(false);
+    expect(() => r.admit()).not.toThrow();
+  });
+
   it('dispatches hangup and redirect to the owner of the call kind; unknown calls are false', async () => {
     const log: string[] = [];
     const r = new CallRegistry({ maxCalls: 10, retryAfterSeconds: 1 });
