@@ -25,7 +25,7 @@ export interface OverloadStep {
   calls: number;
   /** 200s received. */
   answered: number;
-  /** Answered calls per second of offered time (calls ÷ rate seconds). */
+  /** Answered calls per second: answered ÷ the longer of the step's length and the span from first to last answer. */
   answeredCps: number;
   /** Answered ÷ base rate: the goal is ≥ 0.9 at 2× and ≥ 0.8 at 3×. */
   answeredOfBase: number;
@@ -68,7 +68,7 @@ function countOf(counts: Record<string, number>, what: string): number {
 
 export async function runOverload(target: RunningTarget, ctx: OverloadContext): Promise<OverloadResult> {
   const scenarioFile = join(ctx.workDir, 'uac-overload.xml');
-  writeFileSync(scenarioFile, readFileSync(ctx.scenarioTemplate, 'utf8').replace('HOLD_MS', String(Math.max(1, ctx.holdMs))));
+  writeFileSync(scenarioFile, readFileSync(ctx.scenarioTemplate, 'utf8').replaceAll('HOLD_MS', String(Math.max(1, ctx.holdMs))));
   const result: OverloadResult = { baseCps: ctx.baseCps, stepSeconds: ctx.stepSeconds, steps: [] };
   try {
     for (const multiplier of OVERLOAD_MULTIPLIERS) {
@@ -95,7 +95,9 @@ export async function runOverload(target: RunningTarget, ctx: OverloadContext): 
       const answered = r.answeredAtMs.length;
       const refused503 = countOf(r.messageCounts, '503_Recv');
       const torn = countOf(r.messageCounts, 'BYE_Recv');
-      const answeredCps = answered / ctx.stepSeconds;
+      // Over the time answers actually came in, at least the step's length: SIPp places calls late when it cannot keep up.
+      const span = r.answeredAtMs.length >= 2 ? (Math.max(...r.answeredAtMs) - Math.min(...r.answeredAtMs)) / 1000 : 0;
+      const answeredCps = answered / Math.max(ctx.stepSeconds, span);
       const step: OverloadStep = {
         multiplier,
         rateCps: rate,

@@ -30,6 +30,7 @@ import type { B2buaCore, B2buaOptions } from './core.js';
 import type { Call } from './call.js';
 import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE } from './mesh.js';
 import type { MediaPort } from './media-port.js';
+import { DEFAULT_OFFER_BUDGET_MS, offerWithRetry } from './offer-retry.js';
 import type { RouteTable } from './routes.js';
 import { sdpBody, SDP_TYPE } from './sdp.js';
 
@@ -54,6 +55,8 @@ export class NewCallHandler {
     };
     const retry: [string, string][] = [['Retry-After', String(this.opts.retryAfterSeconds)]];
     if (this.b2bua.isClosed) return reject('SHUTTING_DOWN', retry);
+    // First, before any work: a refusal must cost next to nothing (admission.ts).
+    if (this.opts.admission?.check() !== undefined) return reject('NODE_OVERLOADED', retry);
 
     // RFC 3261 §16.3 step 3 / §8.2: Max-Forwards; a B2BUA passes the decremented value on.
     const mfText = req.headers.get('Max-Forwards');
@@ -126,19 +129,28 @@ export class NewCallHandler {
     const aCallId = req.headers.get('Call-ID')!;
     const aFromTag = getTag(req.headers.get('From')!) ?? '';
     let nodeId: string;
-    try {
-      nodeId = fromPeer ? PASSTHROUGH_NODE : this.media.acquire(aCallId).nodeId;
-    } catch (e) {
-      if (isMeshError(e, 'SERVICE_UNAVAILABLE')) return reject('NO_MEDIA_NODE', retry);
-      throw e;
-    }
     let bSdp: string;
-    try {
+    if (fromPeer) {
+      // The edge keeps the media: SDP passes through unchanged.
+      nodeId = PASSTHROUGH_NODE;
       bSdp = await this.media.offer(nodeId, aCallId, aFromTag, req.body.toString('utf8'));
-    } catch (e) {
-      this.media.release(aCallId);
-      this.log.warn('media offer failed', { callId: aCallId, nodeId, error: e as Error });
-      return reject('MEDIA_UNAVAILABLE', retry);
+    } else {
+      try {
+        // A node that fails the offer (dead, breaker open, out of ports) hands it to the next one.
+        const placed = await offerWithRetry(this.media, aCallId, aFromTag, req.body.toString('utf8'), {
+          budgetMs: this.opts.mediaOfferBudgetMs ?? DEFAULT_OFFER_BUDGET_MS,
+          isCancelled: () => tx.isCancelled,
+          onAttemptFailed: (failedNode, error) => this.log.warn('media offer failed; trying another node', { callId: aCallId, nodeId: failedNode, error: error as Error }),
+        });
+        nodeId = placed.nodeId;
+        bSdp = placed.sdp;
+      } catch (e) {
+        if (isMeshError(e, 'NO_MEDIA_NODE') || isMeshError(e, 'MEDIA_UNAVAILABLE')) {
+          if (e.code === 'MEDIA_UNAVAILABLE') this.log.warn('media offer failed on every node tried', { callId: aCallId, error: e });
+          return reject(e.code, retry);
+        }
+        throw e;
+      }
     }
     if (tx.isCancelled) {
       // CANCEL arrived while we talked to rtpengine; the stack already answered the CANCEL.

@@ -78,7 +78,7 @@ describe('NgClient against real rtpengine', () => {
         expect(q.totals?.rtp.packets).toBe(18);
 
         await client.delete({ callId });
-        // delete-delay is 1 s: the call is gone from the list shortly after.
+        // delete-delay is 0 (startRtpengine's default): the call is gone from the list at once or shortly after.
         let listed = true;
         for (let i = 0; i < 40 && listed; i++) {
           listed = (await client.list(100)).includes(callId);
