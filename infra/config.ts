@@ -97,7 +97,7 @@ export const ConfigSchema = z
          */
         admission: z
           .object({
-            /** p99 event-loop delay over the last 250 ms above which new calls are refused, ms. Default 100. */
+            /** p99 event-loop delay (in each of the last two 250 ms windows) above which new calls are refused, ms. Default 100. */
             maxEventLoopDelayMs: z.number().int().min(0).max(60000).default(100),
             /** INVITE transactions awaiting their final response (ringing calls too) above which new calls are refused. Default 1000. */
             maxInvitesInFlight: z.number().int().min(0).max(1000000).default(1000),

@@ -7,8 +7,10 @@
  * So a new INVITE is refused with 503 + Retry-After (RFC 3261 §21.5.4) while
  * any of these says the node is at its limit, before a resource runs out:
  *
- * - the event loop's delay (perf_hooks.monitorEventLoopDelay, the p99 of the
- *   last sample window): the node's CPU is spent, every message waits;
+ * - the event loop's delay (perf_hooks.monitorEventLoopDelay: the p99 of each
+ *   sample window, the lower of the last two, so one GC pause or one moment
+ *   without CPU on a shared machine refuses nothing): the node's CPU is spent
+ *   and every message waits;
  * - INVITE transactions waiting for their final response (the SIP stack's
  *   gauge, this INVITE included): work accepted and not yet finished;
  * - free RTP ports on the media nodes that take new calls (the registry's
@@ -59,6 +61,7 @@ export class AdmissionControl {
   private histogram: IntervalHistogram | undefined;
   private timer: NodeJS.Timeout | undefined;
   private loopDelayMs = 0;
+  private previousWindowMs = 0;
 
   constructor(
     readonly limits: Readonly<AdmissionLimits>,
@@ -84,7 +87,10 @@ export class AdmissionControl {
     if (h === undefined) return;
     // The histogram counts the sampling timer's lateness in ns; with no sample yet it reports NaN or 0.
     const p99 = h.count > 0 ? h.percentile(99) / 1e6 : 0;
-    this.loopDelayMs = Number.isFinite(p99) ? Math.max(0, p99 - 10) : 0; // minus the resolution: an idle loop reads ~10 ms late
+    const windowMs = Number.isFinite(p99) ? Math.max(0, p99 - 10) : 0; // minus the resolution: an idle loop reads ~10 ms late
+    // Sustained, not a spike: both of the last two windows must be late.
+    this.loopDelayMs = Math.min(windowMs, this.previousWindowMs);
+    this.previousWindowMs = windowMs;
     h.reset();
   }
 

@@ -21,7 +21,7 @@ describe('NgClient against real rtpengine', () => {
 
   beforeAll(async () => {
     nodes = await Promise.all([
-      startRtpengine({ id: 'it-call-1', interfaceAddress: '127.0.8.11', ngPort: 2223, portMin: 46000, portMax: 46999, logFile: join(LOG_DIR, 'call-1.log') }),
+      startRtpengine({ id: 'it-call-1', interfaceAddress: '127.0.8.11', ngPort: 2223, portMin: 46000, portMax: 46999, logFile: join(LOG_DIR, 'call-1.log'), logLevel: 6 /* info: the duplicate-cookie test reads rtpengine's log */ }),
       startRtpengine({ id: 'it-call-2', interfaceAddress: '127.0.8.12', ngPort: 2223, portMin: 47000, portMax: 47999, logFile: join(LOG_DIR, 'call-2.log') }),
     ]);
     clients = [new NgClient({ address: '127.0.8.11', port: 2223 }), new NgClient({ address: '127.0.8.12', port: 2223 })];
