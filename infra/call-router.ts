@@ -152,6 +152,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     calls: d.calls,
     platformSdp: () => platformSdp(),
     webhookPolicy: d.webhookPolicy,
+    mediaOfferBudgetMs: config.media.offerBudgetMs,
   });
   const resolver = new AppResolver(d.redis, config.redis.keyPrefix);
   let closing: Promise<void> | undefined;

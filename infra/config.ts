@@ -91,6 +91,21 @@ export const ConfigSchema = z
         maxCalls: z.number().int().min(1).default(20000),
         /** Seconds sent in Retry-After with a 503. Default 5. */
         retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
+        /**
+         * Admission control (signaling/b2bua/admission.ts): a new INVITE is refused with 503 + Retry-After
+         * while any limit is passed, before the node's resources run out. 0 turns a check off.
+         */
+        admission: z
+          .object({
+            /** p99 event-loop delay (in each of the last two 250 ms windows) above which new calls are refused, ms. Default 100. */
+            maxEventLoopDelayMs: z.number().int().min(0).max(60000).default(100),
+            /** INVITE transactions awaiting their final response (ringing calls too) above which new calls are refused. Default 1000. */
+            maxInvitesInFlight: z.number().int().min(0).max(1000000).default(1000),
+            /** Free RTP ports (estimated, on the media nodes taking new calls) below which new calls are refused. Default 64 (16 calls). */
+            minFreeMediaPorts: z.number().int().min(0).max(1000000).default(64),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),
@@ -116,6 +131,10 @@ export const ConfigSchema = z
         ngTimeoutMs: z.number().int().min(50).max(30000).default(1000),
         /** Interval between health pings in ms. Default 500. */
         healthIntervalMs: z.number().int().min(50).max(60000).default(500),
+        /** Time a new call's media offers may take in all: a node that fails or times out hands the offer to the next (signaling/b2bua/offer-retry.ts). Default 2500 ms. */
+        offerBudgetMs: z.number().int().min(100).max(30000).default(2500),
+        /** How long a media node that answered "Ran out of ports" takes no new calls, ms. Default 5000. */
+        fullForMs: z.number().int().min(100).max(600000).default(5000),
         /** UDP port on this node's SIP address where rtpengine reports DTMF digits (its --dtmf-log-dest). Default 5998. */
         dtmfEventPort: port.default(5998),
       })

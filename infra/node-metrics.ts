@@ -7,6 +7,7 @@ import { NG_LATENCY_BUCKETS_MS } from '../media/ng/latency.js';
 import type { NodeMetricsSnapshot } from '../regions/store/schema.js';
 import type { MediaNodeRegistry } from '../media/nodes/registry.js';
 import type { RegistryMediaPort } from '../media/nodes/media-port.js';
+import type { AdmissionControl } from '../signaling/b2bua/admission.js';
 import type { B2bua } from '../signaling/b2bua/b2bua.js';
 import type { Originator } from '../signaling/calls/originator.js';
 import type { CallRegistry } from '../signaling/calls/registry.js';
@@ -23,6 +24,8 @@ export interface MetricsSources {
   readonly calls: Pick<CallRegistry, 'size'>;
   readonly originator: Pick<Originator, 'webhookStats'>;
   readonly mediaPort: Pick<RegistryMediaPort, 'placements'>;
+  /** Absent in callers that build no admission control. */
+  readonly admission?: Pick<AdmissionControl, 'stats'>;
 }
 
 export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
@@ -63,5 +66,17 @@ export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
     drained: node.media.drainedIds,
     sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized },
     byes: { ...node.b2bua.byeRetries.counters, pending: node.b2bua.byeRetries.pending },
+    ...(node.admission === undefined ? {} : { admission: admissionView(node.admission) }),
+  };
+}
+
+function admissionView(a: Pick<AdmissionControl, 'stats'>): NonNullable<NodeMetricsSnapshot['admission']> {
+  const s = a.stats();
+  return {
+    limits: { ...s.limits },
+    eventLoopDelayMs: s.eventLoopDelayMs,
+    invitesInFlight: s.invitesInFlight,
+    ...(s.freeMediaPorts === undefined ? {} : { freeMediaPorts: s.freeMediaPorts }),
+    refused: { ...s.refused },
   };
 }

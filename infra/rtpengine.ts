@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { renameSync, statSync } from 'node:fs';
 import { NgClient } from '../media/ng/client.js';
 import { MeshError } from '../regions/core/errors.js';
 import { spawnManaged, type ManagedProcess } from './process.js';
@@ -19,10 +20,22 @@ export interface StartRtpengineOptions {
   portMax: number;
   /** stdout/stderr are appended here. */
   logFile?: string;
-  /** Seconds a deleted call stays queryable. Default 1 (short, so tests see deletes promptly). */
+  /**
+   * Seconds a deleted call (and its RTP ports) is kept after `delete`. Default
+   * 0: rtpengine's own default (30 s) holds every short call's ports for half
+   * a minute after it ended, so at hundreds of calls per second the port range
+   * runs out ("Ran out of ports") long before the calls themselves fill it;
+   * nothing here queries a call after deleting it.
+   */
   deleteDelaySec?: number;
-  /** Log level 0..7 (syslog levels). Default 6 (info). */
+  /**
+   * Log level 0..7 (syslog levels). Default 5 (notice): at 6 (info) rtpengine
+   * logs several lines per call ("List of codecs empty", offer/answer/delete),
+   * ~2 KB a call, which filled 98 MB after 50k calls of `make start`.
+   */
   logLevel?: number;
+  /** A log file larger than this at start is moved to `<logFile>.1` (replacing the previous one) first. Default 20 MiB. */
+  logRotateBytes?: number;
   /** rtpengine binary. Default /usr/bin/rtpengine. */
   binary?: string;
   /** `--dtmf-log-dest=IP:PORT`: where rtpengine sends one JSON datagram per DTMF digit (media/leg DtmfEvents). Default: none. */
@@ -48,8 +61,8 @@ export function rtpengineArgs(opts: StartRtpengineOptions): string[] {
     `--port-max=${opts.portMax}`,
     '--foreground',
     '--log-stderr',
-    `--log-level=${opts.logLevel ?? 6}`,
-    `--delete-delay=${opts.deleteDelaySec ?? 1}`,
+    `--log-level=${opts.logLevel ?? 5}`,
+    `--delete-delay=${opts.deleteDelaySec ?? 0}`,
     ...(opts.dtmfLogDest === undefined ? [] : [`--dtmf-log-dest=${opts.dtmfLogDest}`]),
     ...(opts.extraArgs ?? []),
   ];
@@ -61,6 +74,7 @@ export async function startRtpengine(opts: StartRtpengineOptions): Promise<Manag
     throw new MeshError('CONFIG_INVALID', `rtpengine ${opts.id}: invalid RTP port range ${opts.portMin}-${opts.portMax}`);
   }
   await assertUdpPortFree(opts.interfaceAddress, opts.ngPort, opts.id);
+  if (opts.logFile !== undefined) rotateLog(opts.logFile, opts.logRotateBytes ?? 20 * 1024 * 1024);
   const probe = new NgClient({ address: opts.interfaceAddress, port: opts.ngPort, timeoutMs: 200, retransmitMs: 100 });
   try {
     return await spawnManaged({
@@ -76,6 +90,19 @@ export async function startRtpengine(opts: StartRtpengineOptions): Promise<Manag
     });
   } finally {
     await probe.close();
+  }
+}
+
+/**
+ * Keep one previous log: a file over `maxBytes` becomes `<file>.1` before the
+ * new process appends, so restarts of a long-running mesh do not grow one
+ * file without bound. (Within one run the level, 5, keeps the volume small.)
+ */
+export function rotateLog(file: string, maxBytes: number): void {
+  try {
+    if (statSync(file).size > maxBytes) renameSync(file, `${file}.1`);
+  } catch {
+    // no file yet, or it cannot be moved: append to it as before
   }
 }
 

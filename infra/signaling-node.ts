@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { MediaNodeRegistry } from '../media/nodes/registry.js';
+import { AdmissionControl } from '../signaling/b2bua/admission.js';
 import { B2bua } from '../signaling/b2bua/b2bua.js';
 import { meshRouting, staticMeshRouting } from '../signaling/b2bua/mesh.js';
 import { numberHomesFromStore } from '../signaling/calls/number-homes.js';
@@ -43,6 +44,8 @@ export interface SignalingNode {
   readonly nodeId: string;
   readonly stack: SipStack;
   readonly b2bua: B2bua;
+  /** Admission control of new INVITEs (limits from config.sip.admission). */
+  readonly admission: AdmissionControl;
   /** Every call this node handles (B2BUA, inbound application, originated, Dial legs): capacity, load, dispatch. */
   readonly calls: CallRegistry;
   readonly media: MediaNodeRegistry;
@@ -108,8 +111,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
 
   const media = new MediaNodeRegistry({
     region: config.region,
-    nodes: config.media.nodes.map((n) => ({ id: n.id, address: n.address, ngPort: n.ngPort, capabilities: n.capabilities })),
+    nodes: config.media.nodes.map((n) => ({ id: n.id, address: n.address, ngPort: n.ngPort, capabilities: n.capabilities, rtpPortMin: n.rtpPortMin, rtpPortMax: n.rtpPortMax })),
     healthIntervalMs: config.media.healthIntervalMs,
+    fullForMs: config.media.fullForMs,
     ngTimeoutMs: config.media.ngTimeoutMs,
   });
   media.on('health', (ev) => nlog.info('media node health', { ...ev }));
@@ -184,6 +188,11 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     appendPlacementTrace(redis, config.redis.keyPrefix, callKey, entry).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
   } });
   const routeTable = new RouteTable(config.routes);
+  const admission = new AdmissionControl(config.sip.admission, {
+    invitesInFlight: () => stack.invitesInFlight,
+    freeMediaPorts: () => media.freePorts(),
+  });
+  admission.start();
   const inboundApps = lateInboundApps();
   const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {
     inboundApps: inboundApps.apps,
@@ -192,6 +201,8 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     calls,
     retryAfterSeconds: config.sip.retryAfterSeconds,
     noAnswerTimeoutMs: config.noAnswerTimeoutSeconds * 1000,
+    admission,
+    mediaOfferBudgetMs: config.media.offerBudgetMs,
     ...(config.mesh.peers.length > 0 || config.mesh.homeRules.length > 0
       ? {
           mesh: meshRouting(
@@ -300,6 +311,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(carrierTimer);
+      admission.close();
       offHealth();
       // Leave discovery first, so no one places media through this node while it winds down.
       await discovery.close();
@@ -323,7 +335,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     transports: config.sip.transports,
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, calls, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, admission, calls, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,

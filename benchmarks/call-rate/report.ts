@@ -5,6 +5,7 @@
  */
 import { round } from '../lib/stats.js';
 import type { LadderEnd, LadderResult, StepResult } from './ladder.js';
+import type { OverloadResult } from './overload.js';
 import { LATENCY_REFERENCE_CPS, type LadderSettings } from './plan.js';
 import type { TargetName } from './targets.js';
 
@@ -31,6 +32,8 @@ export interface TargetReport {
   cpuMsPerCallAtReference?: Record<string, number>;
   cpuMsPerCallAtMax?: Record<string, number>;
   steps: StepResult[];
+  /** 2×, 3× and back to 1× of the base rate (benchmarks/call-rate/overload.ts); absent with --no-overload or no max rate. */
+  overload?: OverloadResult;
 }
 
 export interface CallRateReport {
@@ -175,6 +178,19 @@ export function renderMarkdown(r: CallRateReport): string {
       );
     }
     out.push('');
+    const o = t.overload;
+    if (o !== undefined) {
+      out.push(`Overload: ${o.baseCps} cps × 2, × 3, then × 1 at once (recovery), ${o.stepSeconds} s each.${o.error === undefined ? '' : ` Error: ${o.error}`}`, '');
+      out.push('| offered | cps | answered | answered cps | of base | 503 | ACK-timeout teardowns | INVITE retransmissions | other failures |');
+      out.push('|---|---|---|---|---|---|---|---|---|');
+      for (const s of o.steps) {
+        out.push(
+          `| ${s.multiplier}×${s.multiplier === 1 ? ' (recovery)' : ''} | ${s.rateCps} | ${s.answered}/${s.calls} | ${s.answeredCps} | ${(s.answeredOfBase * 100).toFixed(0)} % | ` +
+            `${s.refused503} | ${s.ackTimeoutTeardowns} | ${s.inviteRetransmissions} | ${s.otherFailures}${s.killed ? ' (SIPp killed)' : ''} |`,
+        );
+      }
+      out.push('');
+    }
   }
   if (r.notes.length > 0) {
     out.push('## Notes', '');

@@ -6,6 +6,7 @@
  *
  *   npx tsx benchmarks/call-rate/run.ts [--quick] [--targets direct,kamailio,b2bua]
  *       [--rates 50,100,200] [--step-seconds 10] [--hold-ms 1000] [--keep]
+ *       [--overload-base CPS | --no-overload]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { ChildGroup } from '../lib/children.js';
 import { waitForListener } from '../lib/readiness.js';
 import { startSippUas } from '../lib/sipp.js';
 import { runLadder } from './ladder.js';
+import { runOverload } from './overload.js';
 import { ADDRESSES, FULL_LADDER, QUICK_LADDER, type LadderSettings } from './plan.js';
 import { compareTargets, renderMarkdown, skippedTarget, summarizeTarget, type CallRateReport, type TargetReport } from './report.js';
 import { ALL_TARGETS, type RunningTarget, type TargetName } from './targets.js';
@@ -46,7 +48,19 @@ function parseNumberList(s: string, what: string): number[] {
   return list;
 }
 
-function parseCli(): { quick: boolean; keep: boolean; targets: TargetName[]; settings: LadderSettings } {
+/** Targets the overload steps run against: the proxies (the direct baseline has nothing to shed). */
+const OVERLOAD_TARGETS: readonly TargetName[] = ['kamailio', 'b2bua'];
+
+interface Cli {
+  quick: boolean;
+  keep: boolean;
+  targets: TargetName[];
+  settings: LadderSettings;
+  /** false: no overload steps; a number: their base rate for every target; undefined: each target's max sustained rate. */
+  overloadBase: number | false | undefined;
+}
+
+function parseCli(): Cli {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -55,11 +69,13 @@ function parseCli(): { quick: boolean; keep: boolean; targets: TargetName[]; set
       rates: { type: 'string' },
       'step-seconds': { type: 'string' },
       'hold-ms': { type: 'string' },
+      'overload-base': { type: 'string' },
+      'no-overload': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help === true) {
-    console.log('usage: npx tsx benchmarks/call-rate/run.ts [--quick] [--targets direct,kamailio,b2bua] [--rates 50,100] [--step-seconds N] [--hold-ms N] [--keep]');
+    console.log('usage: npx tsx benchmarks/call-rate/run.ts [--quick] [--targets direct,kamailio,b2bua] [--rates 50,100] [--step-seconds N] [--hold-ms N] [--keep] [--overload-base CPS | --no-overload]');
     process.exit(0);
   }
   const quick = values.quick === true;
@@ -74,7 +90,9 @@ function parseCli(): { quick: boolean; keep: boolean; targets: TargetName[]; set
   const known = ALL_TARGETS.map((t) => t.name);
   const targets = (values.targets?.split(',').map((t) => t.trim()) ?? known) as TargetName[];
   for (const t of targets) if (!known.includes(t)) throw new Error(`--targets: unknown target ${t} (known: ${known.join(', ')})`);
-  return { quick, keep: values.keep === true, targets, settings };
+  const overloadBase =
+    values['no-overload'] === true ? false : values['overload-base'] === undefined ? undefined : parseNumberList(values['overload-base'], 'overload-base')[0];
+  return { quick, keep: values.keep === true, targets, settings, overloadBase };
 }
 
 async function main(): Promise<number> {
@@ -146,6 +164,22 @@ async function main(): Promise<number> {
         log,
       });
       const report = summarizeTarget(spec.name, spec.label, ladder);
+      const base = cli.overloadBase === false ? undefined : (cli.overloadBase ?? report.maxSustainedCps ?? undefined);
+      if (base !== undefined && OVERLOAD_TARGETS.includes(spec.name) && !interrupted) {
+        log(`  overload steps: ${base} cps × 2, × 3, then × 1 (recovery), ${cli.settings.stepSeconds} s each`);
+        await sleep(cli.settings.settleMs);
+        report.overload = await runOverload(running, {
+          group,
+          scenarioTemplate: join(scenarios, 'uac-overload.xml'),
+          workDir: targetDir,
+          baseCps: base,
+          stepSeconds: cli.settings.stepSeconds,
+          holdMs: cli.settings.holdMs,
+          settleMs: cli.settings.settleMs,
+          log,
+        });
+        if (report.overload.error !== undefined) log(`  overload error: ${report.overload.error}`);
+      }
       if (report.status === 'error') {
         anyError = true;
         log(`  error: ${report.reason ?? ''}`);
@@ -193,6 +227,10 @@ async function main(): Promise<number> {
         (lat === undefined ? '' : `; INVITE→200 @${lat.rateCps} cps p50 ${lat.p50Ms ?? '?'} ms p99 ${lat.p99Ms ?? '?'} ms`) +
         (cpu === undefined ? '' : `; CPU ms/call ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`),
     );
+    for (const s of t.overload?.steps ?? []) {
+      log(`          overload ${s.multiplier}× ${s.rateCps} cps: answered ${s.answeredCps} cps (${(s.answeredOfBase * 100).toFixed(0)} % of ${t.overload?.baseCps ?? '?'}), ` +
+        `503 ${s.refused503}, ACK-timeout teardowns ${s.ackTimeoutTeardowns}, other failures ${s.otherFailures}`);
+    }
   }
   const c = result.comparison;
   log(`b2bua/kamailio max-rate ratio: ${c.b2buaToKamailioMaxRateRatio ?? 'n/a'}; p99 overhead over direct: ` +

@@ -63,6 +63,8 @@ export interface SippUacOptions {
   /** SIPp quits after this; a hard kill follows 10 s later if it does not. */
   timeoutSeconds: number;
   workDir: string;
+  /** Also write -trace_counts (per scenario message: sent, received, retransmitted, timed out); read into `messageCounts`. Default false. */
+  traceCounts?: boolean;
 }
 
 export interface SippUacResult {
@@ -77,6 +79,8 @@ export interface SippUacResult {
   inviteTo200Ms: number[];
   /** When each 200 arrived, ms since SIPp started. */
   answeredAtMs: number[];
+  /** With `traceCounts`: the last row of -trace_counts, e.g. {"4_503_Recv": 12, "7_BYE_Recv": 0}; else empty. */
+  messageCounts: Record<string, number>;
 }
 
 /** Rows of a `;`-separated SIPp file as objects keyed by the header line. */
@@ -126,6 +130,7 @@ export async function runSippUac(group: ChildGroup, o: SippUacOptions): Promise<
       '-max_recv_loops', '5000',
       '-trace_stat', '-stf', statFile, '-fd', '1',
       '-trace_rtt', '-rtt_freq', '1',
+      ...(o.traceCounts === true ? ['-trace_counts'] : []),
       '-nostdin',
     ],
     { cwd: o.workDir, logFile, discardStdout: true },
@@ -162,6 +167,12 @@ export async function runSippUac(group: ChildGroup, o: SippUacOptions): Promise<
       }
     }
   }
+  const messageCounts: Record<string, number> = {};
+  for (const f of readdirSync(o.workDir).filter((n) => n.endsWith('_counts.csv'))) {
+    for (const [name, v] of Object.entries(readSemicolonCsv(join(o.workDir, f)).at(-1) ?? {})) {
+      if (/^\d+_/.test(name)) messageCounts[name] = Number(v) || 0;
+    }
+  }
   return {
     exitCode,
     killed,
@@ -171,5 +182,6 @@ export async function runSippUac(group: ChildGroup, o: SippUacOptions): Promise<
     failed: count('FailedCall(C)'),
     inviteTo200Ms,
     answeredAtMs,
+    messageCounts,
   };
 }

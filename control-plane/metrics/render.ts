@@ -78,6 +78,19 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_bye_answered_after_retry_total', 'counter', 'BYEs answered only after being sent again.');
   w.family('mesh_bye_given_up_total', 'counter', 'BYEs never answered and no longer sent (retry window over, too many waiting, or shutdown): the peer may keep its half of the call.');
   w.family('mesh_byes_awaiting_retry', 'gauge', 'BYEs waiting for their next try.');
+  w.family('mesh_admission_limit', 'gauge', 'Configured admission limits of new calls (0 = check off): maxEventLoopDelayMs, maxInvitesInFlight, minFreeMediaPorts.');
+  w.family('mesh_admission_refused_total', 'counter', 'New calls refused with 503 by admission control, by reason.');
+  w.family('mesh_invites_in_flight', 'gauge', 'INVITE transactions waiting for their final response.');
+  w.family('mesh_event_loop_delay_seconds', 'gauge', 'p99 event-loop delay of the signaling node over its last sample window.');
+  w.family('mesh_media_free_ports', 'gauge', 'Estimated free RTP ports on the media nodes that take new calls.');
+}
+
+function writeAdmission(w: MetricsWriter, labels: Record<string, string>, a: NonNullable<NodeMetricsSnapshot['admission']>): void {
+  for (const [limit, value] of boundedEntries(a.limits, /^[A-Za-z]{1,32}$/)) w.sample('mesh_admission_limit', { ...labels, limit }, value);
+  for (const [reason, n] of boundedEntries(a.refused, SIP_REASON)) w.sample('mesh_admission_refused_total', { ...labels, reason }, n);
+  w.sample('mesh_invites_in_flight', labels, a.invitesInFlight);
+  w.sample('mesh_event_loop_delay_seconds', labels, a.eventLoopDelayMs / 1000);
+  if (a.freeMediaPorts !== undefined) w.sample('mesh_media_free_ports', labels, a.freeMediaPorts);
 }
 
 /** Only well-formed keys, sorted, at most MAX_SIP_LABEL_VALUES of them: label cardinality stays bounded. */
@@ -128,6 +141,7 @@ export function renderSnapshots(
       w.sample('mesh_bye_given_up_total', labels, s.byes.gaveUp);
       w.sample('mesh_byes_awaiting_retry', labels, s.byes.pending);
     }
+    if (s.admission !== undefined) writeAdmission(w, labels, s.admission);
     w.sample('mesh_metrics_snapshot_age_seconds', labels, Math.max(0, now - s.at) / 1000);
   }
   if (extra !== undefined) {

@@ -68,10 +68,13 @@ function fromInstance(n: DiscoveredNode, healthy: boolean, reports: { media: Map
     info.lastPingAt = iso(r?.lastPingAt);
     info.lastPingRttMs = r?.lastPingRttMs ?? null;
     info.lastError = r?.lastError ?? null;
+    if (r?.full !== undefined) info.full = r.full;
+    if (r?.freePorts !== undefined) info.freePorts = r.freePorts;
   } else if (n.kind === 'signaling') {
     const r = reports.signaling.get(i.id);
     info.load = r?.activeCalls ?? numberOrNull(i.meta['activeCalls']);
     info.lastPingAt = iso(r?.at);
+    if (r?.admission !== undefined) info.admission = r.admission;
   }
   return info;
 }

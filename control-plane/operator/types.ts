@@ -3,7 +3,7 @@
  * catalog, a view of the nodes, and the drill executor of the local mesh.
  */
 import type { MediaNodeSnapshot } from '../../media/nodes/registry.js';
-import type { NodeMetricsSnapshot } from '../../regions/store/schema.js';
+import type { AdmissionMetrics, NodeMetricsSnapshot } from '../../regions/store/schema.js';
 
 export interface RegionInfo {
   id: string;
@@ -47,6 +47,12 @@ export interface NodeInfo {
   lastSeenAt?: string | null;
   /** The attributes the node registered with (ng port, sessions, drained, ...). */
   meta?: Record<string, string>;
+  /** Media: takes no new calls for lack of RTP ports (reported "Ran out of ports", or estimated free ports below one call's). */
+  full?: boolean;
+  /** Media: estimated free RTP ports (range minus the ports of the calls placed there). */
+  freePorts?: number;
+  /** Signaling: admission control's limits, readings and refusals (as on /metrics). */
+  admission?: AdmissionMetrics;
 }
 
 /** What a kill drill did. */

@@ -12,7 +12,7 @@
  * (control-plane/placement), passed in as `choosePlacement`.
  */
 import { MEDIA_CAPABILITIES } from '../../regions/catalog.js';
-import { MeshError } from '../../regions/core/errors.js';
+import { isMeshError, MeshError } from '../../regions/core/errors.js';
 import { asNodeId, asRegionId } from '../../regions/core/ids.js';
 import type { LinkDelayMatrix, MediaCapability, PlacementDecision, PlacementInput } from '../../regions/placement/types.js';
 import type { MediaEngine } from '../engine/types.js';
@@ -22,6 +22,16 @@ import type { MediaNodeRegistry } from './registry.js';
 const KNOWN_CAPABILITIES: ReadonlySet<string> = new Set(MEDIA_CAPABILITIES);
 /** Capabilities placement does not know (a typo in configuration) are left out rather than failing every decision. */
 const isCapability = (c: string): c is MediaCapability => KNOWN_CAPABILITIES.has(c);
+
+/** rtpengine's error reason when its RTP port range is used up (daemon/call_interfaces.c, 10.5). */
+const PORTS_EXHAUSTED = /ran out of ports/i;
+
+/** Whether an ng failure is rtpengine saying it has no free RTP port. */
+export function isPortExhaustion(e: unknown): boolean {
+  if (!isMeshError(e, 'BAD_GATEWAY')) return false;
+  const reason = (e.detail as { errorReason?: unknown } | undefined)?.errorReason;
+  return PORTS_EXHAUSTED.test(typeof reason === 'string' ? reason : e.message);
+}
 
 /** The placement policy (control-plane/placement's `choosePlacement`; media/ may not import control-plane/). */
 export type ChoosePlacement = (input: PlacementInput) => PlacementDecision;
@@ -102,9 +112,9 @@ export class RegistryMediaPort {
     return { nodeId: this.place(callId, [], need) };
   }
 
-  reacquire(callId: string, excludeNodeId: string): { nodeId: string } {
+  reacquire(callId: string, exclude: string | readonly string[], need?: MediaNeed): { nodeId: string } {
     this.release(callId);
-    return { nodeId: this.place(callId, [excludeNodeId]) };
+    return { nodeId: this.place(callId, typeof exclude === 'string' ? [exclude] : exclude, need) };
   }
 
   /** The placement policy's view of the media nodes now: local ones from the registry, the rest from discovery. */
@@ -115,7 +125,8 @@ export class RegistryMediaPort {
       id: asNodeId(n.id),
       region,
       capabilities: [...new Set(['relay', ...n.capabilities])].filter(isCapability),
-      healthy: n.healthy && n.breaker !== 'open' && !drained.has(n.id) && !exclude.includes(n.id),
+      // A full node (no RTP ports) is healthy for its calls but takes no new ones.
+      healthy: n.healthy && n.breaker !== 'open' && !n.full && !drained.has(n.id) && !exclude.includes(n.id),
       sessions: n.load,
     }));
     if (this.discovered === undefined) return local;
@@ -180,8 +191,14 @@ export class RegistryMediaPort {
     return remote;
   }
 
+  /** A node that answers "Ran out of ports" is marked full (registry.markFull), so the next placement skips it. */
   offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string): Promise<string> {
-    return this.engine(nodeId).offer(callId, fromTag, sdp, toTag === undefined ? {} : { extra: { 'to-tag': toTag } });
+    return this.engine(nodeId)
+      .offer(callId, fromTag, sdp, toTag === undefined ? {} : { extra: { 'to-tag': toTag } })
+      .catch((e: unknown) => {
+        if (isPortExhaustion(e)) this.registry.markFull(nodeId);
+        throw e;
+      });
   }
 
   answer(nodeId: string, callId: string, fromTag: string, toTag: string, sdp: string): Promise<string> {

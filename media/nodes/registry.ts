@@ -21,6 +21,9 @@ export interface MediaNodeConfig {
   ngPort: number;
   /** What the node can do beyond relaying, e.g. `record`, `play`, `transcode`. */
   capabilities?: string[];
+  /** The node's RTP port range (rtpengine --port-min/--port-max, inclusive): with both set, its free ports are estimated and a node without room for one more call takes no new ones. */
+  rtpPortMin?: number;
+  rtpPortMax?: number;
 }
 
 export interface MediaNodeRegistryOptions {
@@ -39,6 +42,13 @@ export interface MediaNodeRegistryOptions {
   breaker?: CircuitBreakerOptions;
   /** Most sessions allocated at once across all nodes. Default 100000. */
   maxSessions?: number;
+  /**
+   * RTP ports one call holds on its node: an RTP and an RTCP port for each of
+   * the call's two legs (one audio stream each). Default 4.
+   */
+  portsPerSession?: number;
+  /** How long a node that reported port exhaustion takes no new calls (`markFull`). Default 5000 ms. */
+  fullForMs?: number;
   /** Client factory, for unit tests. Default: a real NgClient. */
   createClient?: (node: MediaNodeConfig, breaker: CircuitBreaker) => NgClientLike;
   /** Called when a health listener throws. Default: ignore. */
@@ -80,6 +90,10 @@ interface NodeState {
   lastPingRttMs: number | undefined;
   lastPingAt: number | undefined;
   lastError: string | undefined;
+  /** Size of the node's RTP port range; undefined when not configured. */
+  portCapacity: number | undefined;
+  /** Until when the node takes no new calls after reporting port exhaustion (ms since the epoch). */
+  fullUntil: number | undefined;
 }
 
 export class MediaNodeRegistry {
@@ -91,6 +105,8 @@ export class MediaNodeRegistry {
   private readonly healthIntervalMs: number;
   private readonly pingTimeoutMs: number;
   private readonly maxSessions: number;
+  private readonly portsPerSession: number;
+  private readonly fullForMs: number;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
@@ -101,6 +117,8 @@ export class MediaNodeRegistry {
     this.healthIntervalMs = opts.healthIntervalMs ?? 500;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 400;
     this.maxSessions = opts.maxSessions ?? 100_000;
+    this.portsPerSession = opts.portsPerSession ?? 4;
+    this.fullForMs = opts.fullForMs ?? 5000;
     this.now = opts.now ?? Date.now;
     const onErr = opts.onListenerError;
     this.events = new SafeEmitter<MediaNodeRegistryEvents>(onErr === undefined ? undefined : (e) => onErr(e));
@@ -123,6 +141,8 @@ export class MediaNodeRegistry {
       this.nodes.set(cfg.id, {
         node, healthy: false, load: 0, pingInFlight: false,
         lastPingRttMs: undefined, lastPingAt: undefined, lastError: undefined,
+        portCapacity: cfg.rtpPortMin !== undefined && cfg.rtpPortMax !== undefined ? cfg.rtpPortMax - cfg.rtpPortMin + 1 : undefined,
+        fullUntil: undefined,
       });
     }
   }
@@ -147,7 +167,6 @@ export class MediaNodeRegistry {
     return this.starting;
   }
 
-  /** The least-loaded healthy node (ties: lowest id). Throws SERVICE_UNAVAILABLE when none is healthy. */
   /**
    * Nodes an operator drained: they keep their calls but get no new ones.
    * Replaces the previous set (the source of truth is shared state, re-read periodically).
@@ -160,11 +179,12 @@ export class MediaNodeRegistry {
     return [...this.drained].filter((id) => this.nodes.has(id)).sort();
   }
 
+  /** The least-loaded node that takes new calls (healthy, not drained, not full; ties: lowest id). Throws SERVICE_UNAVAILABLE when there is none. */
   chooseNode(opts: { capability?: string; exclude?: readonly string[] } = {}): MediaNode {
     if (this.closing !== undefined) throw new MeshError('CLOSED', 'media node registry is closed');
     let best: NodeState | undefined;
     for (const s of this.nodes.values()) {
-      if (!this.isUsable(s)) continue;
+      if (!this.isUsable(s) || this.isFullState(s)) continue;
       if (opts.capability !== undefined && !s.node.capabilities.includes(opts.capability)) continue;
       if (opts.exclude?.includes(s.node.id) === true || this.drained.has(s.node.id)) continue;
       if (best === undefined || s.load < best.load || (s.load === best.load && s.node.id < best.node.id)) best = s;
@@ -235,6 +255,40 @@ export class MediaNodeRegistry {
     return s !== undefined && this.isUsable(s);
   }
 
+  /**
+   * The node reported port exhaustion (rtpengine's "Ran out of ports"): it
+   * takes no new calls for `fullForMs`, though it stays healthy for the calls
+   * it has (they are not re-anchored). False for an unknown node.
+   */
+  markFull(id: string): boolean {
+    const s = this.nodes.get(id);
+    if (s === undefined) return false;
+    s.fullUntil = this.now() + this.fullForMs;
+    return true;
+  }
+
+  /** Whether the node takes no new calls now for lack of ports (reported exhausted, or its estimated free ports are below one call's). */
+  isFull(id: string): boolean {
+    const s = this.nodes.get(id);
+    return s !== undefined && this.isFullState(s);
+  }
+
+  /**
+   * Estimated free RTP ports on the nodes that take new calls now (healthy,
+   * not drained, not full): the port range minus the ports of the calls this
+   * registry placed there. Undefined when no such node has a port range
+   * configured (nothing to estimate from).
+   */
+  freePorts(): number | undefined {
+    let total: number | undefined;
+    for (const s of this.nodes.values()) {
+      if (!this.isUsable(s) || this.drained.has(s.node.id) || this.isFullState(s)) continue;
+      const free = this.freePortsOf(s);
+      if (free !== undefined) total = (total ?? 0) + free;
+    }
+    return total;
+  }
+
   snapshot(): MediaNodeSnapshot[] {
     return [...this.nodes.values()].map((s) => ({
       id: s.node.id,
@@ -247,6 +301,8 @@ export class MediaNodeRegistry {
       lastPingRttMs: s.lastPingRttMs,
       lastPingAt: s.lastPingAt,
       lastError: s.lastError,
+      full: this.isFullState(s),
+      ...(s.portCapacity === undefined ? {} : { portCapacity: s.portCapacity, freePorts: this.freePortsOf(s) ?? 0 }),
     }));
   }
 
@@ -271,6 +327,19 @@ export class MediaNodeRegistry {
   /** Healthy by ping, and its breaker not open from command failures. */
   private isUsable(s: NodeState): boolean {
     return s.healthy && s.node.breaker.state !== 'open';
+  }
+
+  private freePortsOf(s: NodeState): number | undefined {
+    return s.portCapacity === undefined ? undefined : Math.max(0, s.portCapacity - s.load * this.portsPerSession);
+  }
+
+  private isFullState(s: NodeState): boolean {
+    if (s.fullUntil !== undefined) {
+      if (this.now() < s.fullUntil) return true;
+      s.fullUntil = undefined;
+    }
+    const free = this.freePortsOf(s);
+    return free !== undefined && free < this.portsPerSession;
   }
 
   private async check(s: NodeState): Promise<void> {

@@ -33,6 +33,8 @@ export const ERROR_CATALOGUE = {
   NOT_ADMITTED: { sip: 403, http: 403, reason: 'Source Not Admitted' },
   NUMBER_NOT_IN_SERVICE: { sip: 403, http: 403, reason: 'Number Not In Service' },
   CALL_CAPACITY: { sip: 503, http: 503, reason: 'Call Capacity Reached' },
+  /** Admission control refused a new call before the node's resources run out (signaling/b2bua/admission.ts). */
+  NODE_OVERLOADED: { sip: 503, http: 503, reason: 'Node Overloaded' },
   SHUTTING_DOWN: { sip: 503, http: 503, reason: 'Node Shutting Down' },
   NODE_DRAINING: { sip: 503, http: 503, reason: 'Node Draining' },
   SDP_REQUIRED: { sip: 488, http: 400, reason: 'SDP Offer Required' },

@@ -62,6 +62,8 @@ export interface NodeMetricsSnapshot {
   sip?: SipTransportMetrics;
   /** The B2BUA's unanswered BYEs sent again (signaling/b2bua/bye-retry.ts); absent in snapshots of older nodes. */
   byes?: ByeRetryMetrics;
+  /** Admission control of new calls: its limits, the load it compares them with, refusals by reason; absent in snapshots of older nodes. */
+  admission?: AdmissionMetrics;
 }
 
 /** Cumulative since start, but `pending`: BYEs waiting for their next try now (bounded by the node's maxPending). */
@@ -70,6 +72,20 @@ export interface ByeRetryMetrics {
   gaveUp: number;
   answeredAfterRetry: number;
   pending: number;
+}
+
+/**
+ * Admission control as a signaling node reports it (signaling/b2bua/admission.ts):
+ * configured limits (0 = check off), the readings now, and new calls refused
+ * with 503 since start by reason (`event-loop-delay`, `invites-in-flight`, `media-ports`).
+ */
+export interface AdmissionMetrics {
+  limits: { maxEventLoopDelayMs: number; maxInvitesInFlight: number; minFreeMediaPorts: number };
+  eventLoopDelayMs: number;
+  invitesInFlight: number;
+  /** Estimated free RTP ports on the media nodes taking new calls; absent when no port range is known. */
+  freeMediaPorts?: number;
+  refused: Record<string, number>;
 }
 
 /**
@@ -101,6 +117,11 @@ export interface MediaNodeView {
   /** When the last ping (either outcome) finished, ms since the epoch. */
   lastPingAt: number | undefined;
   lastError: string | undefined;
+  /** True while the node takes no new calls for lack of RTP ports (it reported "Ran out of ports", or its estimated free ports are below one call's); absent from older nodes. */
+  full?: boolean;
+  /** Size of its RTP port range and the estimate of free ports (range minus the ports of the calls placed there); absent when no range is configured. */
+  portCapacity?: number;
+  freePorts?: number;
 }
 
 /** Dates in the API's format (RFC 2822, e.g. "Mon, 23 Nov 2026 16:20:00 +0000"). */

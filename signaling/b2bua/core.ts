@@ -11,6 +11,7 @@ import type { CallRegistry } from '../calls/registry.js';
 import type { Dialog } from '../sip/dialog/index.js';
 import type { Endpoint, SipRequest, SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction } from '../sip/stack.js';
+import type { AdmissionControl } from './admission.js';
 import type { Call, LegRole } from './call.js';
 import type { ByeRetryOptions } from './bye-retry.js';
 import type { CarrierAdmission } from './carrier-admission.js';
@@ -43,6 +44,10 @@ export interface B2buaOptions {
   retryAfterSeconds: number;
   /** Timer C: ring time before the B leg is cancelled and A gets 408. */
   noAnswerTimeoutMs: number;
+  /** Admission control of new INVITEs (503 + Retry-After past the limits); absent: none beyond `calls`' capacity. */
+  admission?: AdmissionControl;
+  /** Time a new call's media offers may take in all, trying the next node when one fails (offer-retry.ts). Default 2500 ms. */
+  mediaOfferBudgetMs?: number;
   /** Re-anchoring of calls whose media node died. Defaults as ReanchorOptions'. */
   reanchor?: ReanchorOptions;
   /** Unanswered BYEs sent again (bye-retry.ts). Defaults: every 2 s after a failure, for 5 min, at most 10000 waiting. */

@@ -28,11 +28,12 @@ export interface MediaPort {
    */
   acquire(callId: string, need?: MediaNeed): { nodeId: string };
   /**
-   * Move the call's allocation to another healthy node than `excludeNodeId`
-   * (re-anchoring after that node died). Throws MeshError('SERVICE_UNAVAILABLE')
-   * when there is none; the old allocation is released either way.
+   * Move the call's allocation to another healthy node than the excluded
+   * one(s) (re-anchoring after a node died; a new call's offer that failed on
+   * a node). Throws MeshError('SERVICE_UNAVAILABLE') when there is none; the
+   * old allocation is released either way.
    */
-  reacquire(callId: string, excludeNodeId: string): { nodeId: string };
+  reacquire(callId: string, exclude: string | readonly string[], need?: MediaNeed): { nodeId: string };
   /** Count a call that already has a session on `nodeId` (adopted after a signaling failover). */
   attach(callId: string, nodeId: string): void;
   /** Whether `nodeId` is healthy now (an adopted call on a dead node is re-anchored at once). */

@@ -93,7 +93,7 @@ export function withPassthrough(media: MediaPort): MediaPort {
   const isPass = (nodeId: string): boolean => nodeId === PASSTHROUGH_NODE;
   return {
     acquire: (callId, need) => media.acquire(callId, need),
-    reacquire: (callId, exclude) => media.reacquire(callId, exclude),
+    reacquire: (callId, exclude, need) => media.reacquire(callId, exclude, need),
     attach: (callId, nodeId) => (isPass(nodeId) ? undefined : media.attach(callId, nodeId)),
     isHealthy: (nodeId) => isPass(nodeId) || media.isHealthy(nodeId),
     release: (callId) => media.release(callId),

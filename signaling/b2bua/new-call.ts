@@ -30,6 +30,7 @@ import type { B2buaCore, B2buaOptions } from './core.js';
 import type { Call } from './call.js';
 import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE } from './mesh.js';
 import type { MediaPort } from './media-port.js';
+import { DEFAULT_OFFER_BUDGET_MS, offerWithRetry } from './offer-retry.js';
 import type { RouteTable } from './routes.js';
 import { sdpBody, SDP_TYPE } from './sdp.js';
 
@@ -56,6 +57,8 @@ export class NewCallHandler {
     if (this.b2bua.isClosed) return reject('SHUTTING_DOWN', retry);
     // Drained by an operator: refuse before any lookup, so the carrier tries elsewhere; in-dialog requests of live calls go on.
     if (this.opts.calls.isDraining) return reject('NODE_DRAINING', retry);
+    // First, before any work: a refusal must cost next to nothing (admission.ts).
+    if (this.opts.admission?.check() !== undefined) return reject('NODE_OVERLOADED', retry);
 
     // RFC 3261 §16.3 step 3 / §8.2: Max-Forwards; a B2BUA passes the decremented value on.
     const mfText = req.headers.get('Max-Forwards');
@@ -133,21 +136,30 @@ export class NewCallHandler {
     // nothing is anchored here, the home places the application's leg on a node of this region.
     const appAtEdge = forwardTo !== undefined && (this.opts.applicationMedia ?? 'edge') === 'edge' && (await mesh?.runsApplication(dialed)) === true;
     let nodeId: string;
-    try {
-      if (appAtEdge) nodeId = PASSTHROUGH_NODE;
-      else if (mediaAtEdge !== undefined) nodeId = this.media.acquire(aCallId, mediaAtEdge).nodeId;
-      else nodeId = fromPeer ? PASSTHROUGH_NODE : this.media.acquire(aCallId).nodeId;
-    } catch (e) {
-      if (isMeshError(e, 'SERVICE_UNAVAILABLE')) return reject('NO_MEDIA_NODE', retry);
-      throw e;
-    }
     let bSdp: string;
-    try {
+    if (appAtEdge || (fromPeer && mediaAtEdge === undefined)) {
+      // No media here: an application call whose media the home places at this edge, or a call
+      // an edge forwarded with its media anchored there. SDP passes through unchanged.
+      nodeId = PASSTHROUGH_NODE;
       bSdp = await this.media.offer(nodeId, aCallId, aFromTag, req.body.toString('utf8'));
-    } catch (e) {
-      this.media.release(aCallId);
-      this.log.warn('media offer failed', { callId: aCallId, nodeId, error: e as Error });
-      return reject('MEDIA_UNAVAILABLE', retry);
+    } else {
+      try {
+        // A node that fails the offer (dead, breaker open, out of ports) hands it to the next one.
+        const placed = await offerWithRetry(this.media, aCallId, aFromTag, req.body.toString('utf8'), {
+          budgetMs: this.opts.mediaOfferBudgetMs ?? DEFAULT_OFFER_BUDGET_MS,
+          ...(mediaAtEdge === undefined ? {} : { need: mediaAtEdge }),
+          isCancelled: () => tx.isCancelled,
+          onAttemptFailed: (failedNode, error) => this.log.warn('media offer failed; trying another node', { callId: aCallId, nodeId: failedNode, error: error as Error }),
+        });
+        nodeId = placed.nodeId;
+        bSdp = placed.sdp;
+      } catch (e) {
+        if (isMeshError(e, 'NO_MEDIA_NODE') || isMeshError(e, 'MEDIA_UNAVAILABLE')) {
+          if (e.code === 'MEDIA_UNAVAILABLE') this.log.warn('media offer failed on every node tried', { callId: aCallId, error: e });
+          return reject(e.code, retry);
+        }
+        throw e;
+      }
     }
     if (tx.isCancelled) {
       // CANCEL arrived while we talked to rtpengine; the stack already answered the CANCEL.

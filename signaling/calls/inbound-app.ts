@@ -9,7 +9,7 @@
  * are written when the call ends.
  */
 import type { Redis } from 'ioredis';
-import { sipAnswer, type ErrorCode } from '../../regions/core/errors.js';
+import { isMeshError, sipAnswer, type ErrorCode } from '../../regions/core/errors.js';
 import type { Logger } from '../../regions/core/log.js';
 import { asCallSid } from '../../regions/core/ids.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
@@ -20,6 +20,7 @@ import { apiDate } from '../../regions/store/schema.js';
 import { newSid } from '../../regions/store/sids.js';
 import type { B2bua } from '../b2bua/b2bua.js';
 import type { MediaNeed, MediaPort } from '../b2bua/media-port.js';
+import { DEFAULT_OFFER_BUDGET_MS, offerWithRetry } from '../b2bua/offer-retry.js';
 import { sdpAudioEndpoint, sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { createResponse, generateTag, getTag, parseNameAddr, parseUri, type Endpoint, type SipRequest } from '../sip/message/index.js';
@@ -59,6 +60,8 @@ export interface InboundAppOptions {
   webhookTimeoutMs?: number;
   /** Where status callbacks may point (webhooks.*). Default: anywhere. */
   webhookPolicy?: DestinationPolicy;
+  /** Time the first media offer may take over every node tried (media.offerBudgetMs). Default DEFAULT_OFFER_BUDGET_MS. */
+  mediaOfferBudgetMs?: number;
 }
 
 interface InboundCall {
@@ -115,18 +118,25 @@ export class InboundAppCalls {
     };
     const partySdp = req.body.toString('utf8');
     let nodeId: string;
-    try {
-      nodeId = this.media.acquire(callId, need).nodeId;
-    } catch (e) {
-      // The placement's reasons go back to the caller (RFC 3261 §20.43 Warning); the trace keeps them too.
-      this.log.info('inbound app: no media node', { callId, mediaRegion: need?.mediaRegion, error: e as Error });
-      return reject('NO_MEDIA_NODE', [['Retry-After', '5'], ['Warning', sipWarning(this.opts.nodeId, (e as Error).message)]]);
-    }
     let platformEndpoint: { address: string; port: number } | undefined;
     let toPartySdp: string;
     try {
-      const forPlatform = await this.media.offer(nodeId, callId, partyTag, partySdp);
-      platformEndpoint = sdpAudioEndpoint(forPlatform);
+      // A node that fails the offer (dead, breaker open, out of ports) hands it to the next one.
+      const placed = await offerWithRetry(this.media, callId, partyTag, partySdp, {
+        budgetMs: this.opts.mediaOfferBudgetMs ?? DEFAULT_OFFER_BUDGET_MS,
+        isCancelled: () => tx.isCancelled,
+        ...(need === undefined ? {} : { need }),
+        onAttemptFailed: (failed, error) => this.log.warn('inbound app: media offer failed; trying another node', { callId, nodeId: failed, error: error as Error }),
+      });
+      nodeId = placed.nodeId;
+      platformEndpoint = sdpAudioEndpoint(placed.sdp);
+    } catch (e) {
+      if (!isMeshError(e, 'NO_MEDIA_NODE') && !isMeshError(e, 'MEDIA_UNAVAILABLE')) throw e;
+      // The placement's reasons go back to the caller (RFC 3261 §20.43 Warning); the trace keeps them too.
+      this.log.info('inbound app: no media', { callId, mediaRegion: need?.mediaRegion, error: e });
+      return reject(e.code, [['Retry-After', String(e.retryAfter ?? 5)], ['Warning', sipWarning(this.opts.nodeId, e.message)]]);
+    }
+    try {
       toPartySdp = await this.media.answer(nodeId, callId, partyTag, platformTag, this.opts.platformSdp());
     } catch (e) {
       this.media.release(callId);

@@ -159,6 +159,11 @@ export class SipStack {
     this.layer.cancel(tx);
   }
 
+  /** INVITE server transactions waiting for their final response now (cheap: read per INVITE by admission control). */
+  get invitesInFlight(): number {
+    return this.layer.counters.invitesProceeding;
+  }
+
   /** Snapshot of transport, transaction and stack counters. */
   get counters(): Readonly<SipStackCounters> {
     const t = this.transport.counters;

@@ -28,6 +28,8 @@ export interface TransactionCounters {
   lateResponses: number;
   /** Server transactions the TU never answered, dropped after 64*T1. */
   orphaned: number;
+  /** INVITE server transactions now waiting for their final response (Proceeding): a gauge, the INVITEs in flight (admission control). */
+  invitesProceeding: number;
   /** Exceptions thrown by TU callbacks (caught so they cannot break a state machine). */
   tuErrors: number;
 }
@@ -46,6 +48,7 @@ export function newTransactionCounters(): TransactionCounters {
     ackTimeouts: 0,
     lateResponses: 0,
     orphaned: 0,
+    invitesProceeding: 0,
     tuErrors: 0,
   };
 }

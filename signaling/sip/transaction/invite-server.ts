@@ -37,6 +37,12 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   ) {
     super(key, host, source.transport === 'TCP');
     this.intervalG = host.timers.t1;
+    host.counters.invitesProceeding++;
+  }
+
+  /** Called before every move out of Proceeding: keeps the in-flight gauge exact. */
+  private leaveProceeding(): void {
+    if (this.state === 'Proceeding') this.host.counters.invitesProceeding--;
   }
 
   /**
@@ -102,6 +108,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   }
 
   private enterAccepted(res: SipResponse): void {
+    this.leaveProceeding();
     this.state = 'Accepted';
     this.timers.clear('orphan');
     this.send(res);
@@ -137,6 +144,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   }
 
   private enterCompleted(res: SipResponse): void {
+    this.leaveProceeding();
     this.state = 'Completed';
     this.timers.clear('orphan');
     this.send(res);
@@ -210,6 +218,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   }
 
   protected enterTerminated(): void {
+    this.leaveProceeding();
     this.state = 'Terminated';
     if (this.awaitingAck) {
       this.awaitingAck = false;

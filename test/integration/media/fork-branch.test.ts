@@ -132,7 +132,7 @@ describe('forkBranch (rtpengine subscribe request/answer) to the central media s
       expect(gotA).toBe(20);
       expect(gotB).toBe(30);
       await ng.delete({ callId });
-      await sleep(1500); // delete-delay 1 s
+      await sleep(1500); // let the delete settle (startRtpengine runs with --delete-delay=0)
       await f2.stop();
     } finally {
       a.close();

@@ -92,7 +92,7 @@ describe('startRtpengine', () => {
   it('passes the userspace flags', () => {
     const args = rtpengineArgs({ id: 'x', interfaceAddress: '127.0.8.21', ngPort: 2223, portMin: 46500, portMax: 46599 });
     expect(args).toEqual(expect.arrayContaining(['--config-file=none', '--table=-1', '--interface=127.0.8.21',
-      '--listen-ng=127.0.8.21:2223', '--port-min=46500', '--port-max=46599', '--foreground', '--log-stderr', '--delete-delay=1']));
+      '--listen-ng=127.0.8.21:2223', '--port-min=46500', '--port-max=46599', '--foreground', '--log-stderr', '--log-level=5', '--delete-delay=0']));
   });
 
   it('reports a start failure with the tail of rtpengine\'s own log', async () => {

@@ -99,7 +99,7 @@ export function describeMediaEngineContract(name: string, open: () => Promise<Me
     it('delete removes the session (query then fails), and deleting an unknown call is not an error', async () => {
       const { callId } = await call();
       await t.engine.delete(callId);
-      // A node may keep a deleted call a moment for late packets (rtpengine: --delete-delay, 1 s as infra/rtpengine.ts starts it).
+      // A node may keep a deleted call a moment for late packets (rtpengine: --delete-delay; 0 as infra/rtpengine.ts starts it).
       let code = '';
       const gone = await pollUntil(async () => (code = await codeOf(t.engine.query(callId))) !== 'resolved', t.deleteDelayMs + 2000);
       expect(gone).toBe(true);

@@ -20,7 +20,7 @@ describeMediaEngineContract('RtpengineMediaEngine on rtpengine', async () => {
     node: { address: NODE, portMin: PORTS.min, portMax: PORTS.max },
     partyAddress: '127.0.14.50',
     dead: { engine: new RtpengineMediaEngine(deadClient), timeoutMs: DEAD_TIMEOUT_MS },
-    deleteDelayMs: 1000, // startRtpengine's --delete-delay default
+    deleteDelayMs: 0, // startRtpengine's --delete-delay default
     async close() {
       await Promise.all([client.close(), deadClient.close()]);
       await proc.stop();

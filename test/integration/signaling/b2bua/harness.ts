@@ -58,6 +58,8 @@ export interface TestRegionOptions {
   healthIntervalMs?: number;
   /** Level of the node's own logger (process-mode nodes). Default warn. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** sip.admission limits (default: the config's). */
+  admission?: { maxEventLoopDelayMs?: number; maxInvitesInFlight?: number; minFreeMediaPorts?: number };
 }
 
 /** The validated configuration of a test region (defaults as TestRegionOptions says). */
@@ -67,7 +69,7 @@ export function testRegionConfig(opts: TestRegionOptions, logDir: string): Confi
     region: opts.region ?? 'us-east',
     nodeId: opts.nodeId ?? 'it-sig-1',
     runDir: logDir,
-    sip: { address: sip.address, port: sip.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500, ...(opts.maxCalls !== undefined ? { maxCalls: opts.maxCalls } : {}) },
+    sip: { address: sip.address, port: sip.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500, ...(opts.maxCalls !== undefined ? { maxCalls: opts.maxCalls } : {}), ...(opts.admission !== undefined ? { admission: opts.admission } : {}) },
     redis: { url: TEST_REDIS_URL, keyPrefix: opts.keyPrefix },
     media: { nodes: opts.mediaNodes ?? MEDIA_NODES, healthIntervalMs: opts.healthIntervalMs ?? 250, ngTimeoutMs: 800 },
     routes: opts.routes ?? [

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { choosePlacement, placementNodesFromCatalog } from '../../../../control-plane/placement/index.js';
 import { DiscoveredMediaNodes, healthFromDiscovery } from '../../../../media/nodes/discovered.js';
-import { RegistryMediaPort } from '../../../../media/nodes/media-port.js';
+import { isPortExhaustion, RegistryMediaPort } from '../../../../media/nodes/media-port.js';
 import { MediaNodeRegistry } from '../../../../media/nodes/registry.js';
 import type { NgClientLike } from '../../../../media/ng/client.js';
 import { loadRegionCatalog } from '../../../../regions/catalog.js';
@@ -125,5 +125,46 @@ describe('healthFromDiscovery', () => {
     const nodes = placementNodesFromCatalog(catalog, healthFromDiscovery({ get: (id) => listed.get(id) }));
     expect(nodes.find((n) => n.id === first!.id)).toMatchObject({ healthy: true, sessions: 5 });
     expect(nodes.find((n) => n.id === second!.id)?.healthy).toBe(false);
+  });
+});
+
+describe('RegistryMediaPort and port exhaustion', () => {
+  it('marks a node that answers "Ran out of ports" full, so placement skips it while it stays healthy', async () => {
+    const exhausted = new Set(['127.0.1.11']);
+    const registry = new MediaNodeRegistry({
+      region: 'us-east',
+      nodes: [
+        { id: 'm1', address: '127.0.1.11', ngPort: 2223 },
+        { id: 'm2', address: '127.0.1.12', ngPort: 2223 },
+      ],
+      healthIntervalMs: 60_000,
+      createClient: (n) =>
+        ({
+          probe: async () => 1,
+          offer: async () => {
+            if (exhausted.has(n.address)) throw new MeshError('BAD_GATEWAY', 'rtpengine offer failed: Ran out of ports', { detail: { errorReason: 'Ran out of ports' } });
+            return { sdp: 'v=0\r\n' };
+          },
+          close: async () => {},
+        }) as unknown as NgClientLike,
+    });
+    await registry.start();
+    const port = new RegistryMediaPort(registry, { region: 'us-east', choosePlacement });
+    expect(port.acquire('c1').nodeId).toBe('m1');
+    const err = await port.offer('m1', 'c1', 'ft', 'v=0\r\n').catch((e: unknown) => e);
+    expect(isPortExhaustion(err)).toBe(true);
+    expect(registry.isFull('m1')).toBe(true);
+    expect(port.isHealthy('m1')).toBe(true);
+    expect(port.placementNodes().find((n) => n.id === 'm1')?.healthy).toBe(false);
+    expect(port.reacquire('c1', ['m1']).nodeId).toBe('m2');
+    expect(port.acquire('c2').nodeId).toBe('m2');
+    await registry.close();
+  });
+
+  it('tells port exhaustion from other ng failures', () => {
+    expect(isPortExhaustion(new MeshError('BAD_GATEWAY', 'x', { detail: { errorReason: 'Ran out of ports' } }))).toBe(true);
+    expect(isPortExhaustion(new MeshError('BAD_GATEWAY', 'rtpengine offer failed: Failed to parse SDP', { detail: { errorReason: 'Failed to parse SDP' } }))).toBe(false);
+    expect(isPortExhaustion(new MeshError('UPSTREAM_TIMEOUT', 'Ran out of ports'))).toBe(false);
+    expect(isPortExhaustion(new Error('Ran out of ports'))).toBe(false);
   });
 });

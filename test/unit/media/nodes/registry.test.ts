@@ -177,3 +177,64 @@ describe('MediaNodeRegistry', () => {
       createClient: () => new FakeClient() as unknown as NgClientLike })).toThrow(/configured twice/);
   });
 });
+
+describe('MediaNodeRegistry: full nodes and free ports', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  function portRegistry(ports: { a: [number, number]; b: [number, number] }) {
+    let now = 1_000_000;
+    const registry = new MediaNodeRegistry({
+      nodes: [
+        { id: 'm-a', address: '127.0.8.11', ngPort: 2223, rtpPortMin: ports.a[0], rtpPortMax: ports.a[1] },
+        { id: 'm-b', address: '127.0.8.12', ngPort: 2223, rtpPortMin: ports.b[0], rtpPortMax: ports.b[1] },
+      ],
+      fullForMs: 5000,
+      now: () => now,
+      createClient: () => new FakeClient() as unknown as NgClientLike,
+    });
+    return { registry, advance: (ms: number) => (now += ms) };
+  }
+
+  it('a node marked full takes no new calls for fullForMs but stays healthy for the calls it has', async () => {
+    const { registry, advance } = portRegistry({ a: [40000, 40999], b: [41000, 41999] });
+    await registry.start();
+    expect(registry.acquire('c1').id).toBe('m-a');
+    expect(registry.markFull('m-a')).toBe(true);
+    expect(registry.markFull('nope')).toBe(false);
+    expect(registry.isFull('m-a')).toBe(true);
+    expect(registry.isHealthy('m-a')).toBe(true); // its calls are not re-anchored
+    expect(registry.acquire('c2').id).toBe('m-b');
+    expect(registry.acquire('c3').id).toBe('m-b'); // m-a has less load but is full
+    expect(registry.snapshot().find((n) => n.id === 'm-a')).toMatchObject({ full: true, healthy: true, portCapacity: 1000, freePorts: 996 });
+    advance(5000);
+    expect(registry.isFull('m-a')).toBe(false);
+    expect(registry.acquire('c4').id).toBe('m-a');
+    await registry.close();
+  });
+
+  it('estimates free ports from the sessions placed (4 per call) and treats a node without room for a call as full', async () => {
+    const { registry } = portRegistry({ a: [40000, 40007], b: [41000, 41999] }); // m-a: room for 2 calls
+    await registry.start();
+    expect(registry.freePorts()).toBe(8 + 1000);
+    expect(registry.acquire('c1').id).toBe('m-a');
+    expect(registry.acquire('c2').id).toBe('m-b');
+    expect(registry.acquire('c3').id).toBe('m-a');
+    expect(registry.isFull('m-a')).toBe(true); // 0 free ports
+    expect(registry.freePorts()).toBe(996); // full nodes do not count
+    expect(registry.acquire('c4').id).toBe('m-b');
+    registry.release('c1');
+    expect(registry.isFull('m-a')).toBe(false);
+    expect(registry.freePorts()).toBe(4 + 992);
+    await registry.close();
+  });
+
+  it('knows no free ports without a configured port range', async () => {
+    const { registry } = makeRegistry();
+    await registry.start();
+    expect(registry.freePorts()).toBeUndefined();
+    expect(registry.snapshot()[0]).toMatchObject({ full: false });
+    expect(registry.snapshot()[0]?.freePorts).toBeUndefined();
+    await registry.close();
+  });
+});

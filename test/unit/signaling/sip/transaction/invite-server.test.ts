@@ -168,3 +168,31 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     expect(h.layer.counters.lateResponses).toBe(1);
   });
 });
+
+describe('INVITEs in flight (admission control gauge)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('counts INVITE server transactions until their final response, whichever way they leave Proceeding', () => {
+    const h = makeLayer();
+    const a = makeRequest({ branch: 'z9hG4bK-a', callId: 'call-a' });
+    const b = makeRequest({ branch: 'z9hG4bK-b', callId: 'call-b' });
+    const c = makeRequest({ branch: 'z9hG4bK-c', callId: 'call-c' });
+    h.layer.receiveRequest(a, UDP_PEER);
+    const txA = serverTx(h);
+    h.layer.receiveRequest(b, UDP_PEER);
+    const txB = serverTx(h);
+    h.layer.receiveRequest(c, UDP_PEER);
+    const txC = serverTx(h);
+    expect(h.layer.counters.invitesProceeding).toBe(3);
+    txA.respond(createResponse(a, 180, undefined, { toTag: 'x' }));
+    expect(h.layer.counters.invitesProceeding).toBe(3); // ringing is still in flight
+    txA.respond(createResponse(a, 200, undefined, { toTag: 'x' }));
+    txB.respond(createResponse(b, 503, undefined, { toTag: 'y' }));
+    expect(h.layer.counters.invitesProceeding).toBe(1);
+    (txC as unknown as { terminate(): void }).terminate(); // e.g. a transport error
+    expect(h.layer.counters.invitesProceeding).toBe(0);
+    vi.advanceTimersByTime(64_000);
+    expect(h.layer.counters.invitesProceeding).toBe(0); // never below zero on later transitions
+  });
+});

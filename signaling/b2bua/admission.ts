@@ -1,0 +1,133 @@
+/**
+ * Admission control of new calls (DESIGN.md "Failure is normal": overload).
+ *
+ * A node past its capacity that keeps taking calls serves all of them late:
+ * INVITEs are retransmitted, 200s are answered after the caller gave up, ACKs
+ * are lost and answered calls are torn down — goodput falls as load rises.
+ * So a new INVITE is refused with 503 + Retry-After (RFC 3261 §21.5.4) while
+ * any of these says the node is at its limit, before a resource runs out:
+ *
+ * - the event loop's delay (perf_hooks.monitorEventLoopDelay: the p99 of each
+ *   sample window, the lower of the last two, so one GC pause or one moment
+ *   without CPU on a shared machine refuses nothing): the node's CPU is spent
+ *   and every message waits;
+ * - INVITE transactions waiting for their final response (the SIP stack's
+ *   gauge, this INVITE included): work accepted and not yet finished;
+ * - free RTP ports on the media nodes that take new calls (the registry's
+ *   estimate): the next offers would fail with "Ran out of ports".
+ *
+ * Refusing is cheap (no lookup, no media, no B leg), so the node keeps
+ * serving the calls it admits at full speed. A limit of 0 turns its check off.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+export interface AdmissionLimits {
+  /** Refuse while the event loop's p99 delay over the last window is above this, ms. 0: off. */
+  maxEventLoopDelayMs: number;
+  /** Refuse while more INVITEs than this wait for their final response (the new one included). 0: off. */
+  maxInvitesInFlight: number;
+  /** Refuse while fewer RTP ports than this are free on the media nodes that take new calls. 0: off. */
+  minFreeMediaPorts: number;
+}
+
+/** Why a call was refused; the label of `mesh_admission_refused_total`. */
+export type AdmissionRefusal = 'event-loop-delay' | 'invites-in-flight' | 'media-ports';
+export const ADMISSION_REFUSALS: readonly AdmissionRefusal[] = ['event-loop-delay', 'invites-in-flight', 'media-ports'];
+
+/** Where the node's load is read from (the SIP stack and the media node registry, wired by infra/). */
+export interface AdmissionSources {
+  invitesInFlight(): number;
+  /** Undefined when unknown (no node has a port range configured): the check passes. */
+  freeMediaPorts(): number | undefined;
+}
+
+/** What /metrics and /v1 show: the limits, the load now, and refusals by reason since start. */
+export interface AdmissionStats {
+  limits: AdmissionLimits;
+  eventLoopDelayMs: number;
+  invitesInFlight: number;
+  freeMediaPorts: number | undefined;
+  refused: Record<AdmissionRefusal, number>;
+}
+
+export interface AdmissionOptions {
+  /** Event-loop delay is summarized over windows this long. Default 250 ms. */
+  sampleMs?: number;
+}
+
+export class AdmissionControl {
+  private readonly refusedBy: Record<AdmissionRefusal, number> = { 'event-loop-delay': 0, 'invites-in-flight': 0, 'media-ports': 0 };
+  private readonly sampleMs: number;
+  private histogram: IntervalHistogram | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private loopDelayMs = 0;
+  private previousWindowMs = 0;
+
+  constructor(
+    readonly limits: Readonly<AdmissionLimits>,
+    private readonly sources: AdmissionSources,
+    opts: AdmissionOptions = {},
+  ) {
+    this.sampleMs = opts.sampleMs ?? 250;
+  }
+
+  /** Start sampling the event loop's delay. Idempotent. */
+  start(): void {
+    if (this.timer !== undefined || this.limits.maxEventLoopDelayMs <= 0) return;
+    // Resolution 10 ms: finer costs timer wake-ups, and the limits worth setting are tens of ms.
+    this.histogram = monitorEventLoopDelay({ resolution: 10 });
+    this.histogram.enable();
+    this.timer = setInterval(() => this.sample(), this.sampleMs);
+    this.timer.unref();
+  }
+
+  /** Record one window's delay (the timer calls this; tests may too). */
+  sample(): void {
+    const h = this.histogram;
+    if (h === undefined) return;
+    // The histogram counts the sampling timer's lateness in ns; with no sample yet it reports NaN or 0.
+    const p99 = h.count > 0 ? h.percentile(99) / 1e6 : 0;
+    const windowMs = Number.isFinite(p99) ? Math.max(0, p99 - 10) : 0; // minus the resolution: an idle loop reads ~10 ms late
+    // Sustained, not a spike: both of the last two windows must be late.
+    this.loopDelayMs = Math.min(windowMs, this.previousWindowMs);
+    this.previousWindowMs = windowMs;
+    h.reset();
+  }
+
+  /** Set the measured delay directly (unit tests of the decision). */
+  setEventLoopDelayForTest(ms: number): void {
+    this.loopDelayMs = ms;
+  }
+
+  /** Undefined when the new call is admitted; else why not (and the refusal is counted). */
+  check(): AdmissionRefusal | undefined {
+    const l = this.limits;
+    let refusal: AdmissionRefusal | undefined;
+    if (l.maxInvitesInFlight > 0 && this.sources.invitesInFlight() > l.maxInvitesInFlight) refusal = 'invites-in-flight';
+    else if (l.maxEventLoopDelayMs > 0 && this.loopDelayMs > l.maxEventLoopDelayMs) refusal = 'event-loop-delay';
+    else if (l.minFreeMediaPorts > 0) {
+      const free = this.sources.freeMediaPorts();
+      if (free !== undefined && free < l.minFreeMediaPorts) refusal = 'media-ports';
+    }
+    if (refusal !== undefined) this.refusedBy[refusal]++;
+    return refusal;
+  }
+
+  stats(): AdmissionStats {
+    return {
+      limits: { ...this.limits },
+      eventLoopDelayMs: Math.round(this.loopDelayMs * 10) / 10,
+      invitesInFlight: this.sources.invitesInFlight(),
+      freeMediaPorts: this.sources.freeMediaPorts(),
+      refused: { ...this.refusedBy },
+    };
+  }
+
+  /** Stop sampling. Idempotent. */
+  close(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.histogram?.disable();
+    this.histogram = undefined;
+  }
+}

@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdmissionControl, type AdmissionLimits } from '../../../../signaling/b2bua/admission.js';
+
+const LIMITS: AdmissionLimits = { maxEventLoopDelayMs: 100, maxInvitesInFlight: 10, minFreeMediaPorts: 64 };
+
+function make(limits: Partial<AdmissionLimits> = {}, sampleMs?: number) {
+  const load = { inFlight: 1, freePorts: 1000 as number | undefined };
+  const a = new AdmissionControl({ ...LIMITS, ...limits }, { invitesInFlight: () => load.inFlight, freeMediaPorts: () => load.freePorts }, sampleMs === undefined ? {} : { sampleMs });
+  return { a, load };
+}
+
+describe('AdmissionControl', () => {
+  let open: AdmissionControl | undefined;
+  afterEach(() => open?.close());
+
+  it('admits below every limit', () => {
+    const { a } = make();
+    expect(a.check()).toBeUndefined();
+    expect(a.stats().refused).toEqual({ 'event-loop-delay': 0, 'invites-in-flight': 0, 'media-ports': 0 });
+  });
+
+  it('refuses past each limit and counts refusals by reason', () => {
+    const { a, load } = make();
+    load.inFlight = 11;
+    expect(a.check()).toBe('invites-in-flight');
+    load.inFlight = 10; // this INVITE included: 10 is still within the limit
+    expect(a.check()).toBeUndefined();
+    a.setEventLoopDelayForTest(150);
+    expect(a.check()).toBe('event-loop-delay');
+    a.setEventLoopDelayForTest(5);
+    load.freePorts = 63;
+    expect(a.check()).toBe('media-ports');
+    load.freePorts = undefined; // no port range known: nothing to refuse on
+    expect(a.check()).toBeUndefined();
+    expect(a.stats()).toMatchObject({ invitesInFlight: 10, eventLoopDelayMs: 5, refused: { 'event-loop-delay': 1, 'invites-in-flight': 1, 'media-ports': 1 } });
+  });
+
+  it('a limit of 0 turns its check off', () => {
+    const { a, load } = make({ maxInvitesInFlight: 0, maxEventLoopDelayMs: 0, minFreeMediaPorts: 0 });
+    load.inFlight = 1_000_000;
+    load.freePorts = 0;
+    a.setEventLoopDelayForTest(10_000);
+    expect(a.check()).toBeUndefined();
+  });
+
+  it('measures the event loop: a loop blocked over two windows reads as delay, one blocked window does not', async () => {
+    const { a } = make({}, 60_000); // the test takes the samples itself
+    open = a;
+    a.start();
+    a.start(); // idempotent
+    const blockedWindow = async (): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 60));
+      const until = Date.now() + 200;
+      while (Date.now() < until) {
+        // block the loop for 200 ms
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      a.sample();
+    };
+    await blockedWindow();
+    expect(a.stats().eventLoopDelayMs).toBe(0); // a single spike
+    expect(a.check()).toBeUndefined();
+    await blockedWindow();
+    expect(a.stats().eventLoopDelayMs).toBeGreaterThan(100);
+    expect(a.check()).toBe('event-loop-delay');
+    a.close();
+    a.close();
+  });
+});
