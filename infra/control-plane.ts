@@ -30,6 +30,7 @@ import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } fr
 import { createRedisClient } from './redis.js';
 import { createLogger, type Logger } from '../regions/core/log.js';
 import { readPlacementTrace } from '../regions/store/placement-traces.js';
+import { CallRecordStore } from '../regions/store/call-records.js';
 
 export interface ControlPlane {
   readonly url: string;
@@ -168,7 +169,8 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       regions: regionsFromCatalog(catalog),
       nodes,
       drills,
-      placementTrace: (callSid) => readPlacementTrace(redis, prefix, callSid),
+      // The live trace (a day), else the copy the call record took when the call ended.
+      placementTrace: async (callSid) => (await readPlacementTrace(redis, prefix, callSid)) ?? (/^CA[0-9a-f]{32}$/.test(callSid) ? (await new CallRecordStore(redis, prefix).get(callSid))?.placements : undefined),
     }),
   );
   const cp = config.controlPlane;

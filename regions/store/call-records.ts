@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import { keys } from './keys.js';
 import { OwnedRecords } from './owned-records.js';
+import { recordedPlacements, type RecordedPlacement } from './placement-traces.js';
 import { apiDate } from './schema.js';
 import { recordCallMinutes } from './usage.js';
 
@@ -62,6 +63,8 @@ export interface CallRecord {
   duration?: number;
   /** Final SIP status of the leg, when it failed. */
   sipResponseCode?: number;
+  /** The call's media placement decisions, copied from its trace when it ended (the trace itself expires after a day). */
+  placements?: RecordedPlacement[];
 }
 
 /** How a call the platform was a party of ended. */
@@ -75,6 +78,8 @@ export interface CallEnd {
   /** The status when it was never answered (answered calls end `completed`). */
   unansweredStatus: CallStatus;
   sipResponseCode?: number | undefined;
+  /** Key the call's placement trace is kept under (CallSid or the SIP Call-ID its media was placed under): copied into the record. */
+  traceKey?: string;
 }
 
 export class CallRecordStore extends OwnedRecords<CallRecord> {
@@ -119,10 +124,12 @@ export class CallRecordStore extends OwnedRecords<CallRecord> {
     if (e.answeredAt !== undefined) {
       await recordCallMinutes(this.redis, this.prefix, { accountSid: e.accountSid, category: e.category, region: e.region, durationS: duration, at: e.endedAt }).catch(onUsageError);
     }
+    const placements = e.traceKey === undefined ? [] : await recordedPlacements(this.redis, this.prefix, e.traceKey).catch(() => []);
     return this.update(sid, {
       status,
       endTime: apiDate(new Date(e.endedAt)),
       duration,
+      ...(placements.length > 0 ? { placements } : {}),
       ...(e.sipResponseCode !== undefined && status !== 'completed' ? { sipResponseCode: e.sipResponseCode } : {}),
     });
   }

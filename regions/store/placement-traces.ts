@@ -10,6 +10,15 @@ import { keys } from './keys.js';
 export const PLACEMENT_TRACE_TTL_S = 86_400;
 /** Most entries read back for one call. */
 export const MAX_TRACE_ENTRIES = 100;
+/** Most decisions copied into a call record when the call ends (the first ones: a call's placements are few). */
+export const MAX_RECORDED_PLACEMENTS = 16;
+
+/** A decision as the call record keeps it: what the API renders (sequence, time, the decision with its reasons and candidates). */
+export interface RecordedPlacement {
+  readonly seq: number;
+  readonly atMs: number;
+  readonly decision: unknown;
+}
 
 /** Append one decision to the trace of `callKey` (a CallSid, or the SIP Call-ID of a B2BUA call's first leg). */
 export async function appendPlacementTrace(redis: Redis, prefix: string, callKey: string, entry: unknown): Promise<void> {
@@ -60,4 +69,22 @@ function liveCallFirstLeg(stored: string | null): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The decisions traced under `callKey` (a CallSid, or the SIP Call-ID the
+ * media was placed under), as the call record keeps them when the call ends:
+ * at most MAX_RECORDED_PLACEMENTS, without the input summary the decision
+ * repeats. Empty when nothing was traced; malformed entries are left out.
+ */
+export async function recordedPlacements(redis: Redis, prefix: string, callKey: string): Promise<RecordedPlacement[]> {
+  const raw = await redis.lrange(keys(prefix).placements(callKey), 0, MAX_RECORDED_PLACEMENTS - 1);
+  return raw.flatMap((r) => {
+    try {
+      const e = JSON.parse(r) as { seq?: unknown; atMs?: unknown; decision?: unknown };
+      return typeof e.seq === 'number' && typeof e.atMs === 'number' && typeof e.decision === 'object' && e.decision !== null ? [{ seq: e.seq, atMs: e.atMs, decision: e.decision }] : [];
+    } catch {
+      return [];
+    }
+  });
 }

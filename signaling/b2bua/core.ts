@@ -99,6 +99,8 @@ export interface EndedCall {
   reason: string;
   /** This node only forwarded the call to its home region, which anchors (and accounts for) it. */
   forwardedHome: boolean;
+  /** Key of the call's placement trace here (the first leg's SIP Call-ID). */
+  traceKey: string;
 }
 
 export interface B2buaCounters {

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { findNumber } from '../../regions/store/numbers.js';
+import { recordedPlacements } from '../../regions/store/placement-traces.js';
 import type { CallStatus } from '../../regions/store/call-records.js';
 import { apiDate } from '../../regions/store/schema.js';
 import { recordCallMinutes } from '../../regions/store/usage.js';
@@ -35,6 +36,7 @@ export function inboundAccounting(redis: Redis, prefix: string, region: string, 
       if (e.answeredAt !== undefined) {
         await recordCallMinutes(redis, prefix, { accountSid: num.accountSid, category: 'calls-inbound', region, durationS: duration, at: e.endedAt });
       }
+      const placements = await recordedPlacements(redis, prefix, e.traceKey).catch(() => []);
       await records.save({
         sid: e.sid,
         accountSid: num.accountSid,
@@ -50,6 +52,7 @@ export function inboundAccounting(redis: Redis, prefix: string, region: string, 
         endTime: apiDate(new Date(e.endedAt)),
         duration,
         ...(num.applicationSid !== undefined ? { applicationSid: num.applicationSid } : {}),
+        ...(placements.length > 0 ? { placements } : {}),
       });
     })().catch((err: unknown) => log.warn('inbound call accounting failed', { sid: e.sid, error: err as Error }));
   };

@@ -292,7 +292,7 @@ export class InboundAppCalls {
     void this.media.delete(call.nodeId, call.callId).catch(() => {});
     const endedAt = Date.now();
     if (wasAnswered) this.b2bua.counters.completed++;
-    const end = { accountSid: call.rec.accountSid, category: 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status } as const;
+    const end = { accountSid: call.rec.accountSid, category: 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status, traceKey: call.callId } as const;
     const onUsageError = (e: unknown): void => this.log.warn('usage write failed', { sid: call.rec.sid, error: e as Error });
     const duration = wasAnswered ? Math.round((endedAt - call.answeredAt!) / 1000) : 0;
     call.rec = (await this.records.finish(call.rec.sid, end, onUsageError).catch(() => undefined)) ?? { ...call.rec, status: wasAnswered ? 'completed' : status, duration };

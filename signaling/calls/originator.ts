@@ -373,7 +373,7 @@ export class Originator implements LegDialer {
       this.media.release(sid);
       this.media.delete(call.mediaNodeId, sid).catch(() => {});
     }
-    const end = { accountSid: call.rec.accountSid, category: 'calls-outbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode } as const;
+    const end = { accountSid: call.rec.accountSid, category: 'calls-outbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode, traceKey: sid } as const;
     call.rec = (await this.records.finish(sid, end, (e) => this.log.warn('usage write failed', { callSid: sid, error: e as Error }))) ?? call.rec;
     await this.callback(call, 'completed');
   }

@@ -1,7 +1,7 @@
 /**
  * Calls/{CallSid}/Placements: the call's media placement trace (an extension
  * of the 2010-04-01 API; the operator's /v1/calls/{sid}/placements reads the
- * same Redis list). Only for the account's own calls: another account's
+ * same Redis list, kept a day; after that, the copy in the call record). Only for the account's own calls: another account's
  * CallSid is 404, as one that does not exist. Part of the `calls` permission.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
@@ -29,8 +29,10 @@ export function registerPlacementRoutes(app: OpenAPIHono<TenantEnv>): void {
       const paging = c.req.valid('query');
       const account = c.get('target');
       const { stores, deps } = c.get('api');
-      if ((await stores.calls.getOwned(account.sid, CallSid)) === undefined) throw notFound(`Call ${CallSid}`);
-      const trace = (await readPlacementTrace(deps.redis, deps.keyPrefix, CallSid)) ?? [];
+      const call = await stores.calls.getOwned(account.sid, CallSid);
+      if (call === undefined) throw notFound(`Call ${CallSid}`);
+      // The live trace while it lasts (a day); after that, the copy the call record took when the call ended.
+      const trace = (await readPlacementTrace(deps.redis, deps.keyPrefix, CallSid)) ?? call.placements ?? [];
       const all = trace.flatMap((e) => renderPlacement(e) ?? []);
       const start = pageOffset(paging);
       const items = all.slice(start, start + paging.PageSize);

@@ -213,6 +213,20 @@ describe('application calls keep their media at the edge', () => {
     // The home decided: media in us-east, a node with play there → local to the media.
     const trace = (await readPlacementTrace(regions.get('eu-west')!.node.redis, PREFIX, rec!.sid)) as Record<string, unknown>[];
     expect(trace?.[0]).toMatchObject({ kind: 'local', input: { capability: 'play', mediaRegion: 'us-east', homeRegion: 'eu-west' }, chosen: { nodeId: MEDIA['us-east'].id } });
+
+    // The call record kept the decisions: once the live trace is gone (it expires after a day), the API serves the copy.
+    const redis = regions.get('eu-west')!.node.redis;
+    const stored = await new CallRecordStore(redis, PREFIX).get(rec!.sid);
+    expect(stored?.placements).toMatchObject([{ seq: 0, decision: { outcome: 'local', capability: 'play', nodeId: MEDIA['us-east'].id } }]);
+    const callKey = await redis.get(keys(PREFIX).placementsAlias(rec!.sid));
+    expect(callKey).not.toBeNull();
+    await redis.del(keys(PREFIX).placements(callKey!), keys(PREFIX).placementsAlias(rec!.sid));
+    const api200 = await fetch(`${api.url}/2010-04-01/Accounts/${sub.sid}/Calls/${rec!.sid}/Placements.json`, {
+      headers: { Authorization: `Basic ${Buffer.from(`${sub.sid}:${sub.authToken}`).toString('base64')}` },
+    });
+    expect(api200.status).toBe(200);
+    const body = (await api200.json()) as { placements: { kind: string; node_id: string; media_region: string; home_region: string }[] };
+    expect(body.placements).toMatchObject([{ kind: 'local', node_id: MEDIA['us-east'].id, media_region: 'us-east', home_region: 'eu-west' }]);
   });
 
   it('entering ap-south, play exists only in us-east: the media goes there (remote), the trace says why, and the digits still reach the home', async () => {
