@@ -28,8 +28,6 @@ export interface DrillOptions {
   holdMs: number;
   /** Calls with an RTP probe that measure the media gap (0: none). */
   probes: number;
-  /** signaling-kill under `make start` stops the whole mesh (no standby): asked for explicitly. */
-  force: boolean;
   /** Keep the scratch folder (SIPp logs) instead of removing it. */
   keep: boolean;
 }
@@ -43,7 +41,6 @@ export const USAGE = `usage: npm run drill -- <kind> <region> [<region-b>] [opti
   --hold-ms N     each call's time between ACK and BYE (default 3000, 100..6500: the caller's audio lasts 7 s)
   --probes N      calls with an RTP probe for the media gap (default 4, at most 16; 0 turns it off)
   --node ID       node to kill or drain (default: the region's first media node, or its signaling node)
-  --force         needed for signaling-kill (under make start the launcher stops the mesh when a signaling node dies)
   --keep          keep the scratch folder with the SIPp logs`;
 
 /** A mistake on the command line: the message names it, the CLI prints usage and exits 2. */
@@ -82,7 +79,6 @@ export function parseDrillArgs(argv: readonly string[], regions: readonly string
         'hold-ms': { type: 'string' },
         probes: { type: 'string' },
         node: { type: 'string' },
-        force: { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
       },
     });
@@ -111,9 +107,6 @@ export function parseDrillArgs(argv: readonly string[], regions: readonly string
   if (values.node !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(values.node)) {
     throw new UsageError(`--node: expected a node id (letters, digits, . _ -, at most 128), got "${values.node}"`);
   }
-  if (kind === 'signaling-kill' && values.force !== true) {
-    throw new UsageError('signaling-kill stops the whole mesh under make start (no standby; the launcher stops everything when a signaling node dies): add --force to run it anyway');
-  }
   return {
     kind,
     region,
@@ -125,7 +118,6 @@ export function parseDrillArgs(argv: readonly string[], regions: readonly string
     afterS: bounded('after', values.after, 10, 1, 600),
     holdMs: integer('hold-ms', values['hold-ms'], 3000, 100, 6500),
     probes: integer('probes', values.probes, 4, 0, 16),
-    force: values.force === true,
     keep: values.keep === true,
   };
 }

@@ -17,9 +17,9 @@ export interface Drill {
   act(): Promise<void>;
   /** True once the operator API shows the change. */
   detected(): Promise<boolean>;
-  /** link-cut: undo after the duration. */
+  /** link-cut, media-drain: undo (restore, undrain) after the duration. */
   undo?: () => Promise<void>;
-  /** link-cut: true once the API shows the link open again. */
+  /** link-cut, media-drain: true once the API shows the link open / the node serving again. */
   undone?: () => Promise<boolean>;
   describe: string;
 }
@@ -34,15 +34,22 @@ export function drillFor(opts: DrillOptions, client: OperatorClient, nodeId: str
         act: () => client.drill('kill', nodeId!),
         detected: async () => (await nodeState())?.healthy !== true,
       };
-    case 'media-drain':
+    case 'media-drain': {
+      const drained = (n: OperatorNode | undefined): boolean => n !== undefined && (n.state === 'drained' || n.drained === true || n.meta?.['drained'] === '1');
       return {
-        describe: `drain of ${nodeId}`,
+        describe: `drain of ${nodeId} for ${opts.durationS} s`,
         act: () => client.drill('drain', nodeId!),
         detected: async () => {
           const n = await nodeState();
-          return n === undefined || !n.healthy || n.meta?.['drained'] === '1';
+          return n === undefined || !n.healthy || drained(n);
+        },
+        undo: () => client.drill('undrain', nodeId!),
+        undone: async () => {
+          const n = await nodeState();
+          return n !== undefined && n.healthy && !drained(n);
         },
       };
+    }
     case 'link-cut': {
       const linkCut = async (): Promise<boolean> => (await client.regions()).find((r) => r.id === opts.region)?.links.find((l) => l.to === opts.peer)?.state === 'cut';
       return {
@@ -87,8 +94,10 @@ export async function preflight(opts: DrillOptions, client: OperatorClient, cata
   const known = nodes.filter((n) => n.kind === kind).map((n) => n.id).join(', ') || 'none';
   if (node === undefined) throw new Error(`node ${nodeId} is not in region ${opts.region}; its ${kind} nodes: ${known}`);
   if (node.kind !== kind) throw new Error(`node ${nodeId} is a ${node.kind} node; ${opts.kind} needs a ${kind} node (${known})`);
-  if (!node.healthy) throw new Error(`node ${nodeId} is not healthy now (killed by an earlier drill?); pick another with --node (${known}) or restart the mesh`);
-  if (opts.kind === 'media-drain' && node.meta?.['drained'] === '1') throw new Error(`node ${nodeId} is already drained; pick another with --node (${known})`);
+  if (!node.healthy) throw new Error(`node ${nodeId} is not healthy now (killed by an earlier drill? the launcher restarts it within seconds); try again or pick another with --node (${known})`);
+  if (opts.kind === 'media-drain' && (node.state === 'drained' || node.drained === true || node.meta?.['drained'] === '1')) {
+    throw new Error(`node ${nodeId} is already drained; undrain it (POST /v1/drills {"action":"undrain","nodeId":"${nodeId}"}) or pick another with --node (${known})`);
+  }
   const healthyOthers = nodes.filter((n) => n.kind === kind && n.healthy && n.id !== nodeId).length;
   if (kind === 'media' && healthyOthers === 0) warn(`warning: ${nodeId} is the only healthy media node of ${opts.region}: calls cannot recover there`);
   return nodeId;

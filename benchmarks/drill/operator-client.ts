@@ -8,6 +8,9 @@ export interface OperatorNode {
   region: string;
   kind: 'signaling' | 'media' | 'central-media';
   healthy: boolean;
+  /** `dead`, `drained` (by an operator, until undrain) or `serving`. */
+  state?: 'serving' | 'drained' | 'dead';
+  drained?: boolean;
   meta?: Record<string, string>;
 }
 
@@ -63,7 +66,7 @@ export class OperatorClient {
     return (await this.call<{ regions: OperatorRegion[] }>('GET', '/regions')).regions;
   }
 
-  async drill(action: 'kill' | 'drain', nodeId: string): Promise<void> {
+  async drill(action: 'kill' | 'drain' | 'undrain', nodeId: string): Promise<void> {
     await this.call('POST', '/drills', { action, nodeId });
   }
 

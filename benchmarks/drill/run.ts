@@ -121,18 +121,22 @@ async function main(): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'mesh-drill-'));
   const group = new ChildGroup();
   const probes: MediaProbeCall[] = [];
-  let linkCutPending = false;
+  let undoPending = false;
   let cleaned = false;
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
-    if (linkCutPending && drill.undo !== undefined) {
-      // Never leave a link cut behind, whatever ended the run.
+    if (undoPending && drill.undo !== undefined) {
+      // Never leave a link cut or a node drained behind, whatever ended the run.
       try {
         await drill.undo();
-        say(`link ${opts.region} – ${opts.peer!} restored`);
+        say(opts.kind === 'link-cut' ? `link ${opts.region} – ${opts.peer!} restored` : 'node undrained');
       } catch (e) {
-        say(`could not restore the link: ${(e as Error).message}; restore it by hand: POST /v1/regions/${opts.region}/links/${opts.peer!} {"action":"restore"}`);
+        say(
+          opts.kind === 'link-cut'
+            ? `could not restore the link: ${(e as Error).message}; restore it by hand: POST /v1/regions/${opts.region}/links/${opts.peer!} {"action":"restore"}`
+            : `could not undrain: ${(e as Error).message}; undrain by hand: POST /v1/drills {"action":"undrain","nodeId":…}`,
+        );
       }
     }
     for (const p of probes) p.close();
@@ -200,7 +204,7 @@ async function main(): Promise<number> {
     const drillAt = uacSpawnedAt + opts.warmupS * 1000;
     await sleep(Math.max(0, drillAt - Date.now()));
     const drillStart = Date.now();
-    if (drill.undo !== undefined) linkCutPending = true;
+    if (drill.undo !== undefined) undoPending = true;
     await drill.act();
     say(`drill started at ${new Date(drillStart).toISOString()}: ${drill.describe}`);
     const loadEnd = uacSpawnedAt + loadS * 1000;
@@ -211,11 +215,11 @@ async function main(): Promise<number> {
       await sleep(Math.max(0, drillStart + opts.durationS * 1000 - Date.now()));
       restoreMs = Date.now() - drillStart;
       await drill.undo();
-      linkCutPending = false;
+      undoPending = false;
       const restoreSent = Date.now();
       const seen = await pollUntil(drill.undone!, restoreSent, restoreSent + opts.afterS * 1000);
       restoredSeenMs = seen === undefined ? undefined : restoreSent + seen - drillStart;
-      say(`link restored after ${restoreMs} ms`);
+      say(`${opts.kind === 'link-cut' ? 'link restored' : 'node undrained'} after ${restoreMs} ms`);
     }
     const detectionMs = await detecting;
     await sleep(Math.max(0, loadEnd - Date.now()));
