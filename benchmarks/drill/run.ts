@@ -254,7 +254,6 @@ async function main(): Promise<number> {
     const startedAt = new Date(drillStart);
     const name = `drill-${opts.kind}-${opts.region}${opts.peer === undefined ? '' : `-${opts.peer}`}-${stamp(startedAt)}`;
     const notes = [...probeNotes];
-    if (opts.kind === 'media-drain') notes.push(`${nodeId} stays drained: the operator API has no undrain (the mesh keeps the drained set in Redis until it is cleared).`);
     if (opts.kind === 'media-kill') notes.push(`${nodeId} stays dead: make start does not restart a killed rtpengine; restart the mesh to get it back.`);
     if (gaps.length > 0 && opts.kind === 'media-kill' && !gaps.some((g) => g.mediaNodeAtAnswer === nodeId)) notes.push(`no probe call was on ${nodeId}, so the media gap does not show the kill; try more --probes.`);
     const report = {
@@ -310,7 +309,7 @@ async function main(): Promise<number> {
     say('');
     say(`${opts.kind} ${opts.region}${opts.peer === undefined ? '' : ` – ${opts.peer}`}${nodeId === undefined ? '' : ` (${nodeId})`}`);
     say(`  detection time:  ${ms(detectionMs)}`);
-    if (restoreMs !== undefined) say(`  link restored:   sent at ${restoreMs} ms, seen open at ${ms(restoredSeenMs)}`);
+    if (restoreMs !== undefined) say(`  ${opts.kind === 'link-cut' ? 'link restored: ' : 'undrained:     '}  sent at ${restoreMs} ms, seen ${opts.kind === 'link-cut' ? 'open' : 'serving'} at ${ms(restoredSeenMs)}`);
     say(`  recovery time:   ${recovery.recoveryMs === undefined ? 'not recovered' : ms(recovery.recoveryMs)}`);
     say(`  calls:           placed ${counts.placed}, completed ${counts.completed}, dropped ${counts.dropped}${recovery.lateAfterStart > 0 ? `, answered late (> ${SLOW_ANSWER_MS} ms) ${recovery.lateAfterStart}` : ''}${Object.keys(counts.failureCauses).length > 0 ? ` (${Object.entries(counts.failureCauses).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`);
     say(`  media gap:       ${mediaGapMs === undefined ? 'not measured (no probe call)' : `${mediaGapMs} ms max over ${gaps.length} probe calls (${gaps.map((g) => `${g.mediaNodeAtAnswer ?? '?'} ${g.maxGapMs} ms`).join(', ')})`}`);
