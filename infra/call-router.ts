@@ -18,6 +18,8 @@ import type { B2bua, InboundApps } from '../signaling/b2bua/b2bua.js';
 import type { MediaPort } from '../signaling/b2bua/media-port.js';
 import { AppResolver } from '../signaling/calls/app-resolver.js';
 import { InboundAppCalls, type LegMediaFactory } from '../signaling/calls/inbound-app.js';
+import { withLegPlacement } from '../signaling/calls/leg-placement.js';
+import type { MediaCapability, PlacementDecision } from '../regions/placement/types.js';
 import type { Originator } from '../signaling/calls/originator.js';
 import type { CallRegistry } from '../signaling/calls/registry.js';
 import { CallRouter } from '../signaling/router/runner.js';
@@ -45,6 +47,8 @@ export interface CallRoutingDeps {
   engineOf: (nodeId: string) => MediaEngine;
   /** A media node's region (undefined when unknown): a leg on another region's node gets its digits through a digit route. */
   regionOfNode: (nodeId: string) => string | undefined;
+  /** The placement policy's answer for a need of a leg on its node (RegistryMediaPort.decideFor), traced under `callKey`. */
+  decideFor: (callKey: string, nodeId: string, capability: MediaCapability) => PlacementDecision;
   originator: Originator;
   /** The node's one registry of calls. */
   calls: CallRegistry;
@@ -108,13 +112,15 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     },
   });
   const legMedia: LegMediaFactory = (r) => {
+    // Each media need of the leg (play, digits, record, bridge) asks the policy; traced under the key its placement used.
+    const placed = (ops: ReturnType<LegMediaFactory>): ReturnType<LegMediaFactory> => withLegPlacement(ops, r.nodeId, (capability) => d.decideFor(r.callId, r.nodeId, capability));
     const region = d.regionOfNode(r.nodeId);
     if (region !== undefined && region !== config.region) {
       // The media node reports this leg's digits to its own region's node: tell it they are ours.
       void openDigitRoute(d.redis, config.redis.keyPrefix, r.callId, config.region).catch((e: unknown) => log.warn('digit route not stored', { callId: r.callId, error: e as Error }));
-      return withClose(legMediaOn(r), () => closeDigitRoute(d.redis, config.redis.keyPrefix, r.callId).catch(() => undefined));
+      return placed(withClose(legMediaOn(r), () => closeDigitRoute(d.redis, config.redis.keyPrefix, r.callId).catch(() => undefined)));
     }
-    return legMediaOn(r);
+    return placed(legMediaOn(r));
   };
   function legMediaOn(r: Parameters<LegMediaFactory>[0]): LegMedia {
     return new LegMedia({

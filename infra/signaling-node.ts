@@ -256,7 +256,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   // The call router (applications of inbound numbers, API calls, Dial legs).
   let routing: CallRouting;
   try {
-    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, engineOf: (id) => b2buaMediaPort.engine(id), regionOfNode: (id) => b2buaMediaPort.regionOf(id), originator, calls, redis, log: nlog, webhookPolicy });
+    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, engineOf: (id) => b2buaMediaPort.engine(id), regionOfNode: (id) => b2buaMediaPort.regionOf(id), decideFor: (key, id, cap) => b2buaMediaPort.decideFor(key, id, cap), originator, calls, redis, log: nlog, webhookPolicy });
   } catch (e) {
     await discovery.close().catch(() => undefined);
     await b2bua.close();

@@ -158,6 +158,34 @@ export class RegistryMediaPort {
     return decision.nodeId;
   }
 
+  /**
+   * A media need of a leg whose media is already on `nodeId` (an instruction
+   * to play, collect digits, record or bridge): asked of the policy with the
+   * node's region as where the media is. When the node has the capability and
+   * is healthy, the policy sees only that node, so the answer is `local` on it
+   * ("use it there"); otherwise it sees every node and says where the
+   * capability is (`remote`, another local node) or that none has it. Traced
+   * under `callKey` like every decision; nothing is allocated.
+   */
+  decideFor(callKey: string, nodeId: string, capability: MediaCapability): PlacementDecision {
+    const region = asRegionId(this.regionOf(nodeId) ?? this.region);
+    const all = this.placementNodes();
+    const here = all.find((n) => n.id === nodeId);
+    const nodes = here !== undefined && here.healthy && here.capabilities.includes(capability) ? [here] : all;
+    const input: PlacementInput = {
+      mediaRegion: region,
+      homeRegion: asRegionId(this.region),
+      capability,
+      nodes,
+      linkDelaysMs: { ...this.linkMatrixMs, [this.region]: this.linkDelaysMs },
+      centralServices: [],
+    };
+    const decision = this.choosePlacement(input);
+    this.placements[decision.outcome] = (this.placements[decision.outcome] ?? 0) + 1;
+    this.onDecision?.(callKey, { seq: this.seq++, atMs: Date.now(), input, decision });
+    return decision;
+  }
+
   attach(callId: string, nodeId: string): void {
     if (this.registry.node(nodeId) !== undefined || this.discovered === undefined) this.registry.assign(callId, nodeId);
     else {

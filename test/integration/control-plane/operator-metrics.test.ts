@@ -141,9 +141,10 @@ describe('renderMetrics from Redis', () => {
     await put(snap('us-east-sig-1', 'us-east', { at: Date.now() - 20_000 }));
     await put(snap('us-east-sig-2', 'us-east'));
     const infos = (await readSnapshots(redis, PREFIX, { staleMs: 60_000 })).map((s) => nodeInfoFromMetrics(s));
-    expect(infos.map((i) => [i.id, i.healthy, i.load])).toEqual([
-      ['us-east-sig-1', false, 2],
-      ['us-east-sig-2', true, 2],
+    // A node whose snapshot went stale is dead: no load now, its last report kept as lastLoad.
+    expect(infos.map((i) => [i.id, i.healthy, i.state, i.load, i.lastLoad])).toEqual([
+      ['us-east-sig-1', false, 'dead', null, 2],
+      ['us-east-sig-2', true, 'serving', 2, undefined],
     ]);
   });
 });

@@ -40,11 +40,13 @@ describe('spawnManaged (real child processes)', () => {
 
   it('escalates to SIGKILL when SIGTERM is ignored', async () => {
     const p = await spawnManaged({
-      name: 'stubborn', command: NODE, args: ['-e', 'process.on("SIGTERM", () => console.log("ignored")); setInterval(() => {}, 1000)'],
+      name: 'stubborn', command: NODE, args: ['-e', 'process.on("SIGTERM", () => console.log("ignored")); console.log("armed"); setInterval(() => {}, 1000)'],
       isReady: async () => true,
     });
-    // Give node time to install its SIGTERM handler.
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait until node has installed its SIGTERM handler (it says so): a fixed pause is too short on a loaded machine.
+    const armedBy = Date.now() + 10_000;
+    while (!p.logTail().includes('armed') && Date.now() < armedBy) await new Promise((r) => setTimeout(r, 20));
+    expect(p.logTail()).toContain('armed');
     const t0 = Date.now();
     await p.stop(300);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);

@@ -217,7 +217,11 @@ describe('application calls keep their media at the edge', () => {
     // The call record kept the decisions: once the live trace is gone (it expires after a day), the API serves the copy.
     const redis = regions.get('eu-west')!.node.redis;
     const stored = await new CallRecordStore(redis, PREFIX).get(rec!.sid);
-    expect(stored?.placements).toMatchObject([{ seq: 0, decision: { outcome: 'local', capability: 'play', nodeId: MEDIA['us-east'].id } }]);
+    expect(stored?.placements?.[0]).toMatchObject({ decision: { outcome: 'local', capability: 'play', mediaRegion: 'us-east', nodeId: MEDIA['us-east'].id } });
+    // Each media need of the application (Say inside Gather: play; digit collection: relay) asked the policy too, and stayed on that node.
+    const needs = (stored?.placements ?? []).slice(1).map((p) => p.decision as { outcome: string; capability: string; nodeId: string });
+    expect(new Set(needs.map((d) => d.capability))).toEqual(new Set(['play', 'relay']));
+    expect(needs.every((d) => d.outcome === 'local' && d.nodeId === MEDIA['us-east'].id)).toBe(true);
     const callKey = await redis.get(keys(PREFIX).placementsAlias(rec!.sid));
     expect(callKey).not.toBeNull();
     await redis.del(keys(PREFIX).placements(callKey!), keys(PREFIX).placementsAlias(rec!.sid));
@@ -226,7 +230,8 @@ describe('application calls keep their media at the edge', () => {
     });
     expect(api200.status).toBe(200);
     const body = (await api200.json()) as { placements: { kind: string; node_id: string; media_region: string; home_region: string }[] };
-    expect(body.placements).toMatchObject([{ kind: 'local', node_id: MEDIA['us-east'].id, media_region: 'us-east', home_region: 'eu-west' }]);
+    expect(body.placements[0]).toMatchObject({ kind: 'local', node_id: MEDIA['us-east'].id, media_region: 'us-east', home_region: 'eu-west' });
+    expect(body.placements).toHaveLength(stored!.placements!.length);
   });
 
   it('entering ap-south, play exists only in us-east: the media goes there (remote), the trace says why, and the digits still reach the home', async () => {
