@@ -224,10 +224,10 @@ function outgoingParams(p: unknown): { ok: true; params: Record<string, string> 
       return refuse('bad-claims', `grants.voice.outgoing.params: name ${printable(name)} must be 1-${MAX_PARAM_NAME} printable characters`);
     }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      return refuse('bad-claims', `grants.voice.outgoing.params.${printable(name)} must be a string, number or boolean`);
+      return refuse('bad-claims', `grants.voice.outgoing.params entry ${printable(name)} must be a string, number or boolean`);
     }
     const text = String(value);
-    if (text.length > MAX_PARAM_VALUE) return refuse('bad-claims', `grants.voice.outgoing.params.${printable(name)} is over ${MAX_PARAM_VALUE} characters`);
+    if (text.length > MAX_PARAM_VALUE) return refuse('bad-claims', `grants.voice.outgoing.params entry ${printable(name)} is over ${MAX_PARAM_VALUE} characters`);
     params[name] = text;
   }
   return { ok: true, params };
