@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MeshError } from '../regions/core/errors.js';
 import { parseCidr } from '../regions/net/cidr.js';
+import { parseSecretsKey } from '../regions/auth/secret-box.js';
 
 const ipv4 = z.string().refine((s) => isIP(s) === 4, { message: 'must be an IPv4 address' });
 const port = z.number().int().min(1).max(65535);
@@ -323,6 +324,23 @@ export const ConfigSchema = z
     routes: z.array(RouteConfigSchema).default([{ prefix: '+1555', destination: 'sip:127.0.0.1:5090' }]),
     /** Seconds a call without answer may ring before 408. Default 180 (Timer C, RFC 3261 §16.6 step 11). */
     noAnswerTimeoutSeconds: z.number().int().min(1).max(3600).default(180),
+    /**
+     * Platform secrets key: 32 bytes as 64 hex digits or base64. Seals API key secrets at rest
+     * (AES-256-GCM) so access tokens signed with them can be verified. Default: none here;
+     * SECRETS_KEY or, in the embedded default, a random one written to <runDir>/secrets-key on first
+     * start. The control plane does not start without one. Changing it leaves earlier keys unable to
+     * verify tokens (they still authenticate API requests).
+     */
+    secretsKey: z
+      .string()
+      .superRefine((s, ctx) => {
+        try {
+          parseSecretsKey(s);
+        } catch {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be 32 bytes as 64 hex digits or base64 (43-44 characters)' });
+        }
+      })
+      .optional(),
     /** Log level. Default info. */
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
@@ -339,6 +357,7 @@ export const ENV_OVERRIDES: Record<string, (c: Record<string, any>, v: string) =
   SIP_PORT: (c, v) => ((c.sip ??= {}).port = Number(v)),
   LOG_LEVEL: (c, v) => (c.logLevel = v),
   OPERATOR_PASSWORD: (c, v) => ((c.controlPlane ??= {}).operatorPassword = v),
+  SECRETS_KEY: (c, v) => (c.secretsKey = v),
   CONTROL_PLANE_PORT: (c, v) => ((c.controlPlane ??= {}).port = Number(v)),
   CONSUL_HTTP_ADDR: (c, v) => (((c.discovery ??= {}).consul ??= {}).address = v),
   CONSUL_HTTP_TOKEN: (c, v) => (((c.discovery ??= {}).consul ??= {}).token = v),

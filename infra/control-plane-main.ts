@@ -1,10 +1,10 @@
 /**
  * Process entry of the control plane:
- *   OPERATOR_PASSWORD=… node dist/infra/control-plane-main.js --config infra/config/us-east.json
+ *   OPERATOR_PASSWORD=… SECRETS_KEY=… node dist/infra/control-plane-main.js --config infra/config/us-east.json
  * The region catalog comes from the configuration's `regionsFile` (else $MESH_REGIONS, else
  * the embedded infra/config/regions.json); a catalog that does not hold `region` stops the start.
  * Exits non-zero with a message naming the bad key when the configuration is
- * invalid or no operator password is set; SIGTERM / SIGINT close it cleanly.
+ * invalid or no operator password or secrets key is set; SIGTERM / SIGINT close it cleanly.
  */
 import { configOrExit } from './main-config.js';
 import { startControlPlane } from './control-plane.js';
@@ -16,6 +16,10 @@ async function main(): Promise<void> {
   const password = config.controlPlane.operatorPassword;
   if (password === undefined) {
     process.stderr.write('invalid configuration:\n  controlPlane.operatorPassword: required (or set OPERATOR_PASSWORD)\n');
+    process.exit(2);
+  }
+  if (config.secretsKey === undefined) {
+    process.stderr.write('invalid configuration:\n  secretsKey: required (or set SECRETS_KEY): it seals API key secrets, which verify access tokens\n');
     process.exit(2);
   }
   const log = createLogger(config.logLevel, { proc: 'control-plane' });

@@ -24,6 +24,7 @@ import { listDrainedNodes, type DrainedNode } from '../regions/store/drained-nod
 import { leaseHolderPid } from '../signaling/b2bua/lease.js';
 import { loadRegionCatalog, type RegionCatalog } from '../regions/catalog.js';
 import { MeshError } from '../regions/core/errors.js';
+import { SecretBox } from '../regions/auth/secret-box.js';
 import { keys } from '../regions/store/keys.js';
 import type { Config } from './config.js';
 import { createMeshDiscovery, type MeshDiscovery, type MeshDiscoveryOptions } from './discovery.js';
@@ -113,8 +114,11 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       windowSeconds: config.controlPlane.authFailureWindowSeconds,
     },
     maxBodyBytes: config.controlPlane.maxBodyBytes,
+    ...(config.secretsKey === undefined ? {} : { secrets: SecretBox.fromText(config.secretsKey) }),
     log: clog,
   });
+  // The process entry refuses to start without one; started in-process without it, keys get no token secret.
+  if (config.secretsKey === undefined) clog.warn('no secretsKey: API keys created now cannot verify access tokens');
 
   // Nodes come from discovery: watched healthy lists of every region (kept as last known while
   // discovery is away), plus the nodes seen to leave; metrics reports add ping times and errors.

@@ -40,6 +40,7 @@ import { planLinkRelays, type LinkRelayPlan } from './link-delays.js';
 import { followLinkCuts, startLinkRelays, type LinkCutFollower, type LinkRelayTraffic, type RunningLinkRelays } from './link-relays.js';
 import { listLinkCuts } from '../regions/store/link-cuts.js';
 import { createLogger } from '../regions/core/log.js';
+import { newSecretsKey } from '../regions/auth/secret-box.js';
 import { regionConfigs } from './region-configs.js';
 import { startMediaNode } from './rtpengine.js';
 import { sipOptionsPing } from './sip-ping.js';
@@ -229,12 +230,16 @@ async function main(): Promise<void> {
     } else if (catalog !== undefined) {
       say('link relays: off (mesh.emulateLinkDelay is false); regions talk directly');
     }
+    // The platform secrets key (seals API key secrets, which verify access tokens): from configuration,
+    // or generated on first start and kept (mode 600) under the run folder. It reaches the processes
+    // through their environment, never through the configuration files written below.
+    const secretsKey = config.secretsKey ?? persistentSecret(join(runDir, 'secrets-key'), newSecretsKey);
     for (const rc of regionCfgs) {
       const nodeId = rc.nodeId ?? `${rc.region}-sig-1`;
       let file = configFile;
       if (!single) {
         file = join(runDir, `config-${rc.region}.json`);
-        writeFileSync(file, JSON.stringify(rc, null, 2));
+        writeFileSync(file, JSON.stringify({ ...rc, secretsKey: undefined }, null, 2));
       }
       // Two processes of one node: #1 starts active, #2 as its standby; whichever dies comes
       // back as a standby (the other holds, or is about to take, the node's lease).
@@ -250,6 +255,7 @@ async function main(): Promise<void> {
               name,
               command: process.execPath,
               args: standby ? [...args, '--standby'] : args,
+              env: { SECRETS_KEY: secretsKey },
               logFile: join(logDir, `${nodeId}.${slot}.log`),
               // A standby is ready once it waits for the lease (or took it meanwhile).
               ...(standby ? { readyOutput: 'STANDBY ' } : { isReady: () => sipOptionsPing(rc.sip.address, rc.sip.port, 300) }),
@@ -272,7 +278,7 @@ async function main(): Promise<void> {
           name: 'control-plane',
           command: process.execPath,
           args: [join(root, 'dist', 'infra', 'control-plane-main.js'), '--config', configFile],
-          env: { ...stringEnv(process.env), OPERATOR_PASSWORD: operatorPassword },
+          env: { ...stringEnv(process.env), OPERATOR_PASSWORD: operatorPassword, SECRETS_KEY: secretsKey },
           logFile: join(logDir, 'control-plane.log'),
           isReady: () => httpOk(`${cpUrl}/openapi.json`),
           readyTimeoutMs: 15000,
@@ -287,6 +293,7 @@ async function main(): Promise<void> {
     writeFileSync(devFile, `${dev.sid}:${dev.authToken}\n`, { mode: 0o600 });
     say(`  development account: ${dev.sid}  (SID:auth token in ${devFile})`);
     say(`  operator: ${config.controlPlane.operatorUser} / password in ${join(runDir, 'operator-password')}`);
+    if (config.secretsKey === undefined) say(`  secrets key (seals API key secrets for access tokens): ${join(runDir, 'secrets-key')}`);
 
     const route = config.routes[0];
     say('');
@@ -332,9 +339,9 @@ function describeTraffic(t: LinkRelayTraffic): string {
 }
 
 /** A random secret kept in `file` (created with mode 600 on first use). */
-function persistentSecret(file: string): string {
+function persistentSecret(file: string, generate: () => string = () => randomBytes(18).toString('base64url')): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(18).toString('base64url');
+  const secret = generate();
   writeFileSync(file, secret + '\n', { mode: 0o600 });
   return secret;
 }

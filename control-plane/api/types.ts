@@ -2,6 +2,7 @@
  * Dependencies and per-request context of the tenant API.
  */
 import type { Redis } from 'ioredis';
+import type { SecretBox } from '../../regions/auth/secret-box.js';
 import type { Logger } from '../../regions/core/log.js';
 import type { AccountRecord, CallCommand } from '../../regions/store/schema.js';
 import type { AccountStore } from '../store/accounts.js';
@@ -38,6 +39,12 @@ export interface TenantApiDeps {
   authThrottle?: AuthThrottleConfig;
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * The platform secrets key: API keys created with it keep their secret sealed (AES-256-GCM), so
+   * they can verify access tokens. Without it keys are stored hashed only (API auth, no tokens);
+   * the control-plane process always has one (infra/control-plane-main.ts).
+   */
+  secrets?: SecretBox;
   log?: Logger;
 }
 

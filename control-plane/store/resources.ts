@@ -9,6 +9,7 @@ import { keys } from '../../regions/store/keys.js';
 import { OwnedRecords } from '../../regions/store/owned-records.js';
 import { QueueStore } from '../../regions/store/queues.js';
 import type { RecordingRecord } from '../../regions/store/recordings.js';
+import { apiKeyRecords, type ApiKeyRecord } from '../../regions/store/api-keys.js';
 
 export { saveRecording, type RecordingRecord, type RecordingStatus } from '../../regions/store/recordings.js';
 
@@ -17,15 +18,8 @@ export type HttpMethod = 'GET' | 'POST';
 import type { ApplicationRecord } from '../../regions/store/applications.js';
 export type { ApplicationRecord };
 
-export interface ApiKeyRecord {
-  sid: string; // SK + 32 hex
-  accountSid: string;
-  friendlyName: string;
-  /** sha256 hex of the secret; the secret itself is returned once, at creation. */
-  secretHash: string;
-  dateCreated: string;
-  dateUpdated: string;
-}
+/** API keys are shared with the call side (access tokens): record and store in regions/store/api-keys.ts. */
+export type { ApiKeyRecord };
 
 /** Resources a permission profile grants, by the path segment they live under. */
 export const PERMISSION_RESOURCES = [
@@ -74,8 +68,7 @@ export function queueStore(redis: Redis, prefix: string): QueueStore {
 }
 
 export function apiKeyStore(redis: Redis, prefix: string): OwnedRecords<ApiKeyRecord> {
-  const k = keys(prefix);
-  return new OwnedRecords(redis, 'SK', k.apiKey, k.accountApiKeys);
+  return apiKeyRecords(redis, prefix);
 }
 
 export function authorizationStore(redis: Redis, prefix: string): OwnedRecords<AuthorizationRecord> {

@@ -87,7 +87,7 @@ export const keys = (prefix: string) => ({
   application: (sid: string) => `${prefix}application:${sid}`,
   accountApplications: (accountSid: string) => `${prefix}account:${accountSid}:applications`,
 
-  // Tenant API credentials and limits (control-plane/store/)
+  // Tenant API credentials and limits (control-plane/store/; API keys: api-keys.ts)
   apiKey: (sid: string) => `${prefix}apikey:${sid}`,
   accountApiKeys: (accountSid: string) => `${prefix}account:${accountSid}:apikeys`,
   authorization: (sid: string) => `${prefix}authorization:${sid}`,

@@ -1,7 +1,10 @@
 /**
- * Keys: API key SID + secret as an alternative to the auth token. Managing
- * keys needs the auth token: a request authenticated by an API key is refused
- * here (403), so a leaked key cannot mint more keys.
+ * Keys: API key SID + secret as an alternative to the auth token, and what
+ * signs access tokens. Managing keys needs the auth token: a request
+ * authenticated by an API key is refused here (403), so a leaked key cannot
+ * mint more keys. The secret is in the create response only; the record keeps
+ * its hash and, when the platform has a secrets key, the secret sealed under it
+ * (regions/store/api-keys.ts), never rendered.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { apiDate } from '../../../regions/store/schema.js';
@@ -33,14 +36,17 @@ export function registerKeyRoutes(app: OpenAPIHono<TenantEnv>): void {
     }),
     async (c) => {
       const f = c.req.valid('form');
-      const { stores, now } = c.get('api');
+      const { stores, now, deps } = c.get('api');
       const at = now();
       const secret = newKeySecret();
+      const sid = newSid('SK');
       const record: ApiKeyRecord = {
-        sid: newSid('SK'),
+        sid,
         accountSid: c.get('target').sid,
         friendlyName: f.FriendlyName ?? '',
         secretHash: hashSecret(secret),
+        // Sealed with the key's SID as associated data: it opens for this key only.
+        ...(deps.secrets === undefined ? {} : { sealedSecret: deps.secrets.seal(secret, sid) }),
         dateCreated: apiDate(at),
         dateUpdated: apiDate(at),
       };

@@ -60,6 +60,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ file, env: {} })).toThrow(/not valid JSON/);
   });
 
+  it('takes the secrets key from SECRETS_KEY, and names secretsKey (never its value) when it is not 32 bytes', () => {
+    expect(parseConfig({}).secretsKey).toBeUndefined();
+    const key = 'ab'.repeat(32);
+    expect(loadConfig({ env: { SECRETS_KEY: key } }).secretsKey).toBe(key);
+    try {
+      loadConfig({ env: { SECRETS_KEY: 'too-short-a-key' } });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatch(/secretsKey: must be 32 bytes/);
+      expect((e as Error).message).not.toContain('too-short-a-key');
+    }
+  });
+
   it('reads --config from argv in both spellings', () => {
     expect(configPathFromArgv(['node', 'x', '--config', 'a.json'])).toBe('a.json');
     expect(configPathFromArgv(['node', 'x', '--config=b.json'])).toBe('b.json');
