@@ -181,6 +181,9 @@ class CallerMedia {
   }
 
   close(): void {
+    // One last look: a call that ended since the previous tick (SIPp may finish and we close within 10 ms,
+    // or later on a loaded machine) gets its stop time now rather than never.
+    this.tick();
     clearInterval(this.timer);
     this.sock.close();
   }
