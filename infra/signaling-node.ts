@@ -231,7 +231,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   });
 
 
-  // A standby that took over: the dead process's answered calls are ours now.
+  // A standby that took over: the dead process's answered calls are ours now. No await may come
+  // between binding the address and this call: adoptCalls holds in-dialog requests for unknown
+  // dialogs until the calls are loaded (a BYE answered 481 meanwhile would strand its call).
   let takeover: TakeoverReport | undefined;
   if (opts.standby === true) {
     try {
