@@ -169,6 +169,7 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       nodes,
       drills,
       placementTrace: (callSid) => readPlacementTrace(redis, prefix, callSid),
+      log: clog,
     }),
   );
   const cp = config.controlPlane;
