@@ -175,6 +175,7 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       drills,
       // The live trace (a day), else the copy the call record took when the call ended.
       placementTrace: async (callSid) => (await readPlacementTrace(redis, prefix, callSid)) ?? (/^CA[0-9a-f]{32}$/.test(callSid) ? (await new CallRecordStore(redis, prefix).get(callSid))?.placements : undefined),
+      log: clog,
     }),
   );
   const cp = config.controlPlane;

@@ -21,7 +21,7 @@ export interface MetricsSources {
   readonly b2bua: Pick<B2bua, 'counters' | 'byeRetries'>;
   readonly stack: Pick<SipStack, 'counters'>;
   readonly media: MediaNodeRegistry;
-  readonly calls: Pick<CallRegistry, 'size'>;
+  readonly calls: Pick<CallRegistry, 'size'> & Partial<Pick<CallRegistry, 'isDraining'>>;
   readonly originator: Pick<Originator, 'webhookStats'>;
   readonly mediaPort: Pick<RegistryMediaPort, 'placements'>;
   /** Absent in callers that build no admission control. */
@@ -64,6 +64,7 @@ export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
     placements: { ...node.mediaPort.placements },
     media: node.media.snapshot().map((m) => ({ ...m, capabilities: [...m.capabilities] })),
     drained: node.media.drainedIds,
+    ...(node.calls.isDraining === undefined ? {} : { draining: node.calls.isDraining }),
     sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized },
     byes: { ...node.b2bua.byeRetries.counters, pending: node.b2bua.byeRetries.pending },
     ...(node.admission === undefined ? {} : { admission: admissionView(node.admission) }),

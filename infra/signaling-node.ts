@@ -16,6 +16,7 @@ import { mediaNodeDown, ownNodeCalls, runCallCommand } from '../signaling/calls/
 import { CallRegistry } from '../signaling/calls/registry.js';
 import { CallStore } from '../signaling/b2bua/call-store.js';
 import { adoptCalls, type AdoptReport } from '../signaling/b2bua/adopt.js';
+import { recordTakeover } from '../regions/store/takeovers.js';
 import { SignalingLease } from '../signaling/b2bua/lease.js';
 import { RouteTable } from '../signaling/b2bua/routes.js';
 import { SipStack } from '../signaling/sip/stack.js';
@@ -231,7 +232,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   });
 
 
-  // A standby that took over: the dead process's answered calls are ours now.
+  // A standby that took over: the dead process's answered calls are ours now. No await may come
+  // between binding the address and this call: adoptCalls holds in-dialog requests for unknown
+  // dialogs until the calls are loaded (a BYE answered 481 meanwhile would strand its call).
   let takeover: TakeoverReport | undefined;
   if (opts.standby === true) {
     try {
@@ -242,6 +245,10 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       nlog.error('could not load the calls to take over', { error: e as Error });
       takeover = { adopted: 0, skipped: 0, reanchoring: 0, ms: 0, takeoverMs: Date.now() - (leaseAt ?? Date.now()) };
     }
+    // For the operator API: a kill drill that waits for its effect reads when and what was taken over.
+    const t = takeover;
+    recordTakeover(redis, config.redis.keyPrefix, { nodeId, pid: process.pid, leaseAt: leaseAt ?? Date.now(), readyAt: Date.now(), adopted: t.adopted, skipped: t.skipped, reanchoring: t.reanchoring })
+      .catch((e: unknown) => nlog.warn('takeover not recorded in redis', { error: e as Error }));
   }
 
   const webhookPolicy = webhookPolicyFromConfig(config);

@@ -37,7 +37,15 @@ export interface SignalingDrill {
 export interface FailoverReport {
   generatedAt: string;
   machine: { cpus: number; loadavg: number[] };
-  load: { ratePerSecond: number; concurrentLimit: number; calls: number; successful: number; failed: number };
+  load: {
+    ratePerSecond: number;
+    concurrentLimit: number;
+    calls: number;
+    successful: number;
+    failed: number;
+    /** Calls SIPp aborted on an unexpected message, by what it expected and what came (e.g. a 481 to its BYE). */
+    unexpected?: Record<string, number>;
+  };
   media: MediaDrill;
   signaling: SignalingDrill;
   notes: string[];
@@ -45,6 +53,12 @@ export interface FailoverReport {
 
 export function summarizeGaps(gaps: readonly number[]): { p50: number | undefined; max: number | undefined } {
   return { p50: round(percentile(gaps, 50), 0), max: gaps.length === 0 ? undefined : Math.max(...gaps) };
+}
+
+/** ` (unexpected: 2 × expected 200, got 481 (BYE))`, or nothing. */
+function failedCauses(unexpected: Record<string, number> | undefined): string {
+  const parts = Object.entries(unexpected ?? {}).map(([k, n]) => `${n} × ${k}`);
+  return parts.length === 0 ? '' : ` (unexpected: ${parts.join('; ')})`;
 }
 
 const ms = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v} ms`);
@@ -59,7 +73,7 @@ export function renderMarkdown(r: FailoverReport): string {
     'Redis, SIPp caller (G.711 pcap, accepts re-INVITEs) and callee (echo). `npx tsx benchmarks/failover/run.ts`.',
     '',
     `Load: ${r.load.ratePerSecond} calls/s, at most ${r.load.concurrentLimit} at once, ${r.load.calls} calls;`,
-    `SIPp: ${r.load.successful} successful, ${r.load.failed} failed (all causes, including calls being set up at a kill).`,
+    `SIPp: ${r.load.successful} successful, ${r.load.failed} failed${failedCauses(r.load.unexpected)}.`,
     '',
     '## Media node killed (SIGKILL of the rtpengine carrying calls)',
     '',

@@ -5,14 +5,16 @@
  * re-INVITEs) and a SIPp callee echoing RTP. Mid-run it SIGKILLs the
  * rtpengine carrying the most calls, then (media back) SIGKILLs the active
  * signaling process. Reports detection time, recovery time (media gap
- * p50/max) and calls lost; writes benchmarks/results/failover.{json,md}.
+ * p50/max) and calls lost; writes a new benchmarks/results/failover-<UTC
+ * time>.{json,md} per run (the committed failover.{json,md} are an example)
+ * and removes its scratch folder at the end (`--keep` keeps it).
  *
- *   npx tsx benchmarks/failover/run.ts [--rate 3] [--limit 20] [--calls 120] [--lease-ttl-ms 2000]
+ *   npx tsx benchmarks/failover/run.ts [--rate 3] [--limit 20] [--calls 120] [--lease-ttl-ms 2000] [--keep]
  *
  * Uses 127.0.10.0/24, RTP ports 51000-52999, Redis 127.0.0.1:6391 (reused
  * when running, else started and stopped here) with its own key prefix.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,13 +53,19 @@ function findProjectRoot(): string {
   return dir;
 }
 
-function cli(): { rate: number; limit: number; calls: number; leaseTtlMs: number } {
+/** `20261207T003739Z`: a run's results file name part. */
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+function cli(): { rate: number; limit: number; calls: number; leaseTtlMs: number; keep: boolean } {
   const { values } = parseArgs({
     options: {
       rate: { type: 'string', default: '3' },
       limit: { type: 'string', default: '20' },
       calls: { type: 'string', default: '120' },
       'lease-ttl-ms': { type: 'string', default: '2000' },
+      keep: { type: 'boolean', default: false },
     },
   });
   const n = (v: string | undefined, name: string): number => {
@@ -65,7 +73,7 @@ function cli(): { rate: number; limit: number; calls: number; leaseTtlMs: number
     if (!Number.isInteger(x) || x <= 0) throw new Error(`--${name}: a positive integer`);
     return x;
   };
-  return { rate: n(values.rate, 'rate'), limit: n(values.limit, 'limit'), calls: n(values.calls, 'calls'), leaseTtlMs: n(values['lease-ttl-ms'], 'lease-ttl-ms') };
+  return { rate: n(values.rate, 'rate'), limit: n(values.limit, 'limit'), calls: n(values.calls, 'calls'), leaseTtlMs: n(values['lease-ttl-ms'], 'lease-ttl-ms'), keep: values.keep === true };
 }
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = 20): Promise<boolean> {
@@ -101,6 +109,7 @@ function logRecords(file: string, msg: string): Record<string, unknown>[] {
 async function main(): Promise<void> {
   const opts = cli();
   const root = findProjectRoot();
+  const startedAt = new Date();
   const work = mkdtempSync(join(tmpdir(), 'mesh-failover-bench-'));
   const prefix = `bench-fo-${Date.now()}:`;
   const group = new ChildGroup();
@@ -156,7 +165,7 @@ async function main(): Promise<void> {
       remoteAddress: SIG.address, remotePort: SIG.port, service: '+15551234567',
       address: CARRIER.address, port: CARRIER.port, mediaPort: 20000, controlPort: 8961,
       rate: opts.rate, calls: opts.calls, concurrentLimit: opts.limit, holdMs: 7300,
-      recvTimeoutMs: 20_000, timeoutSeconds: Math.ceil(opts.calls / opts.rate) + 60, workDir: join(work, 'uac'),
+      recvTimeoutMs: 20_000, timeoutSeconds: Math.ceil(opts.calls / opts.rate) + 60, workDir: join(work, 'uac'), traceErrors: true,
     });
 
     const liveCalls = async (): Promise<StoredCall[]> => {
@@ -244,36 +253,56 @@ async function main(): Promise<void> {
     log(`signaling drill: detection ${signaling.detectionMs} ms, recovery ${recoveryMs} ms, adopted ${signaling.adopted}`);
 
     const res = await uac;
-    // A call is lost when it did not end with the caller's BYE (records stay readable for an hour).
-    const endedNormally = async (sid: string): Promise<boolean> => {
+    // A call is lost when it did not end with the caller's BYE (records stay readable for an hour);
+    // a call the standby still holds after the caller is done counts as lost too.
+    const endOf = async (sid: string): Promise<string> => {
       const v = await redis.get(`${prefix}call:${sid}`);
-      return v !== null && (JSON.parse(v) as StoredCall).endReason === 'bye-from-a';
+      if (v === null) return 'no record';
+      const c = JSON.parse(v) as StoredCall;
+      return c.endReason ?? `still ${c.state}`;
     };
     await sleep(1000);
-    for (const c of onVictim) if (!(await endedNormally(c.callSid))) media.lost++;
-    for (const c of established) if (!(await endedNormally(c.callSid))) signaling.lost++;
-    if (res.failed > 0) notes.push(`${res.failed} SIPp call(s) failed in all: calls being set up at a kill are not in Redis yet (records are written at answer) and are not taken over.`);
+    const lostCalls: { sid: string; drill: 'media' | 'signaling'; end: string }[] = [];
+    for (const [drill, calls] of [['media', onVictim], ['signaling', established]] as const) {
+      for (const c of calls) {
+        const end = await endOf(c.callSid);
+        if (end === 'bye-from-a') continue;
+        lostCalls.push({ sid: c.callSid, drill, end });
+        if (drill === 'media') media.lost++;
+        else signaling.lost++;
+      }
+    }
+    if (res.failed > 0) {
+      const causes = Object.entries(res.unexpected).map(([k, n]) => `${n} × ${k}`).join('; ');
+      notes.push(`${res.failed} SIPp call(s) failed in all${causes === '' ? ' (no unexpected message: timeouts)' : `; unexpected messages: ${causes}`}. Calls being set up at a kill are not in Redis yet (records are written at answer) and are not taken over.`);
+    }
+    if (lostCalls.length > 0) notes.push(`Lost calls (how each ended): ${lostCalls.map((l) => `${l.sid} (${l.drill} drill): ${l.end}`).join('; ')}.`);
     notes.push('Media gap = kill → first 20 ms poll of the new node\'s ng query showing RTP from both parties; it includes detection (health ping every 250 ms, 400 ms timeout) and a 350 ms re-check before calls are moved.');
     notes.push('Signaling recovery = kill → standby printed READY (lease expired, SIP address bound, calls loaded from Redis); it is bounded by the lease TTL.');
 
     const report: FailoverReport = {
       generatedAt: new Date().toISOString(),
       machine: { cpus: cpus().length, loadavg: loadavg() },
-      load: { ratePerSecond: opts.rate, concurrentLimit: opts.limit, calls: opts.calls, successful: res.successful, failed: res.failed },
+      load: { ratePerSecond: opts.rate, concurrentLimit: opts.limit, calls: opts.calls, successful: res.successful, failed: res.failed, unexpected: res.unexpected },
       media,
       signaling,
       notes,
     };
     const outDir = join(root, 'benchmarks', 'results');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'failover.json'), JSON.stringify(report, null, 2) + '\n');
-    writeFileSync(join(outDir, 'failover.md'), renderMarkdown(report));
+    // A new pair per run: the committed failover.{json,md} are an example, never overwritten.
+    const base = join(outDir, `failover-${stamp(startedAt)}`);
+    writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(`${base}.md`, renderMarkdown(report));
     log(renderMarkdown(report));
+    log(`results: ${base}.{json,md}`);
   } finally {
     await ng.close();
     redis.disconnect();
     await group.stopAll();
     await redisProc?.stop(3000);
+    if (opts.keep) log(`scratch folder kept: ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -65,6 +65,8 @@ export interface SippUacOptions {
   workDir: string;
   /** Also write -trace_counts (per scenario message: sent, received, retransmitted, timed out); read into `messageCounts`. Default false. */
   traceCounts?: boolean;
+  /** Also write -trace_err and read why calls were aborted into `unexpected`. Default false. */
+  traceErrors?: boolean;
 }
 
 export interface SippUacResult {
@@ -81,6 +83,23 @@ export interface SippUacResult {
   answeredAtMs: number[];
   /** With `traceCounts`: the last row of -trace_counts, e.g. {"4_503_Recv": 12, "7_BYE_Recv": 0}; else empty. */
   messageCounts: Record<string, number>;
+  /** With `traceErrors`: calls aborted on an unexpected message, by what was expected and what came, e.g. {"expected 200, got 481 (BYE)": 2}; else empty. */
+  unexpected: Record<string, number>;
+}
+
+/**
+ * Count SIPp's "Aborting call on unexpected message" lines of an -trace_err
+ * file by what the scenario expected and what arrived (status and CSeq method
+ * of a response, or the request's method).
+ */
+export function unexpectedMessages(errorLog: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const re = /while expecting '([^']+)'[^,]*, received '(?:SIP\/2\.0 (\d{3})[\s\S]*?CSeq:\s*\d+\s+([A-Z]+)|([A-Z]+) )/g;
+  for (const m of errorLog.matchAll(re)) {
+    const key = m[2] !== undefined ? `expected ${m[1]}, got ${m[2]} (${m[3]})` : `expected ${m[1]}, got ${m[4]}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
 }
 
 /** Rows of a `;`-separated SIPp file as objects keyed by the header line. */
@@ -131,6 +150,7 @@ export async function runSippUac(group: ChildGroup, o: SippUacOptions): Promise<
       '-trace_stat', '-stf', statFile, '-fd', '1',
       '-trace_rtt', '-rtt_freq', '1',
       ...(o.traceCounts === true ? ['-trace_counts'] : []),
+      ...(o.traceErrors === true ? ['-trace_err'] : []),
       '-nostdin',
     ],
     { cwd: o.workDir, logFile, discardStdout: true },
@@ -173,6 +193,10 @@ export async function runSippUac(group: ChildGroup, o: SippUacOptions): Promise<
       if (/^\d+_/.test(name)) messageCounts[name] = Number(v) || 0;
     }
   }
+  const unexpected: Record<string, number> = {};
+  for (const f of readdirSync(o.workDir).filter((n) => n.endsWith('_errors.log'))) {
+    for (const [k, n] of Object.entries(unexpectedMessages(readFileSync(join(o.workDir, f), 'latin1')))) unexpected[k] = (unexpected[k] ?? 0) + n;
+  }
   return {
     exitCode,
     killed,
@@ -183,5 +207,6 @@ export async function runSippUac(group: ChildGroup, o: SippUacOptions): Promise<
     inviteTo200Ms,
     answeredAtMs,
     messageCounts,
+    unexpected,
   };
 }

@@ -10,7 +10,9 @@ import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
 import { cutLink, isLinkCut, listLinkCuts, restoreLink } from '../../regions/store/link-cuts.js';
 import { drainNode, undrainNode } from '../../regions/store/drained-nodes.js';
+import type { Logger } from '../../regions/core/log.js';
 import { CarrierRepository } from './carrier-repository.js';
+import { DrillWatcher, type DrillBaseline, type DrillFollowUp } from './drill-wait.js';
 import { handleError, operatorAuth, validationError } from './http.js';
 import { describeRegions, regionList } from './region-view.js';
 import * as r from './routes.js';
@@ -29,6 +31,10 @@ export interface OperatorAppDeps {
   placementTrace: (callSid: string) => Promise<unknown | undefined>;
   /** Longest a drill may take before the API answers 504. Default 30 000 ms. */
   drillTimeoutMs?: number;
+  /** Drills are logged here (what was done and, with wait, what followed). Default: not logged. */
+  log?: Logger;
+  /** How often a drill with wait looks at the mesh. Default 100 ms. */
+  drillPollMs?: number;
   /** Called with unexpected errors (every 500, which the client sees only as "internal error"). Default: ignore. */
   onInternalError?: (error: unknown) => void;
 }
@@ -54,6 +60,14 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
   const carriers = new CarrierRepository(deps.redis, deps.keyPrefix);
   const regionIds = new Set(deps.regions.map((x) => x.id));
   const drillTimeoutMs = deps.drillTimeoutMs ?? 30_000;
+  const watcher = new DrillWatcher({ redis: deps.redis, keyPrefix: deps.keyPrefix, nodes: deps.nodes, ...(deps.drillPollMs !== undefined ? { pollMs: deps.drillPollMs } : {}) });
+  /** `wait` of a drill request → ms, 0 for none (true: 20 s). */
+  const waitMsOf = (wait: boolean | number | undefined): number => (wait === true ? 20_000 : typeof wait === 'number' ? wait * 1000 : 0);
+  /** Log a drill's answer (and what followed), then send it. */
+  const answer = <T extends { action: string; nodeId: string; did: string; followUp?: DrillFollowUp }>(body: T): T => {
+    deps.log?.info('drill', { action: body.action, nodeId: body.nodeId, did: body.did, ...(body.followUp !== undefined ? { followUp: body.followUp } : {}) });
+    return body;
+  };
 
   const requireRegion = (region: string): string => {
     if (!regionIds.has(region)) throw new MeshError('NOT_FOUND', `region ${region} not found; regions: ${regionList(regionIds)}`);
@@ -143,32 +157,40 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
   });
 
   app.openapi(r.runDrill, async (c) => {
-    const { action, nodeId } = c.req.valid('json');
+    const { action, nodeId, wait } = c.req.valid('json');
+    const waitMs = waitMsOf(wait);
     const node = (await deps.nodes()).find((n) => n.id === nodeId);
+    const baseline = async (): Promise<DrillBaseline | undefined> => (waitMs > 0 && node !== undefined ? watcher.baseline(action, node) : undefined);
+    const follow = async (base: DrillBaseline | undefined, killedPid?: number): Promise<{ followUp?: DrillFollowUp }> =>
+      base === undefined || node === undefined ? {} : { followUp: await watcher.follow(action, node, base, waitMs, killedPid) };
     if (action === 'undrain') {
       // A drain outlives the node (and restarts): a node discovery no longer knows can still be undrained.
+      const base = await baseline();
       const wasDrained = await undrainNode(deps.redis, deps.keyPrefix, nodeId);
       if (!wasDrained && node === undefined) throw new MeshError('NOT_FOUND', `node ${nodeId} not found and not drained`, { detail: { field: 'nodeId' } });
       const did = wasDrained
         ? `undrained ${nodeId}: it takes new calls again once the signaling nodes re-read the drains (within 3 s)`
         : `${nodeId} was not drained; nothing changed`;
-      return c.json({ action, nodeId, ...(node !== undefined ? { region: node.region, kind: node.kind } : {}), did, drained: false, wasDrained, completedAt: new Date().toISOString() }, 200);
+      const followUp = wasDrained ? await follow(base) : {};
+      return c.json(answer({ action, nodeId, ...(node !== undefined ? { region: node.region, kind: node.kind } : {}), did, drained: false, wasDrained, ...followUp, completedAt: new Date().toISOString() }), 200);
     }
     if (node === undefined) throw new MeshError('NOT_FOUND', `node ${nodeId} not found`, { detail: { field: 'nodeId' } });
     // Drills act on the mesh the catalog describes, not on a stray registration sharing discovery.
     if (!regionIds.has(node.region)) {
       throw new MeshError('NOT_FOUND', `node ${nodeId} is in region ${node.region}, which is not in the catalog; regions: ${regionList(regionIds)}`, { detail: { field: 'nodeId' } });
     }
-    const base = { action, nodeId, region: node.region, kind: node.kind, loadAtDrill: node.load };
+    const common = { action, nodeId, region: node.region, kind: node.kind, loadAtDrill: node.load };
     if (action === 'drain') {
+      const base = await baseline();
       const drainedSince = await drainNode(deps.redis, deps.keyPrefix, nodeId);
       const what =
         node.kind === 'signaling'
           ? 'it answers new INVITEs 503 Node Draining with Retry-After and places no new calls'
           : 'no new call is placed on it';
       const did = `drained ${nodeId} until undrain: within 3 s ${what}; its ${node.load ?? 'unknown number of'} live ${node.kind === 'signaling' ? 'calls' : 'sessions'} go on until they end`;
-      return c.json({ ...base, did, drained: true, drainedSince, completedAt: new Date().toISOString() }, 200);
+      return c.json(answer({ ...common, did, drained: true, drainedSince, ...(await follow(base)), completedAt: new Date().toISOString() }), 200);
     }
+    const base = await baseline();
     const killed = await withTimeout(deps.drills.kill(nodeId), drillTimeoutMs, `${action} of ${nodeId}`);
     const follows =
       node.kind === 'signaling'
@@ -177,7 +199,7 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
           ? "its calls are re-anchored on another media node of the region once it is found dead; the supervisor restarts it"
           : 'the supervisor restarts it';
     const did = `SIGKILL to ${killed.process} (pid ${killed.pid}); ${follows}`;
-    return c.json({ ...base, ...killed, did, completedAt: new Date().toISOString() }, 200);
+    return c.json(answer({ ...common, ...killed, did, ...(await follow(base, killed.pid)), completedAt: new Date().toISOString() }), 200);
   });
 
   // Registered after the routes, so only methods no route serves reach these.

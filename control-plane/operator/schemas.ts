@@ -141,9 +141,27 @@ export const DrillSchema = z
         'drain: the node takes no new calls (a signaling node answers new INVITEs 503 + Retry-After, a media node gets no new placements) while its calls go on, until undrain; kill: SIGKILL its process (a signaling node: the one serving it, the standby takes over)',
     }),
     nodeId: z.string().min(1).max(128),
+    wait: z.union([z.boolean(), z.number().int().min(1).max(60)]).optional().openapi({
+      description:
+        'Answer only once the effect is seen (kill: the node dead and its calls re-anchored, or the standby serving with the calls adopted; drain / undrain: the change reported by a signaling node), with followUp; true waits at most 20 s, a number that many seconds (1–60). Default: answer at once',
+    }),
   })
   .strict()
   .openapi('Drill');
+
+export const DrillFollowUpSchema = z
+  .object({
+    complete: z.boolean().openapi({ description: 'Everything the drill leads to was seen within the wait' }),
+    waitedMs: z.number().int(),
+    detectionMs: z.number().int().nullable().openapi({ description: 'Drill → its effect first seen (media kill: node shown dead; signaling kill: the standby took the lease; drain / undrain: reported by a signaling node); null when not seen' }),
+    recoveryMs: z.number().int().nullable().openapi({ description: 'Drill → calls back in service (media kill: none left on the node; signaling kill: the standby serving with the calls adopted); null when not seen or not a kill' }),
+    callsAffected: z.number().int().nullable().openapi({ description: 'Live calls on the node at the drill (kill) or calls it keeps carrying (drain)' }),
+    callsMoved: z.number().int().optional().openapi({ description: 'Media kill: calls re-anchored on another node' }),
+    callsEnded: z.number().int().optional().openapi({ description: 'Media kill: affected calls that ended instead' }),
+    callsAdopted: z.number().int().optional().openapi({ description: 'Signaling kill: calls the standby adopted' }),
+    observed: z.string().openapi({ description: 'What was seen, in words' }),
+  })
+  .openapi('DrillFollowUp');
 
 export const DrillResultSchema = z
   .object({
@@ -159,6 +177,7 @@ export const DrillResultSchema = z
     process: z.string().optional().openapi({ description: 'kill: the process signalled, as the local mesh names it (e.g. us-east-sig-1#1)' }),
     pid: z.number().int().optional(),
     signal: z.literal('SIGKILL').optional(),
+    followUp: DrillFollowUpSchema.optional().openapi({ description: 'With wait: what followed the drill' }),
     completedAt: z.string(),
   })
   .openapi('DrillResult');

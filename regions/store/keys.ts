@@ -32,6 +32,8 @@ export const keys = (prefix: string) => ({
   nodeLiveCalls: (nodeId: string) => `${prefix}node:${nodeId}:calls`,
   /** A signaling node's lease (infra/signaling-node.ts): held while the node runs, so a successor waits for it. */
   signalingLease: (nodeId: string) => `${prefix}sig-lease:${nodeId}`,
+  /** The last takeover of a signaling node by its standby (takeovers.ts): JSON, TTL 1 h. */
+  signalingTakeover: (nodeId: string) => `${prefix}sig-takeover:${nodeId}`,
 
   // Incoming numbers (numbers.ts)
   number: (sid: string) => `${prefix}number:${sid}`,

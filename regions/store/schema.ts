@@ -58,6 +58,8 @@ export interface NodeMetricsSnapshot {
   media?: MediaNodeView[];
   /** Media nodes the operator drained: no new calls are placed on them. */
   drained?: string[];
+  /** This node is drained by an operator and refuses new calls; absent in snapshots of older nodes. */
+  draining?: boolean;
   /** SIP stack health; absent in snapshots of older nodes. */
   sip?: SipTransportMetrics;
   /** The B2BUA's unanswered BYEs sent again (signaling/b2bua/bye-retry.ts); absent in snapshots of older nodes. */

@@ -79,7 +79,17 @@ export function rebuildCall(s: StoredCall): Call {
  */
 export async function adoptCalls(b2bua: B2bua, store: CallStore, media: MediaPort, nodeId: string, log: Logger): Promise<AdoptReport> {
   const started = Date.now();
-  const records = await store.loadActive(nodeId);
+  // The SIP address is already ours: in-dialog requests arriving while the records load wait for them (not 481).
+  const release = b2bua.holdUnknownDialogs();
+  try {
+    const records = await store.loadActive(nodeId);
+    return adoptRecords(b2bua, records, media, nodeId, log, started);
+  } finally {
+    release();
+  }
+}
+
+function adoptRecords(b2bua: B2bua, records: StoredCall[], media: MediaPort, nodeId: string, log: Logger, started: number): AdoptReport {
   const report: AdoptReport = { adopted: 0, skipped: 0, reanchoring: 0, ms: 0 };
   for (const rec of records) {
     let call: Call;

@@ -28,6 +28,15 @@ export type { AnsweredCall, B2buaCounters, B2buaOptions, EndedCall, InboundApps 
 /** Methods we accept; sent in Allow with 405 (RFC 3261 §20.5). */
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO';
 
+/** Most in-dialog requests held while a takeover loads its calls (holdUnknownDialogs); beyond it they get 481 as usual. */
+const MAX_HELD_REQUESTS = 10_000;
+
+interface HeldRequest {
+  req: SipRequest;
+  tx: ServerTransaction;
+  source: Endpoint;
+}
+
 export class B2bua implements B2buaCore {
   readonly counters: B2buaCounters = { attempts: 0, answered: 0, completed: 0, failures: {} };
   /** Live calls by CallSid. */
@@ -45,6 +54,8 @@ export class B2bua implements B2buaCore {
   /** In-dialog handlers of calls this B2BUA does not anchor itself (API-originated calls). */
   private readonly external = new Map<string, (req: SipRequest, tx: ServerTransaction | null) => void>();
   private closed = false;
+  /** In-dialog requests for dialogs not known yet, kept while a takeover loads its calls (holdUnknownDialogs). */
+  private held: HeldRequest[] | undefined;
 
   /** The media port, with calls anchored at another region's edge passed through untouched. */
   private readonly media: MediaPort;
@@ -62,15 +73,7 @@ export class B2bua implements B2buaCore {
     this.inDialog = new InDialogHandler(this, stack, this.media, log, this.byeRetries);
     this.newCalls = new NewCallHandler(this, stack, this.media, routes, log, opts);
     this.reanchorer = new Reanchorer(this, stack, this.media, log, opts.reanchor);
-    stack.onRequest((req, tx, source) => {
-      try {
-        this.onRequest(req, tx, source);
-      } catch (e) {
-        // A bug in call handling must never take the node down; answer 500 if we still can.
-        log.error('request handling failed', { method: req.method, error: e as Error });
-        if (tx !== null && req.method !== 'ACK') safeRespond(tx, createResponse(req, 500, 'Server Internal Error'));
-      }
-    });
+    stack.onRequest((req, tx, source) => this.dispatch(req, tx, source));
     stack.onStray2xx((res) => this.inDialog.onStray2xx(res));
   }
 
@@ -126,6 +129,29 @@ export class B2bua implements B2buaCore {
     this.registerCall(call);
   }
 
+  /**
+   * Until the returned release is called, an in-dialog request whose dialog
+   * is not known is kept (its server transaction absorbs retransmissions)
+   * instead of being answered 481; release replays the kept ones in arrival
+   * order, once the adopted calls are registered. A standby binds the node's
+   * SIP address before it has read the calls from Redis: without this, a
+   * caller's BYE arriving in between got 481, the caller gave up and the
+   * adopted call was held until the standby stopped (issue 12). Release is
+   * idempotent; at most MAX_HELD_REQUESTS are kept.
+   */
+  holdUnknownDialogs(): () => void {
+    const held: HeldRequest[] = [];
+    this.held = held;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (this.held === held) this.held = undefined;
+      if (held.length > 0) this.log.info('in-dialog requests held during the takeover replayed', { count: held.length });
+      for (const h of held) this.dispatch(h.req, h.tx, h.source);
+    };
+  }
+
   /** Make a call live: found by its sid and by each leg's (Call-ID, our tag). */
   registerCall(call: Call): void {
     this.calls.set(call.sid, call);
@@ -144,6 +170,16 @@ export class B2bua implements B2buaCore {
     return this.admission.admit(sourceAddress, dialed);
   }
 
+  private dispatch(req: SipRequest, tx: ServerTransaction | null, source: Endpoint): void {
+    try {
+      this.onRequest(req, tx, source);
+    } catch (e) {
+      // A bug in call handling must never take the node down; answer 500 if we still can.
+      this.log.error('request handling failed', { method: req.method, error: e as Error });
+      if (tx !== null && req.method !== 'ACK') safeRespond(tx, createResponse(req, 500, 'Server Internal Error'));
+    }
+  }
+
   private onRequest(req: SipRequest, tx: ServerTransaction | null, source: Endpoint): void {
     const callId = req.headers.get('Call-ID') ?? '';
     const toTag = getTag(req.headers.get('To') ?? '');
@@ -154,6 +190,10 @@ export class B2bua implements B2buaCore {
         return;
       }
       const found = this.legs.get(this.legKey(callId, toTag));
+      if (found === undefined && tx !== null && this.held !== undefined && this.held.length < MAX_HELD_REQUESTS) {
+        this.held.push({ req, tx, source });
+        return;
+      }
       if (found === undefined) {
         // RFC 3261 §12.2.2: a request for a dialog we do not know gets 481; ACK gets nothing.
         if (tx !== null && req.method !== 'ACK') {

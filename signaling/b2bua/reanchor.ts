@@ -160,33 +160,39 @@ export class Reanchorer {
       throw new ReanchorAbort('call has no complete SDP exchange to replay');
     }
     // 1–3: the callee.
-    const offerForB = withSessionVersionAbove(await this.ng(() => this.media.offer(node, callId, aTag, fromA)), call.sdp.toB);
+    const offerForB = withSessionVersionAbove(await this.ng(call, () => this.media.offer(node, callId, aTag, fromA)), call.sdp.toB);
     const bAnswer = await this.reinvite(call, 'b', offerForB);
     call.sdp.toB = offerForB;
     if (bAnswer !== undefined) call.sdp.fromB = bAnswer;
     const fromB = bAnswer ?? call.sdp.fromB;
-    await this.ng(() => this.media.answer(node, callId, aTag, bTag, fromB));
+    await this.ng(call, () => this.media.answer(node, callId, aTag, bTag, fromB));
     // From here the new node carries the call: a BYE now deletes the session there.
     call.mediaNodeId = node;
     this.b2bua.persist(call);
     // 4–6: the caller.
-    const offerForA = withSessionVersionAbove(await this.ng(() => this.media.offer(node, callId, bTag, fromB, aTag)), call.sdp.toA);
+    const offerForA = withSessionVersionAbove(await this.ng(call, () => this.media.offer(node, callId, bTag, fromB, aTag)), call.sdp.toA);
     const aAnswer = await this.reinvite(call, 'a', offerForA);
     call.sdp.toA = offerForA;
     if (aAnswer !== undefined) call.sdp.fromA = aAnswer;
     const newFromA = aAnswer ?? fromA;
-    await this.ng(() => this.media.answer(node, callId, bTag, aTag, newFromA));
+    await this.ng(call, () => this.media.answer(node, callId, bTag, aTag, newFromA));
     this.b2bua.persist(call);
   }
 
-  /** An ng step; a failure (or the call ending meanwhile) aborts the re-anchor. */
-  private async ng<T>(step: () => Promise<T>): Promise<T> {
+  /**
+   * An ng step; a failure, or the call ending meanwhile, aborts the re-anchor.
+   * Without the second check a BYE that arrived during the step was followed
+   * by our own writes: the call's record saved again over the one its BYE
+   * wrote (end reason lost), and the session on the new node never deleted.
+   */
+  private async ng<T>(call: Call, step: () => Promise<T>): Promise<T> {
     let v: T;
     try {
       v = await step();
     } catch (e) {
       throw new ReanchorAbort(`ng failed on the new node: ${(e as Error).message}`);
     }
+    this.assertLive(call);
     return v;
   }
 
