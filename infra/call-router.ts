@@ -149,6 +149,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     log: log.child({ component: 'call-router' }),
     limits: { maxActiveCalls: config.router.maxActiveCalls },
     webhookPolicy: d.webhookPolicy,
+    latency: d.b2bua.latency,
   });
   d.originator.useRuntime({ router, legMedia });
   const inbound = new InboundAppCalls(d.stack, d.b2bua, d.mediaPort, legMedia, router, d.redis, log, {

@@ -6,6 +6,7 @@
  * operator sees and drills every region. `control-plane-main.ts` runs it as a
  * process; tests start it directly.
  */
+import { processFamilies } from '../regions/core/metrics.js';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -193,7 +194,7 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
     metricsHandler({
       redis,
       keyPrefix: prefix,
-      extra: () => ({ apiRequests: requests.snapshot(), limits: apiLimits }),
+      extra: async () => ({ apiRequests: requests.snapshot(), limits: apiLimits, prom: await processFamilies() }),
       onError: (e) => clog.warn('metrics unavailable', { error: e as Error }),
     }),
   );

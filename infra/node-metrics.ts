@@ -1,7 +1,8 @@
 /**
  * What one signaling node reports for /metrics: call counters of the B2BUA
  * and the originator, ng latency per media node (all commands summed into one
- * cumulative histogram), webhook counters, SIP drops and stack rejections.
+ * cumulative histogram), webhook counters, SIP drops and stack rejections;
+ * and, as published, the prom-client histograms and process metrics.
  */
 import { NG_LATENCY_BUCKETS_MS } from '../media/ng/latency.js';
 import type { NodeMetricsSnapshot } from '../regions/store/schema.js';
@@ -69,6 +70,15 @@ export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
     byes: { ...node.b2bua.byeRetries.counters, pending: node.b2bua.byeRetries.pending },
     ...(node.admission === undefined ? {} : { admission: admissionView(node.admission) }),
   };
+}
+
+/**
+ * The snapshot as published: nodeMetricsSnapshot plus the node's prom-client
+ * histograms and the process metrics (regions/core/metrics.ts), which
+ * prom-client collects asynchronously.
+ */
+export async function publishedSnapshot(node: MetricsSources & { readonly b2bua: Pick<B2bua, 'latency'> }): Promise<NodeMetricsSnapshot> {
+  return { ...nodeMetricsSnapshot(node), prom: await node.b2bua.latency.families() };
 }
 
 function admissionView(a: Pick<AdmissionControl, 'stats'>): NonNullable<NodeMetricsSnapshot['admission']> {

@@ -29,7 +29,7 @@ import { recordingCentrals } from './recording-centrals.js';
 import { RegistryMediaPort } from '../media/nodes/media-port.js';
 import { choosePlacement, placementTraceEntry } from '../control-plane/placement/index.js';
 import { startMetricsPublisher } from '../regions/store/node-metrics.js';
-import { nodeMetricsSnapshot } from './node-metrics.js';
+import { publishedSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
 import { aliasPlacementTrace, appendPlacementTrace } from '../regions/store/placement-traces.js';
 import { keys } from '../regions/store/keys.js';
@@ -346,7 +346,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,
-    snapshot: () => nodeMetricsSnapshot(node),
+    snapshot: () => publishedSnapshot(node),
     log: nlog,
   });
   return node;

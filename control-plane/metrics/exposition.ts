@@ -65,6 +65,11 @@ export class MetricsWriter {
     this.families.set(name, { name, help, type, samples: [] });
   }
 
+  /** Names of the families declared so far. */
+  familyNames(): string[] {
+    return [...this.families.keys()];
+  }
+
   sample(name: string, labels: Labels, value: number, suffix = ''): void {
     const fam = this.families.get(name);
     if (fam === undefined) throw new TypeError(`metric ${name} not declared`);

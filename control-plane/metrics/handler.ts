@@ -11,7 +11,7 @@ export interface MetricsHandlerDeps extends RenderOptions {
   redis: Redis;
   keyPrefix: string;
   /** The control plane's own series, read at each scrape. */
-  extra?: () => ExtraMetrics | undefined;
+  extra?: () => ExtraMetrics | undefined | Promise<ExtraMetrics | undefined>;
   /** Called with a Redis error before the 503. Default: ignore. */
   onError?: (error: unknown) => void;
 }
@@ -19,7 +19,7 @@ export interface MetricsHandlerDeps extends RenderOptions {
 export function metricsHandler(deps: MetricsHandlerDeps): Handler {
   return async (c) => {
     try {
-      const body = await renderMetrics(deps.redis, deps.keyPrefix, deps.extra?.(), deps);
+      const body = await renderMetrics(deps.redis, deps.keyPrefix, await deps.extra?.(), deps);
       return c.body(body, 200, { 'Content-Type': CONTENT_TYPE });
     } catch (error) {
       deps.onError?.(error);

@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import { readSnapshots, type SnapshotReadOptions } from '../../regions/store/node-metrics.js';
 import type { NodeMetricsSnapshot } from '../../regions/store/schema.js';
+import { parsePromFamilies, type PromFamily } from '../../regions/core/metrics.js';
 import { MetricsWriter } from './exposition.js';
 
 export { DEFAULT_STALE_MS, MAX_NODES, parseSnapshot, readSnapshots } from '../../regions/store/node-metrics.js';
@@ -44,6 +45,8 @@ export interface ExtraMetrics {
   webhook?: WebhookStats;
   /** The API's configured limits (rate, burst, body size, failed-authentication throttle), as `mesh_api_limit{limit}`. */
   limits?: Readonly<Record<string, number>>;
+  /** The control-plane process's own prom-client families (process metrics). */
+  prom?: readonly PromFamily[];
 }
 
 export type RenderOptions = SnapshotReadOptions;
@@ -85,6 +88,29 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_media_free_ports', 'gauge', 'Estimated free RTP ports on the media nodes that take new calls.');
 }
 
+/**
+ * prom-client families of one node (histograms, process metrics), with the
+ * node's `region` and `node` labels put first (a label of the same name the
+ * node sent is replaced). A family whose name the hand-written families
+ * already use, or that another node declared with another type, is skipped:
+ * each family is written once, with one type.
+ */
+function writePromFamilies(w: MetricsWriter, handWritten: ReadonlySet<string>, labels: Record<string, string>, families: readonly PromFamily[]): void {
+  for (const f of families) {
+    if (handWritten.has(f.name)) continue;
+    try {
+      w.family(f.name, f.type, f.help);
+    } catch {
+      continue;
+    }
+    for (const v of f.values) {
+      const own: Record<string, string> = {};
+      for (const [k, lv] of Object.entries(v.labels)) if (k !== 'region' && k !== 'node') own[k] = String(lv);
+      w.sample(f.name, { ...labels, ...own }, v.value, (v.metricName ?? f.name).slice(f.name.length));
+    }
+  }
+}
+
 function writeAdmission(w: MetricsWriter, labels: Record<string, string>, a: NonNullable<NodeMetricsSnapshot['admission']>): void {
   for (const [limit, value] of boundedEntries(a.limits, /^[A-Za-z]{1,32}$/)) w.sample('mesh_admission_limit', { ...labels, limit }, value);
   for (const [reason, n] of boundedEntries(a.refused, SIP_REASON)) w.sample('mesh_admission_refused_total', { ...labels, reason }, n);
@@ -121,6 +147,7 @@ export function renderSnapshots(
 ): string {
   const w = new MetricsWriter();
   declareFamilies(w);
+  const handWritten = new Set(w.familyNames());
   const sorted = [...snapshots].sort((a, b) => a.region.localeCompare(b.region) || a.nodeId.localeCompare(b.nodeId));
   for (const s of sorted) {
     const labels = { region: s.region, node: s.nodeId };
@@ -144,6 +171,7 @@ export function renderSnapshots(
     if (s.admission !== undefined) writeAdmission(w, labels, s.admission);
     w.sample('mesh_metrics_snapshot_age_seconds', labels, Math.max(0, now - s.at) / 1000);
   }
+  for (const s of sorted) if (s.prom !== undefined) writePromFamilies(w, handWritten, { region: s.region, node: s.nodeId }, s.prom);
   if (extra !== undefined) {
     const labels = { region: extra.region ?? 'global', node: extra.node ?? 'control-plane' };
     if (extra.webhook !== undefined) writeWebhook(w, labels, extra.webhook);
@@ -153,6 +181,7 @@ export function renderSnapshots(
     for (const [limit, value] of Object.entries(extra.limits ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
       w.sample('mesh_api_limit', { ...labels, limit }, value);
     }
+    if (extra.prom !== undefined) writePromFamilies(w, handWritten, labels, parsePromFamilies(extra.prom));
   }
   return w.render();
 }

@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../core/log.js';
+import { parsePromFamilies } from '../core/metrics.js';
 import { keys } from './keys.js';
 import type { NodeMetricsSnapshot } from './schema.js';
 
@@ -64,7 +65,9 @@ export function parseSnapshot(json: string): NodeMetricsSnapshot | undefined {
       return undefined;
     }
   }
-  return v as NodeMetricsSnapshot;
+  const snap = v as NodeMetricsSnapshot;
+  if (s.prom !== undefined) snap.prom = parsePromFamilies(s.prom);
+  return snap;
 }
 
 
@@ -77,7 +80,8 @@ export interface MetricsPublisherOptions {
   ttlSeconds?: number;
   /** Longest one publish may take before it is abandoned, ms. Default intervalMs. */
   timeoutMs?: number;
-  snapshot: () => NodeMetricsSnapshot;
+  /** Read at each publish; may be async (prom-client collects asynchronously). */
+  snapshot: () => NodeMetricsSnapshot | Promise<NodeMetricsSnapshot>;
   log?: Logger;
 }
 
@@ -97,7 +101,7 @@ export function startMetricsPublisher(opts: MetricsPublisherOptions): MetricsPub
   let closing: Promise<void> | undefined;
 
   const publishOnce = async (): Promise<void> => {
-    const snap = opts.snapshot();
+    const snap = await opts.snapshot();
     const write = opts.redis
       .multi()
       .set(k.nodeMetrics(snap.nodeId), JSON.stringify(snap), 'EX', ttlSeconds)

@@ -8,6 +8,7 @@
  */
 
 /** Commands the control plane sends to the signaling nodes of a region. */
+import type { PromFamily } from '../core/metrics.js';
 export type CallCommand =
   | { type: 'originate'; callSid: string }
   | { type: 'hangup'; callSid: string }
@@ -66,6 +67,8 @@ export interface NodeMetricsSnapshot {
   byes?: ByeRetryMetrics;
   /** Admission control of new calls: its limits, the load it compares them with, refusals by reason; absent in snapshots of older nodes. */
   admission?: AdmissionMetrics;
+  /** prom-client histograms (INVITE→200, webhooks) and process metrics of the node (regions/core/metrics.ts); absent in snapshots of older nodes. */
+  prom?: PromFamily[];
 }
 
 /** Cumulative since start, but `pending`: BYEs waiting for their next try now (bounded by the node's maxPending). */

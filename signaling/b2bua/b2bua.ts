@@ -5,6 +5,7 @@
  * registered and ended here; setting up a new call (INVITE → B leg → answer)
  * lives in `new-call.ts`, in-dialog work (BYE, re-INVITE, INFO) in `in-dialog.ts`.
  */
+import { NodeLatencyMetrics } from '../../regions/core/metrics.js';
 import { MeshError, sipAnswer, type ErrorCode } from '../../regions/core/errors.js';
 import type { Logger } from '../../regions/core/log.js';
 import type { CarrierRecord } from '../../regions/store/schema.js';
@@ -39,6 +40,8 @@ interface HeldRequest {
 
 export class B2bua implements B2buaCore {
   readonly counters: B2buaCounters = { attempts: 0, answered: 0, completed: 0, failures: {} };
+  /** The node's latency histograms (INVITE→200 here; webhooks by the call router and originator), published with its metrics. */
+  readonly latency = new NodeLatencyMetrics();
   /** Live calls by CallSid. */
   readonly calls = new Map<string, Call>();
   /** Leg lookup: `${callId}\n${ourTag}` → call + leg. */

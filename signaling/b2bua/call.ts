@@ -80,6 +80,8 @@ export interface Call {
   readonly from: string;
   readonly to: string;
   readonly createdAt: number;
+  /** performance.now() when the INVITE arrived (INVITE→200 histogram); absent for calls adopted from the store. */
+  readonly receivedAt?: number;
   answeredAt: number | undefined;
   /** The A leg was cancelled (CANCEL, or Timer C): any late 2xx from B is ACKed and BYEd. */
   cancelled: boolean;

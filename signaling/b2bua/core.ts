@@ -5,6 +5,7 @@
  * (reanchor.ts) work through. b2bua.ts implements it and builds those parts,
  * so the dependency points one way: b2bua.ts → parts → core.ts.
  */
+import type { NodeLatencyMetrics } from '../../regions/core/metrics.js';
 import { MeshError, type ErrorCode } from '../../regions/core/errors.js';
 import type { AppBinding, AppResolution } from '../calls/app-resolver.js';
 import type { CallRegistry } from '../calls/registry.js';
@@ -127,6 +128,8 @@ export interface DialogOperations {
 /** The B2BUA as its parts see it (b2bua.ts). */
 export interface B2buaCore {
   readonly counters: B2buaCounters;
+  /** The node's latency histograms (INVITE→200 is observed when the 200 goes to the caller). */
+  readonly latency: Pick<NodeLatencyMetrics, 'observeInviteAnswer'>;
   /** Live calls by CallSid. */
   readonly calls: ReadonlyMap<string, Call>;
   readonly dialogs: DialogOperations;

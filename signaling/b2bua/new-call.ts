@@ -53,6 +53,7 @@ export class NewCallHandler {
       this.b2bua.countFailure(status);
       tx.respond(createResponse(req, status, reason, { toTag: generateTag(), headers }));
     };
+    const receivedAt = performance.now();
     const retry: [string, string][] = [['Retry-After', String(this.opts.retryAfterSeconds)]];
     if (this.b2bua.isClosed) return reject('SHUTTING_DOWN', retry);
     // Drained by an operator: refuse before any lookup, so the carrier tries elsewhere; in-dialog requests of live calls go on.
@@ -207,6 +208,7 @@ export class NewCallHandler {
       from: fromUser,
       to: dialed,
       createdAt: Date.now(),
+      receivedAt,
       answeredAt: undefined,
       cancelled: false,
       reinvite: undefined,
@@ -321,6 +323,7 @@ export class NewCallHandler {
     call.state = 'answered';
     call.answeredAt = Date.now();
     this.b2bua.counters.answered++;
+    if (call.receivedAt !== undefined) this.b2bua.latency.observeInviteAnswer(performance.now() - call.receivedAt);
     const ok = createResponse(aInvite, 200, 'OK', {
       toTag: call.a.localTag,
       headers: [['Contact', this.b2bua.contact(call.a.source.transport)]],

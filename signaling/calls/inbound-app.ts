@@ -78,6 +78,8 @@ interface InboundCall {
   /** The caller's current SDP and the one we answered it with. */
   sdp: { party: string; toParty: string };
   dialog: Dialog | undefined;
+  /** performance.now() when the INVITE was taken (INVITE→200 histogram). */
+  receivedAt: number;
   answeredAt: number | undefined;
   state: 'offered' | 'answered' | 'ended';
 }
@@ -106,6 +108,7 @@ export class InboundAppCalls {
    * else the nearest region with one, so the caller's RTP meets one rtpengine only.
    */
   async accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding, need?: MediaNeed): Promise<void> {
+    const receivedAt = performance.now();
     const callId = req.headers.get('Call-ID')!;
     const partyTag = getTag(req.headers.get('From') ?? '') ?? '';
     const platformTag = generateTag();
@@ -192,7 +195,7 @@ export class InboundAppCalls {
       reject: (reason) => this.reject(call, reason),
       hangup: () => this.hangup(call),
     }, legMedia, false);
-    call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, sdp: { party: partySdp, toParty: toPartySdp }, dialog: undefined, answeredAt: undefined, state: 'offered' };
+    call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, sdp: { party: partySdp, toParty: toPartySdp }, dialog: undefined, receivedAt, answeredAt: undefined, state: 'offered' };
     this.calls.set(sid, call);
     this.opts.calls.add(sid, 'inbound-app');
     this.b2bua.attachDialog(callId, localTag, (r, t) => this.onInDialog(call, r, t));
@@ -239,6 +242,7 @@ export class InboundAppCalls {
     call.tx.respond(createResponse(call.invite, 200, 'OK', { toTag: call.localTag, headers: [['Contact', contact]], body: sdpBody(call.sdp.toParty), contentType: SDP_TYPE }));
     call.leg.markAnswered();
     this.b2bua.counters.answered++;
+    this.b2bua.latency.observeInviteAnswer(performance.now() - call.receivedAt);
     call.rec = (await this.records.update(call.rec.sid, { status: 'in-progress', startTime: apiDate() }).catch(() => undefined)) ?? call.rec;
   }
 
@@ -305,7 +309,9 @@ export class InboundAppCalls {
         authToken: call.binding.authToken,
         timeoutMs: this.opts.webhookTimeoutMs ?? 5000,
         policy: this.opts.webhookPolicy,
-      }).catch(() => undefined);
+      })
+        .then((r) => this.b2bua.latency.observeWebhook('status-callback', r.ok, r.ms))
+        .catch(() => undefined);
     }
   }
 

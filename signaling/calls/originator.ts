@@ -72,6 +72,7 @@ export class Originator implements LegDialer {
     this.callbacks = new StatusCallbacks({
       timeoutMs: opts.webhookTimeoutMs ?? 5000,
       policy: opts.webhookPolicy,
+      latency: b2bua.latency,
       onFailure: (rec, event, r) => log.info('status callback failed', { callSid: rec.sid, event, status: r.status, error: r.error }),
     });
   }

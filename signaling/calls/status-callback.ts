@@ -3,6 +3,7 @@
  * call's base parameters plus the callback's own, signed like every webhook.
  * One builder for API-originated, dialed and inbound calls.
  */
+import type { NodeLatencyMetrics } from '../../regions/core/metrics.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import type { CallEvent, CallRecord } from '../../regions/store/call-records.js';
 import { apiDate } from '../../regions/store/schema.js';
@@ -66,7 +67,13 @@ export interface WebhookStats {
 export class StatusCallbacks {
   readonly stats: WebhookStats = { requests: 0, failures: 0, latencySumMs: 0 };
 
-  constructor(private readonly o: { timeoutMs: number; policy?: DestinationPolicy | undefined; onFailure: (rec: CallRecord, event: CallEvent, r: WebhookResult) => void }) {}
+  constructor(private readonly o: {
+    timeoutMs: number;
+    policy?: DestinationPolicy | undefined;
+    onFailure: (rec: CallRecord, event: CallEvent, r: WebhookResult) => void;
+    /** The node's webhook latency histogram. */
+    latency?: Pick<NodeLatencyMetrics, 'observeWebhook'>;
+  }) {}
 
   async send(call: { rec: CallRecord; sequence: number }, authToken: string, event: CallEvent): Promise<void> {
     const url = call.rec.statusCallback;
@@ -85,6 +92,7 @@ export class StatusCallbacks {
     });
     this.stats.requests++;
     this.stats.latencySumMs += r.ms;
+    this.o.latency?.observeWebhook('status-callback', r.ok, r.ms);
     if (!r.ok) {
       this.stats.failures++;
       this.o.onFailure(call.rec, event, r);

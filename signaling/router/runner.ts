@@ -12,6 +12,7 @@
  * call's status callback (ErrorCode, ErrorUrl, ErrorMessage). `run()` never
  * rejects.
  */
+import type { NodeLatencyMetrics } from '../../regions/core/metrics.js';
 import type { Logger } from '../../regions/core/log.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { sendWebhook, type WebhookOptions, type WebhookResult } from '../webhooks/http.js';
@@ -59,6 +60,8 @@ export interface CallRouterDeps {
   limits?: RouterLimits;
   /** Where documents, action URLs and callbacks may point (webhooks.*); applied to the default fetchDocument and webhook. Default: anywhere. */
   webhookPolicy?: DestinationPolicy;
+  /** The node's webhook latency histogram: each document fetch (primary and fallback together) is observed. */
+  latency?: Pick<NodeLatencyMetrics, 'observeWebhook'>;
 }
 
 /**
@@ -105,6 +108,25 @@ interface RunState {
 type Target = { url: string; method: HttpMethod; params: Params };
 type DocEnd = Outcome | { kind: 'end-of-document' } | { kind: 'api-redirect' };
 
+/** The fetch, with its time observed in the node's histogram (failed fetches too: a slow failure is what operators look for). */
+function timedFetch(
+  fetch: (o: FetchInstructionsOptions) => Promise<FetchedInstructions>,
+  latency: Pick<NodeLatencyMetrics, 'observeWebhook'> | undefined,
+): (o: FetchInstructionsOptions) => Promise<FetchedInstructions> {
+  if (latency === undefined) return fetch;
+  return async (o) => {
+    const started = performance.now();
+    try {
+      const r = await fetch(o);
+      latency.observeWebhook('instructions', true, performance.now() - started);
+      return r;
+    } catch (e) {
+      latency.observeWebhook('instructions', false, performance.now() - started);
+      throw e;
+    }
+  };
+}
+
 export class CallRouter {
   private readonly deps: VerbDeps;
   private readonly calls = new Map<string, RunState>();
@@ -118,7 +140,7 @@ export class CallRouter {
       dialer: deps.dialer,
       queues: deps.queues,
       recordings: deps.recordings,
-      fetchDocument: deps.fetchDocument ?? ((o) => fetchInstructions({ ...o, policy: o.policy ?? policy })),
+      fetchDocument: timedFetch(deps.fetchDocument ?? ((o) => fetchInstructions({ ...o, policy: o.policy ?? policy })), deps.latency),
       webhook: deps.webhook ?? ((o) => sendWebhook({ ...o, policy: o.policy ?? policy })),
       breakers: deps.breakers ?? new HostBreakers(),
       limits: resolveLimits(deps.limits),

@@ -150,6 +150,13 @@ describe('API-originated call, end to end', () => {
     expect(metrics).toMatch(/^mesh_active_calls\{[^}]*node="it-sig-1"[^}]*\} \d+$/m);
     expect(metrics).toMatch(/^mesh_call_attempts_total\{[^}]*region="us-east"[^}]*\} \d+$/m);
     expect(metrics).toMatch(/^mesh_ng_command_duration_seconds_bucket\{/m);
+    // prom-client families: the node's webhook histogram (the API call fetched /voice and /next, sent 4 status callbacks)…
+    const count = (re: RegExp): number => Number(re.exec(metrics)?.[1] ?? Number.NaN);
+    expect(count(/^mesh_webhook_fetch_duration_seconds_count\{[^}]*node="it-sig-1"[^}]*kind="instructions",outcome="ok"\} (\d+)$/m)).toBeGreaterThanOrEqual(2);
+    expect(count(/^mesh_webhook_fetch_duration_seconds_count\{[^}]*node="it-sig-1"[^}]*kind="status-callback",outcome="ok"\} (\d+)$/m)).toBeGreaterThanOrEqual(4);
+    // …and process metrics of the node and of the control plane, event-loop delay among them.
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total\{region="us-east",node="it-sig-1"\} [\d.e+-]+$/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds\{region="global",node="control-plane"\} [\d.e+-]+$/m);
   });
 
   it('an inbound call to a provisioned number is listed with its duration and billed as inbound minutes', async () => {
@@ -175,5 +182,12 @@ describe('API-originated call, end to end', () => {
     expect(inbound.from).toBe('carrier');
     const usage = await client.usage.records.list({ category: 'calls-inbound' });
     expect(Number(usage[0]?.usage)).toBeGreaterThanOrEqual(1);
+
+    // The platform answered the INVITE: its INVITE→200 time is in the node's histogram.
+    await new Promise((r) => setTimeout(r, 2100)); // one metrics publish interval
+    const metrics = await (await fetch(`${cp.url}/metrics`)).text();
+    const answered = /^mesh_invite_answer_duration_seconds_count\{region="us-east",node="it-sig-1"\} (\d+)$/m.exec(metrics)?.[1];
+    expect(Number(answered)).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^mesh_invite_answer_duration_seconds_bucket\{region="us-east",node="it-sig-1",le="\+Inf"\} [1-9]\d*$/m);
   });
 });
