@@ -16,6 +16,8 @@ export interface AppCallSample {
   inviteToOkMs?: number;
   /** 2xx received → first RTP packet of the application's audio at the caller's socket, ms. */
   firstAudioMs?: number;
+  /** INVITE sent → that first audio packet (what the caller waits in all), ms. */
+  inviteToAudioMs?: number;
   /** rtpengine sessions per media node seen while the call was up (largest count of the samples). */
   sessionsByNode: Record<string, number>;
   /** Round trip caller → where the application's media leg sends the caller's audio → caller, per probe, ms. */
@@ -57,6 +59,7 @@ export interface ModeFigures {
   maxSessionsByNode: Record<string, number>;
   inviteToOkMs: Dist;
   firstAudioMs: Dist;
+  inviteToAudioMs: Dist;
   /** Echo round trip over all probes of all calls. */
   echoRttMs: Dist;
   /** One way = round trip / 2 (each link delays both directions alike). */
@@ -86,6 +89,7 @@ export function modeFigures(mode: AppMediaMode, samples: readonly AppCallSample[
     maxSessionsByNode,
     inviteToOkMs: dist(ok.flatMap((s) => (s.inviteToOkMs === undefined ? [] : [s.inviteToOkMs]))),
     firstAudioMs: dist(ok.flatMap((s) => (s.firstAudioMs === undefined ? [] : [s.firstAudioMs]))),
+    inviteToAudioMs: dist(ok.flatMap((s) => (s.inviteToAudioMs === undefined ? [] : [s.inviteToAudioMs]))),
     echoRttMs: dist(rtt),
     oneWayMs: dist(rtt.map((x) => x / 2)),
     probeLossPct: sent === 0 ? 0 : (round(((sent - got) / sent) * 100, 3) ?? 0),
@@ -107,6 +111,8 @@ export interface AppEdgeSummary {
   oneWaySavingMs: number | undefined;
   /** home first audio p50 − edge first audio p50, ms. */
   firstAudioHomeMinusEdgeMs: number | undefined;
+  /** home INVITE→audio p50 − edge INVITE→audio p50, ms (negative: the edge answers later). */
+  inviteToAudioHomeMinusEdgeMs: number | undefined;
   aims: Aim[];
 }
 
@@ -129,6 +135,7 @@ export function summarizeAppEdge(edge: ModeFigures, home: ModeFigures, linkDelay
     roundTripSavingInLinkDelays: inDelays,
     oneWaySavingMs: diff(home.oneWayMs.p50, edge.oneWayMs.p50),
     firstAudioHomeMinusEdgeMs: diff(home.firstAudioMs.p50, edge.firstAudioMs.p50),
+    inviteToAudioHomeMinusEdgeMs: diff(home.inviteToAudioMs.p50, edge.inviteToAudioMs.p50),
     aims: [
       { name: 'media at the edge: one rtpengine hop on the caller\'s RTP path, every call', value: hopsText(edge), met: allHops(edge, 1) },
       { name: 'media at home (the trombone): two rtpengine hops, every call (the comparison is the one intended)', value: hopsText(home), met: allHops(home, 2) },
@@ -149,6 +156,8 @@ export interface AppEdgeReport {
   settings: { linkDelayMs: number; callsPerMode: number; verb: 'say' | 'play'; probesPerCall: number; regions: { home: string; edgeMode: string; homeMode: string } };
   modes: ModeFigures[];
   summary: AppEdgeSummary;
+  /** What each emulated link element carried over the whole run (proof the delays sat on the paths). */
+  links: { name: string; forwarded: number; dropped: number }[];
   calls: AppCallSample[];
 }
 
@@ -156,12 +165,12 @@ const f = (v: number | undefined, d = 2): string => (v === undefined ? 'n/a' : v
 
 export function renderAppEdgeTable(modes: readonly ModeFigures[]): string[] {
   const lines = [
-    '| media | calls ok | rtpengine hops | INVITE→200 p50 | first audio p50 | p90 | max | echo round trip p50 | p99 | one way p50 | p99 | probe loss % |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| media | calls ok | rtpengine hops | INVITE→200 p50 | first audio p50 | p90 | max | INVITE→audio p50 | echo round trip p50 | p99 | one way p50 | p99 | probe loss % |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const m of modes) {
     const hops = Object.entries(m.hops).map(([h, c]) => (Object.keys(m.hops).length === 1 ? h : `${h} (${c})`)).join(', ') || 'n/a';
-    lines.push(`| ${m.mode} | ${m.ok}/${m.calls} | ${hops} | ${f(m.inviteToOkMs.p50)} | ${f(m.firstAudioMs.p50)} | ${f(m.firstAudioMs.p90)} | ${f(m.firstAudioMs.max)} | ${f(m.echoRttMs.p50)} | ${f(m.echoRttMs.p99)} | ${f(m.oneWayMs.p50)} | ${f(m.oneWayMs.p99)} | ${m.probeLossPct.toFixed(2)} |`);
+    lines.push(`| ${m.mode} | ${m.ok}/${m.calls} | ${hops} | ${f(m.inviteToOkMs.p50)} | ${f(m.firstAudioMs.p50)} | ${f(m.firstAudioMs.p90)} | ${f(m.firstAudioMs.max)} | ${f(m.inviteToAudioMs.p50)} | ${f(m.echoRttMs.p50)} | ${f(m.echoRttMs.p99)} | ${f(m.oneWayMs.p50)} | ${f(m.oneWayMs.p99)} | ${m.probeLossPct.toFixed(2)} |`);
   }
   return lines;
 }
@@ -175,13 +184,16 @@ export function renderAppEdgeMarkdown(r: AppEdgeReport, svg: string | undefined)
   lines.push('## Aims', '', '| aim | value | met |', '|---|---|---|');
   for (const a of r.summary.aims) lines.push(`| ${a.name} | ${a.value} | ${a.met === undefined ? 'n/a' : a.met ? 'yes' : 'no'} |`);
   lines.push('', '## Results (ms)', '', ...renderAppEdgeTable(r.modes), '');
-  lines.push(`Saving with media at the edge: round trip ${f(r.summary.roundTripSavingMs)} ms (${f(r.summary.roundTripSavingInLinkDelays)} × link delay), one way ${f(r.summary.oneWaySavingMs)} ms; first audio home − edge ${f(r.summary.firstAudioHomeMinusEdgeMs)} ms.`, '');
+  lines.push(`Saving with media at the edge: round trip ${f(r.summary.roundTripSavingMs)} ms (${f(r.summary.roundTripSavingInLinkDelays)} × link delay), one way ${f(r.summary.oneWaySavingMs)} ms; first audio home − edge ${f(r.summary.firstAudioHomeMinusEdgeMs)} ms; INVITE→audio home − edge ${f(r.summary.inviteToAudioHomeMinusEdgeMs)} ms.`, '');
   lines.push('Sessions per media node (most seen in one call):', '');
   for (const m of r.modes) lines.push(`- ${m.mode}: ${Object.entries(m.maxSessionsByNode).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+  lines.push('', 'Datagrams carried by the emulated links over the run:', '');
+  for (const l of r.links) lines.push(`- ${l.name}: ${l.forwarded} forwarded, ${l.dropped} dropped`);
   const failed = r.modes.flatMap((m) => m.errors.map((e) => `${m.mode}: ${e}`));
   if (failed.length > 0) lines.push('', 'Failed calls:', '', ...failed.map((e) => `- ${e}`));
   lines.push('', '## Definitions', '');
   lines.push('- **first audio**: the caller\'s 2xx arrival → the first RTP packet of the application\'s audio at the caller\'s RTP socket, one clock.');
+  lines.push('- **INVITE→audio**: the caller\'s INVITE sent → that first audio packet (answer delay plus first audio).');
   lines.push('- **rtpengine hops**: media nodes holding a session while the call is up (ng `list` on every rtpengine during the probes; calls run one at a time, so every session is the call\'s).');
   lines.push('- **echo round trip**: after the audio, the caller sends 20 ms probes carrying their send time; the application\'s media leg sends the caller\'s audio to its platform side (rtpengine\'s discard address 127.0.0.1:9), where the benchmark echoes them back into the same leg, so each probe travels caller → the node where the application hears and speaks → caller. **one way** = round trip ÷ 2.');
   if (svg !== undefined) lines.push('', '## Plot', '', `![${svg}](${svg})`);

@@ -205,8 +205,9 @@ async function main(): Promise<void> {
   let web: ServerType | undefined;
   let echo: dgram.Socket | undefined;
   let caller: AppCaller | undefined;
-  const nats: RegionNat[] = [];
-  const relays: UdpDelayRelay[] = [];
+  const nats: { name: string; nat: RegionNat }[] = [];
+  const relays: { name: string; relay: UdpDelayRelay }[] = [];
+  let links: AppEdgeReport['links'] = [];
   const nodes = new Map<string, SignalingNode>();
   const ngs = new Map<string, NgClient>();
   const logStreams: ReturnType<typeof createWriteStream>[] = [];
@@ -240,15 +241,15 @@ async function main(): Promise<void> {
       ngs.set(r.id, new NgClient({ address: at(r, 11), port: NG_PORT, timeoutMs: 2000 }));
       const ports: number[] = [];
       for (let p = r.portMin; p <= r.portMax; p++) ports.push(p);
-      nats.push(await RegionNat.start({ listenAddress: at(r, 111), targetAddress: at(r, 11), ports, upstreamAddress: at(r, 112), delayFor: (src) => linkDelayFor(src, r.id, BLOCKS, o.linkDelayMs) }));
-      if (r !== HOME) nats.push(await RegionNat.start({ listenAddress: at(r, 121), targetAddress: at(r, 11), ports: [NG_PORT], upstreamAddress: at(r, 122), delayFor: () => o.linkDelayMs }));
+      nats.push({ name: `RTP NAT of ${r.id}'s rtpengine (${at(r, 111)})`, nat: await RegionNat.start({ listenAddress: at(r, 111), targetAddress: at(r, 11), ports, upstreamAddress: at(r, 112), delayFor: (src) => linkDelayFor(src, r.id, BLOCKS, o.linkDelayMs) }) });
+      if (r !== HOME) nats.push({ name: `ng from ${HOME.id} to ${r.id}'s rtpengine (${at(r, 121)})`, nat: await RegionNat.start({ listenAddress: at(r, 121), targetAddress: at(r, 11), ports: [NG_PORT], upstreamAddress: at(r, 122), delayFor: () => o.linkDelayMs }) });
     }
     // SIP between the home and each edge (both directions, near peer pinned like infra/link-delays.ts).
     for (const e of [EDGES.edge, EDGES.home]) {
       for (const [a, b] of [[e, HOME], [HOME, e]] as const) {
         const relay = new UdpDelayRelay({ listenHost: viewOf(a, b), listenPort: SIP_PORT, targetHost: at(b, 1), targetPort: SIP_PORT, localAddress: viewOf(b, a), delayMs: o.linkDelayMs, near: { address: at(a, 1), port: SIP_PORT }, maxDatagramBytes: 65507 });
         await relay.start();
-        relays.push(relay);
+        relays.push({ name: `SIP ${a.id} → ${b.id}`, relay });
       }
     }
 
@@ -312,7 +313,7 @@ async function main(): Promise<void> {
         ok: t.ok,
         ...(t.error === undefined ? {} : { error: t.error }),
         ...(t.okNs === undefined ? {} : { inviteToOkMs: ms(t.inviteNs, t.okNs) }),
-        ...(t.firstAudioNs === undefined ? {} : { firstAudioMs: ms(t.okNs, t.firstAudioNs) }),
+        ...(t.firstAudioNs === undefined ? {} : { firstAudioMs: ms(t.okNs, t.firstAudioNs), inviteToAudioMs: ms(t.inviteNs, t.firstAudioNs) }),
         sessionsByNode: sessions,
         echoRttMs: t.echoRttMs.map((x) => Math.round(x * 1000) / 1000),
         probesSent: t.probesSent,
@@ -347,13 +348,20 @@ async function main(): Promise<void> {
     }
     for (const c of callers.values()) await c.close();
     caller = undefined;
+    links = [
+      ...relays.map(({ name, relay }) => {
+        const st = relay.stats();
+        return { name, forwarded: st.forwarded.toTarget + st.forwarded.toNear, dropped: Object.values(st.dropped).reduce((a, b) => a + b, 0) };
+      }),
+      ...nats.map(({ name, nat }) => ({ name, forwarded: nat.stats().forwarded, dropped: nat.stats().dropped })),
+    ];
     ok = true;
   } finally {
     await caller?.close();
     echo?.close();
     for (const n of nodes.values()) await n.close().catch(() => undefined);
     for (const n of ngs.values()) await n.close();
-    await Promise.all([...nats.map((n) => n.close()), ...relays.map((r) => r.close())]);
+    await Promise.all([...nats.map((n) => n.nat.close()), ...relays.map((r) => r.relay.close())]);
     await new Promise((r) => (web === undefined ? r(undefined) : web.close(r)));
     redis?.disconnect();
     for (const s of logStreams) s.end();
@@ -371,6 +379,7 @@ async function main(): Promise<void> {
     settings: { linkDelayMs: o.linkDelayMs, callsPerMode: o.calls, verb: o.verb, probesPerCall: o.probes, regions: { home: HOME.id, edgeMode: EDGES.edge.id, homeMode: EDGES.home.id } },
     modes,
     summary: summarizeAppEdge(modes[0]!, modes[1]!, o.linkDelayMs),
+    links,
     calls: samples,
   };
   const stamp = report.generatedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
