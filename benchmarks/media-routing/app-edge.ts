@@ -370,7 +370,9 @@ async function main(): Promise<void> {
   }
 
   const modes = APP_MEDIA_MODES.map((m) => modeFigures(m, samples));
-  const rtpengineVersion = /Version:\s*(\S+)/.exec(spawnSync(RTPENGINE_BINARY, ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '')?.[1] ?? 'unknown';
+  // rtpengine prints its version on stderr when not on a terminal.
+  const v = spawnSync(RTPENGINE_BINARY, ['--version'], { encoding: 'utf8', timeout: 5000 });
+  const rtpengineVersion = /Version:\s*(\S+)/.exec(`${v.stdout ?? ''}${v.stderr ?? ''}`)?.[1] ?? 'unknown';
   const report: AppEdgeReport = {
     benchmark: 'media-routing/app-edge',
     generatedAt: new Date().toISOString(),
@@ -388,8 +390,8 @@ async function main(): Promise<void> {
   writeFileSync(join(RESULTS, svg), renderBarChart({
     title: `Application call entering at an edge (link ${o.linkDelayMs} ms one way), p50`,
     yLabel: 'ms',
-    categories: ['first audio', 'echo round trip', 'one way'],
-    series: modes.map((m, i) => ({ name: `media at ${m.mode}`, color: ['#3182bd', '#e6550d'][i] as string, values: [m.firstAudioMs.p50, m.echoRttMs.p50, m.oneWayMs.p50] })),
+    categories: ['INVITE→200', 'first audio (200→RTP)', 'INVITE→audio', 'echo round trip', 'one way'],
+    series: modes.map((m, i) => ({ name: `media at ${m.mode}`, color: ['#3182bd', '#e6550d'][i] as string, values: [m.inviteToOkMs.p50, m.firstAudioMs.p50, m.inviteToAudioMs.p50, m.echoRttMs.p50, m.oneWayMs.p50] })),
     decimals: 1,
   }));
   writeFileSync(join(RESULTS, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
