@@ -204,7 +204,7 @@ async function main(): Promise<void> {
   let redis: Redis | undefined;
   let web: ServerType | undefined;
   let echo: dgram.Socket | undefined;
-  let caller: AppCaller | undefined;
+  const callers = new Map<AppMediaMode, AppCaller>();
   const nats: { name: string; nat: RegionNat }[] = [];
   const relays: { name: string; relay: UdpDelayRelay }[] = [];
   let links: AppEdgeReport['links'] = [];
@@ -283,9 +283,7 @@ async function main(): Promise<void> {
 
     echo = await startEcho();
     const callerPlan = (mode: AppMediaMode): { sip: { address: string; port: number }; target: { address: string; port: number } } => ({ sip: { address: at(EDGES[mode], 50), port: 5070 }, target: { address: at(EDGES[mode], 1), port: SIP_PORT } });
-    const callers = new Map<AppMediaMode, AppCaller>();
     for (const m of APP_MEDIA_MODES) callers.set(m, await AppCaller.open(callerPlan(m).sip, at(EDGES[m], 50)));
-    caller = callers.get('edge');
 
     const place = async (mode: AppMediaMode): Promise<AppCallSample> => {
       const sessions: Record<string, number> = Object.fromEntries(REGIONS.map((r) => [r.id, 0]));
@@ -346,8 +344,6 @@ async function main(): Promise<void> {
       const last = samples.slice(-2).map((s) => `${s.mode} ${s.ok ? `first audio ${s.firstAudioMs?.toFixed(1)} ms, echo p50 ${median(s.echoRttMs)?.toFixed(1)} ms, sessions ${JSON.stringify(s.sessionsByNode)}` : `FAILED ${s.error}`}`);
       log(`  call ${i + 1}/${o.calls}: ${last.join(' | ')}`);
     }
-    for (const c of callers.values()) await c.close();
-    caller = undefined;
     links = [
       ...relays.map(({ name, relay }) => {
         const st = relay.stats();
@@ -357,7 +353,7 @@ async function main(): Promise<void> {
     ];
     ok = true;
   } finally {
-    await caller?.close();
+    for (const c of callers.values()) await c.close();
     echo?.close();
     for (const n of nodes.values()) await n.close().catch(() => undefined);
     for (const n of ngs.values()) await n.close();
