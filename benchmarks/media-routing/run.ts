@@ -233,7 +233,9 @@ async function main(): Promise<void> {
     if (ok && !o.keep) rmSync(workDir, { recursive: true, force: true });
   }
 
-  const rtpengineVersion = /Version:\s*(\S+)/.exec(spawnSync('/usr/bin/rtpengine', ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '')?.[1] ?? 'unknown';
+  // rtpengine prints its version on stderr when not on a terminal.
+  const v = spawnSync('/usr/bin/rtpengine', ['--version'], { encoding: 'utf8', timeout: 5000 });
+  const rtpengineVersion = /Version:\s*(\S+)/.exec(`${v.stdout ?? ''}${v.stderr ?? ''}`)?.[1] ?? 'unknown';
   const report: MediaRoutingReport = {
     benchmark: 'media-routing',
     generatedAt: new Date().toISOString(),
