@@ -9,7 +9,7 @@ import { MeshError, type ErrorCode } from '../../regions/core/errors.js';
 import type { AppBinding, AppResolution } from '../calls/app-resolver.js';
 import type { CallRegistry } from '../calls/registry.js';
 import type { Dialog } from '../sip/dialog/index.js';
-import type { Endpoint, SipRequest, SipResponse } from '../sip/message/index.js';
+import type { Endpoint, SipRequest, SipResponse, SipTransportName } from '../sip/message/index.js';
 import type { ServerTransaction } from '../sip/stack.js';
 import type { AdmissionControl } from './admission.js';
 import type { Call, LegRole } from './call.js';
@@ -133,7 +133,7 @@ export interface B2buaCore {
   /** True once close() began: new INVITEs are refused. */
   readonly isClosed: boolean;
   /** Our Contact on the transport a leg uses. */
-  contact(transport: 'UDP' | 'TCP'): string;
+  contact(transport: SipTransportName): string;
   /** Carrier admission of a new INVITE from `sourceAddress` for `dialed`. */
   admit(sourceAddress: string, dialed: string): ReturnType<CarrierAdmission['admit']>;
   countFailure(status: number): void;
