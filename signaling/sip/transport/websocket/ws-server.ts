@@ -75,6 +75,8 @@ export class WsServer {
   private readonly conns = new Map<string, Connection>();
   /** Sockets still in their upgrade. */
   private readonly upgrading = new Set<Socket>();
+  /** Refused or closing sockets given a moment to flush their answer; destroyed by close(). */
+  private readonly lingering = new Set<Socket>();
   private readonly sweep: NodeJS.Timeout;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -204,8 +206,7 @@ export class WsServer {
     if (this.closed || address === undefined || port === undefined || this.conns.size + this.upgrading.size >= this.maxConnections) {
       this.events.onRefused('limit');
       // An answer the client can read, then the socket goes: no state is kept for it.
-      socket.end(refusalResponse(503, 'too many WebSocket connections', [['Retry-After', '5']]));
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      this.endGracefully(socket, refusalResponse(503, 'too many WebSocket connections', [['Retry-After', '5']]));
       return;
     }
     this.upgrading.add(socket);
@@ -222,8 +223,7 @@ export class WsServer {
     };
     const refuse = (status: number, reason: string, headers: [string, string][] = []): void => {
       done();
-      socket.end(refusalResponse(status, reason, headers));
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      this.endGracefully(socket, refusalResponse(status, reason, headers));
     };
     const onData = (chunk: Buffer): void => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
@@ -323,10 +323,15 @@ export class WsServer {
     conn.closing = true;
     const key = addressKey(conn.info.endpoint.address, conn.info.endpoint.port);
     if (this.conns.get(key) === conn) this.conns.delete(key);
-    if (!conn.socket.destroyed) {
-      conn.socket.end(encodeClose(code, reason, false));
-      setTimeout(() => conn.socket.destroy(), CLOSE_GRACE_MS).unref();
-    }
+    if (!conn.socket.destroyed) this.endGracefully(conn.socket, encodeClose(code, reason, false));
+  }
+
+  /** Write the last bytes and end; destroyed after a grace period if the peer does not close. */
+  private endGracefully(socket: Socket, last: Buffer | string): void {
+    this.lingering.add(socket);
+    socket.once('close', () => this.lingering.delete(socket));
+    socket.end(last);
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   private checkIdle(): void {
@@ -350,10 +355,15 @@ export class WsServer {
     clearInterval(this.sweep);
     for (const s of this.upgrading) s.destroy();
     this.upgrading.clear();
+    for (const s of this.lingering) s.destroy();
+    this.lingering.clear();
     for (const conn of [...this.conns.values()]) {
-      this.fail(conn, CLOSE_CODE.goingAway, 'shutting down');
+      // A going-away close frame, flushed as far as the socket allows, then the socket goes.
+      if (!conn.socket.destroyed) conn.socket.end(encodeClose(CLOSE_CODE.goingAway, 'shutting down', false));
+      conn.closing = true;
       conn.socket.destroy();
     }
+    this.conns.clear();
     this.closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     return this.closing;
   }
