@@ -64,6 +64,26 @@ export interface NodeMetricsSnapshot {
   byes?: ByeRetryMetrics;
   /** Admission control of new calls: its limits, the load it compares them with, refusals by reason; absent in snapshots of older nodes. */
   admission?: AdmissionMetrics;
+  /** SIP over WebSocket for clients and their registrations; absent when the node serves no WebSocket (or is older). */
+  websocket?: WebsocketMetrics;
+}
+
+/**
+ * The node's WebSocket listener (RFC 7118) and client registrar: the
+ * connection limit and open connections, refusals by closed reason
+ * (`limit`, `handshake`, `timeout`), bindings held now, and cumulative
+ * registrations / unregistrations / bindings ended with their connection,
+ * REGISTERs refused by SIP status.
+ */
+export interface WebsocketMetrics {
+  maxConnections: number;
+  connections: number;
+  refused: Record<string, number>;
+  bindings: number;
+  registered: number;
+  unregistered: number;
+  connectionClosed: number;
+  registerRefused: Record<string, number>;
 }
 
 /** Cumulative since start, but `pending`: BYEs waiting for their next try now (bounded by the node's maxPending). */

@@ -177,6 +177,12 @@ export class B2bua implements B2buaCore {
         tx.respond(createResponse(req, 481, 'Call/Transaction Does Not Exist'));
         return;
       case 'REGISTER':
+        if (this.opts.onClientRegister !== undefined && (source.transport === 'WS' || source.transport === 'WSS')) {
+          this.opts.onClientRegister(req, tx, source);
+          return;
+        }
+        tx.respond(createResponse(req, 405, 'Method Not Allowed', { headers: [['Allow', ALLOW]] }));
+        return;
       case 'SUBSCRIBE':
       case 'NOTIFY':
       case 'MESSAGE':

@@ -67,6 +67,8 @@ export interface B2buaOptions {
   onCallAnswered?: (answered: AnsweredCall) => void;
   /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
   onCallEnded?: (ended: EndedCall) => void;
+  /** REGISTERs that came over WebSocket go to the client registrar (signaling/clients/registrar.ts); absent: 405 as any REGISTER. */
+  onClientRegister?: (req: SipRequest, tx: ServerTransaction, source: Endpoint) => void;
 }
 
 /** The call router's entry for inbound calls (signaling/calls/inbound-app.ts). */
