@@ -107,6 +107,49 @@ export const ConfigSchema = z
           })
           .strict()
           .default({}),
+        /**
+         * SIP over WebSocket for browser and app clients (RFC 7118, signaling/sip/transport/websocket/), on
+         * `sip.address`: the embedded default serves `ws://127.0.<n>.1:5066` in each region, subprotocol `sip`.
+         */
+        websocket: z
+          .object({
+            /** Listen for clients at all. Default true. */
+            enabled: z.boolean().default(true),
+            /** Listen port. Default 5066. */
+            port: port.default(5066),
+            /** Serve `wss` with this certificate and key (PEM file paths); absent: plain `ws`. */
+            tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+            /** Most connections, upgrades in progress included; beyond it new ones get HTTP 503. Default 1024. */
+            maxConnections: z.number().int().min(1).max(100000).default(1024),
+            /** Time from TCP accept to a complete upgrade request (slow upgrades are closed with 408). Default 5000 ms. */
+            handshakeTimeoutMs: z.number().int().min(100).max(60000).default(5000),
+            /** Largest upgrade request head (431 beyond). Default 8192 bytes. */
+            maxHandshakeBytes: z.number().int().min(1024).max(65536).default(8192),
+            /** A WebSocket ping after this long without input. Default 30000 ms. */
+            pingIntervalMs: z.number().int().min(100).max(600000).default(30000),
+            /** A connection with no input (pongs included) for this long is closed. Default 90000 ms. */
+            idleTimeoutMs: z.number().int().min(200).max(3600000).default(90000),
+            /** Most bytes queued for writing on one connection before it is dropped. Default 1048576. */
+            maxWriteBufferBytes: z.number().int().min(65536).max(67108864).default(1048576),
+            /** Client registrations (signaling/clients/registrar.ts). */
+            registrations: z
+              .object({
+                /** Shortest Expires accepted (other than 0); shorter gets 423 + Min-Expires. Default 60 s. */
+                minExpiresSeconds: z.number().int().min(1).max(86400).default(60),
+                /** Longest Expires granted (longer is cut). Default 3600 s. */
+                maxExpiresSeconds: z.number().int().min(1).max(86400).default(3600),
+                /** Expires when the REGISTER names none. Default 600 s. */
+                defaultExpiresSeconds: z.number().int().min(1).max(86400).default(600),
+                /** Most live registrations of one identity in an account. Default 10. */
+                maxPerIdentity: z.number().int().min(1).max(100).default(10),
+              })
+              .strict()
+              .refine((r) => r.minExpiresSeconds <= r.maxExpiresSeconds, { message: 'minExpiresSeconds must not exceed maxExpiresSeconds', path: ['minExpiresSeconds'] })
+              .default({}),
+          })
+          .strict()
+          .refine((w) => w.pingIntervalMs < w.idleTimeoutMs, { message: 'pingIntervalMs must be below idleTimeoutMs', path: ['pingIntervalMs'] })
+          .default({}),
       })
       .strict()
       .default({}),

@@ -13,6 +13,7 @@ import type { B2bua } from '../signaling/b2bua/b2bua.js';
 import type { Originator } from '../signaling/calls/originator.js';
 import type { CallRegistry } from '../signaling/calls/registry.js';
 import type { SipStack } from '../signaling/sip/stack.js';
+import type { ClientRegistrar } from '../signaling/clients/registrar.js';
 import type { Config } from './config.js';
 
 /** The parts of a signaling node its metrics are read from (signaling-node.ts passes the node itself). */
@@ -20,13 +21,15 @@ export interface MetricsSources {
   readonly nodeId: string;
   readonly config: Pick<Config, 'region'>;
   readonly b2bua: Pick<B2bua, 'counters' | 'byeRetries'>;
-  readonly stack: Pick<SipStack, 'counters'>;
+  readonly stack: Pick<SipStack, 'counters'> & Partial<Pick<SipStack, 'websocketLimits'>>;
   readonly media: MediaNodeRegistry;
   readonly calls: Pick<CallRegistry, 'size'> & Partial<Pick<CallRegistry, 'isDraining'>>;
   readonly originator: Pick<Originator, 'webhookStats'>;
   readonly mediaPort: Pick<RegistryMediaPort, 'placements'>;
   /** Absent in callers that build no admission control. */
   readonly admission?: Pick<AdmissionControl, 'stats'>;
+  /** Absent (or undefined) when the node serves no WebSocket clients. */
+  readonly registrar?: Pick<ClientRegistrar, 'counters' | 'activeBindings'> | undefined;
 }
 
 export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
@@ -69,6 +72,7 @@ export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
     sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized },
     byes: { ...node.b2bua.byeRetries.counters, pending: node.b2bua.byeRetries.pending },
     ...(node.admission === undefined ? {} : { admission: admissionView(node.admission) }),
+    ...websocketView(node),
   };
 }
 
@@ -89,5 +93,24 @@ function admissionView(a: Pick<AdmissionControl, 'stats'>): NonNullable<NodeMetr
     invitesInFlight: s.invitesInFlight,
     ...(s.freeMediaPorts === undefined ? {} : { freeMediaPorts: s.freeMediaPorts }),
     refused: { ...s.refused },
+  };
+}
+
+function websocketView(node: MetricsSources): Pick<NodeMetricsSnapshot, 'websocket'> {
+  const limits = node.stack.websocketLimits;
+  if (limits === undefined) return {};
+  const c = node.stack.counters;
+  const r = node.registrar;
+  return {
+    websocket: {
+      maxConnections: limits.maxConnections,
+      connections: c.wsConnections,
+      refused: { ...c.wsRefused },
+      bindings: r?.activeBindings ?? 0,
+      registered: r?.counters.registered ?? 0,
+      unregistered: r?.counters.unregistered ?? 0,
+      connectionClosed: r?.counters.connectionClosed ?? 0,
+      registerRefused: { ...(r?.counters.refused ?? {}) },
+    },
   };
 }

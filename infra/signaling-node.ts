@@ -39,6 +39,8 @@ import { startNodeDiscovery, type NodeDiscovery } from './node-discovery.js';
 import { lateInboundApps, startCallRouting, type CallRouting } from './call-router.js';
 import { platformSdp } from '../media/leg/index.js';
 import { webhookPolicyFromConfig } from './webhook-policy.js';
+import { ClientRegistrar } from '../signaling/clients/registrar.js';
+import { refuseAllClients, type ClientAuthenticator } from '../signaling/clients/authenticator.js';
 
 export interface SignalingNode {
   readonly config: Config;
@@ -65,6 +67,8 @@ export interface SignalingNode {
   readonly takeover: TakeoverReport | undefined;
   /** Registration in discovery (this node, its healthy media nodes) and the watched media nodes of every region. */
   readonly discovery: NodeDiscovery;
+  /** Browser/app client registrations over WebSocket; undefined when `sip.websocket.enabled` is false. */
+  readonly registrar: ClientRegistrar | undefined;
   /** Reload the region's carriers and the drained nodes (this one: refuse new calls; its media nodes: place nothing new) from Redis now (also done every 3 s). */
   reloadCarriers(): Promise<void>;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
@@ -89,6 +93,11 @@ export interface SignalingNodeOptions {
   onLeaseLost?: () => void;
   /** How long a standby keeps trying to bind the SIP address after taking the lease. Default 30000 ms. */
   bindRetryMs?: number;
+  /**
+   * Who a client REGISTER over WebSocket is from (the access-token verifier plugs in here).
+   * Default `refuseAllClients`: every client is refused with 403 until tokens are wired.
+   */
+  clientAuthenticator?: ClientAuthenticator;
 }
 
 export interface TakeoverReport extends AdoptReport {
@@ -195,6 +204,26 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   });
   admission.start();
   const inboundApps = lateInboundApps();
+  const ws = config.sip.websocket;
+  const registrar = ws.enabled
+    ? new ClientRegistrar(stack, redis, opts.clientAuthenticator ?? refuseAllClients, nlog, {
+        region: config.region,
+        nodeId,
+        keyPrefix: config.redis.keyPrefix,
+        minExpiresSeconds: ws.registrations.minExpiresSeconds,
+        maxExpiresSeconds: ws.registrations.maxExpiresSeconds,
+        defaultExpiresSeconds: ws.registrations.defaultExpiresSeconds,
+        maxBindingsPerIdentity: ws.registrations.maxPerIdentity,
+        timeoutMs: Math.max(config.redis.commandTimeoutMs * 4, 2000),
+      })
+    : undefined;
+  // The previous process of this node (or the active a standby replaces) took its WebSocket connections with it.
+  if (registrar !== undefined) {
+    await registrar.purgeStale().then(
+      (n) => (n > 0 ? nlog.info('removed client registrations of a previous process', { removed: n }) : undefined),
+      (e: unknown) => nlog.warn('could not purge old client registrations; their TTL ends them', { error: e as Error }),
+    );
+  }
   const b2bua = new B2bua(stack, b2buaMediaPort, routeTable, store, nlog, {
     inboundApps: inboundApps.apps,
     region: config.region,
@@ -224,6 +253,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     },
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
+    ...(registrar !== undefined ? { onClientRegister: (req, tx, source) => registrar.handle(req, tx, source) } : {}),
   });
 
   // A media node reported dead: the owners of the node's calls act on theirs (signaling/calls/node-calls.ts).
@@ -327,6 +357,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       await routing.close();
       await originator.close();
       await b2bua.close();
+      registrar?.close();
       await recorder?.close();
       // Give the BYEs of the hang-ups a moment to leave before the sockets close.
       if (calls.size > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));
@@ -340,9 +371,10 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   nlog.info('signaling node up', {
     sip: `${config.sip.address}:${config.sip.port}`,
     transports: config.sip.transports,
+    ...(ws.enabled ? { websocket: `${ws.tls !== undefined ? 'wss' : 'ws'}://${config.sip.address}:${ws.port}` } : {}),
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, admission, calls, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, admission, calls, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, registrar, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,
@@ -367,6 +399,20 @@ async function bindStack(config: Config, retryMs: number, log: Logger): Promise<
         timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4, trying: config.sip.tryingDelayMs },
         limits: { maxMessageBytes: config.sip.maxMessageBytes, maxHeaders: config.sip.maxHeaders, maxLineBytes: config.sip.maxLineBytes },
         maxTransactions: config.sip.maxTransactions,
+        ...(config.sip.websocket.enabled
+          ? {
+              websocket: {
+                port: config.sip.websocket.port,
+                ...(config.sip.websocket.tls !== undefined ? { tls: config.sip.websocket.tls } : {}),
+                maxConnections: config.sip.websocket.maxConnections,
+                handshakeTimeoutMs: config.sip.websocket.handshakeTimeoutMs,
+                maxHandshakeBytes: config.sip.websocket.maxHandshakeBytes,
+                pingIntervalMs: config.sip.websocket.pingIntervalMs,
+                idleTimeoutMs: config.sip.websocket.idleTimeoutMs,
+                maxWriteBufferBytes: config.sip.websocket.maxWriteBufferBytes,
+              },
+            }
+          : {}),
       });
     } catch (e) {
       if (Date.now() >= until) throw e;

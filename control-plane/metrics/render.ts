@@ -86,6 +86,24 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_invites_in_flight', 'gauge', 'INVITE transactions waiting for their final response.');
   w.family('mesh_event_loop_delay_seconds', 'gauge', 'p99 event-loop delay of the signaling node over its last sample window.');
   w.family('mesh_media_free_ports', 'gauge', 'Estimated free RTP ports on the media nodes that take new calls.');
+  w.family('mesh_ws_max_connections', 'gauge', 'Configured limit of SIP-over-WebSocket connections (sip.websocket.maxConnections).');
+  w.family('mesh_ws_connections', 'gauge', 'Open SIP-over-WebSocket connections.');
+  w.family('mesh_ws_refused_total', 'counter', 'WebSocket connections refused, by reason (limit, handshake, timeout).');
+  w.family('mesh_client_bindings', 'gauge', 'Client registrations held by the node\'s WebSocket connections.');
+  w.family('mesh_client_registrations_total', 'counter', 'Client registrations added or refreshed.');
+  w.family('mesh_client_unregistrations_total', 'counter', 'Client registrations removed, by cause (expires0, connection-closed).');
+  w.family('mesh_client_register_refused_total', 'counter', 'Client REGISTERs refused, by SIP status.');
+}
+
+function writeWebsocket(w: MetricsWriter, labels: Record<string, string>, ws: NonNullable<NodeMetricsSnapshot['websocket']>): void {
+  w.sample('mesh_ws_max_connections', labels, ws.maxConnections);
+  w.sample('mesh_ws_connections', labels, ws.connections);
+  for (const [reason, n] of boundedEntries(ws.refused, SIP_REASON)) w.sample('mesh_ws_refused_total', { ...labels, reason }, n);
+  w.sample('mesh_client_bindings', labels, ws.bindings);
+  w.sample('mesh_client_registrations_total', labels, ws.registered);
+  w.sample('mesh_client_unregistrations_total', { ...labels, cause: 'expires0' }, ws.unregistered);
+  w.sample('mesh_client_unregistrations_total', { ...labels, cause: 'connection-closed' }, ws.connectionClosed);
+  for (const [status, n] of boundedEntries(ws.registerRefused, SIP_STATUS)) w.sample('mesh_client_register_refused_total', { ...labels, status }, n);
 }
 
 /**
@@ -169,6 +187,7 @@ export function renderSnapshots(
       w.sample('mesh_byes_awaiting_retry', labels, s.byes.pending);
     }
     if (s.admission !== undefined) writeAdmission(w, labels, s.admission);
+    if (s.websocket !== undefined) writeWebsocket(w, labels, s.websocket);
     w.sample('mesh_metrics_snapshot_age_seconds', labels, Math.max(0, now - s.at) / 1000);
   }
   for (const s of sorted) if (s.prom !== undefined) writePromFamilies(w, handWritten, { region: s.region, node: s.nodeId }, s.prom);

@@ -101,6 +101,14 @@ export const keys = (prefix: string) => ({
   /** Failed-authentication counter of one source address or one claimed SID (string, expires with its window). */
   authFailures: (scope: 'address' | 'principal', id: string) => `${prefix}authfail:${scope}:${id}`,
 
+  // Browser/app client registrations (client-registrations.ts): `identity` is URI-encoded in key names
+  /** One binding of `client:<identity>` (JSON, TTL = its Expires): contact, region, node, connection. */
+  clientBinding: (accountSid: string, identity: string, bindingId: string) => `${prefix}client:${accountSid}:${encodeURIComponent(identity)}:${bindingId}`,
+  /** Sorted set of an identity's binding ids, scored by expiry ms (readers drop expired members). */
+  clientBindings: (accountSid: string, identity: string) => `${prefix}client-bindings:${accountSid}:${encodeURIComponent(identity)}`,
+  /** Set of `accountSid|identity|bindingId` a signaling node holds connections for (purged when the node restarts). */
+  nodeClientBindings: (nodeId: string) => `${prefix}node:${nodeId}:client-bindings`,
+
   // Discovery (regions/discovery/) keeps its own keys under this namespace, in Redis or etcd.
   /** Default key prefix of the discovery adapters (infra/discovery.ts). */
   discoveryNamespace: () => `${prefix}disc:`,

@@ -57,6 +57,13 @@ export function parseSnapshot(json: string): NodeMetricsSnapshot | undefined {
       return undefined;
     }
   }
+  if (s.websocket !== undefined) {
+    const ws = s.websocket as Record<string, unknown> | null;
+    const counts = ['maxConnections', 'connections', 'bindings', 'registered', 'unregistered', 'connectionClosed'];
+    if (typeof ws !== 'object' || ws === null || !counts.every((k) => isCount(ws[k])) || !isCountRecord(ws.refused) || !isCountRecord(ws.registerRefused)) {
+      return undefined;
+    }
+  }
   const ng = s.ngLatency;
   if (typeof ng !== 'object' || ng === null || Array.isArray(ng)) return undefined;
   for (const h of Object.values(ng as Record<string, unknown>)) {

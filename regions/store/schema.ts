@@ -69,6 +69,26 @@ export interface NodeMetricsSnapshot {
   admission?: AdmissionMetrics;
   /** prom-client histograms (INVITE→200, webhooks) and process metrics of the node (regions/core/metrics.ts); absent in snapshots of older nodes. */
   prom?: PromFamily[];
+  /** SIP over WebSocket for clients and their registrations; absent when the node serves no WebSocket (or is older). */
+  websocket?: WebsocketMetrics;
+}
+
+/**
+ * The node's WebSocket listener (RFC 7118) and client registrar: the
+ * connection limit and open connections, refusals by closed reason
+ * (`limit`, `handshake`, `timeout`), bindings held now, and cumulative
+ * registrations / unregistrations / bindings ended with their connection,
+ * REGISTERs refused by SIP status.
+ */
+export interface WebsocketMetrics {
+  maxConnections: number;
+  connections: number;
+  refused: Record<string, number>;
+  bindings: number;
+  registered: number;
+  unregistered: number;
+  connectionClosed: number;
+  registerRefused: Record<string, number>;
 }
 
 /** Cumulative since start, but `pending`: BYEs waiting for their next try now (bounded by the node's maxPending). */

@@ -9,7 +9,7 @@ import { NodeLatencyMetrics } from '../../regions/core/metrics.js';
 import { MeshError, sipAnswer, type ErrorCode } from '../../regions/core/errors.js';
 import type { Logger } from '../../regions/core/log.js';
 import type { CarrierRecord } from '../../regions/store/schema.js';
-import { createResponse, getTag, type Endpoint, type SipRequest } from '../sip/message/index.js';
+import { createResponse, getTag, type Endpoint, type SipRequest, type SipTransportName } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import type { Call, Leg, LegRole } from './call.js';
 import { otherLeg, safeRespond, type B2buaCore, type B2buaCounters, type B2buaOptions } from './core.js';
@@ -85,7 +85,7 @@ export class B2bua implements B2buaCore {
   }
 
   /** Our Contact on the transport a leg uses. */
-  contact(transport: 'UDP' | 'TCP'): string {
+  contact(transport: SipTransportName): string {
     const ep = this.stack.localEndpoint(transport);
     return `<sip:${ep.address}:${ep.port};transport=${transport.toLowerCase()}>`;
   }
@@ -220,6 +220,12 @@ export class B2bua implements B2buaCore {
         tx.respond(createResponse(req, 481, 'Call/Transaction Does Not Exist'));
         return;
       case 'REGISTER':
+        if (this.opts.onClientRegister !== undefined && (source.transport === 'WS' || source.transport === 'WSS')) {
+          this.opts.onClientRegister(req, tx, source);
+          return;
+        }
+        tx.respond(createResponse(req, 405, 'Method Not Allowed', { headers: [['Allow', ALLOW]] }));
+        return;
       case 'SUBSCRIBE':
       case 'NOTIFY':
       case 'MESSAGE':

@@ -4,6 +4,7 @@
  * set per node. Writes have a timeout and never block call processing: a slow
  * or dead Redis costs visibility, not calls; failures are counted and logged.
  */
+import type { SipTransportName } from '../sip/message/types.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
 import { keys } from '../../regions/store/keys.js';
@@ -39,7 +40,8 @@ export interface StoredCall {
 }
 
 export interface StoredEndpoint {
-  transport: 'UDP' | 'TCP';
+  /** WS/WSS endpoints name a connection of the node that stored them (a standby cannot reach them). */
+  transport: SipTransportName;
   address: string;
   port: number;
 }

@@ -10,7 +10,7 @@ import { MeshError, type ErrorCode } from '../../regions/core/errors.js';
 import type { AppBinding, AppResolution } from '../calls/app-resolver.js';
 import type { CallRegistry } from '../calls/registry.js';
 import type { Dialog } from '../sip/dialog/index.js';
-import type { Endpoint, SipRequest, SipResponse } from '../sip/message/index.js';
+import type { Endpoint, SipRequest, SipResponse, SipTransportName } from '../sip/message/index.js';
 import type { ServerTransaction } from '../sip/stack.js';
 import type { AdmissionControl } from './admission.js';
 import type { Call, LegRole } from './call.js';
@@ -68,6 +68,8 @@ export interface B2buaOptions {
   onCallAnswered?: (answered: AnsweredCall) => void;
   /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
   onCallEnded?: (ended: EndedCall) => void;
+  /** REGISTERs that came over WebSocket go to the client registrar (signaling/clients/registrar.ts); absent: 405 as any REGISTER. */
+  onClientRegister?: (req: SipRequest, tx: ServerTransaction, source: Endpoint) => void;
 }
 
 /** The call router's entry for inbound calls (signaling/calls/inbound-app.ts). */
@@ -136,7 +138,7 @@ export interface B2buaCore {
   /** True once close() began: new INVITEs are refused. */
   readonly isClosed: boolean;
   /** Our Contact on the transport a leg uses. */
-  contact(transport: 'UDP' | 'TCP'): string;
+  contact(transport: SipTransportName): string;
   /** Carrier admission of a new INVITE from `sourceAddress` for `dialed`. */
   admit(sourceAddress: string, dialed: string): ReturnType<CarrierAdmission['admit']>;
   countFailure(status: number): void;

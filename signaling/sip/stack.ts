@@ -6,13 +6,13 @@
  */
 import { MeshError } from '../../regions/core/errors.js';
 import { generateBranch, getTag, parseCSeq } from './message/index.js';
-import type { Endpoint, SipLimits, SipRequest, SipResponse } from './message/types.js';
+import type { Endpoint, SipLimits, SipRequest, SipResponse, SipTransportName } from './message/types.js';
 import { TransactionLayer } from './transaction/layer.js';
 import type { TransactionCounters } from './transaction/base.js';
 import type { TimerOptions } from './transaction/timers.js';
 import type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
 import type { TcpOptions } from './transport/tcp-connections.js';
-import { SipTransportLayer, type TransportCounters } from './transport/transport-layer.js';
+import { SipTransportLayer, type ConnectionListener, type TransportCounters, type WsConnectionInfo, type WsOptions } from './transport/transport-layer.js';
 import { checkUasRequest, uasRejectionResponse } from './uas-checks.js';
 
 export type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
@@ -22,7 +22,7 @@ export interface SipStackOptions {
   address: string;
   /** UDP and TCP port (the same number). 0 picks a free one. */
   port: number;
-  /** Default ['UDP', 'TCP']. */
+  /** Default ['UDP', 'TCP']; may be empty when `websocket` is set. */
   transports?: ('UDP' | 'TCP')[];
   /** T1/T2/T4 (defaults 500/4000/5000 ms) and the derived timers. */
   timers?: TimerOptions;
@@ -32,6 +32,8 @@ export interface SipStackOptions {
   maxTransactions?: number;
   /** TCP connection limits (count, connect timeout, idle close, write buffer). */
   tcp?: TcpOptions;
+  /** Also serve SIP over WebSocket (RFC 7118) with these options (port default 5066, `wss` with tls). */
+  websocket?: WsOptions;
 }
 
 /** Everything `SipStack.counters` reports: transport, transaction and stack counters. */
@@ -87,6 +89,7 @@ export class SipStack {
       ...(opts.transports ? { transports: opts.transports } : {}),
       ...(opts.limits ? { limits: opts.limits } : {}),
       ...(opts.tcp ? { tcp: opts.tcp } : {}),
+      ...(opts.websocket ? { websocket: opts.websocket } : {}),
     });
     const maxTransactions = opts.maxTransactions ?? 50000;
     let stack: SipStack | undefined;
@@ -183,8 +186,28 @@ export class SipStack {
     };
   }
 
-  localEndpoint(transport: 'UDP' | 'TCP'): Endpoint {
+  localEndpoint(transport: SipTransportName): Endpoint {
     return this.transport.localEndpoint(transport);
+  }
+
+  /** Transports listening (UDP, TCP, WS or WSS). */
+  get transports(): SipTransportName[] {
+    return this.transport.transports;
+  }
+
+  /** The open WebSocket connection a request came from (its `access_token`), or undefined. */
+  connection(source: Endpoint): WsConnectionInfo | undefined {
+    return this.transport.connection(source);
+  }
+
+  /** Told when a WebSocket connection closes. */
+  onConnectionClosed(listener: ConnectionListener['onClosed']): void {
+    this.transport.addConnectionListener({ onClosed: listener });
+  }
+
+  /** WebSocket limits for operators; undefined when WebSocket is off. */
+  get websocketLimits(): { maxConnections: number } | undefined {
+    return this.transport.websocketLimits;
   }
 
   /** Terminate every transaction, clear every timer, close every socket. Idempotent. */
@@ -200,12 +223,14 @@ export class SipStack {
   // ---- internals ---------------------------------------------------------
 
   private stampVia(req: SipRequest, dest: Endpoint): void {
-    const sentBy = `${this.transport.sentByHost}:${this.transport.port};`;
+    // WS/WSS: our WebSocket port, so the response's Via is recognised as ours (§18.1.2).
+    const sentBy = `${this.transport.sentByHost}:${this.transport.localEndpoint(dest.transport).port};`;
     const via = `SIP/2.0/${dest.transport} ${sentBy}branch=${generateBranch()};rport`;
     // A request object re-sent by the TU (say, after a 401 with a new CSeq) already
     // carries our Via from the last attempt: replace it rather than stack a second one.
     const top = req.headers.getList('Via')[0];
-    if (top !== undefined && (top.startsWith(`SIP/2.0/UDP ${sentBy}`) || top.startsWith(`SIP/2.0/TCP ${sentBy}`))) {
+    const ours = (t: string): boolean => top?.startsWith(`SIP/2.0/${t} ${this.transport.sentByHost}:${this.transport.localEndpoint(t as SipTransportName).port};`) === true;
+    if (top !== undefined && (ours('UDP') || ours('TCP') || ours('WS') || ours('WSS'))) {
       req.headers.shiftList('Via');
     }
     req.headers.prepend('Via', via);

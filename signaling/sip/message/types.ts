@@ -61,9 +61,12 @@ export interface CSeq {
   method: string;
 }
 
-/** Where a message came from / goes to on the network. */
+/** SIP transports this stack runs: RFC 3261 §18 (UDP, TCP) and RFC 7118 (WS, WSS: server side only). */
+export type SipTransportName = 'UDP' | 'TCP' | 'WS' | 'WSS';
+
+/** Where a message came from / goes to on the network. For WS/WSS, the remote end of an open connection. */
 export interface Endpoint {
-  transport: 'UDP' | 'TCP';
+  transport: SipTransportName;
   address: string;
   port: number;
 }

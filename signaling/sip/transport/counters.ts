@@ -13,7 +13,7 @@ export const DROP_REASONS = [
   'no-via',
   /** A response whose top Via sent-by is not ours (RFC 3261 §18.1.2). */
   'not-our-response',
-  /** Bytes on a TCP connection that could not be framed; the connection is closed. */
+  /** Bytes on a TCP connection that could not be framed, or a WebSocket protocol violation; the connection is closed. */
   'framing',
   /** The layer above threw while handling a message. */
   'handler-error',
@@ -41,6 +41,10 @@ export interface TransportCounters {
   /** TCP connections refused because the limit was reached. */
   tcpRejected: number;
   sendErrors: number;
+  /** Open WebSocket connections (gauge, RFC 7118). */
+  wsConnections: number;
+  /** WebSocket connections refused: over the connection limit, a bad upgrade, or an upgrade not finished in time. */
+  wsRefused: Record<'limit' | 'handshake' | 'timeout', number>;
 }
 
 export function newTransportCounters(): TransportCounters {
@@ -56,6 +60,8 @@ export function newTransportCounters(): TransportCounters {
     tcpConnections: 0,
     tcpRejected: 0,
     sendErrors: 0,
+    wsConnections: 0,
+    wsRefused: { limit: 0, handshake: 0, timeout: 0 },
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The SIP transport layer (RFC 3261 §18): one UDP socket and one TCP server
- * on the same address and port, incoming bytes → parsed messages, outgoing
+ * on the same address and port, and optionally a WebSocket server (RFC 7118,
+ * `ws` or `wss`) on its own port; incoming bytes → parsed messages, outgoing
  * messages → the right socket. Stamps received/rport on requests (§18.2.1,
  * RFC 3581), routes responses (§18.2.2), discards responses not meant for us
  * (§18.1.2), answers unparseable requests statelessly with 400 when it can.
@@ -8,7 +9,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server } from 'node:net';
-import { MeshError } from '../../../regions/core/errors.js';
+import { isMeshError, MeshError } from '../../../regions/core/errors.js';
 import {
   createResponse,
   generateTag,
@@ -24,21 +25,30 @@ import { countDrop, countRejected, newTransportCounters, type DropReason, type T
 import { DEFAULT_SIP_PORT, stripBrackets } from './endpoint.js';
 import { TcpConnections, type TcpOptions } from './tcp-connections.js';
 import type { SipTransport, TransportListener, TransportName } from './types.js';
+import { WsServer, type WsConnectionInfo, type WsOptions } from './websocket/ws-server.js';
 import { responseDestination, stampTopVia } from './via-rules.js';
 
 export { DROP_REASONS, type DropReason, type TransportCounters } from './counters.js';
 export type { SipTransport, TransportListener, TransportName } from './types.js';
+export type { WsConnectionInfo, WsOptions } from './websocket/ws-server.js';
+
+/** Connection events of the WebSocket transport: what a registrar needs to drop a client's bindings with its connection. */
+export interface ConnectionListener {
+  onClosed(info: WsConnectionInfo): void;
+}
 
 export interface SipTransportOptions {
   /** Local IP to bind and to announce in Via sent-by. */
   address: string;
   /** Port for both UDP and TCP; 0 picks a free one (UDP first, then TCP on the same number). */
   port: number;
-  /** Default both. */
-  transports?: TransportName[];
+  /** UDP and/or TCP. Default both; may be empty when `websocket` is set. */
+  transports?: ('UDP' | 'TCP')[];
   /** Message size limits. Default DEFAULT_SIP_LIMITS. */
   limits?: SipLimits;
   tcp?: TcpOptions;
+  /** Also listen for SIP over WebSocket (RFC 7118) on `websocket.port` (default 5066); `wss` with `tls`. */
+  websocket?: WsOptions;
 }
 
 /** UDP cannot carry more than this in one datagram. */
@@ -47,6 +57,7 @@ const MAX_UDP_PAYLOAD = 65507;
 export class SipTransportLayer implements SipTransport {
   readonly counters: TransportCounters = newTransportCounters();
   private listener: TransportListener | undefined;
+  private readonly connectionListeners: ConnectionListener[] = [];
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -57,11 +68,15 @@ export class SipTransportLayer implements SipTransport {
     private readonly udp: UdpSocket | undefined,
     private readonly tcpServer: Server | undefined,
     private readonly tcp: TcpConnections | undefined,
+    private readonly ws: WsServer | undefined,
   ) {}
 
   /** Bind the sockets. Rejects with MeshError TRANSPORT_ERROR when a bind fails. */
   static async start(opts: SipTransportOptions): Promise<SipTransportLayer> {
     const transports = opts.transports ?? ['UDP', 'TCP'];
+    if (transports.length === 0 && opts.websocket === undefined) {
+      throw new MeshError('CONFIG_INVALID', 'no SIP transport enabled');
+    }
     const limits = opts.limits ?? DEFAULT_SIP_LIMITS;
     let port = opts.port;
     let udp: UdpSocket | undefined;
@@ -129,11 +144,52 @@ export class SipTransportLayer implements SipTransport {
         if (addr !== null && typeof addr === 'object') port = addr.port;
         s.on('error', () => undefined);
       }
-      layer = new SipTransportLayer(opts.address, port, limits, udp, server, tcp);
+      let ws: WsServer | undefined;
+      if (opts.websocket !== undefined) {
+        ws = await WsServer.listen(
+          opts.address,
+          limits.maxMessageBytes,
+          {
+            onMessage: (buf, source) => route()?.receive(buf, source),
+            onProtocolError: (_source, e) => {
+              const l = route();
+              if (l) {
+                l.counters.received++;
+                if (e.closeCode === 1009) l.counters.oversized++;
+                countDrop(l.counters, 'framing');
+              }
+            },
+            onOpened: () => {
+              const l = route();
+              if (l) l.counters.wsConnections = l.ws?.size ?? 0;
+            },
+            onClosed: (info) => {
+              const l = route();
+              if (l === undefined) return;
+              l.counters.wsConnections = l.ws?.size ?? 0;
+              for (const c of l.connectionListeners) {
+                try {
+                  c.onClosed(info);
+                } catch {
+                  // A listener's bug must not stop the others.
+                }
+              }
+            },
+            onRefused: (why) => {
+              const l = route();
+              if (l) l.counters.wsRefused[why]++;
+            },
+          },
+          opts.websocket,
+        );
+        if (transports.length === 0) port = ws.port;
+      }
+      layer = new SipTransportLayer(opts.address, port, limits, udp, server, tcp, ws);
       return layer;
     } catch (e) {
       udp?.close();
       server?.close();
+      if (isMeshError(e) && (e.code === 'CONFIG_INVALID' || opts.websocket !== undefined)) throw e;
       throw new MeshError('TRANSPORT_ERROR', `cannot bind SIP transport on ${opts.address}:${opts.port}`, { cause: e });
     }
   }
@@ -142,15 +198,37 @@ export class SipTransportLayer implements SipTransport {
     this.listener = l;
   }
 
+  /** Also told when a WebSocket connection closes (the registrar drops its bindings). */
+  addConnectionListener(l: ConnectionListener): void {
+    this.connectionListeners.push(l);
+  }
+
   get transports(): TransportName[] {
     const t: TransportName[] = [];
     if (this.udp) t.push('UDP');
     if (this.tcp) t.push('TCP');
+    if (this.ws) t.push(this.ws.transport);
     return t;
   }
 
+  /** Our address and port on `transport`: WS/WSS on the WebSocket port. */
   localEndpoint(transport: TransportName): Endpoint {
-    return { transport, address: this.address, port: this.port };
+    return { transport, address: this.address, port: this.portFor(transport) };
+  }
+
+  private portFor(transport: string): number {
+    return (transport === 'WS' || transport === 'WSS') && this.ws !== undefined ? this.ws.port : this.port;
+  }
+
+  /** The WebSocket connection a message came from, while it is open (RFC 7118: a client is reachable only over it). */
+  connection(source: Endpoint): WsConnectionInfo | undefined {
+    if (source.transport !== 'WS' && source.transport !== 'WSS') return undefined;
+    return this.ws?.info(source.address, source.port);
+  }
+
+  /** Limits of the WebSocket transport, for operators (/metrics); undefined when it does not run. */
+  get websocketLimits(): { maxConnections: number } | undefined {
+    return this.ws === undefined ? undefined : { maxConnections: this.ws.maxConnections };
   }
 
   /** Host part for Via sent-by / Contact: IPv6 literals in brackets. */
@@ -165,6 +243,11 @@ export class SipTransportLayer implements SipTransport {
     if (this.closed) return;
     // RFC 5626 §3.5.1 keep-alives (CRLF) on UDP are not messages.
     if (source.transport === 'UDP' && isOnlyWhitespace(buf)) return;
+    if ((source.transport === 'WS' || source.transport === 'WSS') && isOnlyWhitespace(buf)) {
+      // RFC 5626 §4.4.1 as browser libraries use it on WebSocket: a double-CRLF ping gets a single-CRLF pong.
+      if (buf.length >= 4) this.ws?.send(source.address, source.port, CRLF, () => undefined);
+      return;
+    }
     this.counters.received++;
     let msg: SipMessage;
     try {
@@ -216,7 +299,7 @@ export class SipTransportLayer implements SipTransport {
       const via = parseVia(top);
       return (
         stripBrackets(via.host).toLowerCase() === this.address.toLowerCase() &&
-        (via.port ?? DEFAULT_SIP_PORT) === this.port
+        (via.port ?? DEFAULT_SIP_PORT) === this.portFor(via.transport)
       );
     } catch {
       return false;
@@ -266,6 +349,9 @@ export class SipTransportLayer implements SipTransport {
     let dest: Endpoint;
     if (source.transport === 'TCP' && this.tcp?.has(source.address, source.port)) {
       dest = source;
+    } else if (source.transport === 'WS' || source.transport === 'WSS') {
+      // RFC 7118 §5: only the connection the request came on reaches a WebSocket client; sendTo fails when it is gone.
+      dest = source;
     } else {
       if (top === undefined) {
         this.drop('unroutable');
@@ -312,6 +398,15 @@ export class SipTransportLayer implements SipTransport {
       }
       return;
     }
+    if (dest.transport === 'WS' || dest.transport === 'WSS') {
+      if (this.ws === undefined || this.ws.transport !== dest.transport) return fail(new MeshError('TRANSPORT_ERROR', `${dest.transport} is not enabled`));
+      if (!this.ws.has(dest.address, dest.port)) {
+        return fail(new MeshError('TRANSPORT_ERROR', `no open ${dest.transport} connection from ${dest.address}:${dest.port}: a WebSocket client is reachable only over its own connection (RFC 7118 §5)`));
+      }
+      this.counters.sent++;
+      this.ws.send(dest.address, dest.port, buf, fail);
+      return;
+    }
     if (this.tcp === undefined) return fail(new MeshError('TRANSPORT_ERROR', 'TCP is not enabled'));
     this.counters.sent++;
     this.tcp.send(dest.address, dest.port, buf, fail);
@@ -334,10 +429,13 @@ export class SipTransportLayer implements SipTransport {
       if (!this.tcpServer) return resolve();
       this.tcpServer.close(() => resolve());
     });
-    this.closing = Promise.all([udpDone, tcpDone]).then(() => undefined);
+    const wsDone = this.ws?.close() ?? Promise.resolve();
+    this.closing = Promise.all([udpDone, tcpDone, wsDone]).then(() => undefined);
     return this.closing;
   }
 }
+
+const CRLF = Buffer.from('\r\n');
 
 function isOnlyWhitespace(buf: Buffer): boolean {
   for (const b of buf) if (b !== 0x0d && b !== 0x0a && b !== 0x20 && b !== 0x09) return false;

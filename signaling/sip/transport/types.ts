@@ -4,11 +4,11 @@
  * it over UDP and TCP; test/integration/signaling/sip/transport/contract.ts is the
  * contract suite every transport runs.
  */
-import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
+import type { Endpoint, SipRequest, SipResponse, SipTransportName } from '../message/types.js';
 import type { TransactionTransport } from '../transaction/types.js';
 import type { TransportCounters } from './counters.js';
 
-export type TransportName = 'UDP' | 'TCP';
+export type TransportName = SipTransportName;
 
 /** Where parsed messages go (the transaction layer). */
 export interface TransportListener {
@@ -19,7 +19,10 @@ export interface TransportListener {
 export interface SipTransport extends TransactionTransport {
   /** Local IP bound and announced in Via sent-by. */
   readonly address: string;
-  /** Local port, the same for every enabled transport. */
+  /**
+   * Local port, the same for UDP and TCP; WS/WSS listen on their own
+   * (`localEndpoint('WS')`). A transport running only WS/WSS reports that port.
+   */
   readonly port: number;
   readonly transports: TransportName[];
   /** Host part for Via sent-by / Contact: IPv6 literals in brackets. */

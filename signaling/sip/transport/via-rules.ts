@@ -39,7 +39,7 @@ export function stampTopVia(req: SipRequest, source: Endpoint): Via | undefined 
  * else the sent-by host and port (default 5060). `maddr` (multicast) is not
  * supported and ignored.
  */
-export function responseDestination(via: Via, transport: 'UDP' | 'TCP'): Endpoint {
+export function responseDestination(via: Via, transport: Endpoint['transport']): Endpoint {
   const received = via.params.get('received');
   const rport = via.params.get('rport');
   const rportNum = typeof rport === 'string' && /^\d{1,5}$/.test(rport) ? Number(rport) : undefined;

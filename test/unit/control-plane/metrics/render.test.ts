@@ -46,6 +46,21 @@ describe('renderSnapshots', () => {
     expect(f.get(h)?.samples.filter((s) => s.labels.le === '+Inf')).toHaveLength(1);
   });
 
+  it('renders the WebSocket limit, connections, refusals and client registrations', () => {
+    const websocket = { maxConnections: 1024, connections: 7, refused: { limit: 2, handshake: 3, timeout: 1 }, bindings: 5, registered: 9, unregistered: 2, connectionClosed: 4, registerRefused: { '401': 6, '403': 1 } };
+    const f = parsePrometheus(renderSnapshots([snap({ websocket })], undefined, NOW));
+    const l = { region: 'us-east', node: 'us-east-sig-1' };
+    expect(valueOf(f, 'mesh_ws_max_connections', 'mesh_ws_max_connections', l)).toBe(1024);
+    expect(valueOf(f, 'mesh_ws_connections', 'mesh_ws_connections', l)).toBe(7);
+    expect(valueOf(f, 'mesh_ws_refused_total', 'mesh_ws_refused_total', { ...l, reason: 'handshake' })).toBe(3);
+    expect(valueOf(f, 'mesh_client_bindings', 'mesh_client_bindings', l)).toBe(5);
+    expect(valueOf(f, 'mesh_client_unregistrations_total', 'mesh_client_unregistrations_total', { ...l, cause: 'connection-closed' })).toBe(4);
+    expect(valueOf(f, 'mesh_client_register_refused_total', 'mesh_client_register_refused_total', { ...l, status: '401' })).toBe(6);
+    // A snapshot with a malformed websocket part is not rendered at all.
+    expect(parseSnapshot(JSON.stringify(snap({ websocket: { ...websocket, refused: null } as never })))).toBeUndefined();
+    expect(parseSnapshot(JSON.stringify(snap({ websocket })))?.websocket).toEqual(websocket);
+  });
+
   it('adds the +Inf bucket from count when the snapshot has none', () => {
     const s = snap({ ngLatency: { m: { buckets: { '2.5': 2 }, sumMs: 3, count: 7 } } });
     const f = parsePrometheus(renderSnapshots([s], undefined, NOW));

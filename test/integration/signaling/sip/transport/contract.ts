@@ -2,7 +2,8 @@
  * The SipTransport contract (signaling/sip/transport/types.ts): what every
  * SIP transport does, checked over real loopback sockets against a raw peer
  * that speaks bytes. `udp.test.ts` and `tcp.test.ts` run it with a
- * SipTransportLayer that has only that transport enabled; what legitimately
+ * SipTransportLayer that has only that transport enabled, and `ws.test.ts`
+ * with only WebSocket (RFC 7118); what legitimately
  * differs (framing, connection reuse, datagram size, how an oversized
  * message is refused) is tested in those files, not here.
  */
@@ -22,8 +23,12 @@ export interface TransportAdapter {
   readonly peerAddress: string;
   /** A transport with only `transport` enabled on `address` (port 0 = any free one). */
   start(opts?: { port?: number; limits?: SipLimits }): Promise<SipTransport>;
-  /** A raw peer on `peerAddress`. */
-  openPeer(): Promise<RawPeer>;
+  /**
+   * A raw peer on `peerAddress`. `server` is the transport under test: a
+   * WebSocket peer connects to it at once (a browser has no listening
+   * address); UDP and TCP peers ignore it.
+   */
+  openPeer(server: Address): Promise<RawPeer>;
 }
 
 /** An address no test listens on (TEST-NET-1, RFC 5737): a Via naming it cannot be where an answer goes. */
@@ -118,13 +123,13 @@ export function describeTransportContract(adapter: TransportAdapter): void {
         onRequest: (req, source) => requests.push({ req, source }),
         onResponse: (res, source) => responses.push({ res, source }),
       });
-      const peer = await openPeer();
       const self: Address = { address: transport.address, port: transport.port };
+      const peer = await openPeer(self);
       return { transport, requests, responses, peer, self };
     }
 
-    async function openPeer(): Promise<RawPeer> {
-      const peer = await adapter.openPeer();
+    async function openPeer(server: Address): Promise<RawPeer> {
+      const peer = await adapter.openPeer(server);
       cleanup.push(() => peer.close());
       return peer;
     }
@@ -280,7 +285,7 @@ export function describeTransportContract(adapter: TransportAdapter): void {
       await settle();
       expect(peer.received).toHaveLength(0);
       // A fresh peer: over TCP the first one's connection may be gone (see tcp.test.ts).
-      const other = await openPeer();
+      const other = await openPeer(self);
       await other.send(requestText({ transport: T, to: self, via: other.listening, body: 'y'.repeat(500) }), self);
       await until(() => requests.length === 1, 2000, 'small request delivered');
       expect(requests[0]!.req.body.length).toBe(500);
@@ -333,7 +338,7 @@ export function describeTransportContract(adapter: TransportAdapter): void {
       cleanup.push(() => within(again.close(), CLOSE_WITHIN_MS, 'transport close()'));
       const later: SipRequest[] = [];
       again.setListener({ onRequest: (r) => later.push(r), onResponse: () => undefined });
-      const fresh = await openPeer();
+      const fresh = await openPeer(self);
       await fresh.send(requestText({ transport: T, to: self, via: fresh.listening }), self);
       await until(() => later.length === 1, 2000, 'request at the new transport');
       expect(requests).toHaveLength(1);
