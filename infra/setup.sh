@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # rtpengine: media nodes; redis-server: state + discovery; etcd-server: discovery's second engine
 # (leases + watch; the tests start their own member); sip-tester: SIPp for tests;
-# kamailio: benchmark baseline; sox/espeak-ng: media conversion and TTS; procps: pgrep/ps for launch checks.
-PACKAGES=(rtpengine-daemon redis-server etcd-server sip-tester kamailio sox espeak-ng procps ca-certificates)
+# kamailio: benchmark baseline; sox/espeak-ng: media conversion and TTS; procps: pgrep/ps for launch checks;
+# chromium: browser-client tests (WebRTC through rtpengine, the softphone page) driven by playwright-core.
+PACKAGES=(rtpengine-daemon redis-server etcd-server sip-tester kamailio sox espeak-ng procps ca-certificates chromium)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
