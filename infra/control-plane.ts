@@ -18,6 +18,8 @@ import { ApiRequestCounter } from '../control-plane/metrics/api-requests.js';
 import { metricsHandler } from '../control-plane/metrics/handler.js';
 import { readSnapshots } from '../control-plane/metrics/render.js';
 import { createOperatorApp } from '../control-plane/operator/app.js';
+import { mountSoftphone, softphoneConfig } from '../control-plane/softphone/app.js';
+import { softphoneBuildDir } from '../control-plane/softphone/files.js';
 import { DepartedNodes, nodesFromDiscovery, type DiscoveredNode } from '../control-plane/operator/node-view.js';
 import { regionsFromCatalog } from '../control-plane/operator/region-view.js';
 import type { DrillExecutor, KillOutcome, NodeInfo, NodeKind } from '../control-plane/operator/types.js';
@@ -58,6 +60,8 @@ export interface ControlPlaneOptions {
   discovery?: MeshDiscoveryOptions;
   /** Region catalog override (tests). Default: `config.regionsFile`, else $MESH_REGIONS, else the embedded one. */
   catalog?: RegionCatalog;
+  /** The built softphone page served at /client/ (tests build their own). Default `<repo>/dist/client` (`npm run build`). */
+  clientDir?: string;
 }
 
 /**
@@ -179,6 +183,12 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
       log: clog,
     }),
   );
+  const ws = config.sip.websocket;
+  mountSoftphone(app, {
+    dir: opts.clientDir ?? softphoneBuildDir(),
+    config: softphoneConfig(catalog.regions, config.region, { enabled: ws.enabled, port: ws.port, tls: ws.tls !== undefined }),
+    log: clog,
+  });
   const cp = config.controlPlane;
   const apiLimits = {
     requests_per_second: cp.rateLimitPerSecond,
@@ -202,7 +212,7 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
   const countedFetch = async (req: Request, env: unknown): Promise<Response> => {
     const res = await app.fetch(req, env);
     const path = new URL(req.url).pathname;
-    requests.record(path.startsWith('/v1') ? 'operator' : path === '/metrics' ? 'metrics' : 'tenant', req.method, res.status);
+    requests.record(path.startsWith('/v1') ? 'operator' : path === '/metrics' ? 'metrics' : path === '/client' || path.startsWith('/client/') ? 'client' : 'tenant', req.method, res.status);
     return res;
   };
 
