@@ -53,7 +53,8 @@ export class Phone {
     const socket = new JsSIP.WebSocketInterface(signalingUrlWithToken(signalingUrl, token));
     const ua = new JsSIP.UA({
       sockets: [socket],
-      uri: new JsSIP.URI('sip', `client:${identity}`, domain).toString(),
+      // The node binds the token's identity whatever the AOR says; the identity as user reads plainly in traces.
+      uri: new JsSIP.URI('sip', identity, domain).toString(),
       authorization_jwt: `Bearer ${token}`,
       register: true,
       register_expires: REGISTER_EXPIRES_S,
