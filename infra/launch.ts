@@ -287,7 +287,7 @@ async function main(): Promise<void> {
     writePids();
     upAndRunning = true;
     const dev = await devAccount(config.redis.url, config.redis.keyPrefix, config.region);
-    say(`control plane: ${cpUrl} (tenant API /2010-04-01, operator API /v1, /metrics, /openapi.json)`);
+    say(`control plane: ${cpUrl} (tenant API /2010-04-01, operator API /v1, /metrics, /openapi.json, softphone page /client/)`);
     // The auth token is a secret: it goes to a file only its owner reads, never to the terminal or a log.
     const devFile = join(runDir, 'dev-account');
     writeFileSync(devFile, `${dev.sid}:${dev.authToken}\n`, { mode: 0o600 });

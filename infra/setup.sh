@@ -73,6 +73,6 @@ else
   echo "setup: node_modules up to date"
 fi
 
-echo "setup: building (npm run build → dist/)"
+echo "setup: building (npm run build → dist/, the softphone page → dist/client/)"
 npm run -s build
 echo "setup: done"
