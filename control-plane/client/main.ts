@@ -8,7 +8,7 @@ import { DTMF_KEYS, readDialTarget } from './dial.js';
 import { LevelMeter } from './level-meter.js';
 import { Phone, type CallState, type RegistrationState } from './phone.js';
 import { checkSignalingUrl, defaultSignalingUrl, parseSoftphoneConfig, type SoftphoneConfig } from './signaling-url.js';
-import { describeToken, describeValidity, MAX_TOKEN_RESPONSE_CHARS, readAccessToken, tokenFromResponse, type TokenReading } from './token.js';
+import { describeToken, describeValidity, MAX_TOKEN_RESPONSE_CHARS, readAccessToken, refreshDelayMs, tokenFromResponse, type TokenReading } from './token.js';
 
 /** Time limit of the token URL fetch and of loading config.json. */
 const FETCH_TIMEOUT_MS = 5000;
@@ -109,6 +109,56 @@ function currentToken(): Extract<TokenReading, { ok: true }> | undefined {
   return reading;
 }
 
+/** GETs a token from `url`: the token, or why not (status, size, CORS, timeout). */
+async function tokenFromUrl(url: URL): Promise<TokenReading> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store', credentials: 'omit' });
+    if (!res.ok) return { ok: false, reason: `token URL answered ${res.status} ${res.statusText}` };
+    const length = Number(res.headers.get('content-length') ?? '0');
+    if (length > MAX_TOKEN_RESPONSE_CHARS) return { ok: false, reason: `token URL answered ${length} bytes, more than ${MAX_TOKEN_RESPONSE_CHARS}` };
+    return tokenFromResponse(res.headers.get('content-type'), await res.text());
+  } catch (e) {
+    const err = e as Error;
+    return {
+      ok: false,
+      reason: err.name === 'TimeoutError' ? `token URL did not answer within ${FETCH_TIMEOUT_MS / 1000} s` : `token URL unreachable (${err.message}; a URL on another origin must allow this page with CORS)`,
+    };
+  }
+}
+
+/** The token URL the field's token came from, while the field holds it: registration refreshes from there. */
+let tokenSource: URL | undefined;
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+function stopRefresh(): void {
+  clearTimeout(refreshTimer);
+  refreshTimer = undefined;
+}
+
+/** While registered with a token from a token URL, fetch the next one before this one expires. */
+function scheduleRefresh(expiresAtMs: number, identity: string): void {
+  stopRefresh();
+  const source = tokenSource;
+  if (source === undefined) return;
+  refreshTimer = setTimeout(() => {
+    void (async () => {
+      const reading = await tokenFromUrl(source);
+      if (registration === 'unregistered' || tokenSource !== source) return;
+      if (!reading.ok || reading.summary.identity !== identity) {
+        const why = reading.ok ? `the new token is for client:${reading.summary.identity}, not client:${identity}` : reading.reason;
+        ui.tokenInfo.textContent = `token refresh failed: ${why}; the registration ends when the current token expires`;
+        // Try again later, while the current token lasts.
+        if (expiresAtMs - Date.now() > 10_000) scheduleRefresh(expiresAtMs, identity);
+        return;
+      }
+      ui.token.value = reading.token;
+      ui.tokenInfo.textContent = `token refreshed: ${describeToken(reading.summary, Date.now())}`;
+      phone.updateToken(reading.token);
+      scheduleRefresh(reading.summary.expiresAtMs, identity);
+    })();
+  }, refreshDelayMs(expiresAtMs, Date.now()));
+}
+
 async function fetchToken(): Promise<void> {
   showError('');
   let url: URL;
@@ -125,27 +175,14 @@ async function fetchToken(): Promise<void> {
   ui.fetchToken.disabled = true;
   ui.tokenInfo.textContent = `fetching a token from ${url.origin}…`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store', credentials: 'omit' });
-    if (!res.ok) {
-      ui.tokenInfo.textContent = `token URL answered ${res.status} ${res.statusText}`;
-      return;
-    }
-    const length = Number(res.headers.get('content-length') ?? '0');
-    if (length > MAX_TOKEN_RESPONSE_CHARS) {
-      ui.tokenInfo.textContent = `token URL answered ${length} bytes, more than ${MAX_TOKEN_RESPONSE_CHARS}`;
-      return;
-    }
-    const reading = tokenFromResponse(res.headers.get('content-type'), await res.text());
+    const reading = await tokenFromUrl(url);
     if (!reading.ok) {
       ui.tokenInfo.textContent = reading.reason;
       return;
     }
     ui.token.value = reading.token;
+    tokenSource = url;
     currentToken();
-  } catch (e) {
-    const err = e as Error;
-    ui.tokenInfo.textContent =
-      err.name === 'TimeoutError' ? `token URL did not answer within ${FETCH_TIMEOUT_MS / 1000} s` : `token URL unreachable (${err.message}; a URL on another origin must allow this page with CORS)`;
   } finally {
     ui.fetchToken.disabled = false;
   }
@@ -167,6 +204,7 @@ function register(): void {
   }
   try {
     phone.register(signaling.url, reading.token, reading.summary.identity);
+    scheduleRefresh(reading.summary.expiresAtMs, reading.summary.identity);
   } catch (e) {
     showError(`cannot register: ${(e as Error).message}`);
   }
@@ -215,13 +253,20 @@ for (const key of DTMF_KEYS) {
   ui.keypad.append(b);
 }
 
-ui.token.addEventListener('input', () => void currentToken());
+ui.token.addEventListener('input', () => {
+  // A token typed or pasted by hand has no URL to refresh from.
+  tokenSource = undefined;
+  currentToken();
+});
 ui.fetchToken.addEventListener('click', () => void fetchToken());
 ui.region.addEventListener('change', () => {
   ui.signalingUrl.value = ui.region.value;
 });
 ui.register.addEventListener('click', register);
-ui.unregister.addEventListener('click', () => phone.unregister());
+ui.unregister.addEventListener('click', () => {
+  stopRefresh();
+  phone.unregister();
+});
 ui.call.addEventListener('click', dial);
 ui.dial.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !ui.call.disabled) dial();

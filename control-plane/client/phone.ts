@@ -91,6 +91,18 @@ export class Phone {
     ua.start();
   }
 
+  /**
+   * A fresh token (same identity) for the running agent: every later request
+   * carries it in `Authorization: Bearer` (which wins over the connection's
+   * `access_token`), starting with a REGISTER sent now.
+   */
+  updateToken(token: string): void {
+    const ua = this.#ua;
+    if (ua === undefined) return;
+    ua.set('authorization_jwt', `Bearer ${token}`);
+    ua.register();
+  }
+
   /** Ends any call, unregisters and closes the connection. */
   unregister(): void {
     const ua = this.#ua;

@@ -134,3 +134,16 @@ export function tokenFromResponse(contentType: string | null, body: string): Tok
   }
   return readAccessToken(text);
 }
+
+/** Shortest wait before a refresh, so a token about to expire is not fetched in a loop. */
+export const MIN_REFRESH_DELAY_MS = 5000;
+
+/**
+ * When to fetch a new token from the token URL: a minute before this one
+ * expires, or halfway through its remaining life when that is less than two
+ * minutes; never sooner than MIN_REFRESH_DELAY_MS.
+ */
+export function refreshDelayMs(expiresAtMs: number, nowMs: number): number {
+  const left = expiresAtMs - nowMs;
+  return Math.max(MIN_REFRESH_DELAY_MS, left - Math.min(60_000, left / 2));
+}

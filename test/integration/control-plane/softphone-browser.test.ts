@@ -6,7 +6,8 @@
  * verifier is wired on another branch): the page shows `registered`, the
  * binding is in Redis, Unregister removes it; a refused token shows the
  * node's reason; an expired one is refused before anything is sent; the token
- * URL is fetched (CORS), with its errors and its timeout shown.
+ * URL is fetched (CORS), with its errors and its timeout shown, and a token
+ * from it is refreshed before it expires.
  * Calls are not exercised here: client INVITEs are not on main yet.
  * 127.0.43.1 control plane, .2 token server, .10 signaling node, .11 media.
  */
@@ -23,6 +24,7 @@ import { startControlPlane, type ControlPlane } from '../../../infra/control-pla
 import { startSignalingNode, type SignalingNode } from '../../../infra/signaling-node.js';
 import { silentLogger } from '../../../regions/core/log.js';
 import { listClientRegistrations } from '../../../regions/store/client-registrations.js';
+import { presentedToken, type ClientAuthenticator } from '../../../signaling/clients/authenticator.js';
 import { launchChromium } from '../../support/chromium.js';
 import { tableAuthenticator } from '../../support/client-authenticator.js';
 import { clearKeys } from '../../support/redis-keys.js';
@@ -52,7 +54,21 @@ function mint(identity: string, ttl = 3600): string {
 describe('the softphone page registers from a browser', () => {
   const aliceToken = mint('alice');
   const malloryToken = mint('mallory');
-  const auth = tableAuthenticator({ [aliceToken]: { accountSid: ACCOUNT, identity: 'alice' } });
+  /** Tokens the node accepts; the short-lived ones the token server mints are added as they are minted. */
+  const accepted: Record<string, { accountSid: string; identity: string }> = { [aliceToken]: { accountSid: ACCOUNT, identity: 'alice' } };
+  const table = tableAuthenticator(accepted);
+  /** Every token the node was shown (Authorization: Bearer wins over the URL's access_token). */
+  const presented: string[] = [];
+  const auth: ClientAuthenticator & { readonly calls: number } = {
+    get calls() {
+      return table.calls;
+    },
+    authenticate: (req, conn) => {
+      presented.push(presentedToken(req, conn) ?? '');
+      return table.authenticate(req, conn);
+    },
+  };
+  const shortLived: string[] = [];
   let media: MediaSet;
   let node: SignalingNode;
   let cp: ControlPlane;
@@ -89,6 +105,13 @@ describe('the softphone page registers from a browser', () => {
     node = await startSignalingNode(testRegionConfig({ keyPrefix: PREFIX, nodeId: 'sp-sig-1', sip: SIG, mediaNodes: MEDIA }, logDir), silentLogger, { clientAuthenticator: auth });
     cp = await startControlPlane(parseConfig({ region: 'us-east', redis: { url: TEST_REDIS_URL, keyPrefix: PREFIX }, controlPlane: { address: CP_ADDRESS } }), { operatorPassword: 'softphone-browser-op', port: 0, clientDir }, silentLogger);
     tokenServer = createServer((req, res) => {
+      if (req.url === '/short') {
+        // 20 s tokens: the page must fetch the next one before this one expires.
+        const token = mint('alice', 20);
+        shortLived.push(token);
+        accepted[token] = { accountSid: ACCOUNT, identity: 'alice' };
+        return void res.writeHead(200, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' }).end(JSON.stringify({ token }));
+      }
       const a = tokenAnswers[req.url ?? ''];
       if (a === undefined) return void res.writeHead(404).end();
       if (a.hang) return; // never answers: the page's timeout must end the wait
@@ -125,6 +148,7 @@ describe('the softphone page registers from a browser', () => {
     await waitText(page, 'registration-state', /^registered$/);
     expect(await text(page, 'registration-detail')).toBe('registered as client:alice');
     expect(auth.calls).toBeGreaterThan(before);
+    expect(presented.slice(-1)).toEqual([aliceToken]);
     const [b, ...rest] = await bindings();
     expect(rest).toEqual([]);
     expect(b).toMatchObject({ accountSid: ACCOUNT, identity: 'alice', region: 'us-east', nodeId: 'sp-sig-1', transport: 'WS' });
@@ -194,6 +218,27 @@ describe('the softphone page registers from a browser', () => {
     await page.close();
     // Closing the page unregisters (pagehide) or drops the connection: either way the binding goes.
     await waitUntil(async () => (await bindings()).length === 0, 5000, 'binding removed when the page closed');
+  });
+
+  it('refreshes a token from the token URL before it expires and registers again with the new one', async () => {
+    const page = await openPage();
+    await page.fill('#token-url', `http://${TOKEN_SERVER}:${(tokenServer.address() as { port: number }).port}/short`);
+    await page.click('#fetch-token');
+    await waitText(page, 'token-info', /expires in (19|20) s/);
+    await page.fill('#signaling-url', WS_URL);
+    await page.click('#register');
+    await waitText(page, 'registration-state', /^registered$/);
+    expect(presented.slice(-1)).toEqual([shortLived[0]]);
+    // Refreshed halfway through its 20 s, then a REGISTER carries the new token.
+    await waitText(page, 'token-info', /^token refreshed: client:alice of /, 15_000);
+    expect(shortLived.length).toBe(2);
+    expect(await page.inputValue('#token')).toBe(shortLived[1]);
+    // The WebSocket URL still carries the first token: the header brings the new one.
+    await waitUntil(() => presented.includes(shortLived[1]!), 5000, 'a REGISTER with the refreshed token');
+    expect(await text(page, 'registration-state')).toBe('registered');
+    await page.click('#unregister');
+    await waitText(page, 'registration-state', /^unregistered$/);
+    await page.close();
   });
 
   it('ran without page errors', () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import twilio from 'twilio';
-import { describeToken, describeValidity, IDENTITY, MAX_TOKEN_CHARS, MAX_TOKEN_RESPONSE_CHARS, readAccessToken, tokenFromResponse } from '../../../../control-plane/client/token.js';
+import { describeToken, describeValidity, IDENTITY, MAX_TOKEN_CHARS, MAX_TOKEN_RESPONSE_CHARS, MIN_REFRESH_DELAY_MS, readAccessToken, refreshDelayMs, tokenFromResponse } from '../../../../control-plane/client/token.js';
 import { IDENTITY_PATTERN } from '../../../../regions/auth/access-token.js';
 
 const { AccessToken } = twilio.jwt;
@@ -108,5 +108,20 @@ describe('tokenFromResponse (the token URL answer)', () => {
   ])('%s %s → %s', (type, body, reason) => {
     const r = tokenFromResponse(type, body);
     expect(!r.ok && r.reason).toContain(reason);
+  });
+});
+
+describe('refreshDelayMs', () => {
+  const now = 1_800_000_000_000;
+  it.each([
+    [3600_000, 3540_000],
+    [120_000, 60_000],
+    [100_000, 50_000],
+    [20_000, 10_000],
+    [8_000, MIN_REFRESH_DELAY_MS],
+    [0, MIN_REFRESH_DELAY_MS],
+    [-60_000, MIN_REFRESH_DELAY_MS],
+  ])('a token with %i ms left is refreshed after %i ms', (left, delay) => {
+    expect(refreshDelayMs(now + left, now)).toBe(delay);
   });
 });
