@@ -24,7 +24,7 @@ export const SOFTPHONE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self'",
+  "img-src 'self' data:",
   // The signaling nodes (ws/wss) and a tenant's token URL (https, or http in development).
   "connect-src 'self' ws: wss: https: http:",
   // The far end's audio plays from a MediaStream.
