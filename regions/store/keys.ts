@@ -87,6 +87,16 @@ export const keys = (prefix: string) => ({
   application: (sid: string) => `${prefix}application:${sid}`,
   accountApplications: (accountSid: string) => `${prefix}account:${accountSid}:applications`,
 
+  // Trackers (trackers.ts, tracker-measurements.ts)
+  /** TrackerRecord. */
+  tracker: (sid: string) => `${prefix}tracker:${sid}`,
+  /** Sorted set of tracker SIDs per account, scored by creation ms. */
+  accountTrackers: (accountSid: string) => `${prefix}account:${accountSid}:trackers`,
+  /** Set of the tracker SIDs other accounts (its parent) shared with this account, read-only. */
+  sharedTrackers: (accountSid: string) => `${prefix}account:${accountSid}:shared-trackers`,
+  /** Hash of a tracker's measurement counters for one UTC day: fields `HH|counter` per hour and `d|counter` for the day (expires). */
+  trackerDay: (trackerSid: string, day: string) => `${prefix}tracker:${trackerSid}:day:${day}`,
+
   // Tenant API credentials and limits (control-plane/store/)
   apiKey: (sid: string) => `${prefix}apikey:${sid}`,
   accountApiKeys: (accountSid: string) => `${prefix}account:${accountSid}:apikeys`,
