@@ -64,9 +64,13 @@ export function daysBetween(startDay: string, endDay: string): string[] {
   return out;
 }
 
-/** The day-bucket keys a tracker created at `createdMs` may have written up to `nowMs` (at most RETENTION_DAYS + 1). */
+/**
+ * The day-bucket keys a tracker created at `createdMs` may have written up to
+ * `nowMs` (at most RETENTION_DAYS + 1). A call lands on the day it started,
+ * which may be the day before the tracker existed (it ended after).
+ */
 export function trackerDayKeys(prefix: string, trackerSid: string, createdMs: number, nowMs: number): string[] {
-  const from = Math.max(createdMs, nowMs - RETENTION_DAYS * 86_400_000);
+  const from = Math.max(createdMs - 86_400_000, nowMs - RETENTION_DAYS * 86_400_000);
   const k = keys(prefix);
   return daysBetween(dayAndHour(from)[0], dayAndHour(nowMs)[0]).map((d) => k.trackerDay(trackerSid, d));
 }
