@@ -11,6 +11,7 @@ import { keys } from './keys.js';
 import { OwnedRecords } from './owned-records.js';
 import { recordedPlacements, type RecordedPlacement } from './placement-traces.js';
 import { apiDate } from './schema.js';
+import { recordTaggedMinutes } from './tag-usage.js';
 import { recordTrackedCall } from './tracker-measurements.js';
 import { recordCallMinutes } from './usage.js';
 
@@ -127,8 +128,11 @@ export class CallRecordStore extends OwnedRecords<CallRecord> {
    */
   async finish(sid: string, e: CallEnd, onUsageError: (error: unknown) => void): Promise<CallRecord | undefined> {
     const ended = await this.finishRecord(sid, e, onUsageError);
-    // The trackers its tags match count it once its record is final (price included, when pricing set one).
-    if (ended !== undefined) await recordTrackedCall(this.redis, this.prefix, ended).catch(onUsageError);
+    // Its tags' usage, and the trackers its tags match, count it once its record is final (price included, when pricing set one).
+    if (ended !== undefined) {
+      await recordTaggedMinutes(this.redis, this.prefix, ended, { category: e.category, region: e.region, at: e.endedAt }).catch(onUsageError);
+      await recordTrackedCall(this.redis, this.prefix, ended).catch(onUsageError);
+    }
     return ended;
   }
 

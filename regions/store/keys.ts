@@ -48,6 +48,8 @@ export const keys = (prefix: string) => ({
   // Usage (usage.ts)
   /** Hash category|region|yyyy-mm-dd → quantity, per account. */
   usage: (accountSid: string) => `${prefix}account:${accountSid}:usage`,
+  /** Hash category|region|yyyy-mm-dd|tag → minutes of tagged calls, per account (tag-usage.ts). */
+  usageByTag: (accountSid: string) => `${prefix}account:${accountSid}:usage-tags`,
 
   // Node metrics and operator state (node-metrics.ts)
   /** Per-node metrics snapshot (JSON string, TTL). */

@@ -14,6 +14,7 @@ import { findNumber } from '../../regions/store/numbers.js';
 import { recordedPlacements } from '../../regions/store/placement-traces.js';
 import { readJson } from '../../regions/store/records.js';
 import { callTags } from '../../regions/store/tags.js';
+import { recordTaggedMinutes } from '../../regions/store/tag-usage.js';
 import { recordTrackedCall } from '../../regions/store/tracker-measurements.js';
 import type { CallRecord, CallStatus } from '../../regions/store/call-records.js';
 import { apiDate } from '../../regions/store/schema.js';
@@ -64,6 +65,7 @@ export function inboundAccounting(redis: Redis, prefix: string, region: string, 
         ...(e.postDialDelayMs !== undefined ? { postDialDelayMs: e.postDialDelayMs } : {}),
       };
       await records.save(rec);
+      await recordTaggedMinutes(redis, prefix, rec, { category: 'calls-inbound', region, at: e.endedAt });
       await recordTrackedCall(redis, prefix, rec);
     })().catch((err: unknown) => log.warn('inbound call accounting failed', { sid: e.sid, error: err as Error }));
   };

@@ -150,6 +150,14 @@ describe('Trackers', () => {
     expect(hours.body.buckets[11]).toMatchObject({ calls: 1, failed: 1, answer_seizure_ratio: 0, price: null, post_dial_delay_p50_ms: null });
     expect(hours.body.buckets[9]).toMatchObject({ calls: 0, answer_seizure_ratio: null });
 
+    // Usage carries the tags too: Tag= reports the minutes of the calls carrying it.
+    const usage = await h.req('GET', `${A()}/Usage/Records.json?Category=calls&Tag=promo`);
+    expect(usage.status).toBe(200);
+    expect(usage.body.usage_records).toHaveLength(1);
+    expect(usage.body.usage_records[0]).toMatchObject({ category: 'calls', usage: '4', usage_unit: 'minutes' });
+    expect((await h.req('GET', `${A()}/Usage/Records.json?Category=calls&Tag=nobody`)).body.usage_records[0].usage).toBe('0');
+    expect((await h.req('GET', `${A()}/Usage/Records.json?Tag=Bad%20Tag`)).body.message).toMatch(/^Invalid parameter Tag/);
+
     // A tracker that asks for fewer figures reports only those.
     const narrow = await createTracker({ Tags: 'eu', Measurements: ['calls', 'post-dial-delay'] });
     await endedCall({ accountSid: me, tags: ['eu'], startedAt: at(today, '12:00'), durationS: 5, pddMs: 400 });
