@@ -13,6 +13,9 @@
  */
 import type { CallRecord } from './call-records.js';
 
+/** How long a tracker's day buckets are kept after their last write (tracker-measurements.ts). */
+export const RETENTION_DAYS = 400;
+
 /** Upper bounds (ms, inclusive) of the post-dial delay bins; one more bin holds everything above the last. */
 export const PDD_BOUNDS_MS: readonly number[] = [100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 4000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000];
 export const PDD_BINS = PDD_BOUNDS_MS.length + 1;

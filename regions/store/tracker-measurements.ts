@@ -11,12 +11,12 @@ import type { Redis } from 'ioredis';
 import type { CallRecord } from './call-records.js';
 import { keys } from './keys.js';
 import { matchingTrackers } from './trackers.js';
-import { addTotals, BUCKET_FIELDS, bucketIncrements, callSample, emptyTotals, totalsFromFields, type MeasurementTotals } from './tracker-math.js';
+import { addTotals, BUCKET_FIELDS, RETENTION_DAYS, bucketIncrements, callSample, emptyTotals, totalsFromFields, type MeasurementTotals } from './tracker-math.js';
 
-/** How long a day's buckets are kept after their last write. */
-export const RETENTION_DAYS = 400;
 /** Longest range one Measurements request reads: days at day granularity, days at hour granularity. */
 export const MAX_RANGE_DAYS = { day: 366, hour: 31 } as const;
+
+export { RETENTION_DAYS };
 
 export type Granularity = 'hour' | 'day';
 

@@ -15,7 +15,8 @@ import { keys } from './keys.js';
 import { OwnedRecords } from './owned-records.js';
 import { readJson, readSidsMany } from './records.js';
 import type { AccountRecord } from './schema.js';
-import { hasAllTags } from './tags.js';
+import { hasAllTags, MAX_CALL_TAGS, MAX_TAGS } from './tags.js';
+import { RETENTION_DAYS } from './tracker-math.js';
 
 /** What a tracker can report; each maps to fields of a Measurements bucket. */
 export const TRACKER_MEASUREMENTS = ['calls', 'answered', 'failed', 'minutes', 'price', 'answer-seizure-ratio', 'post-dial-delay'] as const;
@@ -25,6 +26,15 @@ export type TrackerMeasurement = (typeof TRACKER_MEASUREMENTS)[number];
 export const MAX_TRACKERS_PER_ACCOUNT = 20;
 /** Accounts one tracker may be shared with. */
 export const MAX_TRACKER_SHARES = 10;
+
+/** The fixed limits of tags and trackers, as operators see them (`mesh_api_limit{limit}` on /metrics). */
+export const TAG_TRACKER_LIMITS = {
+  tags_per_resource: MAX_TAGS,
+  tags_per_call: MAX_CALL_TAGS,
+  trackers_per_account: MAX_TRACKERS_PER_ACCOUNT,
+  tracker_shares: MAX_TRACKER_SHARES,
+  tracker_retention_days: RETENTION_DAYS,
+} as const;
 
 export interface TrackerRecord {
   sid: string; // TK + 32 hex
@@ -50,15 +60,21 @@ export class TrackerStore extends OwnedRecords<TrackerRecord> {
     this.k = k;
   }
 
-  /** Adds a tracker; 400 when the account already has `MAX_TRACKERS_PER_ACCOUNT`. */
+  /**
+   * Adds a tracker; 400 when the account already has `MAX_TRACKERS_PER_ACCOUNT`.
+   * The count is checked again after the insert, which is undone when
+   * concurrent creates went past the limit: the bound holds without a lock.
+   */
   async create(record: TrackerRecord, createdMs: number): Promise<void> {
-    const count = await this.redis.zcard(this.k.accountTrackers(record.accountSid));
-    if (count >= MAX_TRACKERS_PER_ACCOUNT) {
-      throw new MeshError('BAD_REQUEST', `An account may have at most ${MAX_TRACKERS_PER_ACCOUNT} trackers; delete one first`, { detail: { apiCode: 20001 } });
-    }
+    const full = (): MeshError => new MeshError('BAD_REQUEST', `An account may have at most ${MAX_TRACKERS_PER_ACCOUNT} trackers; delete one first`, { detail: { apiCode: 20001 } });
+    if ((await this.redis.zcard(this.k.accountTrackers(record.accountSid))) >= MAX_TRACKERS_PER_ACCOUNT) throw full();
     await this.insert(record, createdMs, (tx) => {
       for (const grantee of record.sharedWith) tx.sadd(this.k.sharedTrackers(grantee), record.sid);
     });
+    if ((await this.redis.zcard(this.k.accountTrackers(record.accountSid))) > MAX_TRACKERS_PER_ACCOUNT) {
+      await this.delete(record, []);
+      throw full();
+    }
   }
 
   /** Replaces a tracker, moving its shares from `before` to the new list. */

@@ -202,6 +202,17 @@ describe('Trackers', () => {
     expect(list.body.next_page_uri).not.toBeNull();
   });
 
+  it('holds the limit under concurrent creates', async () => {
+    const acct = await bootstrapAccount(h.redis, h.prefix, { friendlyName: 'Race', homeRegion: 'us-east' });
+    const auth: [string, string] = [acct.sid, acct.authToken];
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => createTracker({ Tags: `r${i}` }, `/2010-04-01/Accounts/${acct.sid}`, auth)));
+    const created = results.filter((r) => r.status === 201).length;
+    expect(results.every((r) => r.status === 201 || r.status === 400)).toBe(true);
+    expect(created).toBeGreaterThan(0);
+    expect(created).toBeLessThanOrEqual(MAX_TRACKERS_PER_ACCOUNT);
+    expect(await h.redis.zcard(keys(h.prefix).accountTrackers(acct.sid))).toBe(created);
+  });
+
   it('updates its own tracker and deletes it with its buckets', async () => {
     const sid = (await createTracker({ Tags: 'gone' })).body.sid as string;
     await endedCall({ accountSid: h.account.sid, tags: ['gone'], startedAt: new Date(), durationS: 1 });
