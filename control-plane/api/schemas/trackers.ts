@@ -1,7 +1,8 @@
 /**
  * Trackers (our extension) and their Measurements: request forms, response
  * shapes and rendering. A tracker read through a share (`shared: true`)
- * hides whom else it is shared with.
+ * names the reading account as `account_sid` and hides whom else it is
+ * shared with: the grantee learns the measurements, not who owns them.
  */
 import { z } from '@hono/zod-openapi';
 import { MAX_TRACKER_SHARES, TRACKER_MEASUREMENTS, type TrackerMeasurement, type TrackerRecord } from '../../../regions/store/trackers.js';
@@ -110,7 +111,7 @@ export function renderTracker(t: TrackerRecord, viewer: string): z.infer<typeof 
   const uri = `${accountUri(viewer)}/Trackers/${t.sid}`;
   return {
     sid: t.sid,
-    account_sid: t.accountSid,
+    account_sid: viewer,
     friendly_name: t.friendlyName,
     tags: t.tags,
     measurements: t.measurements,
@@ -177,7 +178,7 @@ export function renderMeasurements(
   const url = new URL(requestUrl);
   return {
     tracker_sid: t.sid,
-    account_sid: t.accountSid,
+    account_sid: viewer,
     start_date: q.startDate,
     end_date: q.endDate,
     granularity: q.granularity,

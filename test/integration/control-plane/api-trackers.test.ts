@@ -249,10 +249,12 @@ describe('Delegated trackers', () => {
 
     const list = await h.req('GET', `${S}/Trackers.json`, { auth });
     expect(list.body.trackers.map((t: { sid: string }) => t.sid)).toEqual([shared]);
-    expect(list.body.trackers[0]).toMatchObject({ shared: true, shared_with: [], account_sid: h.account.sid });
+    expect(list.body.trackers[0]).toMatchObject({ shared: true, shared_with: [], account_sid: subAcc.body.sid });
+    expect(JSON.stringify(list.body)).not.toContain(h.account.sid);
     const m = await h.req('GET', `${S}/Trackers/${shared}/Measurements.json?StartDate=${today}`, { auth });
     expect(m.status).toBe(200);
     expect(m.body.totals).toMatchObject({ calls: 1, answered: 1, minutes: 2 });
+    expect(JSON.stringify(m.body)).not.toContain(h.account.sid);
     // Read-only, and only that tracker.
     expect((await h.req('POST', `${S}/Trackers/${shared}.json`, { auth, form: { Tags: 'x' } })).status).toBe(403);
     expect((await h.req('DELETE', `${S}/Trackers/${shared}.json`, { auth })).status).toBe(403);
