@@ -36,7 +36,8 @@ export async function readTagUsageRows(redis: Redis, prefix: string, accountSids
     for (const [field, value] of Object.entries(hash as Record<string, string>)) {
       const [category, region, day, t] = field.split('|');
       if (t !== tag || region === undefined || day === undefined || (category !== 'calls-inbound' && category !== 'calls-outbound')) continue;
-      rows.push({ accountSid: accountSids[i] as string, category: category as UsageCategory, region, day, quantity: Number(value) });
+      // Tag usage counts minutes only: whatever price a usage row may carry is zero here.
+      rows.push({ accountSid: accountSids[i] as string, category: category as UsageCategory, region, day, quantity: Number(value), priceMicros: 0 } as UsageRow);
     }
   });
   return rows;

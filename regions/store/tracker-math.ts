@@ -66,7 +66,7 @@ export function parsePrice(value: unknown): number | undefined {
 }
 
 /** The sample of an ended call; `price` is read from the record when pricing wrote one. */
-export function callSample(rec: CallRecord & { price?: unknown }): CallSample {
+export function callSample(rec: Omit<CallRecord, 'price'> & { price?: unknown }): CallSample {
   const answered = rec.status === 'completed';
   const durationS = answered ? Math.max(0, rec.duration ?? 0) : 0;
   const pdd = rec.postDialDelayMs;

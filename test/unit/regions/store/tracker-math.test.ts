@@ -16,7 +16,9 @@ import {
   type MeasurementTotals,
 } from '../../../../regions/store/tracker-math.js';
 
-const rec = (over: Partial<CallRecord> & { price?: unknown } = {}): CallRecord & { price?: unknown } => ({
+type AnyPricedRecord = Omit<CallRecord, 'price'> & { price?: unknown };
+
+const rec = (over: Partial<AnyPricedRecord> = {}): AnyPricedRecord => ({
   sid: `CA${'0'.repeat(32)}`,
   accountSid: `AC${'0'.repeat(32)}`,
   direction: 'outbound-api',
@@ -31,7 +33,7 @@ const rec = (over: Partial<CallRecord> & { price?: unknown } = {}): CallRecord &
 });
 
 /** Applies a list of calls to a bucket as Redis would (HINCRBY / HINCRBYFLOAT of the increments). */
-function bucketOf(calls: (CallRecord & { price?: unknown })[]): MeasurementTotals {
+function bucketOf(calls: AnyPricedRecord[]): MeasurementTotals {
   const hash = new Map<string, number>();
   for (const c of calls) {
     const { counters, price } = bucketIncrements(callSample(c));
