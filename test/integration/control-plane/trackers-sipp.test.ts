@@ -136,7 +136,10 @@ describe('trackers on real SIPp calls', () => {
     const today = new Date().toISOString().slice(0, 10);
     const m = await h.req('GET', `${A()}/Trackers/${tracker.body.sid}/Measurements.json?StartDate=${today}&Granularity=day`);
     expect(m.status).toBe(200);
-    expect(m.body.totals).toMatchObject({ calls: 3, answered: 2, failed: 0, minutes: 2, answer_seizure_ratio: 0.6667, price: null, post_dial_delay_samples: 2 });
+    expect(m.body.totals).toMatchObject({ calls: 3, answered: 2, failed: 0, minutes: 2, answer_seizure_ratio: 0.6667, post_dial_delay_samples: 2 });
+    // The price is the sum of the tagged records' prices, null while none has one (no price deck here).
+    const prices = (await Promise.all([inbound.sid as string, tagged.sid].map(recordOf))).map((r) => (r as { price?: string } | undefined)?.price).filter((p): p is string => p !== undefined);
+    expect(m.body.totals.price).toBe(prices.length === 0 ? null : prices.reduce((s, p) => s + Number(p), 0).toFixed(5));
     expect(m.body.totals.post_dial_delay_p50_ms).not.toBeNull();
     const hourly = await h.req('GET', `${A()}/Trackers/${tracker.body.sid}/Measurements.json?StartDate=${today}&Granularity=hour`);
     expect(hourly.body.buckets.reduce((s: number, b: { calls: number }) => s + b.calls, 0)).toBe(3);
