@@ -33,6 +33,7 @@ import { createRedisClient } from './redis.js';
 import { createLogger, type Logger } from '../regions/core/log.js';
 import { readPlacementTrace } from '../regions/store/placement-traces.js';
 import { CallRecordStore } from '../regions/store/call-records.js';
+import { TAG_TRACKER_LIMITS } from '../regions/store/trackers.js';
 
 export interface ControlPlane {
   readonly url: string;
@@ -187,6 +188,8 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
     auth_failures_per_address: cp.authFailuresPerAddress,
     auth_failures_per_account: cp.authFailuresPerAccount,
     auth_failure_window_seconds: cp.authFailureWindowSeconds,
+    // Fixed limits of tags and trackers (regions/store/tags.ts, trackers.ts, tracker-measurements.ts).
+    ...TAG_TRACKER_LIMITS,
   };
   const requests = new ApiRequestCounter();
   app.get(

@@ -11,6 +11,8 @@ import { keys } from './keys.js';
 import { OwnedRecords } from './owned-records.js';
 import { recordedPlacements, type RecordedPlacement } from './placement-traces.js';
 import { apiDate } from './schema.js';
+import { recordTaggedMinutes } from './tag-usage.js';
+import { recordTrackedCall } from './tracker-measurements.js';
 import { recordCallMinutes } from './usage.js';
 
 /** Call status, as the 2010-04-01 API names it. */
@@ -65,6 +67,10 @@ export interface CallRecord {
   sipResponseCode?: number;
   /** The call's media placement decisions, copied from its trace when it ended (the trace itself expires after a day). */
   placements?: RecordedPlacement[];
+  /** Tags (tags.ts): the call's own (API `Tags`) and those of the number and application it came through. */
+  tags?: string[];
+  /** Time from the call's INVITE (sent or received) to its first ringing (180/183) or answer, ms; set by the call side when it knows. */
+  postDialDelayMs?: number;
 }
 
 /** How a call the platform was a party of ended. */
@@ -80,6 +86,8 @@ export interface CallEnd {
   sipResponseCode?: number | undefined;
   /** Key the call's placement trace is kept under (CallSid or the SIP Call-ID its media was placed under): copied into the record. */
   traceKey?: string;
+  /** INVITE to first ringing or answer, ms, when the call got that far. */
+  postDialDelayMs?: number | undefined;
 }
 
 export class CallRecordStore extends OwnedRecords<CallRecord> {
@@ -119,6 +127,16 @@ export class CallRecordStore extends OwnedRecords<CallRecord> {
    * `onUsageError` and does not keep the record from being finished.
    */
   async finish(sid: string, e: CallEnd, onUsageError: (error: unknown) => void): Promise<CallRecord | undefined> {
+    const ended = await this.finishRecord(sid, e, onUsageError);
+    // Its tags' usage, and the trackers its tags match, count it once its record is final (price included, when pricing set one).
+    if (ended !== undefined) {
+      await recordTaggedMinutes(this.redis, this.prefix, ended, { category: e.category, region: e.region, at: e.endedAt }).catch(onUsageError);
+      await recordTrackedCall(this.redis, this.prefix, ended).catch(onUsageError);
+    }
+    return ended;
+  }
+
+  private async finishRecord(sid: string, e: CallEnd, onUsageError: (error: unknown) => void): Promise<CallRecord | undefined> {
     const duration = e.answeredAt === undefined ? 0 : Math.round((e.endedAt - e.answeredAt) / 1000);
     const status: CallStatus = e.answeredAt !== undefined ? 'completed' : e.unansweredStatus;
     if (e.answeredAt !== undefined) {
@@ -130,6 +148,7 @@ export class CallRecordStore extends OwnedRecords<CallRecord> {
       endTime: apiDate(new Date(e.endedAt)),
       duration,
       ...(placements.length > 0 ? { placements } : {}),
+      ...(e.postDialDelayMs !== undefined ? { postDialDelayMs: e.postDialDelayMs } : {}),
       ...(e.sipResponseCode !== undefined && status !== 'completed' ? { sipResponseCode: e.sipResponseCode } : {}),
     });
   }

@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** Resource kinds: account, application, number, call, recording, queue, API key, authorization, carrier. */
-export type SidPrefix = 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN' | 'CR';
+/** Resource kinds: account, application, number, call, recording, queue, API key, authorization, carrier; tracker (TK). */
+export type SidPrefix = 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN' | 'CR'
+  | 'TK';
 
 export function newSid(prefix: SidPrefix): string {
   return prefix + randomBytes(16).toString('hex');

@@ -2,15 +2,21 @@
  * Inbound calls to a tenant's number: when the B2BUA ends a call whose dialed
  * number is an IncomingPhoneNumber, write its call record (direction
  * `inbound`, visible through the Calls API) and, if it was answered, its
- * `calls-inbound` minutes. Calls to numbers no tenant owns are not accounted,
+ * `calls-inbound` minutes, then count it in the trackers its tags (the
+ * number's and its application's) match. Calls to numbers no tenant owns are not accounted,
  * and an edge that forwarded the call to its home region leaves it to the home.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
+import { applicationKey, type ApplicationRecord } from '../../regions/store/applications.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import { findNumber } from '../../regions/store/numbers.js';
 import { recordedPlacements } from '../../regions/store/placement-traces.js';
-import type { CallStatus } from '../../regions/store/call-records.js';
+import { readJson } from '../../regions/store/records.js';
+import { callTags } from '../../regions/store/tags.js';
+import { recordTaggedMinutes } from '../../regions/store/tag-usage.js';
+import { recordTrackedCall } from '../../regions/store/tracker-measurements.js';
+import type { CallRecord, CallStatus } from '../../regions/store/call-records.js';
 import { apiDate } from '../../regions/store/schema.js';
 import { recordCallMinutes } from '../../regions/store/usage.js';
 import type { EndedCall } from '../b2bua/b2bua.js';
@@ -37,7 +43,9 @@ export function inboundAccounting(redis: Redis, prefix: string, region: string, 
         await recordCallMinutes(redis, prefix, { accountSid: num.accountSid, category: 'calls-inbound', region, durationS: duration, at: e.endedAt });
       }
       const placements = await recordedPlacements(redis, prefix, e.traceKey).catch(() => []);
-      await records.save({
+      const app = num.applicationSid === undefined ? undefined : await readJson<ApplicationRecord>(redis, applicationKey(prefix, num.applicationSid)).catch(() => undefined);
+      const tags = callTags(num.tags, app?.tags);
+      const rec: CallRecord = {
         sid: e.sid,
         accountSid: num.accountSid,
         direction: 'inbound',
@@ -53,7 +61,12 @@ export function inboundAccounting(redis: Redis, prefix: string, region: string, 
         duration,
         ...(num.applicationSid !== undefined ? { applicationSid: num.applicationSid } : {}),
         ...(placements.length > 0 ? { placements } : {}),
-      });
+        ...(tags.length > 0 ? { tags } : {}),
+        ...(e.postDialDelayMs !== undefined ? { postDialDelayMs: e.postDialDelayMs } : {}),
+      };
+      await records.save(rec);
+      await recordTaggedMinutes(redis, prefix, rec, { category: 'calls-inbound', region, at: e.endedAt });
+      await recordTrackedCall(redis, prefix, rec);
     })().catch((err: unknown) => log.warn('inbound call accounting failed', { sid: e.sid, error: err as Error }));
   };
 }

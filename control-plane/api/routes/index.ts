@@ -8,6 +8,7 @@ import { registerPlacementRoutes } from './placements.js';
 import { registerQueueMemberRoutes } from './queue-members.js';
 import { registerQueueRoutes } from './queues.js';
 import { registerRecordingRoutes } from './recordings.js';
+import { registerTrackerRoutes } from './trackers.js';
 import { registerUsageRoutes } from './usage.js';
 
 /** Routes beyond Accounts and Calls. */
@@ -21,4 +22,5 @@ export function registerResourceRoutes(app: OpenAPIHono<TenantEnv>): void {
   registerUsageRoutes(app);
   registerKeyRoutes(app);
   registerAuthorizationRoutes(app);
+  registerTrackerRoutes(app);
 }

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { REPORT_CATEGORIES, type ReportCategory, USAGE_DESCRIPTIONS, USAGE_UNITS, usageDay, type UsageQuery, type UsageTotal } from '../../../regions/store/usage.js';
+import { TAG_PATTERN } from '../../../regions/store/tags.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
 import { accountUri, API_VERSION } from './common.js';
 
@@ -14,6 +15,8 @@ export const UsageQuerySchema = z.object({
   IncludeSubaccounts: z.enum(['true', 'false', 'True', 'False']).optional(),
   /** Extension: only usage in this region. */
   Region: z.string().max(64).optional(),
+  /** Extension: only the minutes of calls carrying this tag (call categories only). */
+  Tag: z.string().regex(TAG_PATTERN, 'must be a tag: 1-32 characters of a-z, 0-9, _ and -').optional(),
 });
 
 export const USAGE_SUBRESOURCES = ['Daily', 'Monthly', 'Yearly', 'AllTime', 'Today', 'Yesterday', 'ThisMonth', 'LastMonth'] as const;
