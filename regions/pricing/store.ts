@@ -88,7 +88,7 @@ export class PriceDecks {
     if (version === null) return undefined;
     if (this.cached?.version === Number(version)) return this.cached;
     const [v, source, json] = await this.redis.hmget(this.k.platformPriceDeck(), 'version', 'source', 'deck');
-    if (v === null || json === null) return undefined;
+    if (v == null || json == null) return undefined;
     // Validated when written (setPlatform's callers parse it first).
     const deck = JSON.parse(json) as PlatformDeck;
     this.cached = { version: Number(v), source: (source ?? 'operator') as DeckSource, deck, index: new DeckIndex(deck.entries) };
