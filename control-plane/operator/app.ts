@@ -12,6 +12,7 @@ import { cutLink, isLinkCut, listLinkCuts, restoreLink } from '../../regions/sto
 import { drainNode, undrainNode } from '../../regions/store/drained-nodes.js';
 import { CarrierRepository } from './carrier-repository.js';
 import { handleError, operatorAuth, validationError } from './http.js';
+import { PRICING_ALLOWED_METHODS, registerPricingRoutes } from './pricing.js';
 import { describeRegions, regionList } from './region-view.js';
 import * as r from './routes.js';
 import type { DrillExecutor, NodeInfo, RegionInfo } from './types.js';
@@ -180,8 +181,10 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
     return c.json({ ...base, ...killed, did, completedAt: new Date().toISOString() }, 200);
   });
 
+  registerPricingRoutes(app, deps);
+
   // Registered after the routes, so only methods no route serves reach these.
-  for (const [path, methods] of r.ALLOWED_METHODS) {
+  for (const [path, methods] of [...r.ALLOWED_METHODS, ...PRICING_ALLOWED_METHODS]) {
     app.all(path, (c) =>
       handleError(new MeshError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on this resource`, { detail: { allow: methods.join(', ') } }), c),
     );

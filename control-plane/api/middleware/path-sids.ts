@@ -21,6 +21,7 @@ export const PATH_SID_PREFIXES: Readonly<Record<string, SidPrefix>> = {
   Members: 'CA',
   Keys: 'SK',
   Authorizations: 'CN',
+  PriceOverrides: 'PO',
 };
 
 /** Names that stand where a SID could, and are not one. */

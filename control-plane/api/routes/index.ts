@@ -5,6 +5,7 @@ import { registerAuthorizationRoutes } from './authorizations.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerNumberRoutes } from './numbers.js';
 import { registerPlacementRoutes } from './placements.js';
+import { registerPriceOverrideRoutes } from './price-overrides.js';
 import { registerQueueMemberRoutes } from './queue-members.js';
 import { registerQueueRoutes } from './queues.js';
 import { registerRecordingRoutes } from './recordings.js';
@@ -21,4 +22,5 @@ export function registerResourceRoutes(app: OpenAPIHono<TenantEnv>): void {
   registerUsageRoutes(app);
   registerKeyRoutes(app);
   registerAuthorizationRoutes(app);
+  registerPriceOverrideRoutes(app);
 }
