@@ -167,20 +167,21 @@ export function registerPricingV2Routes(app: OpenAPIHono<TenantEnv>): void {
       const country = countryOf(ch.platform.deck.countries, destination);
       if (country === undefined) throw notFound(`Prices for ${destination} (no country of the price deck)`);
       const outbound: { origination_prefixes: string[]; base_price: string; current_price: string; decided_by: ReturnType<typeof renderDecidedBy> }[] = [];
-      const row = (from: string | undefined): void => {
+      // A row per origination: `label` is the restriction it stands for ('ALL': calls from anywhere else).
+      const row = (from: string | undefined, label: string): void => {
         const p = pair(ch, { item: 'voice-outbound', destination, ...(from === undefined ? {} : { origination: from }) });
-        if (p === undefined) return;
-        const restriction = p.decided_by.entry.origination_prefix;
-        if (outbound.some((x) => x.origination_prefixes[0] === (restriction ?? 'ALL'))) return;
-        outbound.push({ origination_prefixes: [restriction ?? 'ALL'], ...p });
+        if (p !== undefined && !outbound.some((x) => x.origination_prefixes[0] === label)) outbound.push({ origination_prefixes: [label], ...p });
       };
-      if (origination !== undefined) row(origination);
-      else {
-        // Without a caller: the price from anywhere, plus each origination-restricted price that applies to this destination.
-        row(undefined);
-        const restrictions = new Set<string>();
-        for (const ref of ch.current) for (const e of ref.index.entries) if (e.item === 'voice-outbound' && e.originationPrefix !== undefined && e.prefix !== undefined && destination.startsWith(e.prefix)) restrictions.add(e.originationPrefix);
-        for (const r of [...restrictions].sort()) row(r);
+      const restrictions = new Set<string>();
+      for (const ref of ch.current) for (const e of ref.index.entries) if (e.item === 'voice-outbound' && e.originationPrefix !== undefined && e.prefix !== undefined && destination.startsWith(e.prefix)) restrictions.add(e.originationPrefix);
+      if (origination !== undefined) {
+        // The caller's row is labelled by the longest restriction it falls under, if any.
+        const applies = [...restrictions].filter((r) => origination.startsWith(r)).sort((a, b) => b.length - a.length)[0];
+        row(origination, applies ?? 'ALL');
+      } else {
+        // Without a caller: the price from anywhere, plus one row per origination restriction that applies to this destination.
+        row(undefined, 'ALL');
+        for (const r of [...restrictions].sort()) row(r, r);
       }
       const type = numberTypeOf(country, destination);
       const inbound = pair(ch, { item: INBOUND_ITEM[type], destination });
