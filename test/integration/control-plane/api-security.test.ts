@@ -198,6 +198,7 @@ function sidPrefixBefore(path: string, name: string): string {
     Queues: 'QU',
     Keys: 'SK',
     Authorizations: 'CN',
+    PriceOverrides: 'PO',
   };
   const prefix = table[collection];
   if (prefix === undefined) throw new Error(`no SID kind known for ${path} :${name}`);
