@@ -17,10 +17,10 @@ import { parseConfig } from '../../../infra/config.js';
 import { startControlPlane, type ControlPlane } from '../../../infra/control-plane.js';
 import { silentLogger } from '../../../regions/core/log.js';
 import type { AccountRecord } from '../../../regions/store/schema.js';
-import { startSipp, type SippInstance } from '../../support/sipp.js';
+import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { LocalRequestClient } from '../../support/twilio-local.js';
 import { waitFor } from '../../support/wait.js';
-import { CALLEE, startTestRegion, type TestRegion } from '../signaling/b2bua/harness.js';
+import { CALLEE, CARRIER, SIG, startTestRegion, type TestRegion } from '../signaling/b2bua/harness.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 import { clearKeys } from '../../support/redis-keys.js';
 
@@ -43,6 +43,7 @@ describe('priced call, end to end', () => {
     parent = await bootstrapAccount(cp.redis, PREFIX, { friendlyName: 'reseller', homeRegion: 'us-east' });
     const app = new Hono();
     // The call lasts 61 s after it is answered, then the document ends and the platform hangs up.
+    app.post('/inbound', (c) => c.body('<Response><Pause length="30"/></Response>', 200, { 'Content-Type': 'text/xml' }));
     app.post('*', (c) => c.body('<Response><Pause length="61"/></Response>', 200, { 'Content-Type': 'text/xml' }));
     web = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
     await new Promise((r) => web.once('listening', r));
@@ -99,4 +100,36 @@ describe('priced call, end to end', () => {
     const own = await asParent.usage.records.today.list({ category: 'totalprice', includeSubaccounts: false });
     expect(own[0]?.price).toBe('0.00');
   }, 120_000);
+
+  it('an inbound call to a subaccount number is priced at the inbound local rate, with an override of the parent deciding', async () => {
+    const asParent = twilio(parent.sid, parent.authToken, { httpClient: new LocalRequestClient(cp.url) });
+    const sub = await asParent.api.v2010.accounts.create({ friendlyName: 'inbound customer' });
+    const asSub = twilio(sub.sid, sub.authToken, { httpClient: new LocalRequestClient(cp.url) });
+    // The operator gives the parent (top-level) a cheaper US inbound price; the subaccount inherits it.
+    const put = await fetch(`${cp.url}/v1/pricing/accounts/${parent.sid}`, {
+      method: 'PUT',
+      headers: { Authorization: basic(cp.operator.username, cp.operator.password), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ entries: [{ item: 'voice-inbound-local', prefix: '+1', price: '0.0070' }] }),
+    });
+    expect(put.status).toBe(200);
+    await asSub.incomingPhoneNumbers.create({ phoneNumber: '+15559990001', voiceUrl: `${appUrl}/inbound` });
+    const res = await runSipp({
+      scenario: 'uac-nomedia.xml',
+      target: `${SIG.address}:${SIG.port}`,
+      localAddress: CARRIER.address,
+      localPort: CARRIER.port,
+      mediaPort: 20000,
+      service: '+15559990001',
+      calls: 1,
+      callDurationMs: 1500,
+      timeoutMs: 30_000,
+    });
+    expect(res.successfulCalls, res.errorsTail).toBe(1);
+    const inbound = await waitFor(async () => (await asSub.calls.list({ to: '+15559990001' })).find((c) => c.status === 'completed'), 5000, 'inbound call record');
+    expect(inbound.direction).toBe('inbound');
+    // One started minute at the parent's 0.0070 (the platform's +1 local is 0.0085).
+    expect(inbound.price).toBe('-0.00700');
+    const usage = await asSub.usage.records.today.list({ category: 'calls-inbound' });
+    expect(usage[0]).toMatchObject({ usage: '1', price: '0.007' });
+  }, 60_000);
 });
