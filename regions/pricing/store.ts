@@ -67,17 +67,26 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 return 'ok'`;
 
+/**
+ * Parsed platform decks, shared by every PriceDecks of a process on the same connection and prefix
+ * (the API builds one per request): a 100 000-entry deck is parsed and indexed once per version.
+ */
+const platformCache = new WeakMap<Redis, Map<string, StoredPlatformDeck>>();
+
 export type EntryWrite = { status: 'ok'; entry: DeckEntry } | { status: 'duplicate' | 'full' | 'gone' };
 
 export class PriceDecks {
   private readonly k: ReturnType<typeof keys>;
-  private cached: StoredPlatformDeck | undefined;
+  private readonly cache: Map<string, StoredPlatformDeck>;
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
   ) {
     this.k = keys(prefix);
+    let cache = platformCache.get(redis);
+    if (cache === undefined) platformCache.set(redis, (cache = new Map()));
+    this.cache = cache;
   }
 
   // ---- platform deck
@@ -86,13 +95,15 @@ export class PriceDecks {
   async platform(): Promise<StoredPlatformDeck | undefined> {
     const version = await this.redis.hget(this.k.platformPriceDeck(), 'version');
     if (version === null) return undefined;
-    if (this.cached?.version === Number(version)) return this.cached;
+    const cached = this.cache.get(this.prefix);
+    if (cached?.version === Number(version)) return cached;
     const [v, source, json] = await this.redis.hmget(this.k.platformPriceDeck(), 'version', 'source', 'deck');
     if (v == null || json == null) return undefined;
     // Validated when written (setPlatform's callers parse it first).
     const deck = JSON.parse(json) as PlatformDeck;
-    this.cached = { version: Number(v), source: (source ?? 'operator') as DeckSource, deck, index: new DeckIndex(deck.entries) };
-    return this.cached;
+    const loaded: StoredPlatformDeck = { version: Number(v), source: (source ?? 'operator') as DeckSource, deck, index: new DeckIndex(deck.entries) };
+    this.cache.set(this.prefix, loaded);
+    return loaded;
   }
 
   async requirePlatform(): Promise<StoredPlatformDeck> {
