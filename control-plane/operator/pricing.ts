@@ -8,7 +8,18 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
-import { checkUniqueEntries, countryOf, deckEntrySchema, MAX_ACCOUNT_ENTRIES, parsePlatformDeck, platformDeckSchema, PRICE_ITEMS } from '../../regions/pricing/deck.js';
+import {
+  checkUniqueEntries,
+  countryOf,
+  deckEntrySchema,
+  MAX_ACCOUNT_ENTRIES,
+  MAX_COUNTRIES,
+  MAX_PLATFORM_ENTRIES,
+  MAX_PREFIX_DIGITS,
+  parsePlatformDeck,
+  platformDeckSchema,
+  PRICE_ITEMS,
+} from '../../regions/pricing/deck.js';
 import { PriceDecks } from '../../regions/pricing/store.js';
 import { keys } from '../../regions/store/keys.js';
 import { apiDate, type AccountRecord } from '../../regions/store/schema.js';
@@ -34,7 +45,16 @@ const StoredEntrySchema = z.object({
   dateCreated: z.string().optional(),
   dateUpdated: z.string().optional(),
 });
-const PlatformDeckView = z.object({ version: z.number(), source: z.enum(['configuration', 'operator']), priceUnit: z.string(), countries: z.array(z.any()), entries: z.array(StoredEntrySchema) });
+/** The bounds every deck is held to, shown with the platform deck. */
+const LIMITS = { platformEntries: MAX_PLATFORM_ENTRIES, accountEntries: MAX_ACCOUNT_ENTRIES, countries: MAX_COUNTRIES, prefixDigits: MAX_PREFIX_DIGITS, platformDeckBytes: MAX_PLATFORM_DECK_BYTES };
+const PlatformDeckView = z.object({
+  version: z.number(),
+  source: z.enum(['configuration', 'operator']),
+  priceUnit: z.string(),
+  limits: z.object({ platformEntries: z.number(), accountEntries: z.number(), countries: z.number(), prefixDigits: z.number(), platformDeckBytes: z.number() }),
+  countries: z.array(z.any()),
+  entries: z.array(StoredEntrySchema),
+});
 const AccountDeckView = z.object({ accountSid: z.string(), entries: z.array(StoredEntrySchema) });
 const AccountParam = z.object({ accountSid: z.string().openapi({ param: { name: 'accountSid', in: 'path' }, example: 'AC0123456789abcdef0123456789abcdef' }) });
 const AccountDeckBody = z.object({ entries: z.array(deckEntrySchema).max(MAX_ACCOUNT_ENTRIES) }).strict();
@@ -102,7 +122,7 @@ export function registerPricingRoutes(app: OpenAPIHono, deps: { redis: Redis; ke
 
   app.openapi(getPlatform, async (c) => {
     const p = await decks.requirePlatform();
-    return c.json({ version: p.version, source: p.source, priceUnit: p.deck.priceUnit, countries: p.deck.countries, entries: p.deck.entries }, 200);
+    return c.json({ version: p.version, source: p.source, priceUnit: p.deck.priceUnit, limits: LIMITS, countries: p.deck.countries, entries: p.deck.entries }, 200);
   });
 
   app.openapi(putPlatform, async (c) => {

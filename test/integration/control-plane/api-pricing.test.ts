@@ -68,7 +68,7 @@ describe('pricing API: decks, overrides, Pricing v2', () => {
   it('the control plane wrote the configured platform deck at start', async () => {
     const r = await operator('GET', '/pricing/platform');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ source: 'configuration', priceUnit: 'USD' });
+    expect(r.body).toMatchObject({ source: 'configuration', priceUnit: 'USD', limits: { platformEntries: 100000, accountEntries: 1000, prefixDigits: 15 } });
     expect(r.body.countries.map((c: { isoCountry: string }) => c.isoCountry)).toEqual(['US', 'GB', 'IN']);
   });
 
