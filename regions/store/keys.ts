@@ -53,6 +53,14 @@ export const keys = (prefix: string) => ({
   /** Hash category|region|yyyy-mm-dd|tag → minutes of tagged calls, per account (tag-usage.ts). */
   usageByTag: (accountSid: string) => `${prefix}account:${accountSid}:usage-tags`,
 
+  // Prices (regions/pricing/store.ts)
+  /** Hash of the platform price deck: `version` (integer, bumped on every write), `source` (configuration|operator), `deck` (JSON). */
+  platformPriceDeck: () => `${prefix}price-deck`,
+  /** Hash of an account's sparse price deck (set by its parent, or by the operator for a top-level account): item|prefix|originationPrefix → entry JSON. */
+  accountPriceDeck: (accountSid: string) => `${prefix}account:${accountSid}:price-deck`,
+  /** The rate captured when a B2BUA call was answered (JSON, TTL), by CallSid: what its price is computed from when it ends. */
+  callRate: (callSid: string) => `${prefix}call-rate:${callSid}`,
+
   // Node metrics and operator state (node-metrics.ts)
   /** Per-node metrics snapshot (JSON string, TTL). */
   nodeMetrics: (nodeId: string) => `${prefix}metrics:node:${nodeId}`,

@@ -22,6 +22,7 @@ export const PATH_SID_PREFIXES: Readonly<Record<string, SidPrefix>> = {
   Keys: 'SK',
   Authorizations: 'CN',
   Trackers: 'TK',
+  PriceOverrides: 'PO',
 };
 
 /** Names that stand where a SID could, and are not one. */

@@ -5,6 +5,7 @@ import { registerAuthorizationRoutes } from './authorizations.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerNumberRoutes } from './numbers.js';
 import { registerPlacementRoutes } from './placements.js';
+import { registerPriceOverrideRoutes } from './price-overrides.js';
 import { registerQueueMemberRoutes } from './queue-members.js';
 import { registerQueueRoutes } from './queues.js';
 import { registerRecordingRoutes } from './recordings.js';
@@ -23,4 +24,5 @@ export function registerResourceRoutes(app: OpenAPIHono<TenantEnv>): void {
   registerKeyRoutes(app);
   registerAuthorizationRoutes(app);
   registerTrackerRoutes(app);
+  registerPriceOverrideRoutes(app);
 }

@@ -199,6 +199,7 @@ function sidPrefixBefore(path: string, name: string): string {
     Keys: 'SK',
     Authorizations: 'CN',
     Trackers: 'TK',
+    PriceOverrides: 'PO',
   };
   const prefix = table[collection];
   if (prefix === undefined) throw new Error(`no SID kind known for ${path} :${name}`);
