@@ -66,6 +66,12 @@ export const ConfigSchema = z
      * the launcher and the control plane. Default: $MESH_REGIONS, else the embedded infra/config/regions.json.
      */
     regionsFile: z.string().min(1).optional(),
+    /**
+     * Platform price deck (countries, per-item prices), written to Redis by the control plane at start
+     * unless the operator replaced it (PUT /v1/pricing/platform). Default: $MESH_PRICES, else the
+     * embedded infra/config/prices.json.
+     */
+    pricesFile: z.string().min(1).optional(),
     sip: z
       .object({
         /** Listen address for UDP and TCP. Default 127.0.1.1 (us-east). */

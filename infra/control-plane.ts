@@ -35,6 +35,9 @@ import { createRedisClient } from './redis.js';
 import { createLogger, type Logger } from '../regions/core/log.js';
 import { readPlacementTrace } from '../regions/store/placement-traces.js';
 import { CallRecordStore } from '../regions/store/call-records.js';
+import { TAG_TRACKER_LIMITS } from '../regions/store/trackers.js';
+import { loadPlatformDeck } from '../regions/pricing/deck-file.js';
+import { PriceDecks } from '../regions/pricing/store.js';
 
 export interface ControlPlane {
   readonly url: string;
@@ -103,8 +106,16 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
   const clog = log.child({ proc: 'control-plane', region: config.region });
   // Before anything connects: a bad catalog fails the start with the key it names.
   const catalog = catalogFor(config, opts.catalog);
+  const platformDeck = loadPlatformDeck(config.pricesFile);
   const redis = createRedisClient(config.redis.url, { commandTimeoutMs: config.redis.commandTimeoutMs }, clog);
   const prefix = config.redis.keyPrefix;
+  // The configured deck, unless the operator replaced it (that one survives restarts).
+  try {
+    const seeded = await new PriceDecks(redis, prefix).seedPlatform(platformDeck);
+    clog.info('platform price deck', { deck: seeded, countries: platformDeck.countries.length, entries: platformDeck.entries.length });
+  } catch (e) {
+    clog.warn('platform price deck not written; prices wait for Redis (the next start writes it)', { error: e as Error });
+  }
 
   const app = createTenantApp({
     redis,
@@ -197,6 +208,8 @@ export async function startControlPlane(config: Config, opts: ControlPlaneOption
     auth_failures_per_address: cp.authFailuresPerAddress,
     auth_failures_per_account: cp.authFailuresPerAccount,
     auth_failure_window_seconds: cp.authFailureWindowSeconds,
+    // Fixed limits of tags and trackers (regions/store/tags.ts, trackers.ts, tracker-measurements.ts).
+    ...TAG_TRACKER_LIMITS,
   };
   const requests = new ApiRequestCounter();
   app.get(

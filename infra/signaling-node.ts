@@ -23,7 +23,7 @@ import { SipStack } from '../signaling/sip/stack.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from '../regions/core/log.js';
 import { createRedisClient } from './redis.js';
-import { inboundAccounting } from '../signaling/calls/inbound-accounting.js';
+import { inboundAccounting, inboundRateCapture } from '../signaling/calls/inbound-accounting.js';
 import { EdgeBranchRecorder } from '../media/edge-recording/index.js';
 import { recordingCentrals } from './recording-centrals.js';
 import { RegistryMediaPort } from '../media/nodes/media-port.js';
@@ -161,6 +161,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   }
 
   const accounting = inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog);
+  const captureInboundRate = inboundRateCapture(redis, config.redis.keyPrefix, config.region, nlog);
   const centrals = recordingCentrals(config);
   const recorder =
     centrals.centrals.length > 0 && config.recording.prefixes.length > 0
@@ -243,6 +244,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       : {}),
     applicationMedia: config.mesh.applicationMedia,
     onCallAnswered: (a) => {
+      captureInboundRate(a);
       if (recorder !== undefined && config.recording.prefixes.some((p) => a.to.startsWith(p))) void recorder.start(a);
     },
     onCallEnded: (e) => {

@@ -18,6 +18,7 @@ export const SEGMENT_RESOURCES: Record<string, PermissionResource | undefined> =
   Recordings: 'recordings',
   Queues: 'queues',
   Usage: 'usage',
+  Trackers: 'trackers',
   Keys: undefined,
   Authorizations: undefined,
 };

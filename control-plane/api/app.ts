@@ -21,6 +21,7 @@ import { knownPaths, unmatchedRequestError } from './method-not-allowed.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerCallRoutes } from './routes/calls.js';
 import { registerResourceRoutes } from './routes/index.js';
+import { PRICING_V2_PREFIX, registerPricingV2Routes } from './routes/pricing-v2.js';
 import { AuthThrottle, DEFAULT_AUTH_THROTTLE } from '../store/auth-failures.js';
 import { createStores } from './stores.js';
 import type { ApiContext, TenantApiDeps, TenantEnv } from './types.js';
@@ -82,10 +83,16 @@ export function createTenantApp(deps: TenantApiDeps): OpenAPIHono<TenantEnv> {
   app.use(tenantPaths, pathSids());
   app.use(`${API_PREFIX}Accounts/:AccountSid`, accountAccess());
   app.use(`${API_PREFIX}Accounts/:AccountSid/*`, accountAccess());
+  // Pricing v2 answers for the caller's own account: same credentials, limits and usage, no body, no path SIDs.
+  const pricingPaths = `${PRICING_V2_PREFIX}*`;
+  app.use(pricingPaths, authenticate());
+  app.use(pricingPaths, rateLimit(deps.rateLimit ?? DEFAULT_RATE_LIMIT));
+  app.use(pricingPaths, apiRequestUsage());
 
   registerAccountRoutes(app);
   registerCallRoutes(app);
   registerResourceRoutes(app);
+  registerPricingV2Routes(app);
 
   const paths = knownPaths(app);
   app.notFound((c) => renderError(unmatchedRequestError(paths, c.req.path), c, deps.log));

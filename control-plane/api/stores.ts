@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { AccountStore } from '../store/accounts.js';
 import { CallRecordStore as CallStore } from '../../regions/store/call-records.js';
 import { NumberStore } from '../../regions/store/numbers.js';
+import { TrackerStore } from '../../regions/store/trackers.js';
 import { apiKeyStore, applicationStore, authorizationStore, queueStore, recordingStore } from '../store/resources.js';
 import type { Stores } from './types.js';
 
@@ -15,5 +16,6 @@ export function createStores(redis: Redis, prefix: string, now: () => Date): Sto
     queues: queueStore(redis, prefix),
     apiKeys: apiKeyStore(redis, prefix),
     authorizations: authorizationStore(redis, prefix),
+    trackers: new TrackerStore(redis, prefix),
   };
 }

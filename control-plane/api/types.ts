@@ -11,6 +11,7 @@ import type { CallRecordStore as CallStore } from '../../regions/store/call-reco
 import type { NumberStore } from '../../regions/store/numbers.js';
 import type { OwnedRecords } from '../../regions/store/owned-records.js';
 import type { QueueRecord } from '../../regions/store/queues.js';
+import type { TrackerStore } from '../../regions/store/trackers.js';
 import type { RateLimitConfig } from '../store/rate-limit.js';
 import type {
   ApiKeyRecord,
@@ -57,6 +58,7 @@ export interface Stores {
   queues: OwnedRecords<QueueRecord>;
   apiKeys: OwnedRecords<ApiKeyRecord>;
   authorizations: OwnedRecords<AuthorizationRecord>;
+  trackers: TrackerStore;
 }
 
 /** Who is calling: the account whose credentials (auth token or API key) were presented. */

@@ -14,6 +14,7 @@ import type { Logger } from '../../regions/core/log.js';
 import { CarrierRepository } from './carrier-repository.js';
 import { DrillWatcher, type DrillBaseline, type DrillFollowUp } from './drill-wait.js';
 import { handleError, operatorAuth, validationError } from './http.js';
+import { PRICING_ALLOWED_METHODS, registerPricingRoutes } from './pricing.js';
 import { describeRegions, regionList } from './region-view.js';
 import * as r from './routes.js';
 import type { DrillExecutor, NodeInfo, RegionInfo } from './types.js';
@@ -202,8 +203,10 @@ export function createOperatorApp(deps: OperatorAppDeps): OpenAPIHono {
     return c.json(answer({ ...common, ...killed, did, ...(await follow(base, killed.pid)), completedAt: new Date().toISOString() }), 200);
   });
 
+  registerPricingRoutes(app, deps);
+
   // Registered after the routes, so only methods no route serves reach these.
-  for (const [path, methods] of r.ALLOWED_METHODS) {
+  for (const [path, methods] of [...r.ALLOWED_METHODS, ...PRICING_ALLOWED_METHODS]) {
     app.all(path, (c) =>
       handleError(new MeshError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on this resource`, { detail: { allow: methods.join(', ') } }), c),
     );

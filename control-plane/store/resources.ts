@@ -30,6 +30,7 @@ export const PERMISSION_RESOURCES = [
   'recordings',
   'queues',
   'usage',
+  'trackers',
 ] as const;
 export type PermissionResource = (typeof PERMISSION_RESOURCES)[number];
 export const PERMISSION_VERBS = ['read', 'write', 'delete'] as const;

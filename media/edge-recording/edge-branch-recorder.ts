@@ -288,7 +288,7 @@ export class EdgeBranchRecorder {
       if (ack.type === 'branchAck' && ack.value.status === 'STORED') {
         this.counters.stored++;
         // Without a local copy, the live copy is all there is: account for it now.
-        if (!b.local) await this.usage.record(b.accountSid, sid, b.branchId);
+        if (!b.local) await this.usage.record(b.accountSid, sid, b.branchId, ack.value.bytes);
         return { checksumSha256: ack.value.checksumSha256, bytes: ack.value.bytes };
       }
     } catch (e) {
@@ -300,7 +300,7 @@ export class EdgeBranchRecorder {
 
   /** Awaited by the uploader before the entry leaves the queue: a failed usage write keeps it queued. */
   private async onUploadDelivered(e: UploadEntry): Promise<void> {
-    await this.usage.record(e.accountSid, e.callSid, e.branchId);
+    await this.usage.record(e.accountSid, e.callSid, e.branchId, e.bytes);
     this.counters.delivered++;
     this.deliveries.confirm({ callSid: e.callSid, branchId: e.branchId, sha256: e.sha256, at: Date.now() });
   }

@@ -19,6 +19,8 @@ export interface ApplicationRecord {
   statusCallbackMethod: AppHttpMethod;
   /** Seconds to wait for each instruction document before the fallback is used (1..15). Default 5 when absent. */
   voiceTimeout?: number;
+  /** Tags (tags.ts, ≤ 10): every call through this application carries them. */
+  tags?: string[];
   dateCreated: string;
   dateUpdated: string;
 }

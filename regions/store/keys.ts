@@ -50,6 +50,16 @@ export const keys = (prefix: string) => ({
   // Usage (usage.ts)
   /** Hash category|region|yyyy-mm-dd → quantity, per account. */
   usage: (accountSid: string) => `${prefix}account:${accountSid}:usage`,
+  /** Hash category|region|yyyy-mm-dd|tag → minutes of tagged calls, per account (tag-usage.ts). */
+  usageByTag: (accountSid: string) => `${prefix}account:${accountSid}:usage-tags`,
+
+  // Prices (regions/pricing/store.ts)
+  /** Hash of the platform price deck: `version` (integer, bumped on every write), `source` (configuration|operator), `deck` (JSON). */
+  platformPriceDeck: () => `${prefix}price-deck`,
+  /** Hash of an account's sparse price deck (set by its parent, or by the operator for a top-level account): item|prefix|originationPrefix → entry JSON. */
+  accountPriceDeck: (accountSid: string) => `${prefix}account:${accountSid}:price-deck`,
+  /** The rate captured when a B2BUA call was answered (JSON, TTL), by CallSid: what its price is computed from when it ends. */
+  callRate: (callSid: string) => `${prefix}call-rate:${callSid}`,
 
   // Node metrics and operator state (node-metrics.ts)
   /** Per-node metrics snapshot (JSON string, TTL). */
@@ -88,6 +98,16 @@ export const keys = (prefix: string) => ({
   // Applications (applications.ts)
   application: (sid: string) => `${prefix}application:${sid}`,
   accountApplications: (accountSid: string) => `${prefix}account:${accountSid}:applications`,
+
+  // Trackers (trackers.ts, tracker-measurements.ts)
+  /** TrackerRecord. */
+  tracker: (sid: string) => `${prefix}tracker:${sid}`,
+  /** Sorted set of tracker SIDs per account, scored by creation ms. */
+  accountTrackers: (accountSid: string) => `${prefix}account:${accountSid}:trackers`,
+  /** Set of the tracker SIDs other accounts (its parent) shared with this account, read-only. */
+  sharedTrackers: (accountSid: string) => `${prefix}account:${accountSid}:shared-trackers`,
+  /** Hash of a tracker's measurement counters for one UTC day: fields `HH|counter` per hour and `d|counter` for the day (expires). */
+  trackerDay: (trackerSid: string, day: string) => `${prefix}tracker:${trackerSid}:day:${day}`,
 
   // Tenant API credentials and limits (control-plane/store/; API keys: api-keys.ts)
   apiKey: (sid: string) => `${prefix}apikey:${sid}`,

@@ -27,6 +27,8 @@ export interface IncomingNumberRecord {
   statusCallback?: string;
   statusCallbackMethod?: 'GET' | 'POST';
   homeRegion: string;
+  /** Tags (tags.ts, ≤ 10): every call to this number carries them. */
+  tags?: string[];
   dateCreated: string;
   dateUpdated: string;
 }

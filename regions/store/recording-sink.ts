@@ -2,7 +2,9 @@
  * Where finished recordings go (`RecordingSink` of signaling/router/leg.ts,
  * matched structurally): the WAV is moved into the recordings directory as
  * `<RecordingSid>.wav`, a completed Recording resource is written, one
- * `recordings` usage unit is counted, and the resource's URL is returned
+ * `recordings` usage unit is counted with its price (each started minute at
+ * the account's `recording` rate, regions/pricing/store.ts; a recording the
+ * decks price nothing for has price null), and the resource's URL is returned
  * (the control plane serves the audio at that URL + `.wav`).
  */
 import { copyFile, mkdir, rename, stat, unlink } from 'node:fs/promises';
@@ -13,6 +15,8 @@ import { RECORDING_MEDIA_EXTENSION, recordingUrl, saveRecording, type RecordingR
 import { apiDate } from './schema.js';
 import { newSid } from './sids.js';
 import { recordUsage } from './usage.js';
+import { formatMicros } from '../pricing/money.js';
+import { PriceDecks, priceAtRate } from '../pricing/store.js';
 
 /** A finished recording (structurally the router's `RecordingResult`). */
 export interface FinishedRecording {
@@ -37,6 +41,7 @@ export interface RedisRecordingSinkOptions {
 export class RedisRecordingSink {
   private readonly dir: string;
   private readonly now: () => Date;
+  private readonly decks: PriceDecks;
 
   /**
    * @param region        region whose media recorded it (record + usage)
@@ -53,6 +58,7 @@ export class RedisRecordingSink {
   ) {
     this.dir = resolve(recordingsDir);
     this.now = opts.now ?? (() => new Date());
+    this.decks = new PriceDecks(redis, keyPrefix);
   }
 
   async save(r: SaveRecordingRequest): Promise<{ recordingSid: string; url: string }> {
@@ -65,17 +71,22 @@ export class RedisRecordingSink {
     await this.moveInto(r.result.path, target);
 
     const at = this.now();
+    const duration = Math.round(durationMs / 1000);
+    // The rate is read as the recording is stored: a recording is short next to a deck's life.
+    const rate = await this.decks.itemRate(r.accountSid, 'recording', at.getTime() - durationMs).catch(() => undefined);
+    const priceMicros = rate === undefined ? undefined : priceAtRate(rate, duration);
     const record: RecordingRecord = {
       sid,
       accountSid: r.accountSid,
       callSid: r.callSid,
       status: 'completed',
-      duration: Math.round(durationMs / 1000),
+      duration,
       channels: 1,
       source: r.source,
       region: this.region,
       mediaLocation: target,
       startTime: apiDate(new Date(at.getTime() - durationMs)),
+      ...(priceMicros === undefined || rate === undefined ? {} : { price: formatMicros(-priceMicros), priceUnit: rate.priceUnit }),
       dateCreated: apiDate(at),
       dateUpdated: apiDate(at),
     };
@@ -88,6 +99,7 @@ export class RedisRecordingSink {
         quantity: 1,
         unit: 'recordings',
         at: at.getTime(),
+        ...(priceMicros === undefined ? {} : { priceMicros }),
       });
     } catch (e) {
       // No resource points at the file: do not leave it behind.

@@ -23,6 +23,9 @@ export interface RecordingRecord {
   /** Where the media side stored the audio: an absolute path of a WAV file (`<RecordingSid>.wav`). */
   mediaLocation?: string;
   startTime?: string;
+  /** What it cost, negative decimal string, each started minute at the account's `recording` rate. */
+  price?: string;
+  priceUnit?: string;
   dateCreated: string;
   dateUpdated: string;
 }

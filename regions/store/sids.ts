@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** Resource kinds: account, application, number, call, recording, queue, API key, authorization, carrier. */
-export type SidPrefix = 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN' | 'CR';
+/** Resource kinds: account, application, number, call, recording, queue, API key, authorization, carrier, tracker (TK), price override (PO). */
+export type SidPrefix = 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN' | 'CR' | 'TK' | 'PO';
 
 export function newSid(prefix: SidPrefix): string {
   return prefix + randomBytes(16).toString('hex');

@@ -3,7 +3,10 @@
  * (call minutes, recordings, media branches, API requests) adds to one
  * counter per account × category × region × UTC day: the hash `usage` of
  * keys.ts, field `category|region|YYYY-MM-DD`. Totals per period are one
- * HGETALL, and roll-ups to the parent add the subaccounts' hashes. Usage is
+ * HGETALL, and roll-ups to the parent add the subaccounts' hashes. A priced
+ * event also adds its price, in integer micro-units (regions/pricing/money.ts),
+ * to the field `price:category|region|YYYY-MM-DD` of the same hash (HINCRBY:
+ * no float ever holds money); readers of the older layout skip that field. Usage is
  * written before the thing it accounts for is acknowledged (the signaling
  * node's call minutes, the media side's branches and recordings, the tenant
  * API's requests); the Usage/Records API reads and sums it here.
@@ -23,6 +26,8 @@ export interface UsageEvent {
   unit: string;
   /** ms since epoch */
   at: number;
+  /** Its price in µ-units (positive), when it was priced. */
+  priceMicros?: number;
 }
 
 /** The stored categories; a hash field of another category is ignored when read. */
@@ -44,17 +49,37 @@ export function usageField(e: Pick<UsageEvent, 'category' | 'region' | 'at'>): s
   return `${e.category}|${e.region}|${usageDay(e.at)}`;
 }
 
+/** Hash field of a usage price: `price:category|region|YYYY-MM-DD`, integer µ-units. */
+export function usagePriceField(e: Pick<UsageEvent, 'category' | 'region' | 'at'>): string {
+  return `${PRICE_FIELD_PREFIX}${usageField(e)}`;
+}
+const PRICE_FIELD_PREFIX = 'price:';
+
 export async function recordUsage(redis: Redis, prefix: string, e: UsageEvent): Promise<void> {
-  await redis.hincrbyfloat(keys(prefix).usage(e.accountSid), usageField(e), e.quantity);
+  const key = keys(prefix).usage(e.accountSid);
+  if (e.priceMicros === undefined) {
+    await redis.hincrbyfloat(key, usageField(e), e.quantity);
+    return;
+  }
+  if (!Number.isSafeInteger(e.priceMicros) || e.priceMicros < 0) throw new RangeError(`usage price must be a non-negative integer of µ-units, got ${e.priceMicros}`);
+  await redis.multi().hincrbyfloat(key, usageField(e), e.quantity).hincrby(key, usagePriceField(e), e.priceMicros).exec();
 }
 
 /** Call minutes of an answered call: each started minute counts, at least one (the API's rounding). */
 export function recordCallMinutes(
   redis: Redis,
   prefix: string,
-  c: { accountSid: string; category: 'calls-inbound' | 'calls-outbound'; region: string; durationS: number; at: number },
+  c: { accountSid: string; category: 'calls-inbound' | 'calls-outbound'; region: string; durationS: number; at: number; priceMicros?: number | undefined },
 ): Promise<void> {
-  return recordUsage(redis, prefix, { accountSid: c.accountSid, category: c.category, region: c.region, quantity: Math.max(1, Math.ceil(c.durationS / 60)), unit: 'minutes', at: c.at });
+  return recordUsage(redis, prefix, {
+    accountSid: c.accountSid,
+    category: c.category,
+    region: c.region,
+    quantity: Math.max(1, Math.ceil(c.durationS / 60)),
+    unit: 'minutes',
+    at: c.at,
+    ...(c.priceMicros === undefined ? {} : { priceMicros: c.priceMicros }),
+  });
 }
 
 export interface UsageRow {
@@ -63,6 +88,8 @@ export interface UsageRow {
   region: string;
   day: string;
   quantity: number;
+  /** Sum of the prices of the row's events, µ-units (0 when none was priced). */
+  priceMicros: number;
 }
 
 /** All usage rows of some accounts (one HGETALL each, pipelined). */
@@ -76,12 +103,28 @@ export async function readUsageRows(redis: Redis, prefix: string, accountSids: s
   results.forEach(([err, hash], i) => {
     if (err !== null) throw err;
     const accountSid = accountSids[i] as string;
-    for (const [field, value] of Object.entries(hash as Record<string, string>)) {
+    const byField = new Map<string, UsageRow>();
+    const rowOf = (field: string): UsageRow | undefined => {
       const [category, region, day] = field.split('|');
-      if (category === undefined || region === undefined || day === undefined) continue;
-      if (!(USAGE_CATEGORIES as readonly string[]).includes(category)) continue;
-      rows.push({ accountSid, category: category as UsageCategory, region, day, quantity: Number(value) });
+      if (category === undefined || region === undefined || day === undefined) return undefined;
+      if (!(USAGE_CATEGORIES as readonly string[]).includes(category)) return undefined;
+      let row = byField.get(field);
+      if (row === undefined) {
+        row = { accountSid, category: category as UsageCategory, region, day, quantity: 0, priceMicros: 0 };
+        byField.set(field, row);
+      }
+      return row;
+    };
+    for (const [field, value] of Object.entries(hash as Record<string, string>)) {
+      if (field.startsWith(PRICE_FIELD_PREFIX)) {
+        const row = rowOf(field.slice(PRICE_FIELD_PREFIX.length));
+        if (row !== undefined) row.priceMicros += Number(value);
+      } else {
+        const row = rowOf(field);
+        if (row !== undefined) row.quantity += Number(value);
+      }
     }
+    rows.push(...byField.values());
   });
   return rows;
 }
@@ -91,11 +134,11 @@ export async function readUsageRows(redis: Redis, prefix: string, accountSids: s
 /**
  * Categories the API reports that are sums of stored ones, as the 2010-04-01
  * API has them: `calls` is inbound + outbound minutes; `totalprice` is the sum
- * of the prices (no rated category exists yet, so it is 0 until prices do).
+ * of the prices of every category (its quantity is that price, not a count).
  */
 export const DERIVED_USAGE = {
   calls: ['calls-inbound', 'calls-outbound'],
-  totalprice: [],
+  totalprice: USAGE_CATEGORIES,
 } as const satisfies Record<string, readonly UsageCategory[]>;
 
 export type ReportCategory = UsageCategory | keyof typeof DERIVED_USAGE;
@@ -137,8 +180,10 @@ export interface UsageTotal {
   startDate: string;
   endDate: string;
   quantity: number;
-  /** Quantity per region within the total. */
+  /** Quantity per region within the total (for `totalprice`: its price per region, µ-units). */
   byRegion: Record<string, number>;
+  /** Price of the total, µ-units. */
+  priceMicros: number;
 }
 
 export interface UsageQuery {
@@ -173,7 +218,7 @@ export function summarizeUsage(rows: UsageRow[], q: UsageQuery): UsageTotal[] {
   const totals = new Map<string, UsageTotal>();
   if (q.groupBy === 'all') {
     for (const category of categories) {
-      totals.set(category, { category, startDate: q.startDate, endDate: q.endDate, quantity: 0, byRegion: {} });
+      totals.set(category, { category, startDate: q.startDate, endDate: q.endDate, quantity: 0, byRegion: {}, priceMicros: 0 });
     }
   }
   for (const row of rows) {
@@ -183,9 +228,12 @@ export function summarizeUsage(rows: UsageRow[], q: UsageQuery): UsageTotal[] {
     for (const category of reportCategoriesOf(row.category)) {
       if (!categories.includes(category)) continue;
       const key = q.groupBy === 'all' ? category : `${category}|${startDate}`;
-      const total = totals.get(key) ?? { category, startDate, endDate, quantity: 0, byRegion: {} };
-      total.quantity += row.quantity;
-      total.byRegion[row.region] = (total.byRegion[row.region] ?? 0) + row.quantity;
+      const total = totals.get(key) ?? { category, startDate, endDate, quantity: 0, byRegion: {}, priceMicros: 0 };
+      // totalprice counts money: its quantity is the price (µ-units), per region too.
+      const amount = category === 'totalprice' ? row.priceMicros : row.quantity;
+      total.quantity += amount;
+      total.byRegion[row.region] = (total.byRegion[row.region] ?? 0) + amount;
+      total.priceMicros += row.priceMicros;
       totals.set(key, total);
     }
   }

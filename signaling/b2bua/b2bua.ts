@@ -293,7 +293,8 @@ export class B2bua implements B2buaCore {
     this.persist(call, reason);
     try {
       const forwardedHome = call.b.invite?.headers.get(EDGE_REGION_HEADER) !== undefined;
-      this.opts.onCallEnded?.({ sid: call.sid, from: call.from, to: call.to, createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: Date.now(), reason, forwardedHome, traceKey: call.a.callId });
+      const progressAt = call.ringingAt ?? call.answeredAt;
+      this.opts.onCallEnded?.({ sid: call.sid, from: call.from, to: call.to, createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: Date.now(), reason, forwardedHome, traceKey: call.a.callId, ...(progressAt !== undefined ? { postDialDelayMs: progressAt - call.createdAt } : {}) });
     } catch (e) {
       this.log.warn('onCallEnded hook failed', { sid: call.sid, error: e as Error });
     }

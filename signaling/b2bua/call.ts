@@ -83,6 +83,8 @@ export interface Call {
   /** performance.now() when the INVITE arrived (INVITE→200 histogram); absent for calls adopted from the store. */
   readonly receivedAt?: number;
   answeredAt: number | undefined;
+  /** First 180/183 from the B side: post-dial delay ends here (or at the answer). */
+  ringingAt?: number;
   /** The A leg was cancelled (CANCEL, or Timer C): any late 2xx from B is ACKed and BYEd. */
   cancelled: boolean;
   reinvite: PendingReinvite | undefined;

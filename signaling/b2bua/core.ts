@@ -104,6 +104,8 @@ export interface EndedCall {
   forwardedHome: boolean;
   /** Key of the call's placement trace here (the first leg's SIP Call-ID). */
   traceKey: string;
+  /** INVITE to the first ringing or the answer, ms; absent when neither came. */
+  postDialDelayMs?: number;
 }
 
 export interface B2buaCounters {

@@ -252,6 +252,7 @@ export class NewCallHandler {
 
   private async onBProvisional(call: Call, res: SipResponse): Promise<void> {
     if (call.state !== 'proceeding' || call.cancelled || res.status === 100) return;
+    call.ringingAt ??= Date.now();
     const toTag = getTag(res.headers.get('To') ?? '');
     if (toTag !== undefined) call.b.remoteTag ??= toTag;
     let body: Buffer | undefined;

@@ -9,6 +9,7 @@ import { applicationKey, type ApplicationRecord } from '../../regions/store/appl
 import { findNumber } from '../../regions/store/numbers.js';
 import { keys } from '../../regions/store/keys.js';
 import type { AccountRecord } from '../../regions/store/schema.js';
+import { callTags } from '../../regions/store/tags.js';
 import type { AppTarget } from '../router/runner.js';
 
 export interface AppBinding {
@@ -18,6 +19,8 @@ export interface AppBinding {
   applicationSid: string | undefined;
   app: AppTarget;
   statusCallback: { url: string; method: 'GET' | 'POST' } | undefined;
+  /** The number's and the application's tags: the call carries them. */
+  tags: string[];
 }
 
 export type AppResolution = { kind: 'none' } | { kind: 'app'; binding: AppBinding } | { kind: 'refused'; reason: string };
@@ -67,6 +70,7 @@ export class AppResolver {
             : {}),
           timeoutMs: timeoutS * 1000,
         },
+        tags: callTags(num.tags, app?.tags),
         statusCallback: cbUrl !== undefined && cbUrl !== '' ? { url: cbUrl, method: (app?.statusCallbackMethod ?? num.statusCallbackMethod) ?? 'POST' } : undefined,
       },
     };

@@ -81,6 +81,8 @@ interface InboundCall {
   /** performance.now() when the INVITE was taken (INVITE→200 histogram). */
   receivedAt: number;
   answeredAt: number | undefined;
+  /** When the INVITE arrived: the post-dial delay runs from here to the answer. */
+  invitedAt: number;
   state: 'offered' | 'answered' | 'ended';
 }
 
@@ -109,6 +111,7 @@ export class InboundAppCalls {
    */
   async accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding, need?: MediaNeed): Promise<void> {
     const receivedAt = performance.now();
+    const invitedAt = Date.now();
     const callId = req.headers.get('Call-ID')!;
     const partyTag = getTag(req.headers.get('From') ?? '') ?? '';
     const platformTag = generateTag();
@@ -177,6 +180,7 @@ export class InboundAppCalls {
       ...(binding.applicationSid !== undefined ? { applicationSid: binding.applicationSid } : {}),
       url: binding.app.url,
       method: binding.app.method,
+      ...(binding.tags.length > 0 ? { tags: binding.tags } : {}),
       dateCreated: now,
       dateUpdated: now,
     };
@@ -195,7 +199,7 @@ export class InboundAppCalls {
       reject: (reason) => this.reject(call, reason),
       hangup: () => this.hangup(call),
     }, legMedia, false);
-    call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, sdp: { party: partySdp, toParty: toPartySdp }, dialog: undefined, receivedAt, answeredAt: undefined, state: 'offered' };
+    call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, sdp: { party: partySdp, toParty: toPartySdp }, dialog: undefined, receivedAt, answeredAt: undefined, invitedAt, state: 'offered' };
     this.calls.set(sid, call);
     this.opts.calls.add(sid, 'inbound-app');
     this.b2bua.attachDialog(callId, localTag, (r, t) => this.onInDialog(call, r, t));
@@ -296,7 +300,7 @@ export class InboundAppCalls {
     void this.media.delete(call.nodeId, call.callId).catch(() => {});
     const endedAt = Date.now();
     if (wasAnswered) this.b2bua.counters.completed++;
-    const end = { accountSid: call.rec.accountSid, category: 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status, traceKey: call.callId } as const;
+    const end = { accountSid: call.rec.accountSid, category: 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status, traceKey: call.callId, postDialDelayMs: wasAnswered ? call.answeredAt! - call.invitedAt : undefined } as const;
     const onUsageError = (e: unknown): void => this.log.warn('usage write failed', { sid: call.rec.sid, error: e as Error });
     const duration = wasAnswered ? Math.round((endedAt - call.answeredAt!) / 1000) : 0;
     call.rec = (await this.records.finish(call.rec.sid, end, onUsageError).catch(() => undefined)) ?? { ...call.rec, status: wasAnswered ? 'completed' : status, duration };

@@ -198,6 +198,7 @@ export class Originator implements LegDialer {
     void this.callback(call, 'initiated');
     const ringMs = (rec.timeout ?? this.opts.defaultRingSeconds ?? 60) * 1000;
     call.ringTimer = setTimeout(() => this.cancel(call, 'no-answer'), ringMs);
+    call.invitedAt = Date.now();
     call.tx = this.stack.sendRequest(invite, dest, {
       onProvisional: (res) => void this.onProvisional(call, res).catch((e: unknown) => this.onError(call, e)),
       onFinal: (res) => void this.onFinal(call, res).catch((e: unknown) => this.onError(call, e)),
@@ -247,6 +248,7 @@ export class Originator implements LegDialer {
   }
 
   private async onProvisional(call: OutboundCall, res: SipResponse): Promise<void> {
+    if (call.state === 'calling' && (res.status === 180 || res.status === 183)) this.notePostDialDelay(call);
     if (call.state !== 'calling' || res.status === 100 || call.rec.status === 'ringing') return;
     call.rec = (await this.records.update(call.rec.sid, { status: 'ringing' })) ?? call.rec;
     void this.callback(call, 'ringing');
@@ -266,6 +268,7 @@ export class Originator implements LegDialer {
       return;
     }
     clearTimeout(call.ringTimer);
+    this.notePostDialDelay(call);
     const toTag = getTag(res.headers.get('To') ?? '') ?? '';
     call.sdp = { party: res.body.toString('utf8') };
     const partySdp = call.sdp.party;
@@ -374,9 +377,14 @@ export class Originator implements LegDialer {
       this.media.release(sid);
       this.media.delete(call.mediaNodeId, sid).catch(() => {});
     }
-    const end = { accountSid: call.rec.accountSid, category: 'calls-outbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode, traceKey: sid } as const;
+    const end = { accountSid: call.rec.accountSid, category: 'calls-outbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode, traceKey: sid, postDialDelayMs: call.postDialDelayMs } as const;
     call.rec = (await this.records.finish(sid, end, (e) => this.log.warn('usage write failed', { callSid: sid, error: e as Error }))) ?? call.rec;
     await this.callback(call, 'completed');
+  }
+
+  /** The first ringing or answer ends the post-dial delay (INVITE sent → 180/183/2xx); later ones do not move it. */
+  private notePostDialDelay(call: OutboundCall): void {
+    if (call.invitedAt !== undefined) call.postDialDelayMs ??= Date.now() - call.invitedAt;
   }
 
   /** Status callback for `event`, if the call subscribed to it (default: completed only). */

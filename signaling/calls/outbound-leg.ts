@@ -31,6 +31,9 @@ export interface OutboundCall {
   tx: ClientTransaction | undefined;
   dialog: Dialog | undefined;
   answeredAt: number | undefined;
+  /** When the INVITE was sent, and the post-dial delay once the first 180/183 or 2xx came. */
+  invitedAt?: number;
+  postDialDelayMs?: number;
   ringTimer: NodeJS.Timeout | undefined;
   state: 'calling' | 'answered' | 'ended';
   sequence: number;

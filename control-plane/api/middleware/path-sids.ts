@@ -21,6 +21,8 @@ export const PATH_SID_PREFIXES: Readonly<Record<string, SidPrefix>> = {
   Members: 'CA',
   Keys: 'SK',
   Authorizations: 'CN',
+  Trackers: 'TK',
+  PriceOverrides: 'PO',
 };
 
 /** Names that stand where a SID could, and are not one. */

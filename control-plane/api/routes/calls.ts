@@ -8,6 +8,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { MeshError } from '../../../regions/core/errors.js';
 import { FINAL_CALL_STATUSES, type CallRecord } from '../../../regions/store/call-records.js';
 import { apiDate } from '../../../regions/store/schema.js';
+import { callTags } from '../../../regions/store/tags.js';
 import { newSid } from '../../store/ids.js';
 import { apiError, badParam, notFound } from '../errors.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
@@ -33,12 +34,14 @@ export function registerCallRoutes(app: OpenAPIHono<TenantEnv>): void {
       const f = c.req.valid('form');
       const { stores, deps, now } = c.get('api');
       const account = c.get('target');
+      let appTags: string[] | undefined;
       let voice: Pick<CallRecord, 'url' | 'method' | 'fallbackUrl' | 'fallbackMethod' | 'statusCallback' | 'statusCallbackMethod'>;
       if (f.ApplicationSid !== undefined) {
         // The application's URLs win over Url/Method, as in the 2010-04-01 API.
         const application = await stores.applications.getOwned(account.sid, f.ApplicationSid);
         if (application === undefined) throw badParam('ApplicationSid', `${f.ApplicationSid} is not an application of this account`);
         if (application.voiceUrl === undefined) throw badParam('ApplicationSid', 'the application has no VoiceUrl');
+        appTags = application.tags;
         voice = {
           url: application.voiceUrl,
           method: application.voiceMethod,
@@ -55,6 +58,7 @@ export function registerCallRoutes(app: OpenAPIHono<TenantEnv>): void {
         throw apiError('BAD_REQUEST', 'Missing required parameter Url (or ApplicationSid)', 21205, 'Url');
       }
       const at = now();
+      const tags = callTags(f.Tags, appTags);
       const call: CallRecord = {
         sid: newSid('CA'),
         accountSid: account.sid,
@@ -68,6 +72,7 @@ export function registerCallRoutes(app: OpenAPIHono<TenantEnv>): void {
         ...(f.StatusCallback === undefined ? {} : { statusCallback: f.StatusCallback, statusCallbackMethod: f.StatusCallbackMethod ?? 'POST' }),
         statusCallbackEvents: f.StatusCallbackEvent !== undefined && f.StatusCallbackEvent.length > 0 ? [...new Set(f.StatusCallbackEvent)] : ['completed'],
         timeout: f.Timeout ?? 60,
+        ...(tags.length > 0 ? { tags } : {}),
         dateCreated: apiDate(at),
         dateUpdated: apiDate(at),
       };

@@ -5,9 +5,11 @@ import { registerAuthorizationRoutes } from './authorizations.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerNumberRoutes } from './numbers.js';
 import { registerPlacementRoutes } from './placements.js';
+import { registerPriceOverrideRoutes } from './price-overrides.js';
 import { registerQueueMemberRoutes } from './queue-members.js';
 import { registerQueueRoutes } from './queues.js';
 import { registerRecordingRoutes } from './recordings.js';
+import { registerTrackerRoutes } from './trackers.js';
 import { registerUsageRoutes } from './usage.js';
 
 /** Routes beyond Accounts and Calls. */
@@ -21,4 +23,6 @@ export function registerResourceRoutes(app: OpenAPIHono<TenantEnv>): void {
   registerUsageRoutes(app);
   registerKeyRoutes(app);
   registerAuthorizationRoutes(app);
+  registerTrackerRoutes(app);
+  registerPriceOverrideRoutes(app);
 }

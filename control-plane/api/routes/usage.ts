@@ -4,6 +4,7 @@
  */
 import { createRoute, z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { readTagUsageRows } from '../../../regions/store/tag-usage.js';
 import { readUsageRows, summarizeUsage, usageDay } from '../../../regions/store/usage.js';
 import { pageMeta, pageOffset, PagingQuery } from '../paging.js';
 import { AccountSidParam, accountUri, API_VERSION, errorResponses, json } from '../schemas/common.js';
@@ -31,7 +32,7 @@ async function listUsage(c: Context<TenantEnv>, q: z.infer<typeof Query>, sub: U
   const end = resolveDate(q.EndDate ?? usageDay(today.getTime()), today);
   const include = q.IncludeSubaccounts === undefined || q.IncludeSubaccounts.toLowerCase() === 'true';
   const sids = [account.sid, ...(include ? await stores.accounts.subaccountSids(account.sid) : [])];
-  const rows = await readUsageRows(deps.redis, deps.keyPrefix, sids);
+  const rows = q.Tag === undefined ? await readUsageRows(deps.redis, deps.keyPrefix, sids) : await readTagUsageRows(deps.redis, deps.keyPrefix, sids, q.Tag);
   const totals = summarizeUsage(rows, {
     ...subresourceQuery(sub, today, start, end),
     ...(q.Category === undefined ? {} : { category: q.Category }),

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { ApplicationRecord } from '../../store/resources.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
+import { TagsField, TagsSchema } from './tags.js';
 import { accountUri, API_VERSION, applyClearable, ClearableUrlField, FriendlyNameField, HttpMethodField } from './common.js';
 
 export const ApplicationForm = z.object({
@@ -13,6 +14,8 @@ export const ApplicationForm = z.object({
   StatusCallbackMethod: HttpMethodField.optional(),
   /** Ours: seconds to wait for each instruction document before the fallback URL is used. */
   VoiceTimeout: z.coerce.number().int().min(1).max(15).optional().openapi({ description: 'Seconds (1-15) to wait for each instruction document before VoiceFallbackUrl is requested. Default 5.' }),
+  /** Ours: every call through the application carries these tags. */
+  Tags: TagsField.optional(),
 });
 
 export const ListApplicationsQuery = z.object({ FriendlyName: z.string().optional() });
@@ -30,6 +33,7 @@ export const ApplicationSchema = z
     status_callback: z.string().nullable(),
     status_callback_method: z.string(),
     voice_timeout: z.number(),
+    tags: TagsSchema,
     date_created: z.string(),
     date_updated: z.string(),
     uri: z.string(),
@@ -51,6 +55,7 @@ export function renderApplication(a: ApplicationRecord): z.infer<typeof Applicat
     status_callback: a.statusCallback ?? null,
     status_callback_method: a.statusCallbackMethod,
     voice_timeout: a.voiceTimeout ?? 5,
+    tags: a.tags ?? [],
     date_created: a.dateCreated,
     date_updated: a.dateUpdated,
     uri: `${accountUri(a.accountSid)}/Applications/${a.sid}.json`,
@@ -72,5 +77,6 @@ export function applyApplicationForm(base: ApplicationRecord, f: z.infer<typeof 
   applyClearable(next, 'statusCallback', f.StatusCallback);
   if (f.StatusCallbackMethod !== undefined) next.statusCallbackMethod = f.StatusCallbackMethod;
   if (f.VoiceTimeout !== undefined) next.voiceTimeout = f.VoiceTimeout;
+  if (f.Tags !== undefined) next.tags = f.Tags;
   return next;
 }

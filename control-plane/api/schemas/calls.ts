@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { CallRecord } from '../../../regions/store/call-records.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
+import { TagsField, TagsSchema } from './tags.js';
 import { accountUri, API_VERSION, E164, HttpMethodField, repeated, UrlField } from './common.js';
 
 /** Who a call may go to or come from: an E.164 number, a SIP URI, or a client name. */
@@ -21,6 +22,8 @@ export const CreateCallForm = z.object({
   StatusCallbackMethod: HttpMethodField.optional(),
   StatusCallbackEvent: repeated(CallEventField).optional(),
   Timeout: z.coerce.number().int().min(1).max(600).optional(),
+  /** Extension: the call's own tags; it carries its application's too. */
+  Tags: TagsField.optional(),
 });
 
 export const UpdateCallForm = z.object({
@@ -74,6 +77,8 @@ export const CallSchema = z
     trunk_sid: z.string().nullable(),
     /** Extension: the home region anchoring the call. */
     region: z.string(),
+    /** Extension: the call's tags (its own, its number's and its application's). */
+    tags: TagsSchema,
     date_created: z.string(),
     date_updated: z.string(),
     uri: z.string(),
@@ -98,8 +103,8 @@ export function renderCall(r: CallRecord): z.infer<typeof CallSchema> {
     start_time: r.startTime ?? null,
     end_time: r.endTime ?? null,
     duration: r.duration === undefined ? null : String(r.duration),
-    price: null,
-    price_unit: 'USD',
+    price: r.price ?? null,
+    price_unit: r.priceUnit ?? 'USD',
     direction: r.direction,
     answered_by: null,
     api_version: API_VERSION,
@@ -109,6 +114,7 @@ export function renderCall(r: CallRecord): z.infer<typeof CallSchema> {
     queue_time: '0',
     trunk_sid: null,
     region: r.region,
+    tags: r.tags ?? [],
     date_created: r.dateCreated,
     date_updated: r.dateUpdated,
     uri: `${base}.json`,

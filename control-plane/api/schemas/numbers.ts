@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { IncomingNumberRecord } from '../../../regions/store/numbers.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
+import { TagsField, TagsSchema } from './tags.js';
 import { accountUri, API_VERSION, applyClearable, ClearableUrlField, E164Field, FriendlyNameField, HttpMethodField } from './common.js';
 
 const ApplicationSidField = z.string().regex(/^AP[0-9a-f]{32}$/, 'is not an application SID');
@@ -16,6 +17,8 @@ export const UpdateNumberForm = z.object({
   StatusCallbackMethod: HttpMethodField.optional(),
   /** Extension: region the number's calls are anchored in, any region of the catalog (create default: the account's home region). */
   HomeRegion: z.string().max(64).optional(),
+  /** Extension: every call to the number carries these tags. */
+  Tags: TagsField.optional(),
 });
 
 export const CreateNumberForm = UpdateNumberForm.extend({
@@ -39,6 +42,7 @@ export const NumberSchema = z
     status_callback_method: z.string(),
     capabilities: z.object({ voice: z.boolean(), sms: z.boolean(), mms: z.boolean(), fax: z.boolean() }),
     home_region: z.string(),
+    tags: TagsSchema,
     api_version: z.string(),
     date_created: z.string(),
     date_updated: z.string(),
@@ -63,6 +67,7 @@ export function renderNumber(n: IncomingNumberRecord): z.infer<typeof NumberSche
     status_callback_method: n.statusCallbackMethod ?? 'POST',
     capabilities: { voice: true, sms: false, mms: false, fax: false },
     home_region: n.homeRegion,
+    tags: n.tags ?? [],
     api_version: API_VERSION,
     date_created: n.dateCreated,
     date_updated: n.dateUpdated,
@@ -87,5 +92,6 @@ export function applyNumberForm(base: IncomingNumberRecord, f: z.infer<typeof Up
   if (f.StatusCallbackMethod !== undefined) next.statusCallbackMethod = f.StatusCallbackMethod;
   // Checked against the catalog by the route before it gets here.
   if (f.HomeRegion !== undefined) next.homeRegion = f.HomeRegion;
+  if (f.Tags !== undefined) next.tags = f.Tags;
   return next;
 }

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { REPORT_CATEGORIES, type ReportCategory, USAGE_DESCRIPTIONS, USAGE_UNITS, usageDay, type UsageQuery, type UsageTotal } from '../../../regions/store/usage.js';
+import { TAG_PATTERN } from '../../../regions/store/tags.js';
+import { formatMicros } from '../../../regions/pricing/money.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
 import { accountUri, API_VERSION } from './common.js';
 
@@ -14,6 +16,8 @@ export const UsageQuerySchema = z.object({
   IncludeSubaccounts: z.enum(['true', 'false', 'True', 'False']).optional(),
   /** Extension: only usage in this region. */
   Region: z.string().max(64).optional(),
+  /** Extension: only the minutes of calls carrying this tag (call categories only). */
+  Tag: z.string().regex(TAG_PATTERN, 'must be a tag: 1-32 characters of a-z, 0-9, _ and -').optional(),
 });
 
 export const USAGE_SUBRESOURCES = ['Daily', 'Monthly', 'Yearly', 'AllTime', 'Today', 'Yesterday', 'ThisMonth', 'LastMonth'] as const;
@@ -81,9 +85,14 @@ function amount(n: number): string {
   return String(Math.round(n * 1e6) / 1e6);
 }
 
+/** Usage prices: decimal strings from integer µ-units, at least two decimals ("0.028", "1.50"). */
+const money = (micros: number): string => formatMicros(micros, 2);
+
 export function renderUsage(accountSid: string, t: UsageTotal, asOf: Date, listPath: string): z.infer<typeof UsageRecordSchema> {
+  // totalprice's quantity is money (µ-units): rendered as a price, not a count.
+  const render = t.category === 'totalprice' ? money : amount;
   const byRegion: Record<string, string> = {};
-  for (const [region, q] of Object.entries(t.byRegion)) byRegion[region] = amount(q);
+  for (const [region, q] of Object.entries(t.byRegion)) byRegion[region] = render(q);
   const query = new URLSearchParams({ Category: t.category, StartDate: t.startDate, EndDate: t.endDate });
   return {
     account_sid: accountSid,
@@ -94,11 +103,11 @@ export function renderUsage(accountSid: string, t: UsageTotal, asOf: Date, listP
     start_date: t.startDate,
     end_date: t.endDate,
     // Quantities are kept as one running sum per category, so count and usage are the same number.
-    count: amount(t.quantity),
+    count: render(t.quantity),
     count_unit: USAGE_UNITS[t.category],
-    usage: amount(t.quantity),
+    usage: render(t.quantity),
     usage_unit: USAGE_UNITS[t.category],
-    price: '0',
+    price: money(t.priceMicros),
     price_unit: 'usd',
     usage_by_region: byRegion,
     uri: `${listPath}?${query.toString()}`,

@@ -198,6 +198,8 @@ function sidPrefixBefore(path: string, name: string): string {
     Queues: 'QU',
     Keys: 'SK',
     Authorizations: 'CN',
+    Trackers: 'TK',
+    PriceOverrides: 'PO',
   };
   const prefix = table[collection];
   if (prefix === undefined) throw new Error(`no SID kind known for ${path} :${name}`);

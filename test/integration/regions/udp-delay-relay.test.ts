@@ -115,7 +115,10 @@ describe('UdpDelayRelay', () => {
     const later = await paced(near, ends.listen, 10, 3, 100);
     await sleep(40);
     const delays = [...later].map(([seq, t]) => (target.arrivals.get(seq) ?? NaN) - t);
-    expect(Math.abs(median(delays) - 5)).toBeLessThanOrEqual(2);
+    // The new delay applies: never shorter than 5 ms, and nowhere near the old 60 ms. Timers only fire
+    // late, by a few ms on a machine busy with other work, so the upper bound is loose.
+    expect(median(delays)).toBeGreaterThanOrEqual(4);
+    expect(median(delays)).toBeLessThan(15);
   });
 
   it('drops everything while blocked (including what was queued) and relays again once restored', async () => {

@@ -43,7 +43,7 @@ describe('AppResolver', () => {
     const app: ApplicationRecord = {
       sid: 'AP1', accountSid: 'AC1', friendlyName: 'a', voiceUrl: 'http://app/voice', voiceMethod: 'GET',
       voiceFallbackUrl: 'http://app/fallback', voiceFallbackMethod: 'POST', statusCallback: 'http://app/status', statusCallbackMethod: 'POST',
-      voiceTimeout: 3, dateCreated: now, dateUpdated: now,
+      voiceTimeout: 3, tags: ['campaign', 'eu'], dateCreated: now, dateUpdated: now,
     };
     await redis.set(applicationKey(PREFIX, 'AP1'), JSON.stringify(app));
   });
@@ -56,7 +56,7 @@ describe('AppResolver', () => {
   });
 
   it('the application’s URLs, methods and timeout; the number is found with or without the +', async () => {
-    await number('+15550000002', { applicationSid: 'AP1', voiceUrl: 'http://number/ignored' });
+    await number('+15550000002', { applicationSid: 'AP1', voiceUrl: 'http://number/ignored', tags: ['print', 'eu'] });
     const r = await resolver.resolve('15550000002');
     expect(r).toMatchObject({
       kind: 'app',
@@ -65,13 +65,15 @@ describe('AppResolver', () => {
         applicationSid: 'AP1',
         app: { url: 'http://app/voice', method: 'GET', fallbackUrl: 'http://app/fallback', fallbackMethod: 'POST', timeoutMs: 3000 },
         statusCallback: { url: 'http://app/status', method: 'POST' },
+        // The call carries the number's and the application's tags, once each, sorted.
+        tags: ['campaign', 'eu', 'print'],
       },
     });
   });
 
   it('a number’s own VoiceUrl with the default 5 s timeout', async () => {
     await number('+15550000003', { voiceUrl: 'http://number/voice', voiceMethod: 'POST' });
-    expect(await resolver.resolve('+15550000003')).toMatchObject({ kind: 'app', binding: { applicationSid: undefined, app: { url: 'http://number/voice', timeoutMs: 5000 } } });
+    expect(await resolver.resolve('+15550000003')).toMatchObject({ kind: 'app', binding: { applicationSid: undefined, app: { url: 'http://number/voice', timeoutMs: 5000 }, tags: [] } });
   });
 
   it('refuses calls for a suspended account, a missing account or a missing application', async () => {

@@ -52,6 +52,16 @@ describe('decideAccess', () => {
     expect(ask({ principal: dev, authorization: { ...grant, developerAccountSid: 'ACother' } })).toBe('not-found');
     expect(ask({ principal: dev, authorization: grant, target: { ...child, status: 'suspended' } })).toBe('inactive');
   });
+  it('trackers:read grants reading trackers only', () => {
+    const trackersOnly = { ...grant, permissions: { trackers: ['read' as const] } };
+    expect(ask({ principal: dev, authorization: trackersOnly, segment: 'Trackers' })).toBe('allow');
+    expect(ask({ principal: dev, authorization: trackersOnly, segment: 'Trackers', verb: 'write' })).toBe('forbidden');
+    for (const segment of ['Calls', 'IncomingPhoneNumbers', 'Usage', 'Recordings', '']) {
+      expect(ask({ principal: dev, authorization: trackersOnly, segment })).toBe('forbidden');
+    }
+    // Without the permission, no trackers either.
+    expect(ask({ principal: dev, authorization: grant, segment: 'Trackers' })).toBe('forbidden');
+  });
   it('maps HTTP methods to verbs', () => {
     expect([verbOf('GET'), verbOf('HEAD'), verbOf('POST'), verbOf('PUT'), verbOf('DELETE')]).toEqual(['read', 'read', 'write', 'write', 'delete']);
   });

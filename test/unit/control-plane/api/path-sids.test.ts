@@ -15,10 +15,12 @@ describe('badPathSid', () => {
     expect(badPathSid(`${base}/${sid('AC')}/Queues/${sid('QU')}/Members/${sid('CA')}`)).toBeUndefined();
     expect(badPathSid(`${base}/${sid('AC')}/Recordings/${sid('RE')}.wav`)).toBeUndefined();
     expect(badPathSid(`${base}/${sid('AC')}/Usage/Records/Daily`)).toBeUndefined();
+    expect(badPathSid(`${base}/${sid('AC')}/Trackers/${sid('TK')}/Measurements`)).toBeUndefined();
   });
   it('names the first segment that is not a SID of its kind', () => {
     expect(badPathSid(`${base}/${sid('AC')}:usage/Calls`)).toBe(`${sid('AC')}:usage`);
     expect(badPathSid(`${base}/${sid('AC')}/Calls/${sid('QU')}`)).toBe(sid('QU'));
+    expect(badPathSid(`${base}/${sid('AC')}/Trackers/${sid('CA')}/Measurements`)).toBe(sid('CA'));
     expect(badPathSid(`${base}/${sid('AC')}/Queues/${sid('QU')}:members`)).toBe(`${sid('QU')}:members`);
     expect(badPathSid(`${base}/${sid('AC', 'A')}`)).toBe(sid('AC', 'A'));
     expect(badPathSid(`${base}/${sid('AC')}/Queues/${sid('QU')}/Members/Back`)).toBe('Back');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { subresourceQuery, resolveDate } from '../../../../control-plane/api/schemas/usage.js';
 import { summarizeUsage, type UsageRow } from '../../../../regions/store/usage.js';
 
-const row = (category: UsageRow['category'], region: string, day: string, quantity: number): UsageRow => ({ accountSid: 'AC1', category, region, day, quantity });
+const row = (category: UsageRow['category'], region: string, day: string, quantity: number, priceMicros = 0): UsageRow => ({ accountSid: 'AC1', category, region, day, quantity, priceMicros });
 const rows = [
   row('calls-outbound', 'us-east', '2026-03-01', 2),
   row('calls-outbound', 'eu-west', '2026-03-02', 1.5),
@@ -33,6 +33,24 @@ describe('summarizeUsage', () => {
       ['2026-04-01', '2026-04-30', 10],
       ['2026-03-01', '2026-03-31', 3.5],
     ]);
+  });
+});
+
+describe('priced usage', () => {
+  const priced = [
+    row('calls-outbound', 'us-east', '2026-03-01', 2, 28000),
+    row('calls-inbound', 'eu-west', '2026-03-01', 1, 10000),
+    row('recordings', 'us-east', '2026-03-01', 1, 2500),
+    row('api-requests', 'us-east', '2026-03-01', 40),
+  ];
+  it('each category carries its price; calls sums inbound and outbound', () => {
+    const t = summarizeUsage(priced, { startDate: '2026-03-01', endDate: '2026-03-31', groupBy: 'all' });
+    expect(t.find((x) => x.category === 'calls-outbound')?.priceMicros).toBe(28000);
+    expect(t.find((x) => x.category === 'calls')).toMatchObject({ quantity: 3, priceMicros: 38000 });
+  });
+  it('totalprice sums the prices of every category (quantity and per region in µ-units), not the counts', () => {
+    const t = summarizeUsage(priced, { startDate: '2026-03-01', endDate: '2026-03-31', groupBy: 'all', category: 'totalprice' });
+    expect(t).toEqual([expect.objectContaining({ category: 'totalprice', quantity: 40500, priceMicros: 40500, byRegion: { 'us-east': 30500, 'eu-west': 10000 } })]);
   });
 });
 
