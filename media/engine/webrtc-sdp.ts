@@ -5,7 +5,10 @@
  * - the SDP rtpengine returns *to a browser* must be WebRTC: ICE (`force`:
  *   rtpengine's own candidates, full ICE), DTLS-SRTP under
  *   `UDP/TLS/RTP/SAVPF`, RTCP multiplexed on the RTP port (RFC 8843 / 8829
- *   require rtcp-mux of browsers), `a=mid` present (BUNDLE needs it);
+ *   require rtcp-mux of browsers), `a=mid` present (BUNDLE needs it). The
+ *   DTLS role is left to rtpengine (it answers a browser's `actpass` with
+ *   `active`): forcing `DTLS: passive` left Chromium's dtlsState at
+ *   `connecting` in the browser test;
  * - the SDP rtpengine returns *from a browser's* SDP, for the platform side
  *   or a SIP peer, is plain: `RTP/AVP`, no ICE, no DTLS, RTCP on its own port;
  * - a browser's offer without PCMU (some offer Opus only) gets PCMU added by
@@ -47,7 +50,6 @@ export function webrtcSdpOptions(side: WebrtcSide, sdp: string, isOffer: boolean
       transportProtocol: 'UDP/TLS/RTP/SAVPF',
       // In an offer to a browser rtpengine offers and requires rtcp-mux; in an answer it accepts the browser's.
       rtcpMux: isOffer ? ['offer', 'require'] : ['accept'],
-      dtls: 'passive',
       flags: ['generate-mid'],
     };
   }
