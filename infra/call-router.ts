@@ -79,9 +79,9 @@ export function lateInboundApps(): { apps: InboundApps; bind(target: InboundApps
   return {
     apps: {
       resolve: (dialed) => (target === undefined ? Promise.resolve({ kind: 'none' }) : target.resolve(dialed)),
-      accept: (req, tx, source, dialed, binding, need) => {
+      accept: (req, tx, source, dialed, binding, need, client) => {
         if (target === undefined) return Promise.reject(new MeshError('SERVICE_UNAVAILABLE', 'call router not started'));
-        return target.accept(req, tx, source, dialed, binding, need);
+        return target.accept(req, tx, source, dialed, binding, need, client);
       },
     },
     bind: (t) => {
@@ -134,6 +134,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
       dtmf,
       recordingsDir,
       rtpAddress: config.sip.address,
+      ...(r.partyIsBrowser === true ? { partyIsBrowser: true } : {}),
     });
   }
   const publicBaseUrl = config.router.publicBaseUrl ?? `http://${config.controlPlane.address}:${config.controlPlane.port}`;
@@ -170,7 +171,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     cache,
     apps: {
       resolve: (dialed) => resolver.resolve(dialed),
-      accept: (req, tx, source, dialed, binding, need) => inbound.accept(req, tx, source, dialed, binding, need),
+      accept: (req, tx, source, dialed, binding, need, client) => inbound.accept(req, tx, source, dialed, binding, need, client),
     },
     close: () =>
       (closing ??= (async () => {

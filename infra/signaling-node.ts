@@ -40,7 +40,12 @@ import { lateInboundApps, startCallRouting, type CallRouting } from './call-rout
 import { platformSdp } from '../media/leg/index.js';
 import { webhookPolicyFromConfig } from './webhook-policy.js';
 import { ClientRegistrar } from '../signaling/clients/registrar.js';
-import { refuseAllClients, type ClientAuthenticator } from '../signaling/clients/authenticator.js';
+import type { ClientAuthenticator } from '../signaling/clients/authenticator.js';
+import { accessTokenAuthenticator } from '../signaling/clients/token-authenticator.js';
+import { ClientCalls } from '../signaling/clients/client-calls.js';
+import { AppResolver } from '../signaling/calls/app-resolver.js';
+import { AccessTokenResolver } from '../regions/auth/token-resolver.js';
+import { SecretBox } from '../regions/auth/secret-box.js';
 
 export interface SignalingNode {
   readonly config: Config;
@@ -69,6 +74,8 @@ export interface SignalingNode {
   readonly discovery: NodeDiscovery;
   /** Browser/app client registrations over WebSocket; undefined when `sip.websocket.enabled` is false. */
   readonly registrar: ClientRegistrar | undefined;
+  /** Browser/app clients' outgoing calls (their own over WebSocket, and those peer edges forward here as the home). */
+  readonly clientCalls: ClientCalls;
   /** Reload the region's carriers and the drained nodes (this one: refuse new calls; its media nodes: place nothing new) from Redis now (also done every 3 s). */
   reloadCarriers(): Promise<void>;
   /** Stop taking calls, hang up live ones, close sockets and connections. Idempotent. */
@@ -94,8 +101,8 @@ export interface SignalingNodeOptions {
   /** How long a standby keeps trying to bind the SIP address after taking the lease. Default 30000 ms. */
   bindRetryMs?: number;
   /**
-   * Who a client REGISTER over WebSocket is from (the access-token verifier plugs in here).
-   * Default `refuseAllClients`: every client is refused with 403 until tokens are wired.
+   * Who a client REGISTER or INVITE is from. Default: access tokens (`accessTokenAuthenticator`
+   * on the store, keys opened with `secretsKey`; without one every client gets 503).
    */
   clientAuthenticator?: ClientAuthenticator;
 }
@@ -206,8 +213,20 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   admission.start();
   const inboundApps = lateInboundApps();
   const ws = config.sip.websocket;
+  // Browser/app clients: access tokens verified with the key secrets sealed under the platform secrets key.
+  if (config.secretsKey === undefined && opts.clientAuthenticator === undefined) {
+    nlog.warn('no secretsKey (SECRETS_KEY): access tokens cannot be verified, so every browser/app client is refused with 503 until one is configured');
+  }
+  const clientAuthenticator =
+    opts.clientAuthenticator ??
+    accessTokenAuthenticator(new AccessTokenResolver({ redis, keyPrefix: config.redis.keyPrefix, secrets: config.secretsKey === undefined ? undefined : SecretBox.fromText(config.secretsKey) }));
+  const clientCalls = new ClientCalls(clientAuthenticator, new AppResolver(redis, config.redis.keyPrefix), stack, {
+    region: config.region,
+    nodeId,
+    timeoutMs: Math.max(config.redis.commandTimeoutMs * 4, 2000),
+  });
   const registrar = ws.enabled
-    ? new ClientRegistrar(stack, redis, opts.clientAuthenticator ?? refuseAllClients, nlog, {
+    ? new ClientRegistrar(stack, redis, clientAuthenticator, nlog, {
         region: config.region,
         nodeId,
         keyPrefix: config.redis.keyPrefix,
@@ -256,6 +275,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
     ...(registrar !== undefined ? { onClientRegister: (req, tx, source) => registrar.handle(req, tx, source) } : {}),
+    clientCalls,
   });
 
   // A media node reported dead: the owners of the node's calls act on theirs (signaling/calls/node-calls.ts).
@@ -376,7 +396,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     ...(ws.enabled ? { websocket: `${ws.tls !== undefined ? 'wss' : 'ws'}://${config.sip.address}:${ws.port}` } : {}),
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, admission, calls, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, registrar, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, admission, calls, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, registrar, clientCalls, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,

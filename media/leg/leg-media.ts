@@ -31,6 +31,7 @@ import { isIP } from 'node:net';
 import { MeshError } from '../../regions/core/errors.js';
 import type { UdpPortPool } from '../central/port-pool.js';
 import type { MediaEngine, MediaSdpOptions } from '../engine/types.js';
+import { webrtcSdpOptions } from '../engine/webrtc-sdp.js';
 import type { DtmfSubscriber } from './dtmf-events.js';
 import { startLegRecording, assertRecordingsDir, type LegRecordingHandle } from './leg-recording.js';
 import { answerDirection, sdpAudioEndpoint as sdpAudioTarget } from '../../regions/core/sdp.js';
@@ -74,11 +75,23 @@ export interface LegMediaOptions {
   recordingIdleTimeoutMs?: number;
   /** Tone timing of sendDigits. Defaults: 100 ms tones, 100 ms gaps, `w` = 500 ms. */
   digits?: DtmfToneOptions;
+  /**
+   * The party is a browser (a WebRTC client): every renegotiation keeps its side
+   * WebRTC (ICE, DTLS-SRTP, rtcp-mux) and the platform side plain RTP, with
+   * transcoding when the browser offers no PCMU (engine/webrtc-sdp.ts). Default false.
+   */
+  partyIsBrowser?: boolean;
 }
 
 /** ng options of the platform side's renegotiations; `replace`/`ICE` as the B2BUA (B2BUA_SDP_DEFAULTS, media/engine), stated here so they hold whatever the engine's defaults. */
 const RENEGOTIATE: Pick<MediaSdpOptions, 'replace' | 'ice'> = { replace: ['origin', 'session-connection'], ice: 'remove' };
 const PLATFORM_FLAGS = ['port-latching', 'asymmetric'];
+
+/** `a` then `b`, with both flag lists kept. */
+function merged(a: MediaSdpOptions, b: MediaSdpOptions): MediaSdpOptions {
+  const flags = [...(a.flags ?? []), ...(b.flags ?? [])];
+  return { ...a, ...b, ...(flags.length > 0 ? { flags } : {}) };
+}
 
 export class LegMedia {
   private readonly opts: LegMediaOptions;
@@ -259,8 +272,8 @@ export class LegMedia {
       this.sdpVersion++;
       const partySdp = this.opts.partySdp();
       const ours = platformSdp(this.peer, { sessionId: this.sessionId, sessionVersion: this.sdpVersion, direction: answerDirection(partySdp) });
-      const offer = await engine.offer(callId, partyTag, partySdp, { ...RENEGOTIATE, extra: { 'to-tag': platformTag } });
-      const answer = await engine.answer(callId, partyTag, platformTag, ours, { ...RENEGOTIATE, flags: PLATFORM_FLAGS });
+      const offer = await engine.offer(callId, partyTag, partySdp, { ...this.fromParty(partySdp, true), extra: { 'to-tag': platformTag } });
+      const answer = await engine.answer(callId, partyTag, platformTag, ours, merged(this.toParty(false), { flags: PLATFORM_FLAGS }));
       this.platformFlagged = true;
       const now = sdpAudioTarget(offer);
       if (now !== undefined) this.endpoint = now;
@@ -289,6 +302,16 @@ export class LegMedia {
 
   // ------------------------------------------------------------ internals
 
+  /** ng options of a command given the party's SDP (what it returns goes to the platform side). */
+  private fromParty(partySdp: string, isOffer: boolean): MediaSdpOptions {
+    return this.opts.partyIsBrowser === true ? merged(RENEGOTIATE, webrtcSdpOptions('sender', partySdp, isOffer)) : { ...RENEGOTIATE };
+  }
+
+  /** ng options of a command whose returned SDP is for the party. */
+  private toParty(isOffer: boolean): MediaSdpOptions {
+    return this.opts.partyIsBrowser === true ? merged(RENEGOTIATE, webrtcSdpOptions('receiver', '', isOffer)) : { ...RENEGOTIATE };
+  }
+
   private assertOpen(): void {
     if (this.closing !== undefined) throw new MeshError('CLOSED', `leg media of ${this.opts.callId} is closed`);
   }
@@ -304,11 +327,13 @@ export class LegMedia {
       let forPlatform: string;
       if (this.opts.offerer === 'party') {
         // Same direction as the dialog's first offer: the party re-offers its SDP, the platform answers anew.
-        forPlatform = await engine.offer(callId, partyTag, this.opts.partySdp(), { ...RENEGOTIATE, extra: { 'to-tag': platformTag } });
-        await engine.answer(callId, partyTag, platformTag, ours, { ...RENEGOTIATE, flags: PLATFORM_FLAGS });
+        const partySdp = this.opts.partySdp();
+        forPlatform = await engine.offer(callId, partyTag, partySdp, { ...this.fromParty(partySdp, true), extra: { 'to-tag': platformTag } });
+        await engine.answer(callId, partyTag, platformTag, ours, merged(this.toParty(false), { flags: PLATFORM_FLAGS }));
       } else {
-        await engine.offer(callId, platformTag, ours, { ...RENEGOTIATE, flags: PLATFORM_FLAGS, extra: { 'to-tag': partyTag } });
-        forPlatform = await engine.answer(callId, platformTag, partyTag, this.opts.partySdp(), { ...RENEGOTIATE });
+        await engine.offer(callId, platformTag, ours, { ...merged(this.toParty(true), { flags: PLATFORM_FLAGS }), extra: { 'to-tag': partyTag } });
+        const partySdp = this.opts.partySdp();
+        forPlatform = await engine.answer(callId, platformTag, partyTag, partySdp, this.fromParty(partySdp, false));
       }
       this.peer = peer;
       this.platformFlagged = true;

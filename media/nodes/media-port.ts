@@ -16,6 +16,7 @@ import { isMeshError, MeshError } from '../../regions/core/errors.js';
 import { asNodeId, asRegionId } from '../../regions/core/ids.js';
 import type { LinkDelayMatrix, MediaCapability, PlacementDecision, PlacementInput } from '../../regions/placement/types.js';
 import type { MediaEngine } from '../engine/types.js';
+import { webrtcSdpOptions, type WebrtcSide } from '../engine/webrtc-sdp.js';
 import type { DiscoveredMediaNodes } from './discovered.js';
 import type { MediaNodeRegistry } from './registry.js';
 
@@ -220,17 +221,21 @@ export class RegistryMediaPort {
   }
 
   /** A node that answers "Ran out of ports" is marked full (registry.markFull), so the next placement skips it. */
-  offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string): Promise<string> {
+  /** `webrtc`: a browser's place in the command (engine/webrtc-sdp.ts); absent, plain SIP peers on both sides. */
+  offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string, webrtc?: WebrtcSide): Promise<string> {
     return this.engine(nodeId)
-      .offer(callId, fromTag, sdp, toTag === undefined ? {} : { extra: { 'to-tag': toTag } })
+      .offer(callId, fromTag, sdp, {
+        ...(webrtc === undefined ? {} : webrtcSdpOptions(webrtc, sdp, true)),
+        ...(toTag === undefined ? {} : { extra: { 'to-tag': toTag } }),
+      })
       .catch((e: unknown) => {
         if (isPortExhaustion(e)) this.registry.markFull(nodeId);
         throw e;
       });
   }
 
-  answer(nodeId: string, callId: string, fromTag: string, toTag: string, sdp: string): Promise<string> {
-    return this.engine(nodeId).answer(callId, fromTag, toTag, sdp);
+  answer(nodeId: string, callId: string, fromTag: string, toTag: string, sdp: string, webrtc?: WebrtcSide): Promise<string> {
+    return this.engine(nodeId).answer(callId, fromTag, toTag, sdp, webrtc === undefined ? {} : webrtcSdpOptions(webrtc, sdp, false));
   }
 
   delete(nodeId: string, callId: string): Promise<void> {

@@ -48,3 +48,13 @@ export function sdpAudioEndpoint(sdp: string): { address: string; port: number }
   if (address === undefined || port === undefined || port < 1 || port > 65535 || isIP(address) === 0) return undefined;
   return { address, port };
 }
+
+/**
+ * Whether an SDP's first audio stream is a WebRTC one: DTLS-SRTP
+ * (`UDP/TLS/RTP/SAVP(F)`, RFC 5764 §8) or AVPF with SRTP (`RTP/SAVPF`), what
+ * browsers offer (RFC 8827 forbids plain RTP). The answer to such an offer must
+ * keep its transport (RFC 3264 §6); a client offering `RTP/AVP` gets plain RTP.
+ */
+export function sdpIsWebrtc(sdp: string): boolean {
+  return /^m=audio \d+(?:\/\d+)? (?:UDP\/TLS\/RTP\/SAVPF?|RTP\/SAVPF)(?: |\r?$)/m.test(sdp);
+}

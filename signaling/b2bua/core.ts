@@ -5,6 +5,7 @@
  * (reanchor.ts) work through. b2bua.ts implements it and builds those parts,
  * so the dependency points one way: b2bua.ts → parts → core.ts.
  */
+import type { ClientCaller, ClientCalls } from '../clients/client-calls.js';
 import type { NodeLatencyMetrics } from '../../regions/core/metrics.js';
 import { MeshError, type ErrorCode } from '../../regions/core/errors.js';
 import type { AppBinding, AppResolution } from '../calls/app-resolver.js';
@@ -68,6 +69,12 @@ export interface B2buaOptions {
   onCallAnswered?: (answered: AnsweredCall) => void;
   /** Told once when each call ends (accounting, call records); a throwing hook is logged, never fatal. */
   onCallEnded?: (ended: EndedCall) => void;
+  /**
+   * INVITEs of browser/app clients (over WebSocket, or forwarded by a peer's edge with
+   * `X-Mesh-Client`): authenticated and routed by signaling/clients/client-calls.ts; absent:
+   * such INVITEs are treated as any other.
+   */
+  clientCalls?: Pick<ClientCalls, 'isClientInvite' | 'route'>;
   /** REGISTERs that came over WebSocket go to the client registrar (signaling/clients/registrar.ts); absent: 405 as any REGISTER. */
   onClientRegister?: (req: SipRequest, tx: ServerTransaction, source: Endpoint) => void;
 }
@@ -76,7 +83,7 @@ export interface B2buaOptions {
 export interface InboundApps {
   resolve(dialed: string): Promise<AppResolution>;
   /** Take the call; responds to the caller on every path. */
-  accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding, need?: MediaNeed): Promise<void>;
+  accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding, need?: MediaNeed, client?: ClientCaller): Promise<void>;
 }
 
 /** What an answered call reports to `onCallAnswered`. */

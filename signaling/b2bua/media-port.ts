@@ -18,6 +18,9 @@ export interface MediaNeed {
   readonly capability?: 'relay' | 'play' | 'record' | 'transcode' | 'conference';
 }
 
+/** A browser's place in one media command (see MediaPort.offer). */
+export type WebrtcSide = 'sender' | 'receiver';
+
 export interface MediaPort {
   /**
    * Choose a healthy media node for a new call and count it against that
@@ -40,10 +43,15 @@ export interface MediaPort {
   isHealthy(nodeId: string): boolean;
   /** Forget the call's load on its node. Idempotent. */
   release(callId: string): void;
-  /** SDP offer from the leg tagged `fromTag`; returns the SDP to send to the other leg. */
-  offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string): Promise<string>;
-  /** SDP answer to an offer from `fromTag`, coming from the leg tagged `toTag`; returns the SDP for `fromTag`'s leg. */
-  answer(nodeId: string, callId: string, fromTag: string, toTag: string, sdp: string): Promise<string>;
+  /**
+   * SDP offer from the leg tagged `fromTag`; returns the SDP to send to the other leg.
+   * `webrtc`: a browser client is in this call: `sender` — `sdp` is the browser's (the
+   * returned SDP is plain RTP, with transcoding to PCMU when the browser offers none);
+   * `receiver` — the returned SDP goes to a browser (ICE, DTLS-SRTP, rtcp-mux).
+   */
+  offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string, webrtc?: WebrtcSide): Promise<string>;
+  /** SDP answer to an offer from `fromTag`, coming from the leg tagged `toTag`; returns the SDP for `fromTag`'s leg. `webrtc` as in `offer`. */
+  answer(nodeId: string, callId: string, fromTag: string, toTag: string, sdp: string, webrtc?: WebrtcSide): Promise<string>;
   /** Tear the media session down. */
   delete(nodeId: string, callId: string): Promise<void>;
 }

@@ -97,8 +97,8 @@ export function withPassthrough(media: MediaPort): MediaPort {
     attach: (callId, nodeId) => (isPass(nodeId) ? undefined : media.attach(callId, nodeId)),
     isHealthy: (nodeId) => isPass(nodeId) || media.isHealthy(nodeId),
     release: (callId) => media.release(callId),
-    offer: (nodeId, callId, fromTag, sdp, toTag) => (isPass(nodeId) ? Promise.resolve(sdp) : media.offer(nodeId, callId, fromTag, sdp, toTag)),
-    answer: (nodeId, callId, fromTag, toTag, sdp) => (isPass(nodeId) ? Promise.resolve(sdp) : media.answer(nodeId, callId, fromTag, toTag, sdp)),
+    offer: (nodeId, callId, fromTag, sdp, toTag, webrtc) => (isPass(nodeId) ? Promise.resolve(sdp) : media.offer(nodeId, callId, fromTag, sdp, toTag, webrtc)),
+    answer: (nodeId, callId, fromTag, toTag, sdp, webrtc) => (isPass(nodeId) ? Promise.resolve(sdp) : media.answer(nodeId, callId, fromTag, toTag, sdp, webrtc)),
     delete: (nodeId, callId) => (isPass(nodeId) ? Promise.resolve() : media.delete(nodeId, callId)),
   };
 }

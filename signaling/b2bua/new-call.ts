@@ -26,6 +26,7 @@ import {
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { AppResolution } from '../calls/app-resolver.js';
+import type { ClientInviteRoute } from '../clients/client-calls.js';
 import type { B2buaCore, B2buaOptions } from './core.js';
 import type { Call } from './call.js';
 import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE } from './mesh.js';
@@ -85,23 +86,48 @@ export class NewCallHandler {
     const fromPeer = mesh !== undefined && edgeRegion !== undefined && mesh.peerRegionOf(source.address) === edgeRegion;
     // The edge left the caller's media unanchored (an application call): place it where it enters.
     const mediaAtEdge = fromPeer && req.headers.get(MEDIA_NODE_HEADER) === PASSTHROUGH_NODE ? { mediaRegion: edgeRegion } : undefined;
-    if (!fromPeer) {
-      const admitted = this.b2bua.admit(source.address, dialed);
-      if (!admitted.ok) {
-        this.log.info('INVITE refused by carrier admission', { source: source.address, dialed, reason: admitted.reason });
-        return reject('NOT_ADMITTED');
+    // A browser/app client's call (signaling/clients/client-calls.ts): its access token, not a
+    // carrier's address, admits it, and it runs in its account's home region, whatever it dials.
+    const clients = this.opts.clientCalls;
+    const isClient = clients !== undefined && clients.isClientInvite(req, source, fromPeer);
+    let clientRoute: ClientInviteRoute | undefined;
+    let forwardTo: string | undefined;
+    if (isClient) {
+      if (!this.opts.calls.hasRoom()) return reject('CALL_CAPACITY', retry);
+      clientRoute = await clients.route(req, source, fromPeer);
+      if (clientRoute.kind === 'refused') {
+        this.b2bua.countFailure(clientRoute.status);
+        tx.respond(createResponse(req, clientRoute.status, clientRoute.reason, { toTag: generateTag(), headers: clientRoute.headers }));
+        return;
       }
+      if (clientRoute.kind === 'forward') {
+        forwardTo = mesh?.signalingUri(clientRoute.homeRegion);
+        if (forwardTo === undefined) return reject('SERVICE_UNAVAILABLE', [], `Home Region ${clientRoute.homeRegion} Unknown`);
+      }
+    } else {
+      if (!fromPeer) {
+        const admitted = this.b2bua.admit(source.address, dialed);
+        if (!admitted.ok) {
+          this.log.info('INVITE refused by carrier admission', { source: source.address, dialed, reason: admitted.reason });
+          return reject('NOT_ADMITTED');
+        }
+      }
+      // A forwarded call is not re-resolved: the edge resolved it and this is its home.
+      const home = fromPeer ? undefined : await mesh?.homeRegionOf(dialed);
+      forwardTo = home !== undefined && home !== mesh?.region ? mesh?.signalingUri(home) : undefined;
+      if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject('SERVICE_UNAVAILABLE', [], `Home Region ${home} Unknown`);
     }
-    // A forwarded call is not re-resolved: the edge resolved it and this is its home.
-    const home = fromPeer ? undefined : await mesh?.homeRegionOf(dialed);
-    const forwardTo = home !== undefined && home !== mesh?.region ? mesh?.signalingUri(home) : undefined;
-    if (home !== undefined && home !== mesh?.region && forwardTo === undefined) return reject('SERVICE_UNAVAILABLE', [], `Home Region ${home} Unknown`);
     if (!this.opts.calls.hasRoom()) return reject('CALL_CAPACITY', retry);
     const contentType = req.headers.get('Content-Type');
     const hasOffer = req.body.length > 0 && contentType !== undefined && contentType.toLowerCase().startsWith(SDP_TYPE);
     // A number with an application is answered by the platform here, in its home region.
     const apps = this.opts.inboundApps;
-    if (forwardTo === undefined && apps !== undefined) {
+    if (clientRoute?.kind === 'app') {
+      if (!hasOffer) return reject('SDP_REQUIRED');
+      if (apps === undefined) return reject('SERVICE_UNAVAILABLE', retry);
+      return apps.accept(req, tx, source, dialed, clientRoute.binding, mediaAtEdge === undefined ? undefined : { ...mediaAtEdge, capability: 'play' }, clientRoute.caller);
+    }
+    if (!isClient && forwardTo === undefined && apps !== undefined) {
       let found: AppResolution = { kind: 'none' };
       try {
         found = await apps.resolve(dialed);
@@ -135,7 +161,10 @@ export class NewCallHandler {
     const aFromTag = getTag(req.headers.get('From')!) ?? '';
     // An application call forwarded home keeps its media at this edge unless configured otherwise:
     // nothing is anchored here, the home places the application's leg on a node of this region.
-    const appAtEdge = forwardTo !== undefined && (this.opts.applicationMedia ?? 'edge') === 'edge' && (await mesh?.runsApplication(dialed)) === true;
+    // A client's call always does: its WebRTC offer must reach the home untouched, which answers it
+    // from a media node of this region with the browser's ICE and DTLS (calls/inbound-app.ts).
+    const appAtEdge =
+      clientRoute?.kind === 'forward' || (forwardTo !== undefined && (this.opts.applicationMedia ?? 'edge') === 'edge' && (await mesh?.runsApplication(dialed)) === true);
     let nodeId: string;
     let bSdp: string;
     if (appAtEdge || (fromPeer && mediaAtEdge === undefined)) {
@@ -192,6 +221,7 @@ export class NewCallHandler {
       bHeaders.append(EDGE_REGION_HEADER, mesh.region);
       bHeaders.append(CALL_SID_HEADER, sid);
       bHeaders.append(MEDIA_NODE_HEADER, nodeId);
+      if (clientRoute?.kind === 'forward') for (const [name, value] of clientRoute.headers) bHeaders.append(name, value);
     } else if (fromPeer) {
       // Keep the call's identity along the path (the edge's CallSid).
       const edgeSid = req.headers.get(CALL_SID_HEADER);

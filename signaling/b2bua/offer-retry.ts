@@ -11,7 +11,7 @@
  * path and by inbound application calls (signaling/calls/inbound-app.ts).
  */
 import { isMeshError, MeshError } from '../../regions/core/errors.js';
-import type { MediaNeed, MediaPort } from './media-port.js';
+import type { MediaNeed, MediaPort, WebrtcSide } from './media-port.js';
 
 export interface OfferRetryOptions {
   /** Time all attempts together may take, ms; an attempt still running when it is spent counts as failed. */
@@ -26,6 +26,8 @@ export interface OfferRetryOptions {
   now?: () => number;
   /** Where the media is and what it needs (MediaPort.acquire's `need`), for every node tried. Default: a relay here. */
   need?: MediaNeed;
+  /** A browser's place in the offer (MediaPort.offer's `webrtc`): `sender` when `sdp` is a browser client's. */
+  webrtc?: WebrtcSide;
 }
 
 export interface OfferPlaced {
@@ -73,7 +75,7 @@ export async function offerWithRetry(
   for (;;) {
     tried.push(nodeId);
     const remaining = deadline - now();
-    const outcome = remaining <= 0 ? failed(BUDGET_SPENT) : await attempt(media, nodeId, callId, fromTag, sdp, remaining);
+    const outcome = remaining <= 0 ? failed(BUDGET_SPENT) : await attempt(media, nodeId, callId, fromTag, sdp, remaining, opts.webrtc);
     if (outcome.ok) return { nodeId, sdp: outcome.sdp, attempts: tried.length };
     lastError = outcome.error === BUDGET_SPENT
       ? new MeshError('UPSTREAM_TIMEOUT', `media offer on ${nodeId} did not finish within the call's ${opts.budgetMs} ms budget`)
@@ -107,14 +109,14 @@ const failed = (error: unknown): Outcome => ({ ok: false, error });
  * the race or times out may still have created a session on its node (a lost
  * reply), so the session is deleted there, best effort: the call goes on elsewhere.
  */
-function attempt(media: MediaPort, nodeId: string, callId: string, fromTag: string, sdp: string, remainingMs: number): Promise<Outcome> {
+function attempt(media: MediaPort, nodeId: string, callId: string, fromTag: string, sdp: string, remainingMs: number, webrtc: WebrtcSide | undefined): Promise<Outcome> {
   return new Promise<Outcome>((resolve) => {
     let settled = false;
     const timer = setTimeout(() => {
       settled = true;
       resolve(failed(BUDGET_SPENT));
     }, remainingMs);
-    media.offer(nodeId, callId, fromTag, sdp).then(
+    media.offer(nodeId, callId, fromTag, sdp, undefined, webrtc).then(
       (out) => {
         clearTimeout(timer);
         if (settled) {

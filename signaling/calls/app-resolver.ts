@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { applicationKey, type ApplicationRecord } from '../../regions/store/applications.js';
-import { findNumber } from '../../regions/store/numbers.js';
+import { findNumber, type IncomingNumberRecord } from '../../regions/store/numbers.js';
 import { keys } from '../../regions/store/keys.js';
 import type { AccountRecord } from '../../regions/store/schema.js';
 import { callTags } from '../../regions/store/tags.js';
@@ -15,7 +15,8 @@ import type { AppTarget } from '../router/runner.js';
 export interface AppBinding {
   accountSid: string;
   authToken: string;
-  numberSid: string;
+  /** The dialed number's SID; absent for a client's call (it runs its token's application). */
+  numberSid?: string;
   applicationSid: string | undefined;
   app: AppTarget;
   statusCallback: { url: string; method: 'GET' | 'POST' } | undefined;
@@ -50,31 +51,50 @@ export class AppResolver {
       app = parseJson<ApplicationRecord>(await this.redis.get(applicationKey(this.prefix, num.applicationSid)));
       if (app === undefined) return { kind: 'refused', reason: `application ${num.applicationSid} not found` };
     }
-    const url = app?.voiceUrl ?? num.voiceUrl;
-    if (url === undefined || url === '') return { kind: 'none' };
-    const fallbackUrl = app !== undefined ? app.voiceFallbackUrl : num.voiceFallbackUrl;
-    const timeoutS = Math.min(MAX_TIMEOUT_S, Math.max(1, app?.voiceTimeout ?? 5));
-    const cbUrl = app?.statusCallback ?? num.statusCallback;
-    return {
-      kind: 'app',
-      binding: {
-        accountSid: account.sid,
-        authToken: account.authToken,
-        numberSid: num.sid,
-        applicationSid: app?.sid,
-        app: {
-          url,
-          method: (app !== undefined ? app.voiceMethod : num.voiceMethod) ?? 'POST',
-          ...(fallbackUrl !== undefined && fallbackUrl !== ''
-            ? { fallbackUrl, fallbackMethod: (app !== undefined ? app.voiceFallbackMethod : num.voiceFallbackMethod) ?? 'POST' }
-            : {}),
-          timeoutMs: timeoutS * 1000,
-        },
-        tags: callTags(num.tags, app?.tags),
-        statusCallback: cbUrl !== undefined && cbUrl !== '' ? { url: cbUrl, method: (app?.statusCallbackMethod ?? num.statusCallbackMethod) ?? 'POST' } : undefined,
-      },
-    };
+    const binding = bindingOf(account, app, num);
+    return binding === undefined ? { kind: 'none' } : { kind: 'app', binding };
   }
+
+  /**
+   * The binding of a browser client's call: the outgoing application of its
+   * access token, run for the token's account (issue 13). The account must be
+   * active and the application its own; `homeRegion` is where the call runs.
+   */
+  async resolveApplication(accountSid: string, applicationSid: string): Promise<{ kind: 'app'; binding: AppBinding; homeRegion: string } | { kind: 'refused'; reason: string }> {
+    const account = parseJson<AccountRecord>(await this.redis.get(this.k.account(accountSid)));
+    if (account === undefined) return { kind: 'refused', reason: `account ${accountSid} not found` };
+    if (account.status !== 'active') return { kind: 'refused', reason: `account ${account.sid} is ${account.status}` };
+    const app = parseJson<ApplicationRecord>(await this.redis.get(applicationKey(this.prefix, applicationSid)));
+    if (app === undefined || app.accountSid !== account.sid) return { kind: 'refused', reason: `application ${applicationSid} is not an application of account ${account.sid}` };
+    const binding = bindingOf(account, app, undefined);
+    if (binding === undefined) return { kind: 'refused', reason: `application ${applicationSid} has no VoiceUrl` };
+    return { kind: 'app', binding, homeRegion: account.homeRegion };
+  }
+}
+
+/** What runs a call: the application's URLs (or the number's own when it has none). Undefined without a Voice URL. */
+function bindingOf(account: AccountRecord, app: ApplicationRecord | undefined, num: IncomingNumberRecord | undefined): AppBinding | undefined {
+  const url = app?.voiceUrl ?? num?.voiceUrl;
+  if (url === undefined || url === '') return undefined;
+  const fallbackUrl = app !== undefined ? app.voiceFallbackUrl : num?.voiceFallbackUrl;
+  const timeoutS = Math.min(MAX_TIMEOUT_S, Math.max(1, app?.voiceTimeout ?? 5));
+  const cbUrl = app?.statusCallback ?? num?.statusCallback;
+  return {
+    accountSid: account.sid,
+    authToken: account.authToken,
+    ...(num !== undefined ? { numberSid: num.sid } : {}),
+    applicationSid: app?.sid,
+    app: {
+      url,
+      method: (app !== undefined ? app.voiceMethod : num?.voiceMethod) ?? 'POST',
+      ...(fallbackUrl !== undefined && fallbackUrl !== ''
+        ? { fallbackUrl, fallbackMethod: (app !== undefined ? app.voiceFallbackMethod : num?.voiceFallbackMethod) ?? 'POST' }
+        : {}),
+      timeoutMs: timeoutS * 1000,
+    },
+    tags: callTags(num?.tags, app?.tags),
+    statusCallback: cbUrl !== undefined && cbUrl !== '' ? { url: cbUrl, method: (app?.statusCallbackMethod ?? num?.statusCallbackMethod) ?? 'POST' } : undefined,
+  };
 }
 
 function parseJson<T>(raw: string | null): T | undefined {

@@ -22,6 +22,8 @@ import type { B2bua } from '../b2bua/b2bua.js';
 import type { MediaNeed, MediaPort } from '../b2bua/media-port.js';
 import { DEFAULT_OFFER_BUDGET_MS, offerWithRetry } from '../b2bua/offer-retry.js';
 import { sdpAudioEndpoint, sdpBody, SDP_TYPE } from '../b2bua/sdp.js';
+import { sdpIsWebrtc } from '../../regions/core/sdp.js';
+import type { ClientCaller } from '../clients/client-calls.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { createResponse, generateTag, getTag, parseNameAddr, parseUri, type Endpoint, type SipRequest } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
@@ -40,6 +42,8 @@ export interface LegMediaRequest {
   offerer: 'party' | 'platform';
   partySdp: () => string;
   platformEndpoint: { address: string; port: number };
+  /** The party is a browser (WebRTC): renegotiations keep its side WebRTC. */
+  partyIsBrowser?: boolean;
 }
 
 export type LegMediaFactory = (r: LegMediaRequest) => LegMediaOps;
@@ -75,6 +79,8 @@ interface InboundCall {
   partyTag: string;
   localTag: string;
   nodeId: string;
+  /** The calling browser/app client, when it is one. */
+  client: ClientCaller | undefined;
   /** The caller's current SDP and the one we answered it with. */
   sdp: { party: string; toParty: string };
   dialog: Dialog | undefined;
@@ -108,8 +114,13 @@ export class InboundAppCalls {
    * `need` says where the caller's media is when an edge forwarded the call without anchoring
    * it (DESIGN step 6): the leg is then placed on a node with `need.capability` in that region,
    * else the nearest region with one, so the caller's RTP meets one rtpengine only.
+   *
+   * `client`: a browser or app client's call (clients/client-calls.ts): the binding is its
+   * token's application, `From` is `client:<identity>`, its parameters go to the application,
+   * and a WebRTC offer gets WebRTC back (ICE, DTLS-SRTP) while the platform side stays plain
+   * RTP, transcoded to PCMU when the browser offers none.
    */
-  async accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding, need?: MediaNeed): Promise<void> {
+  async accept(req: SipRequest, tx: ServerTransaction, source: Endpoint, dialed: string, binding: AppBinding, need?: MediaNeed, client?: ClientCaller): Promise<void> {
     const receivedAt = performance.now();
     const invitedAt = Date.now();
     const callId = req.headers.get('Call-ID')!;
@@ -123,6 +134,8 @@ export class InboundAppCalls {
       tx.respond(createResponse(req, status, reason, { toTag: localTag, headers }));
     };
     const partySdp = req.body.toString('utf8');
+    // The offer says what the caller speaks (RFC 3264 §6: the answer keeps its transport).
+    const browser = client !== undefined && sdpIsWebrtc(partySdp);
     let nodeId: string;
     let platformEndpoint: { address: string; port: number } | undefined;
     let toPartySdp: string;
@@ -132,6 +145,7 @@ export class InboundAppCalls {
         budgetMs: this.opts.mediaOfferBudgetMs ?? DEFAULT_OFFER_BUDGET_MS,
         isCancelled: () => tx.isCancelled,
         ...(need === undefined ? {} : { need }),
+        ...(browser ? { webrtc: 'sender' as const } : {}),
         onAttemptFailed: (failed, error) => this.log.warn('inbound app: media offer failed; trying another node', { callId, nodeId: failed, error: error as Error }),
       });
       nodeId = placed.nodeId;
@@ -143,7 +157,7 @@ export class InboundAppCalls {
       return reject(e.code, [['Retry-After', String(e.retryAfter ?? 5)], ['Warning', sipWarning(this.opts.nodeId, e.message)]]);
     }
     try {
-      toPartySdp = await this.media.answer(nodeId, callId, partyTag, platformTag, this.opts.platformSdp());
+      toPartySdp = await this.media.answer(nodeId, callId, partyTag, platformTag, this.opts.platformSdp(), browser ? 'receiver' : undefined);
     } catch (e) {
       this.media.release(callId);
       void this.media.delete(nodeId, callId).catch(() => {});
@@ -162,10 +176,14 @@ export class InboundAppCalls {
     }
     const sid = asCallSid(newSid('CA'));
     let from = 'anonymous';
-    try {
-      from = parseUri(parseNameAddr(req.headers.get('From')!).uri).user ?? 'anonymous';
-    } catch {
-      // keep anonymous
+    if (client !== undefined) {
+      from = `client:${client.identity}`;
+    } else {
+      try {
+        from = parseUri(parseNameAddr(req.headers.get('From')!).uri).user ?? 'anonymous';
+      } catch {
+        // keep anonymous
+      }
     }
     const now = apiDate();
     const rec: CallRecord = {
@@ -193,13 +211,14 @@ export class InboundAppCalls {
       offerer: 'party',
       partySdp: () => call.sdp.party,
       platformEndpoint,
+      ...(browser ? { partyIsBrowser: true } : {}),
     });
     const leg = new PlatformLeg(sid, binding.accountSid, callId, {
       answer: () => this.answer(call),
       reject: (reason) => this.reject(call, reason),
       hangup: () => this.hangup(call),
     }, legMedia, false);
-    call = { rec, binding, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, sdp: { party: partySdp, toParty: toPartySdp }, dialog: undefined, receivedAt, answeredAt: undefined, invitedAt, state: 'offered' };
+    call = { rec, binding, client, leg, invite: req, tx, source, callId, partyTag, localTag, nodeId, sdp: { party: partySdp, toParty: toPartySdp }, dialog: undefined, receivedAt, answeredAt: undefined, invitedAt, state: 'offered' };
     this.calls.set(sid, call);
     this.opts.calls.add(sid, 'inbound-app');
     this.b2bua.attachDialog(callId, localTag, (r, t) => this.onInDialog(call, r, t));
@@ -212,6 +231,8 @@ export class InboundAppCalls {
       authToken: binding.authToken,
       app: binding.app,
       params: {
+        // The client's parameters first: the platform's own names below always win.
+        ...(client?.params ?? {}),
         CallSid: sid,
         AccountSid: binding.accountSid,
         From: from,

@@ -1,8 +1,8 @@
 /**
  * The seam where client credentials are checked (issue 13): the registrar
- * (and later client INVITEs) ask a `ClientAuthenticator` who a request is
- * from. The access-token verifier plugs in here; until it is wired, a node
- * refuses every client with `refuseAllClients`.
+ * and client INVITEs (client-calls.ts) ask a `ClientAuthenticator` who a
+ * request is from. The node's is the access-token verifier
+ * (token-authenticator.ts); tests may plug in a table.
  */
 import type { Endpoint, SipRequest } from '../sip/message/types.js';
 
@@ -15,9 +15,19 @@ export interface ClientConnection {
 }
 
 export type ClientAuthResult =
-  | { ok: true; accountSid: string; identity: string }
-  /** 401: no credential or one that may work when fixed (expired); 403: refused for good. `reason` goes out as the SIP reason phrase. */
-  | { ok: false; status: 401 | 403; reason: string };
+  | {
+      ok: true;
+      accountSid: string;
+      identity: string;
+      /** The token's outgoing grant (`grants.voice.outgoing`): the application the client's calls run, with the grant's parameters. */
+      outgoing?: { applicationSid: string; params: Record<string, string> };
+    }
+  /**
+   * 401: no credential or one that may work when fixed (expired); 403: refused for good;
+   * 503: the node cannot check credentials now (no secrets key). `reason` goes out as the SIP
+   * reason phrase, `detail` (what exactly is wrong, never a secret) in a Warning header.
+   */
+  | { ok: false; status: 401 | 403 | 503; reason: string; detail?: string };
 
 export interface ClientAuthenticator {
   authenticate(req: SipRequest, connection: ClientConnection): Promise<ClientAuthResult>;
@@ -40,7 +50,7 @@ export function presentedToken(req: SipRequest, connection: ClientConnection): s
   return connection.token;
 }
 
-/** The default until access tokens are verified: nobody registers. */
+/** Refuses everyone (a node configured without client access); the node default is the access-token authenticator (token-authenticator.ts). */
 export const refuseAllClients: ClientAuthenticator = {
   authenticate: () => Promise.resolve({ ok: false, status: 403, reason: 'Client Access Not Enabled On This Node' }),
 };

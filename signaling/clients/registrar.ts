@@ -23,6 +23,7 @@ import { createResponse, parseCSeq, parseNameAddr, parseUri, splitHeaderList } f
 import type { Endpoint, SipRequest } from '../sip/message/types.js';
 import type { ServerTransaction } from '../sip/transaction/types.js';
 import type { ClientAuthenticator } from './authenticator.js';
+import { sipWarning } from '../calls/inbound-app.js';
 
 export interface RegistrarOptions {
   region: string;
@@ -149,9 +150,7 @@ export class ClientRegistrar {
 
     const auth = await this.withTimeout(this.authenticator.authenticate(req, { token: conn.token, remote: conn.endpoint }), 'authentication');
     if (!auth.ok) {
-      // RFC 8898 §2.3 / RFC 6750 §3: a 401 names the Bearer scheme the client must use.
-      const headers: [string, string][] = auth.status === 401 ? [['WWW-Authenticate', `Bearer realm="${this.opts.region}"`]] : [];
-      throw new Refusal(auth.status, reasonPhrase(auth.reason), headers);
+      throw new Refusal(auth.status, reasonPhrase(auth.reason), authRefusalHeaders(auth, this.opts.region, this.opts.nodeId));
     }
     const { accountSid, identity } = auth;
     if (identity.length === 0 || identity.length > MAX_IDENTITY_CHARS || /[\x00-\x1f\x7f]/.test(identity)) {
@@ -325,8 +324,21 @@ function readExpires(v: string | undefined, what: string): number | undefined {
   return Math.min(Number(t), 2 ** 31 - 1);
 }
 
+/**
+ * Headers of an authentication refusal: a 401 names the Bearer scheme the client must use
+ * (RFC 8898 §2.3, RFC 6750 §3), a 503 when to retry, and what is wrong goes in a Warning
+ * (RFC 3261 §20.43). Shared with client INVITEs (client-calls.ts).
+ */
+export function authRefusalHeaders(auth: { status: number; detail?: string }, region: string, agent: string): [string, string][] {
+  const headers: [string, string][] = [];
+  if (auth.status === 401) headers.push(['WWW-Authenticate', `Bearer realm="${region}"`]);
+  if (auth.status === 503) headers.push(['Retry-After', '30']);
+  if (auth.detail !== undefined) headers.push(['Warning', sipWarning(agent, auth.detail)]);
+  return headers;
+}
+
 /** A reason phrase that cannot break the status line: printable, at most 120 characters. */
-function reasonPhrase(reason: string): string {
+export function reasonPhrase(reason: string): string {
   const clean = reason.replace(/[\x00-\x1f\x7f]/g, ' ').trim().slice(0, 120);
   return clean.length > 0 ? clean : 'Forbidden';
 }

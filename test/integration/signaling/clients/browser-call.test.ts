@@ -1,0 +1,244 @@
+/**
+ * A real browser places a client call (issue 13, items 2 and 3): Debian's
+ * Chromium (playwright-core, fake media devices, loopback ICE allowed) loads a
+ * page with JsSIP (bundled from node_modules with esbuild at test time),
+ * registers over ws://127.0.45.1:5066 with a token minted by the `twilio`
+ * library (`access_token` in the WebSocket URL), and calls; the token's
+ * application answers with `<Play>` of a 440 Hz tone. The signaling node
+ * anchors the browser on rtpengine with WebRTC on its side (ICE, DTLS-SRTP,
+ * rtcp-mux) and plain RTP on the platform's.
+ *
+ * Checked in the page: ICE and DTLS completed (the selected candidate pair
+ * succeeded, the transport's dtlsState is connected), RTP packets received
+ * (getStats inbound-rtp), and the remote track carries sound (a WebAudio
+ * analyser sees non-silent samples; headless getStats audio levels stay 0).
+ * Twice: with Chromium's own offer (PCMU in it: no transcoding) and with an
+ * Opus-only offer, which rtpengine transcodes Opus ↔ PCMU.
+ *
+ * 127.0.45.0/24.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { build } from 'esbuild';
+import { Hono } from 'hono';
+import { chromium, type Browser } from 'playwright-core';
+import twilio from 'twilio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSignalingNode, type SignalingNode } from '../../../../infra/signaling-node.js';
+import { SecretBox } from '../../../../regions/auth/secret-box.js';
+import { startApiHarness, type ApiHarness } from '../../control-plane/api-harness.js';
+import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../b2bua/harness.js';
+
+const { AccessToken } = twilio.jwt;
+const PREFIX = `it-browser-call-${process.pid}:`;
+const SIG = { address: '127.0.45.1', port: 5060 };
+const MEDIA = [{ id: 'bc-media-1', address: '127.0.45.11', ngPort: 2223, rtpPortMin: 45100, rtpPortMax: 45199, capabilities: ['relay', 'play', 'record'] }];
+const secretsText = randomBytes(32).toString('hex');
+
+/** 8 kHz 16-bit mono WAV of a sine tone. */
+function toneWav(hz: number, seconds: number): Buffer {
+  const rate = 8000;
+  const n = rate * seconds;
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0);
+  b.writeUInt32LE(36 + n * 2, 4);
+  b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * 2, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36);
+  b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  return b;
+}
+
+/** Runs in the page: register, call, measure, hang up. Self-contained (serialized by playwright). */
+async function callFromPage(a: { wsUrl: string; sipUri: string; target: string; opusOnly: boolean; listenMs: number }): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const J = (globalThis as any).JsSIP;
+  const ua = new J.UA({ sockets: [new J.WebSocketInterface(a.wsUrl)], uri: a.sipUri, register: true, register_expires: 300, session_timers: false });
+  const registered = new Promise<void>((resolve, reject) => {
+    ua.on('registered', () => resolve());
+    ua.on('registrationFailed', (e: { cause: string; response?: { status_code: number; reason_phrase: string } }) =>
+      reject(new Error(`registration failed: ${e.cause} ${e.response ? `${e.response.status_code} ${e.response.reason_phrase}` : ''}`)),
+    );
+  });
+  ua.start();
+  await registered;
+  const session = ua.call(a.target, { mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
+  if (a.opusOnly) {
+    // An offer without PCMU: the platform side can only be reached by transcoding.
+    session.on('sdp', (e: { originator: string; type: string; sdp: string }) => {
+      if (e.originator !== 'local' || e.type !== 'offer') return;
+      const lines = e.sdp.split('\r\n');
+      const opus = lines.map((l) => /^a=rtpmap:(\d+) opus\//i.exec(l)?.[1]).find((x) => x !== undefined)!;
+      e.sdp = lines
+        .filter((l) => !/^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.test(l) || new RegExp(`^a=(rtpmap|fmtp|rtcp-fb):${opus}( |$)`).test(l))
+        .map((l) => (l.startsWith('m=audio ') ? `${l.split(' ').slice(0, 3).join(' ')} ${opus}` : l))
+        .join('\r\n');
+    });
+  }
+  await new Promise<void>((resolve, reject) => {
+    session.on('confirmed', () => resolve());
+    session.on('failed', (e: { cause: string; message?: { status_code?: number; reason_phrase?: string } }) =>
+      reject(new Error(`call failed: ${e.cause} ${e.message?.status_code ?? ''} ${e.message?.reason_phrase ?? ''}`)),
+    );
+  });
+  // Browser globals (the project's TypeScript has no DOM library).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const g = globalThis as any;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const pc: any = session.connection;
+  const track = pc.getReceivers()[0].track;
+  const stream = new g.MediaStream([track]);
+  // Chromium feeds a remote WebRTC track to WebAudio only while a media element plays it.
+  const audio = new g.Audio();
+  audio.muted = true;
+  audio.srcObject = stream;
+  void audio.play().catch(() => undefined);
+  const ctx = new g.AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 2048;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  const buf = new Float32Array(analyser.fftSize);
+  let peak = 0;
+  let loudFrames = 0;
+  const until = performance.now() + a.listenMs;
+  while (performance.now() < until) {
+    analyser.getFloatTimeDomainData(buf);
+    let m = 0;
+    for (const v of buf) m = Math.max(m, Math.abs(v));
+    peak = Math.max(peak, m);
+    if (m > 0.05) loudFrames++;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const stats: Map<string, Record<string, unknown>> = await pc.getStats();
+  let packetsReceived = 0;
+  let codecId: string | undefined;
+  let dtlsState: string | undefined;
+  let pairState: string | undefined;
+  let pairId: string | undefined;
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+      packetsReceived = s.packetsReceived as number;
+      codecId = s.codecId as string;
+    }
+    if (s.type === 'transport') {
+      dtlsState = s.dtlsState as string;
+      pairId = s.selectedCandidatePairId as string;
+    }
+  });
+  if (pairId !== undefined) pairState = (stats.get(pairId) as { state?: string } | undefined)?.state;
+  const codec = codecId === undefined ? undefined : (stats.get(codecId) as { mimeType?: string } | undefined)?.mimeType;
+  const remoteSdp: string = pc.remoteDescription?.sdp ?? '';
+  if (!session.isEnded()) session.terminate();
+  ua.stop();
+  return { packetsReceived, dtlsState, pairState, codec, peak, loudFrames, remoteProto: /^m=audio \d+ (\S+)/m.exec(remoteSdp)?.[1] };
+}
+
+describe('a browser calls an application with a twilio-minted token', () => {
+  let h: ApiHarness;
+  let media: MediaSet;
+  let node: SignalingNode;
+  let web: ServerType;
+  let browser: Browser | undefined;
+  let pageUrl: string;
+  let token: string;
+  let logEnd: () => void;
+  const fetched: Record<string, string>[] = [];
+
+  beforeAll(async () => {
+    const bundle = await build({ entryPoints: ['node_modules/jssip/lib/JsSIP.js'], bundle: true, format: 'iife', globalName: 'JsSIP', platform: 'browser', write: false, logLevel: 'error' });
+    const jssip = bundle.outputFiles[0]!.text;
+    h = await startApiHarness(PREFIX, { secrets: SecretBox.fromText(secretsText) });
+    const wav = toneWav(440, 6);
+    const app = new Hono();
+    app.get('/phone.html', (c) => c.html('<!doctype html><html><head><script src="/jssip.js"></script></head><body>phone</body></html>'));
+    app.get('/jssip.js', (c) => c.body(jssip, 200, { 'Content-Type': 'text/javascript' }));
+    app.get('/tone.wav', (c) => c.body(new Uint8Array(wav), 200, { 'Content-Type': 'audio/wav' }));
+    app.post('/voice', async (c) => {
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(await c.req.parseBody())) params[k] = String(v);
+      fetched.push(params);
+      return c.body(`<Response><Play>${new URL('/tone.wav', c.req.url).href}</Play></Response>`, 200, { 'Content-Type': 'text/xml' });
+    });
+    web = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((r) => web.once('listening', r));
+    const base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    pageUrl = `${base}/phone.html`;
+
+    const k = await h.req('POST', `/2010-04-01/Accounts/${h.account.sid}/Keys.json`, { form: { FriendlyName: 'browser' } });
+    expect(k.status).toBe(201);
+    const a = await h.req('POST', `/2010-04-01/Accounts/${h.account.sid}/Applications.json`, { form: { FriendlyName: 'tone', VoiceUrl: `${base}/voice` } });
+    expect(a.status).toBe(201);
+    const t = new AccessToken(h.account.sid, k.body.sid, k.body.secret, { identity: 'alice', ttl: 600 });
+    t.addGrant(new AccessToken.VoiceGrant({ outgoingApplicationSid: a.body.sid, outgoingApplicationParams: { shop: 'north' }, incomingAllow: true }));
+    token = t.toJwt();
+
+    const logDir = mkdtempSync(join(tmpdir(), 'mesh-browser-call-'));
+    const config = testRegionConfig({ keyPrefix: PREFIX, nodeId: 'bc-sig-1', sip: SIG, mediaNodes: MEDIA, routes: [] }, logDir);
+    media = await startMediaSet(MEDIA, logDir, `${SIG.address}:${config.media.dtmfEventPort}`);
+    const { log, end } = fileLogger(logDir);
+    logEnd = end;
+    node = await startSignalingNode({ ...config, secretsKey: secretsText }, log);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        '--allow-loopback-in-peer-connection',
+        '--disable-background-networking',
+        '--no-first-run',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await node?.close();
+    await media?.close();
+    await new Promise((r) => web?.close(r));
+    await h?.close();
+    logEnd?.();
+  });
+
+  for (const opusOnly of [false, true]) {
+    it(`registers, calls and hears the tone over ICE + DTLS-SRTP${opusOnly ? ' (Opus-only offer: transcoded to PCMU)' : ''}`, async () => {
+      const page = await browser!.newPage();
+      try {
+        await page.goto(pageUrl);
+        const r = await page.evaluate(callFromPage, {
+          wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`,
+          sipUri: `sip:alice@${SIG.address}`,
+          target: `sip:+15550002@${SIG.address}`,
+          opusOnly,
+          listenMs: 2500,
+        });
+        expect(r.remoteProto).toBe('UDP/TLS/RTP/SAVPF');
+        expect(r.pairState).toBe('succeeded');
+        expect(r.dtlsState).toBe('connected');
+        expect(r.codec).toBe(opusOnly ? 'audio/opus' : 'audio/PCMU');
+        // 2.5 s of 20 ms packets is ~125; allow for set-up time.
+        expect(r.packetsReceived as number).toBeGreaterThan(60);
+        expect(r.peak as number, 'the tone on the remote track').toBeGreaterThan(0.1);
+        expect(r.loudFrames as number).toBeGreaterThan(10);
+        expect(fetched.at(-1)).toMatchObject({ From: 'client:alice', To: '+15550002', shop: 'north' });
+      } finally {
+        await page.close();
+      }
+    }, 30_000);
+  }
+});
