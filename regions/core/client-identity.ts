@@ -9,7 +9,10 @@
  */
 export const MAX_CLIENT_IDENTITY_CHARS = 256;
 
-const IDENTITY = /^[A-Za-z0-9!$&'()*+,\-./:;=?@_~]{1,256}$/;
+/** The identity's characters and length as a regular-expression fragment (no anchors), for schemas that compose it. */
+export const CLIENT_IDENTITY_PATTERN = "[A-Za-z0-9!$&'()*+,\\-./:;=?@_~]{1,256}";
+
+const IDENTITY = new RegExp(`^${CLIENT_IDENTITY_PATTERN}$`);
 
 /** Whether `s` is a valid client identity (without the `client:` scheme). */
 export function isClientIdentity(s: string): boolean {

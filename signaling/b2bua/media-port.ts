@@ -18,6 +18,16 @@ export interface MediaNeed {
   readonly capability?: 'relay' | 'play' | 'record' | 'transcode' | 'conference';
 }
 
+/** What the party that gets an offer's SDP talks, per leg. */
+export interface OfferOptions {
+  /**
+   * The SDP goes to a browser or app client (a registration over WS/WSS):
+   * its side needs ICE + DTLS-SRTP (WebRTC). The seam for issue 13 item 3,
+   * which turns it into ng flags; until then the offer is plain RTP.
+   */
+  readonly webrtc?: boolean;
+}
+
 export interface MediaPort {
   /**
    * Choose a healthy media node for a new call and count it against that
@@ -41,7 +51,7 @@ export interface MediaPort {
   /** Forget the call's load on its node. Idempotent. */
   release(callId: string): void;
   /** SDP offer from the leg tagged `fromTag`; returns the SDP to send to the other leg. */
-  offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string): Promise<string>;
+  offer(nodeId: string, callId: string, fromTag: string, sdp: string, toTag?: string, opts?: OfferOptions): Promise<string>;
   /** SDP answer to an offer from `fromTag`, coming from the leg tagged `toTag`; returns the SDP for `fromTag`'s leg. */
   answer(nodeId: string, callId: string, fromTag: string, toTag: string, sdp: string): Promise<string>;
   /** Tear the media session down. */

@@ -97,7 +97,7 @@ export function withPassthrough(media: MediaPort): MediaPort {
     attach: (callId, nodeId) => (isPass(nodeId) ? undefined : media.attach(callId, nodeId)),
     isHealthy: (nodeId) => isPass(nodeId) || media.isHealthy(nodeId),
     release: (callId) => media.release(callId),
-    offer: (nodeId, callId, fromTag, sdp, toTag) => (isPass(nodeId) ? Promise.resolve(sdp) : media.offer(nodeId, callId, fromTag, sdp, toTag)),
+    offer: (nodeId, callId, fromTag, sdp, toTag, opts) => (isPass(nodeId) ? Promise.resolve(sdp) : media.offer(nodeId, callId, fromTag, sdp, toTag, opts)),
     answer: (nodeId, callId, fromTag, toTag, sdp) => (isPass(nodeId) ? Promise.resolve(sdp) : media.answer(nodeId, callId, fromTag, toTag, sdp)),
     delete: (nodeId, callId) => (isPass(nodeId) ? Promise.resolve() : media.delete(nodeId, callId)),
   };

@@ -26,6 +26,7 @@ import {
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { AppResolution } from '../calls/app-resolver.js';
+import { CLIENT_BINDING_HEADER, CLIENT_PARAMS_HEADER, parseClientBinding, relayableClientParams } from '../clients/mesh-delivery.js';
 import type { B2buaCore, B2buaOptions } from './core.js';
 import type { Call } from './call.js';
 import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE } from './mesh.js';
@@ -85,6 +86,15 @@ export class NewCallHandler {
     const fromPeer = mesh !== undefined && edgeRegion !== undefined && mesh.peerRegionOf(source.address) === edgeRegion;
     // The edge left the caller's media unanchored (an application call): place it where it enters.
     const mediaAtEdge = fromPeer && req.headers.get(MEDIA_NODE_HEADER) === PASSTHROUGH_NODE ? { mediaRegion: edgeRegion } : undefined;
+    // A peer region rings a client connected here: relay to the binding's own connection (trusted peers only).
+    const clientHeader = fromPeer ? req.headers.get(CLIENT_BINDING_HEADER) : undefined;
+    let clientLeg: { contact: string; endpoint: Endpoint } | undefined;
+    if (clientHeader !== undefined) {
+      const ref = parseClientBinding(clientHeader);
+      if (ref === undefined) return reject('BAD_REQUEST', [], `Malformed ${CLIENT_BINDING_HEADER}`);
+      clientLeg = this.opts.clients?.reachable(ref.accountSid, ref.identity, ref.bindingId);
+      if (clientLeg === undefined) return reject('CLIENT_NOT_REGISTERED');
+    }
     if (!fromPeer) {
       const admitted = this.b2bua.admit(source.address, dialed);
       if (!admitted.ok) {
@@ -101,7 +111,7 @@ export class NewCallHandler {
     const hasOffer = req.body.length > 0 && contentType !== undefined && contentType.toLowerCase().startsWith(SDP_TYPE);
     // A number with an application is answered by the platform here, in its home region.
     const apps = this.opts.inboundApps;
-    if (forwardTo === undefined && apps !== undefined) {
+    if (forwardTo === undefined && clientLeg === undefined && apps !== undefined) {
       let found: AppResolution = { kind: 'none' };
       try {
         found = await apps.resolve(dialed);
@@ -117,7 +127,7 @@ export class NewCallHandler {
         return apps.accept(req, tx, source, dialed, found.binding, mediaAtEdge === undefined ? undefined : { ...mediaAtEdge, capability: 'play' });
       }
     }
-    const route = forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
+    const route = clientLeg !== undefined ? { prefix: '', destination: clientLeg.contact } : forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
     if (route === undefined) return reject('NO_ROUTE');
     if (!hasOffer) {
       // Late offer (INVITE without SDP) is not supported yet: rtpengine needs the offer to anchor media.
@@ -125,7 +135,8 @@ export class NewCallHandler {
     }
     let dest: Endpoint;
     try {
-      dest = uriToEndpoint(parseUri(route.destination), 'UDP');
+      // A client is reached only over its own connection (RFC 7118 §5), whatever its Contact says.
+      dest = clientLeg?.endpoint ?? uriToEndpoint(parseUri(route.destination), 'UDP');
     } catch (e) {
       this.log.error('route destination unusable', { route: route.destination, error: e as Error });
       return reject('BAD_ROUTE');
@@ -177,7 +188,9 @@ export class NewCallHandler {
     const fromNa = parseNameAddr(req.headers.get('From')!);
     const local = this.stack.localEndpoint(dest.transport);
     const destUri = parseUri(route.destination);
-    const bRuri = `sip:${encodeURIComponent(dialed).replace(/%2B/g, '+')}@${destUri.host}${destUri.port !== undefined ? `:${destUri.port}` : ''}${dest.transport === 'TCP' ? ';transport=tcp' : ''}`;
+    const bRuri = clientLeg !== undefined
+      ? clientLeg.contact
+      : `sip:${encodeURIComponent(dialed).replace(/%2B/g, '+')}@${destUri.host}${destUri.port !== undefined ? `:${destUri.port}` : ''}${dest.transport === 'TCP' ? ';transport=tcp' : ''}`;
     const fromUser = parseUri(fromNa.uri).user ?? 'anonymous';
     const bHeaders = new SipHeaders([
       ['From', `${fromNa.displayName !== undefined ? `"${fromNa.displayName.replace(/["\\]/g, '')}" ` : ''}<sip:${fromUser}@${local.address}>;tag=${bLocalTag}`],
@@ -196,6 +209,8 @@ export class NewCallHandler {
       // Keep the call's identity along the path (the edge's CallSid).
       const edgeSid = req.headers.get(CALL_SID_HEADER);
       if (edgeSid !== undefined) bHeaders.append(CALL_SID_HEADER, edgeSid);
+      const params = clientLeg === undefined ? undefined : relayableClientParams(req.headers.get(CLIENT_PARAMS_HEADER));
+      if (params !== undefined) bHeaders.append(CLIENT_PARAMS_HEADER, params);
     }
     const bInvite: SipRequest = { type: 'request', method: 'INVITE', uri: bRuri, version: 'SIP/2.0', headers: bHeaders, body: sdpBody(bSdp) };
 
