@@ -28,8 +28,10 @@ import { bootstrapAccount } from '../../../../control-plane/store/accounts.js';
 import { sdpAudioEndpoint } from '../../../../regions/core/sdp.js';
 import { CallRecordStore } from '../../../../regions/store/call-records.js';
 import { listClientRegistrations } from '../../../../regions/store/client-registrations.js';
+import { encodeClientBinding } from '../../../../signaling/clients/mesh-delivery.js';
 import type { AccountRecord } from '../../../../regions/store/schema.js';
 import { tableAuthenticator } from '../../../support/client-authenticator.js';
+import { buildRequest, sdpOffer, sendUdp, statusCodeOf } from '../../../support/raw-sip.js';
 import { clearKeys } from '../../../support/redis-keys.js';
 import { RtpParty } from '../../../support/rtp-party.js';
 import { runSipp, startSipp, type SippResult } from '../../../support/sipp.js';
@@ -268,6 +270,34 @@ describe('Dial Client and To=client: ring every registration, in every region', 
     });
     const calls = ((await listed.json()) as { calls: { status: string; direction: string }[] }).calls;
     expect(calls).toEqual([expect.objectContaining({ status: 'no-answer', direction: 'outbound-dial' })]);
+  });
+
+  it('X-Mesh-Client is honoured only from a mesh peer, only for a binding the node holds, only well-formed', async () => {
+    const eu = phones[1]!;
+    const before = eu.calls.length;
+    const regs = await listClientRegistrations(regions.get('us-east')!.node.redis, PREFIX, account.sid, 'alice');
+    const atEu = regs.find((r) => r.region === 'eu-west')!;
+    const invite = (from: { address: string; port: number }, header: string): Buffer =>
+      buildRequest({
+        to: SIG['eu-west'],
+        from,
+        user: 'client-alice',
+        extraHeaders: ['X-Mesh-Edge-Region: us-east', 'X-Mesh-Media-Node: it-dc-us-media', `X-Mesh-Client: ${header}`],
+        body: sdpOffer(PARTY_IP['us-east'], 40000),
+      });
+    const finalOf = async (bytes: Buffer, from: { address: string; port: number }): Promise<number | undefined> => {
+      const got = await sendUdp(bytes, SIG['eu-west'], from, 800);
+      return got.map(statusCodeOf).find((s) => s !== undefined && s >= 200);
+    };
+    // Not a peer's address: the header is not even read; nothing routes "client-alice".
+    const outsider = { address: CARRIER, port: 5998 };
+    expect(await finalOf(invite(outsider, encodeClientBinding(atEu)), outsider)).toBe(404);
+    // A peer, but a binding eu-west does not hold: 480; a malformed header: 400.
+    const peer = { address: SIG['us-east'].address, port: 5997 };
+    expect(await finalOf(invite(peer, encodeClientBinding({ ...atEu, bindingId: '0'.repeat(32) })), peer)).toBe(480);
+    expect(await finalOf(invite(peer, `${atEu.accountSid};identity=alice`), peer)).toBe(400);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(eu.calls.length).toBe(before);
   });
 
   it('API To=client:alice rings the client, which answers and hears the application; status callbacks in order', async () => {
