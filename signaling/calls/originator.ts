@@ -7,12 +7,12 @@
  * call's instruction URL once answered, and obeys hangup / redirect commands.
  */
 import type { Redis } from 'ioredis';
+import { clientIdentityOf } from '../../regions/core/client-identity.js';
 import type { Logger } from '../../regions/core/log.js';
 import { MeshError, sipAnswer } from '../../regions/core/errors.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import type { CallEvent, CallRecord, CallStatus } from '../../regions/store/call-records.js';
-import { clientIdentityOf } from '../../regions/core/client-identity.js';
 import { listClientRegistrations, type ClientRegistration } from '../../regions/store/client-registrations.js';
 import { keys } from '../../regions/store/keys.js';
 import { apiDate, type AccountRecord } from '../../regions/store/schema.js';
@@ -28,7 +28,7 @@ import { generateTag, getTag, parseCSeq, type Endpoint, type SipRequest, type Si
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { clientBranchTargets, type ClientBranchTarget } from './client-branches.js';
 import type { LegMediaFactory, RouterLike } from './inbound-app.js';
-import { outboundInvite, resolveDestination, sendBye, statusOfBranches, type OutboundBranch, type OutboundCall } from './outbound-leg.js';
+import { cancelBranches, outboundInvite, resolveDestination, sendBye, sendByeOn, statusOfBranches, type OutboundBranch, type OutboundCall } from './outbound-leg.js';
 import { answerInDialog, PlatformLeg } from './platform-leg.js';
 import { callParams, StatusCallbacks, type WebhookStats } from './status-callback.js';
 import type { CallRegistry } from './registry.js';
@@ -316,17 +316,8 @@ export class Originator implements LegDialer {
   private cancel(call: OutboundCall, status: 'canceled' | 'no-answer'): void {
     if (call.state !== 'calling') return;
     call.cancelRequested = true;
-    this.cancelBranches(call, undefined);
+    cancelBranches(this.stack, call, undefined);
     void this.finalize(call, status, status === 'no-answer' ? 408 : 487);
-  }
-
-  /** CANCEL every branch still ringing except `keep` (RFC 3261 §9.1). */
-  private cancelBranches(call: OutboundCall, keep: OutboundBranch | undefined): void {
-    for (const b of call.branches) {
-      if (b === keep || b.final !== undefined) continue;
-      b.final = 487;
-      if (b.tx !== undefined) this.stack.cancel(b.tx);
-    }
   }
 
   private async onProvisional(call: OutboundCall, res: SipResponse): Promise<void> {
@@ -347,7 +338,7 @@ export class Originator implements LegDialer {
     const won = call.branches.find((b) => b.final !== undefined && b.final < 300);
     if (call.state !== 'calling' || won !== undefined) {
       // Answered after we gave up, or after another branch answered (CANCEL race): end it (RFC 3261 §15).
-      this.byeOn(dialog, branch.dest, call.rec.sid);
+      sendByeOn(this.stack, dialog, branch.dest, () => this.log.info('originate: BYE to a late branch not answered', { callSid: call.rec.sid }));
       return;
     }
     // The first answer wins: this branch is the call's dialog from now on, the others are cancelled.
@@ -357,7 +348,7 @@ export class Originator implements LegDialer {
     call.localTag = branch.localTag;
     call.tx = branch.tx;
     call.dialog = dialog;
-    this.cancelBranches(call, branch);
+    cancelBranches(this.stack, call, branch);
     clearTimeout(call.ringTimer);
     const toTag = getTag(res.headers.get('To') ?? '') ?? '';
     call.sdp = { party: res.body.toString('utf8') };
@@ -446,15 +437,6 @@ export class Originator implements LegDialer {
 
   private sendBye(call: OutboundCall): void {
     sendBye(this.stack, call, this.log);
-  }
-
-  /** BYE on a dialog that is not the call's (a branch that answered too late). */
-  private byeOn(dialog: Dialog, dest: Endpoint, callSid: string): void {
-    this.stack.sendRequest(dialog.createRequest('BYE'), dest, {
-      onFinal: () => {},
-      onTimeout: () => this.log.info('originate: BYE to a late branch not answered', { callSid }),
-      onTransportError: () => {},
-    });
   }
 
   /** The one place a call ends: record, usage, media, callback. Idempotent. */

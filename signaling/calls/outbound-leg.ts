@@ -130,3 +130,17 @@ export function sendBye(stack: SipStack, call: OutboundCall, log: Logger): void 
     onTransportError: () => {},
   });
 }
+
+/** CANCEL every branch of `call` still ringing except `keep` (RFC 3261 §9.1); they count as 487. */
+export function cancelBranches(stack: SipStack, call: OutboundCall, keep: OutboundBranch | undefined): void {
+  for (const b of call.branches) {
+    if (b === keep || b.final !== undefined) continue;
+    b.final = 487;
+    if (b.tx !== undefined) stack.cancel(b.tx);
+  }
+}
+
+/** BYE on a dialog that is not the call's (a branch that answered too late, RFC 3261 §15); its answer is not waited for. */
+export function sendByeOn(stack: SipStack, dialog: Dialog, dest: Endpoint, onTimeout: () => void): void {
+  stack.sendRequest(dialog.createRequest('BYE'), dest, { onFinal: () => {}, onTimeout, onTransportError: () => {} });
+}
