@@ -58,7 +58,8 @@ export function clientBranchTargets(
       targets.push({
         dest: { transport: r.transport, address: r.connection.address, port: r.connection.port },
         ruri: r.contact,
-        headers: [...paramHeader],
+        // The client learns the call's CallSid (a relayed branch carries it too, new-call.ts).
+        headers: [[CALL_SID_HEADER, call.callSid], ...paramHeader],
         bindingId: r.bindingId,
         region: r.region,
         local: true,

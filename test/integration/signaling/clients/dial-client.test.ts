@@ -226,6 +226,8 @@ describe('Dial Client and To=client: ring every registration, in every region', 
     expect(dialed.params.DialCallStatus).toBe('completed');
     const child = await new CallRecordStore(regions.get('us-east')!.node.redis, PREFIX).get(dialed.params.DialCallSid!);
     expect(child).toMatchObject({ to: 'client:alice', direction: 'outbound-dial', status: 'completed' });
+    // Both registrations were told the call's CallSid (the relayed one too).
+    expect([atUs, atEu].map((c) => c.invite.headers.get('X-Mesh-Call-Sid'))).toEqual([child!.sid, child!.sid]);
     // eu-west carried one relayed call, now over.
     expect(regions.get('eu-west')!.node.b2bua.counters.answered).toBe(1);
     await waitUntil(() => regions.get('eu-west')!.node.b2bua.activeCalls === 0, 5000, 'eu-west relay ended');

@@ -34,7 +34,7 @@ describe('clientBranchTargets', () => {
     expect(targets).toEqual([{
       dest: { transport: 'WS', address: '127.0.0.9', port: 40000 },
       ruri: 'sip:k1@x.invalid;transport=ws',
-      headers: [['X-Mesh-Client-Params', 'a=1%202']],
+      headers: [['X-Mesh-Call-Sid', 'CA1'], ['X-Mesh-Client-Params', 'a=1%202']],
       bindingId: 'b'.repeat(32),
       region: 'us-east',
       local: true,
