@@ -274,7 +274,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     },
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
-    ...(registrar !== undefined ? { onClientRegister: (req, tx, source) => registrar.handle(req, tx, source) } : {}),
+    ...(registrar !== undefined ? { onClientRegister: (req, tx, source) => registrar.handle(req, tx, source), clients: registrar } : {}),
     clientCalls,
   });
 
@@ -311,6 +311,8 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     calls,
     platformSdp: () => platformSdp(),
     webhookPolicy,
+    // Clients registered in other regions ring through those regions' signaling nodes.
+    mesh: staticMeshRouting({ region: config.region, peers: config.mesh.peers, homeRules: [] }),
   });
   // The call router (applications of inbound numbers, API calls, Dial legs).
   let routing: CallRouting;

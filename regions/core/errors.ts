@@ -47,6 +47,8 @@ export const ERROR_CATALOGUE = {
   MALFORMED_REQUEST_URI: { sip: 400, http: 400, reason: 'Malformed Request-URI' },
   INVALID_MAX_FORWARDS: { sip: 400, http: 400, reason: 'Invalid Max-Forwards' },
   DECLINED: { sip: 603, http: 409, reason: 'Decline' },
+  /** A client (`client:<identity>`) with no live registration, or one not on this node (RFC 3261 §21.4.18). */
+  CLIENT_NOT_REGISTERED: { sip: 480, http: 404, reason: 'Client Not Registered' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

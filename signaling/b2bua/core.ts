@@ -77,6 +77,12 @@ export interface B2buaOptions {
   clientCalls?: Pick<ClientCalls, 'isClientInvite' | 'route'>;
   /** REGISTERs that came over WebSocket go to the client registrar (signaling/clients/registrar.ts); absent: 405 as any REGISTER. */
   onClientRegister?: (req: SipRequest, tx: ServerTransaction, source: Endpoint) => void;
+  /**
+   * Clients registered on this node (the registrar): a peer region's call for
+   * one of them (`X-Mesh-Client`, clients/mesh-delivery.ts) is relayed over its
+   * connection. Absent: such calls get 480.
+   */
+  clients?: { reachable(accountSid: string, identity: string, bindingId: string): { contact: string; endpoint: Endpoint } | undefined };
 }
 
 /** The call router's entry for inbound calls (signaling/calls/inbound-app.ts). */

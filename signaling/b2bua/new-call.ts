@@ -27,6 +27,7 @@ import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { AppResolution } from '../calls/app-resolver.js';
 import type { ClientInviteRoute } from '../clients/client-calls.js';
+import { CLIENT_BINDING_HEADER, CLIENT_PARAMS_HEADER, parseClientBinding, relayableClientParams } from '../clients/mesh-delivery.js';
 import type { B2buaCore, B2buaOptions } from './core.js';
 import type { Call } from './call.js';
 import { CALL_SID_HEADER, EDGE_REGION_HEADER, MEDIA_NODE_HEADER, PASSTHROUGH_NODE } from './mesh.js';
@@ -86,10 +87,19 @@ export class NewCallHandler {
     const fromPeer = mesh !== undefined && edgeRegion !== undefined && mesh.peerRegionOf(source.address) === edgeRegion;
     // The edge left the caller's media unanchored (an application call): place it where it enters.
     const mediaAtEdge = fromPeer && req.headers.get(MEDIA_NODE_HEADER) === PASSTHROUGH_NODE ? { mediaRegion: edgeRegion } : undefined;
+    // A peer region rings a client connected here: relay to the binding's own connection (trusted peers only).
+    const clientHeader = fromPeer ? req.headers.get(CLIENT_BINDING_HEADER) : undefined;
+    let clientLeg: { contact: string; endpoint: Endpoint } | undefined;
+    if (clientHeader !== undefined) {
+      const ref = parseClientBinding(clientHeader);
+      if (ref === undefined) return reject('BAD_REQUEST', [], `Malformed ${CLIENT_BINDING_HEADER}`);
+      clientLeg = this.opts.clients?.reachable(ref.accountSid, ref.identity, ref.bindingId);
+      if (clientLeg === undefined) return reject('CLIENT_NOT_REGISTERED');
+    }
     // A browser/app client's call (signaling/clients/client-calls.ts): its access token, not a
     // carrier's address, admits it, and it runs in its account's home region, whatever it dials.
     const clients = this.opts.clientCalls;
-    const isClient = clients !== undefined && clients.isClientInvite(req, source, fromPeer);
+    const isClient = clientLeg === undefined && clients !== undefined && clients.isClientInvite(req, source, fromPeer);
     let clientRoute: ClientInviteRoute | undefined;
     let forwardTo: string | undefined;
     if (isClient) {
@@ -127,7 +137,7 @@ export class NewCallHandler {
       if (apps === undefined) return reject('SERVICE_UNAVAILABLE', retry);
       return apps.accept(req, tx, source, dialed, clientRoute.binding, mediaAtEdge === undefined ? undefined : { ...mediaAtEdge, capability: 'play' }, clientRoute.caller);
     }
-    if (!isClient && forwardTo === undefined && apps !== undefined) {
+    if (!isClient && forwardTo === undefined && clientLeg === undefined && apps !== undefined) {
       let found: AppResolution = { kind: 'none' };
       try {
         found = await apps.resolve(dialed);
@@ -143,7 +153,7 @@ export class NewCallHandler {
         return apps.accept(req, tx, source, dialed, found.binding, mediaAtEdge === undefined ? undefined : { ...mediaAtEdge, capability: 'play' });
       }
     }
-    const route = forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
+    const route = clientLeg !== undefined ? { prefix: '', destination: clientLeg.contact } : forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
     if (route === undefined) return reject('NO_ROUTE');
     if (!hasOffer) {
       // Late offer (INVITE without SDP) is not supported yet: rtpengine needs the offer to anchor media.
@@ -151,7 +161,8 @@ export class NewCallHandler {
     }
     let dest: Endpoint;
     try {
-      dest = uriToEndpoint(parseUri(route.destination), 'UDP');
+      // A client is reached only over its own connection (RFC 7118 §5), whatever its Contact says.
+      dest = clientLeg?.endpoint ?? uriToEndpoint(parseUri(route.destination), 'UDP');
     } catch (e) {
       this.log.error('route destination unusable', { route: route.destination, error: e as Error });
       return reject('BAD_ROUTE');
@@ -206,7 +217,9 @@ export class NewCallHandler {
     const fromNa = parseNameAddr(req.headers.get('From')!);
     const local = this.stack.localEndpoint(dest.transport);
     const destUri = parseUri(route.destination);
-    const bRuri = `sip:${encodeURIComponent(dialed).replace(/%2B/g, '+')}@${destUri.host}${destUri.port !== undefined ? `:${destUri.port}` : ''}${dest.transport === 'TCP' ? ';transport=tcp' : ''}`;
+    const bRuri = clientLeg !== undefined
+      ? clientLeg.contact
+      : `sip:${encodeURIComponent(dialed).replace(/%2B/g, '+')}@${destUri.host}${destUri.port !== undefined ? `:${destUri.port}` : ''}${dest.transport === 'TCP' ? ';transport=tcp' : ''}`;
     const fromUser = parseUri(fromNa.uri).user ?? 'anonymous';
     const bHeaders = new SipHeaders([
       ['From', `${fromNa.displayName !== undefined ? `"${fromNa.displayName.replace(/["\\]/g, '')}" ` : ''}<sip:${fromUser}@${local.address}>;tag=${bLocalTag}`],
@@ -226,6 +239,8 @@ export class NewCallHandler {
       // Keep the call's identity along the path (the edge's CallSid).
       const edgeSid = req.headers.get(CALL_SID_HEADER);
       if (edgeSid !== undefined) bHeaders.append(CALL_SID_HEADER, edgeSid);
+      const params = clientLeg === undefined ? undefined : relayableClientParams(req.headers.get(CLIENT_PARAMS_HEADER));
+      if (params !== undefined) bHeaders.append(CLIENT_PARAMS_HEADER, params);
     }
     const bInvite: SipRequest = { type: 'request', method: 'INVITE', uri: bRuri, version: 'SIP/2.0', headers: bHeaders, body: sdpBody(bSdp) };
 

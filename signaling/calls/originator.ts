@@ -7,11 +7,13 @@
  * call's instruction URL once answered, and obeys hangup / redirect commands.
  */
 import type { Redis } from 'ioredis';
+import { clientIdentityOf } from '../../regions/core/client-identity.js';
 import type { Logger } from '../../regions/core/log.js';
 import { MeshError, sipAnswer } from '../../regions/core/errors.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
 import { CallRecordStore } from '../../regions/store/call-records.js';
 import type { CallEvent, CallRecord, CallStatus } from '../../regions/store/call-records.js';
+import { listClientRegistrations, type ClientRegistration } from '../../regions/store/client-registrations.js';
 import { keys } from '../../regions/store/keys.js';
 import { apiDate, type AccountRecord } from '../../regions/store/schema.js';
 import { newSid } from '../../regions/store/sids.js';
@@ -24,8 +26,9 @@ import type { HttpMethod } from '../router/twiml-types.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { generateTag, getTag, parseCSeq, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
+import { clientBranchTargets, type ClientBranchTarget } from './client-branches.js';
 import type { LegMediaFactory, RouterLike } from './inbound-app.js';
-import { outboundInvite, resolveDestination, sendBye, statusOfFailure, type OutboundCall } from './outbound-leg.js';
+import { cancelBranches, outboundInvite, resolveDestination, sendBye, sendByeOn, statusOfBranches, type OutboundBranch, type OutboundCall } from './outbound-leg.js';
 import { answerInDialog, PlatformLeg } from './platform-leg.js';
 import { callParams, StatusCallbacks, type WebhookStats } from './status-callback.js';
 import type { CallRegistry } from './registry.js';
@@ -44,6 +47,12 @@ export interface OriginatorOptions {
   defaultRingSeconds?: number;
   /** The platform side's SDP offered to rtpengine (media/leg `platformSdp`: G.711 + telephone-event, discard address). */
   platformSdp: () => string;
+  /**
+   * Signaling nodes of the other regions (`mesh.peers`): a client registered
+   * there is rung through its region's node. Without it, only clients
+   * connected to this node ring.
+   */
+  mesh?: { signalingUri(region: string): string | undefined };
 }
 
 /** What the originator needs to run applications on the calls it places. */
@@ -138,8 +147,8 @@ export class Originator implements LegDialer {
         once({ status: 'canceled' });
       };
       req.signal.addEventListener('abort', onAbort, { once: true });
-      const dial = { resolve: once, offAbort: () => req.signal.removeEventListener('abort', onAbort) };
-      void this.place(rec, account, dial).then((placed) => {
+      const dial = { resolve: once, offAbort: () => req.signal.removeEventListener('abort', onAbort), aborted: () => req.signal.aborted };
+      void this.place(rec, account, dial, req.clientParameters).then((placed) => {
         if (!placed) {
           dial.offAbort();
           once({ status: 'failed' });
@@ -148,64 +157,131 @@ export class Originator implements LegDialer {
     });
   }
 
-  /** Place `rec`'s INVITE; false when it never got as far as sending one (the record is final then). */
-  private async place(rec: CallRecord, account: AccountRecord, dial: OutboundCall['dial']): Promise<boolean> {
+  /**
+   * Place `rec`'s INVITE (one per registration for a client); false when it
+   * never got as far as sending one (the record is final then, and a Dial
+   * told its outcome).
+   */
+  private async place(
+    rec: CallRecord,
+    account: AccountRecord,
+    dial: OutboundCall['dial'],
+    clientParameters?: readonly { name: string; value: string }[],
+  ): Promise<boolean> {
     const callSid = rec.sid;
-    let dest: Endpoint;
-    let ruri: string;
-    try {
-      ({ dest, ruri } = resolveDestination(rec.to, this.routes));
-    } catch (e) {
-      this.log.info('originate: no route', { callSid, to: rec.to, error: e as Error });
-      await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 404);
-      return false;
+    const early = (status: CallStatus, sipStatus: number): Promise<void> => this.finalize({ rec, account, sequence: 0, dial, branches: [] } as unknown as OutboundCall, status, sipStatus);
+    const identity = clientIdentityOf(rec.to);
+    let route: { dest: Endpoint; ruri: string } | undefined;
+    if (identity === undefined) {
+      try {
+        route = resolveDestination(rec.to, this.routes);
+      } catch (e) {
+        this.log.info('originate: no route', { callSid, to: rec.to, error: e as Error });
+        await early('failed', 404);
+        return false;
+      }
     }
     // A drained node places no new calls either (the operator moves traffic off it).
     if (this.opts.calls.isDraining) {
       this.log.warn('originate: node drained', { callSid });
-      await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', sipAnswer('NODE_DRAINING').status);
+      await early('failed', sipAnswer('NODE_DRAINING').status);
       return false;
     }
     // The node's capacity covers every kind of call: a full node places no more.
     if (!this.opts.calls.hasRoom()) {
       this.log.warn('originate: node at its call capacity', { callSid, maxCalls: this.opts.calls.limits.maxCalls });
-      await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', sipAnswer('CALL_CAPACITY').status);
+      await early('failed', sipAnswer('CALL_CAPACITY').status);
       return false;
+    }
+    let registrations: ClientRegistration[] = [];
+    if (identity !== undefined) {
+      try {
+        registrations = await listClientRegistrations(this.redis, this.opts.keyPrefix, account.sid, identity);
+      } catch (e) {
+        this.log.warn('originate: client registrations unreadable', { callSid, error: e as Error });
+        await early('failed', 503);
+        return false;
+      }
+      // No live registration: nobody to ring. The dialect reports an unreachable client as not answered.
+      if (registrations.length === 0) {
+        this.log.info('originate: client not registered', { callSid, to: rec.to });
+        await early('no-answer', sipAnswer('CLIENT_NOT_REGISTERED').status);
+        return false;
+      }
     }
     let mediaNodeId: string;
     let offer: string;
     const platformTag = generateTag();
     try {
       mediaNodeId = this.media.acquire(callSid).nodeId;
+      // A client leg gets plain RTP for now: a browser registered over WebSocket needs the WebRTC side
+      // (`'receiver'` here, `'sender'` on its answer), which the test clients, plain SIP over WebSocket, do not speak.
       offer = await this.media.offer(mediaNodeId, callSid, platformTag, this.opts.platformSdp());
     } catch (e) {
       this.media.release(callSid);
       this.log.warn('originate: media unavailable', { callSid, error: e as Error });
-      await this.finalize({ rec, account, sequence: 0 } as OutboundCall, 'failed', 503);
+      await early('failed', 503);
       return false;
     }
-    const localTag = generateTag();
-    const invite = outboundInvite({ ruri, from: rec.from, local: this.stack.localEndpoint(dest.transport), localTag, contact: this.b2bua.contact(dest.transport), offer });
+    let targets: Pick<ClientBranchTarget, 'dest' | 'ruri' | 'headers'>[];
+    if (route !== undefined) targets = [{ ...route, headers: [] }];
+    else {
+      const found = clientBranchTargets(registrations, { region: this.opts.region, nodeId: this.opts.nodeId, signalingUri: (r) => this.opts.mesh?.signalingUri(r) }, { callSid, mediaNodeId, parameters: clientParameters });
+      for (const x of found.skipped) this.log.warn('originate: client registration not rung', { callSid, region: x.region, why: x.why });
+      targets = found.targets;
+      if (targets.length === 0) {
+        this.media.release(callSid);
+        this.media.delete(mediaNodeId, callSid).catch(() => {});
+        await early('no-answer', sipAnswer('CLIENT_NOT_REGISTERED').status);
+        return false;
+      }
+    }
+    // The Dial gave up (another target answered, the caller left) while we looked up and offered: ring nobody.
+    if (dial?.aborted() === true) {
+      this.media.release(callSid);
+      this.media.delete(mediaNodeId, callSid).catch(() => {});
+      await early('canceled', 487);
+      return false;
+    }
+    const branches: OutboundBranch[] = targets.map((t) => {
+      const localTag = generateTag();
+      const invite = outboundInvite({ ruri: t.ruri, from: rec.from, local: this.stack.localEndpoint(t.dest.transport), localTag, contact: this.b2bua.contact(t.dest.transport), offer, headers: t.headers });
+      return { invite, dest: t.dest, localTag, tx: undefined, final: undefined };
+    });
+    const first = branches[0]!;
     const call: OutboundCall = {
-      rec, account, invite, dest, localTag, platformTag, mediaNodeId,
+      rec, account, branches, invite: first.invite, dest: first.dest, localTag: first.localTag, platformTag, mediaNodeId,
       tx: undefined, dialog: undefined, answeredAt: undefined, ringTimer: undefined,
       state: 'calling', sequence: 0, cancelRequested: false, leg: undefined, sdp: { party: '' }, dial,
     };
     this.calls.set(callSid, call);
     this.opts.calls.add(callSid, 'originated');
-    this.b2bua.attachDialog(invite.headers.get('Call-ID')!, localTag, (req, tx) => this.onInDialog(call, req, tx));
+    for (const b of branches) this.b2bua.attachDialog(b.invite.headers.get('Call-ID')!, b.localTag, (req, tx) => this.onInDialog(call, req, tx));
     call.rec = (await this.records.update(callSid, { status: 'initiated', nodeId: this.opts.nodeId })) ?? rec;
     void this.callback(call, 'initiated');
     const ringMs = (rec.timeout ?? this.opts.defaultRingSeconds ?? 60) * 1000;
     call.ringTimer = setTimeout(() => this.cancel(call, 'no-answer'), ringMs);
     call.invitedAt = Date.now();
-    call.tx = this.stack.sendRequest(invite, dest, {
-      onProvisional: (res) => void this.onProvisional(call, res).catch((e: unknown) => this.onError(call, e)),
-      onFinal: (res) => void this.onFinal(call, res).catch((e: unknown) => this.onError(call, e)),
-      onTimeout: () => void this.finalize(call, 'no-answer', 408),
-      onTransportError: () => void this.finalize(call, 'failed', 503),
-    });
+    for (const b of branches) {
+      if (call.state !== 'calling') break;
+      b.tx = this.stack.sendRequest(b.invite, b.dest, {
+        onProvisional: (res) => void this.onProvisional(call, res).catch((e: unknown) => this.onError(call, e)),
+        onFinal: (res) => void this.onFinal(call, b, res).catch((e: unknown) => this.onError(call, e)),
+        onTimeout: () => void this.branchOver(call, b, 408),
+        onTransportError: () => void this.branchOver(call, b, 503),
+      });
+    }
+    call.tx = first.tx;
     return true;
+  }
+
+  /** A branch ended without an answer; the call ends when its last branch has (our CANCEL finalized it already: no-op). */
+  private async branchOver(call: OutboundCall, branch: OutboundBranch, status: number): Promise<void> {
+    branch.final ??= status;
+    // Still ringing elsewhere, or another branch answered (its media answer is under way).
+    if (call.state !== 'calling' || call.branches.some((b) => b.final === undefined || b.final < 300)) return;
+    const outcome = statusOfBranches(call.branches.map((b) => b.final!));
+    await this.finalize(call, outcome.status, outcome.sipStatus);
   }
 
   /** API asked to hang up: CANCEL while ringing, BYE once answered. */
@@ -243,30 +319,40 @@ export class Originator implements LegDialer {
   private cancel(call: OutboundCall, status: 'canceled' | 'no-answer'): void {
     if (call.state !== 'calling') return;
     call.cancelRequested = true;
-    if (call.tx !== undefined) this.stack.cancel(call.tx);
+    cancelBranches(this.stack, call, undefined);
     void this.finalize(call, status, status === 'no-answer' ? 408 : 487);
   }
 
   private async onProvisional(call: OutboundCall, res: SipResponse): Promise<void> {
     if (call.state === 'calling' && (res.status === 180 || res.status === 183)) this.notePostDialDelay(call);
     if (call.state !== 'calling' || res.status === 100 || call.rec.status === 'ringing') return;
+    // Set at once: two branches ringing together make one `ringing` event.
+    call.rec = { ...call.rec, status: 'ringing' };
     call.rec = (await this.records.update(call.rec.sid, { status: 'ringing' })) ?? call.rec;
     void this.callback(call, 'ringing');
   }
 
-  private async onFinal(call: OutboundCall, res: SipResponse): Promise<void> {
+  private async onFinal(call: OutboundCall, branch: OutboundBranch, res: SipResponse): Promise<void> {
     if (res.status >= 300) {
-      await this.finalize(call, statusOfFailure(res.status), res.status); // after our CANCEL, finalize already ran: no-op
+      await this.branchOver(call, branch, res.status);
       return;
     }
-    const dialog = Dialog.fromUac(call.invite, res);
+    const dialog = Dialog.fromUac(branch.invite, res);
+    this.stack.sendAck(dialog.createAck(parseCSeq(res.headers.get('CSeq') ?? '1 INVITE').seq), branch.dest);
+    const won = call.branches.find((b) => b.final !== undefined && b.final < 300);
+    if (call.state !== 'calling' || won !== undefined) {
+      // Answered after we gave up, or after another branch answered (CANCEL race): end it (RFC 3261 §15).
+      sendByeOn(this.stack, dialog, branch.dest, () => this.log.info('originate: BYE to a late branch not answered', { callSid: call.rec.sid }));
+      return;
+    }
+    // The first answer wins: this branch is the call's dialog from now on, the others are cancelled.
+    branch.final = res.status;
+    call.invite = branch.invite;
+    call.dest = branch.dest;
+    call.localTag = branch.localTag;
+    call.tx = branch.tx;
     call.dialog = dialog;
-    this.stack.sendAck(dialog.createAck(parseCSeq(res.headers.get('CSeq') ?? '1 INVITE').seq), call.dest);
-    if (call.state !== 'calling') {
-      // Answered after we gave up (CANCEL race): end it (RFC 3261 §15).
-      this.sendBye(call);
-      return;
-    }
+    cancelBranches(this.stack, call, branch);
     clearTimeout(call.ringTimer);
     this.notePostDialDelay(call);
     const toTag = getTag(res.headers.get('To') ?? '') ?? '';
@@ -372,7 +458,7 @@ export class Originator implements LegDialer {
     const sid = call.rec.sid;
     this.calls.delete(sid);
     this.opts.calls.remove(sid);
-    if (call.invite !== undefined) this.b2bua.detachDialog(call.invite.headers.get('Call-ID')!, call.localTag);
+    for (const b of call.branches) this.b2bua.detachDialog(b.invite.headers.get('Call-ID')!, b.localTag);
     if (call.mediaNodeId !== undefined) {
       this.media.release(sid);
       this.media.delete(call.mediaNodeId, sid).catch(() => {});

@@ -18,9 +18,26 @@ import type { ClientTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { PlatformLeg } from './platform-leg.js';
 
+/**
+ * One INVITE of a call we place. A call to a number or a URI has one; a call
+ * to a client has one per live registration (client-branches.ts), each its
+ * own dialog: the first 2xx wins, the others get CANCEL (and ACK + BYE when a
+ * 2xx crosses the CANCEL, RFC 3261 §15).
+ */
+export interface OutboundBranch {
+  invite: SipRequest;
+  dest: Endpoint;
+  localTag: string;
+  tx: ClientTransaction | undefined;
+  /** The final status once the branch is over (its final response, a timeout, a transport error). */
+  final: number | undefined;
+}
+
 export interface OutboundCall {
   rec: CallRecord;
   account: AccountRecord;
+  /** Every INVITE of the call; `invite`, `dest`, `localTag` and `tx` are the answered one's (the first one's before). */
+  branches: OutboundBranch[];
   invite: SipRequest;
   dest: Endpoint;
   /** Our tag on the SIP leg (From). */
@@ -44,7 +61,7 @@ export interface OutboundCall {
   /** The callee's current SDP (from its 200 OK, then its re-INVITEs). */
   sdp: { party: string; toParty?: string };
   /** A child leg of `Dial`: told the outcome instead of running an application. */
-  dial: { resolve: (o: DialOutcome) => void; offAbort: () => void } | undefined;
+  dial: { resolve: (o: DialOutcome) => void; offAbort: () => void; aborted: () => boolean } | undefined;
 }
 
 /** `sip:` URIs are dialed as given; numbers go through the route table. Throws NOT_FOUND without a route. */
@@ -63,9 +80,9 @@ export function resolveDestination(to: string, routes: RouteTable): { dest: Endp
 }
 
 /** The INVITE of a call we place, with rtpengine's offer as its SDP (RFC 3261 §8.1.1). */
-export function outboundInvite(o: { ruri: string; from: string; local: Endpoint; localTag: string; contact: string; offer: string }): SipRequest {
-  // The caller id is a number or a SIP user: anything else would break the From header.
-  const fromUser = o.from.replace(/[^0-9A-Za-z+*#._-]/g, '') || 'anonymous';
+export function outboundInvite(o: { ruri: string; from: string; local: Endpoint; localTag: string; contact: string; offer: string; headers?: readonly [string, string][] }): SipRequest {
+  // The caller id is a number, a SIP user or a client name: anything else would break the From header.
+  const fromUser = o.from.replace(/^client:/, '').replace(/[^0-9A-Za-z+*#._-]/g, '') || 'anonymous';
   return {
     type: 'request',
     method: 'INVITE',
@@ -78,6 +95,7 @@ export function outboundInvite(o: { ruri: string; from: string; local: Endpoint;
       ['CSeq', '1 INVITE'],
       ['Max-Forwards', '70'],
       ['Contact', o.contact],
+      ...(o.headers ?? []),
       ['Content-Type', SDP_TYPE],
     ]),
     body: sdpBody(o.offer),
@@ -91,6 +109,21 @@ export function statusOfFailure(sipStatus: number): CallStatus {
   return 'failed';
 }
 
+/**
+ * The outcome of a call none of whose branches answered (each branch's final
+ * status): one status shared by all is it; else no-answer wins over busy,
+ * busy over failed (a client ringing on two devices, one busy, was not answered).
+ */
+export function statusOfBranches(finals: readonly number[]): { status: CallStatus; sipStatus: number | undefined } {
+  const statuses = finals.map(statusOfFailure);
+  const pick = (s: CallStatus): { status: CallStatus; sipStatus: number | undefined } => ({ status: s, sipStatus: finals[statuses.indexOf(s)] });
+  if (statuses.length === 0) return { status: 'failed', sipStatus: undefined };
+  if (statuses.every((s) => s === statuses[0])) return pick(statuses[0]!);
+  if (statuses.includes('no-answer')) return pick('no-answer');
+  if (statuses.includes('busy')) return pick('busy');
+  return pick('failed');
+}
+
 /** BYE on the call's dialog, if it has one; its answer is not waited for. */
 export function sendBye(stack: SipStack, call: OutboundCall, log: Logger): void {
   if (call.dialog === undefined) return;
@@ -99,4 +132,18 @@ export function sendBye(stack: SipStack, call: OutboundCall, log: Logger): void 
     onTimeout: () => log.info('originate: BYE not answered', { callSid: call.rec.sid }),
     onTransportError: () => {},
   });
+}
+
+/** CANCEL every branch of `call` still ringing except `keep` (RFC 3261 §9.1); they count as 487. */
+export function cancelBranches(stack: SipStack, call: OutboundCall, keep: OutboundBranch | undefined): void {
+  for (const b of call.branches) {
+    if (b === keep || b.final !== undefined) continue;
+    b.final = 487;
+    if (b.tx !== undefined) stack.cancel(b.tx);
+  }
+}
+
+/** BYE on a dialog that is not the call's (a branch that answered too late, RFC 3261 §15); its answer is not waited for. */
+export function sendByeOn(stack: SipStack, dialog: Dialog, dest: Endpoint, onTimeout: () => void): void {
+  stack.sendRequest(dialog.createRequest('BYE'), dest, { onFinal: () => {}, onTimeout, onTransportError: () => {} });
 }

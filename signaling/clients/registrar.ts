@@ -71,6 +71,10 @@ interface LocalBinding {
   bindingId: string;
   owner: string;
   connKey: string;
+  /** The registered Contact (the Request-URI of requests to the client). */
+  contact: string;
+  /** The connection that alone reaches the client. */
+  endpoint: Endpoint;
   timer: NodeJS.Timeout;
 }
 
@@ -115,6 +119,17 @@ export class ClientRegistrar {
   /** Bindings held by this node's connections now. */
   get activeBindings(): number {
     return this.bindings.size;
+  }
+
+  /**
+   * Where a binding this node holds is reached: its Contact and connection;
+   * undefined when the binding is not (or no longer) on one of this node's
+   * connections. A call forwarded by a mesh peer for the binding goes there
+   * (clients/mesh-delivery.ts).
+   */
+  reachable(accountSid: string, identity: string, bindingId: string): { contact: string; endpoint: Endpoint } | undefined {
+    const b = this.bindings.get(`${accountSid}|${identity}|${bindingId}`);
+    return b === undefined ? undefined : { contact: b.contact, endpoint: b.endpoint };
   }
 
   /** Remove what a previous process of this node left (its connections are gone). */
@@ -245,7 +260,8 @@ export class ClientRegistrar {
     // The store's TTL ends the binding there; this only forgets it here.
     const timer = setTimeout(() => this.dropLocal(key), expiresSeconds * 1000);
     timer.unref();
-    this.bindings.set(key, { accountSid: reg.accountSid, identity: reg.identity, bindingId: reg.bindingId, owner: reg.owner, connKey, timer });
+    const endpoint: Endpoint = { transport: reg.transport, address: reg.connection.address, port: reg.connection.port };
+    this.bindings.set(key, { accountSid: reg.accountSid, identity: reg.identity, bindingId: reg.bindingId, owner: reg.owner, connKey, contact: reg.contact, endpoint, timer });
     let set = this.byConnection.get(connKey);
     if (set === undefined) this.byConnection.set(connKey, (set = new Set()));
     set.add(key);

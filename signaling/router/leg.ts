@@ -69,9 +69,15 @@ export type DialOutcome =
 export interface DialRequest {
   /** The call that dials (parent): its account, its SID for the child record. */
   parent: CallLeg;
-  /** A phone number (routed) or a `sip:` URI. */
+  /**
+   * A phone number (routed), a `sip:` URI, or `client:<identity>` (every live
+   * registration of that client in the parent's account rings; the first to
+   * answer is the leg).
+   */
   to: string;
   from: string;
+  /** Custom parameters for a `client:` destination (`<Client><Parameter>`); ignored for others. */
+  clientParameters?: readonly { name: string; value: string }[];
   /** Ring time in seconds. */
   timeoutSeconds: number;
   /** Aborting cancels the attempt (the parent hung up). */

@@ -73,7 +73,19 @@ export type DialRecord = 'do-not-record' | 'record-from-answer' | 'record-from-r
 export type DialTarget =
   | { kind: 'number'; number: string; sendDigits: string | undefined; url: string | undefined; method: HttpMethod }
   | { kind: 'sip'; uri: string; username: string | undefined; password: string | undefined; url: string | undefined; method: HttpMethod }
-  | { kind: 'queue'; name: string; url: string | undefined; method: HttpMethod };
+  | { kind: 'queue'; name: string; url: string | undefined; method: HttpMethod }
+  /**
+   * A browser or app client: every live registration of `client:<identity>` in
+   * the account rings (whatever region it is connected to). `parameters`
+   * (`<Parameter name value>` children) travel to the client with the call.
+   */
+  | { kind: 'client'; identity: string; parameters: ClientParameter[]; url: string | undefined; method: HttpMethod };
+
+/** A custom parameter handed to a dialed client (name 1-64 of A-Z a-z 0-9 _ . -, value up to 512 characters). */
+export interface ClientParameter {
+  name: string;
+  value: string;
+}
 
 export interface Dial {
   verb: 'Dial';

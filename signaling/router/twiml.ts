@@ -5,9 +5,10 @@
  * bad attribute value, wrong nesting) carries 12200 and names the element and
  * attribute — both trigger the fallback URL, never a crash.
  */
+import { isClientIdentity, MAX_CLIENT_IDENTITY_CHARS } from '../../regions/core/client-identity.js';
 import { DIALECT_ERRORS, routerError } from './errors.js';
 import type {
-  Dial, DialRecord, DialTarget, Enqueue, Gather, GatherChild, HttpMethod, Pause, Play, Record, Redirect, Reject, Say,
+  ClientParameter, Dial, DialRecord, DialTarget, Enqueue, Gather, GatherChild, HttpMethod, Pause, Play, Record, Redirect, Reject, Say,
   TwimlDocument, Verb,
 } from './twiml-types.js';
 import { parseXml, textOf, type XmlElement, type XmlLimits } from './xml.js';
@@ -295,7 +296,7 @@ function dial(ctx: Ctx, el: XmlElement): Dial {
     if (!PHONE.test(bare)) invalid('Dial', `"${bare}" is not a phone number`);
     targets.push({ kind: 'number', number: bare, sendDigits: undefined, url: undefined, method: 'POST' });
   }
-  if (targets.length === 0) invalid('Dial', 'needs a number, <Number>, <Sip> or <Queue>');
+  if (targets.length === 0) invalid('Dial', 'needs a number, <Number>, <Sip>, <Client> or <Queue>');
   if (targets.length > 10) invalid('Dial', 'more than 10 targets');
   if (targets.some((t) => t.kind === 'queue') && targets.length > 1) invalid('Dial', '<Queue> must be the only noun');
   return {
@@ -312,6 +313,7 @@ function dial(ctx: Ctx, el: XmlElement): Dial {
 
 function dialTarget(ctx: Ctx, c: XmlElement): DialTarget {
   if (++ctx.verbs > ctx.maxVerbs) invalid(c.name, `more than ${ctx.maxVerbs} verbs`);
+  if (c.name === 'Client') return client(ctx, c);
   const text = onlyText(c);
   switch (c.name) {
     case 'Number': {
@@ -333,6 +335,51 @@ function dialTarget(ctx: Ctx, c: XmlElement): DialTarget {
     default:
       return invalid(c.name, 'is not allowed inside <Dial>');
   }
+}
+
+/** Most `<Parameter>` children of one `<Client>`. */
+const MAX_CLIENT_PARAMETERS = 16;
+const MAX_PARAMETER_VALUE_CHARS = 512;
+
+/**
+ * `<Client>alice</Client>`, or the long form with `<Identity>alice</Identity>`
+ * and `<Parameter name="…" value="…"/>` children (the identity either way, not both).
+ */
+function client(ctx: Ctx, c: XmlElement): DialTarget {
+  checkAttrs(ctx, c, ['url', 'method']);
+  let text = '';
+  let identity: string | undefined;
+  const parameters: ClientParameter[] = [];
+  for (const k of c.children) {
+    if (k.type === 'text') {
+      text += k.text;
+      continue;
+    }
+    if (k.name === 'Identity') {
+      checkAttrs(ctx, k, []);
+      if (identity !== undefined) invalid('Client', 'has more than one <Identity>');
+      identity = onlyText(k);
+    } else if (k.name === 'Parameter') {
+      checkAttrs(ctx, k, ['name', 'value']);
+      noContent(k);
+      if (parameters.length >= MAX_CLIENT_PARAMETERS) invalid('Client', `more than ${MAX_CLIENT_PARAMETERS} <Parameter> children`);
+      const name = k.attrs['name'] ?? '';
+      const value = k.attrs['value'] ?? '';
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) invalid('Parameter', `"${name.slice(0, 80)}" is not a parameter name (1-64 of A-Z a-z 0-9 _ . -)`, 'name');
+      if (value.length > MAX_PARAMETER_VALUE_CHARS || /[\x00-\x1f\x7f]/.test(value)) invalid('Parameter', `value longer than ${MAX_PARAMETER_VALUE_CHARS} characters or with control characters`, 'value');
+      parameters.push({ name, value });
+    } else {
+      invalid(k.name, 'is not allowed inside <Client>');
+    }
+  }
+  text = text.trim();
+  if (identity !== undefined && text !== '') invalid('Client', 'has both text and <Identity>');
+  const id = identity ?? text;
+  if (id === '') invalid('Client', 'needs a client identity');
+  if (!isClientIdentity(id)) {
+    invalid('Client', `"${id.slice(0, 80)}" is not a client identity (1-${MAX_CLIENT_IDENTITY_CHARS} characters, no space, control, < > # % " { } | \\ ^ [ ] \`)`);
+  }
+  return { kind: 'client', identity: id, parameters, url: optUrl(ctx, c, 'url'), method: method(c) };
 }
 
 function queueName(element: string, text: string): string {

@@ -1,11 +1,12 @@
 import { z } from '@hono/zod-openapi';
+import { CLIENT_IDENTITY_PATTERN } from '../../../regions/core/client-identity.js';
 import type { CallRecord } from '../../../regions/store/call-records.js';
 import { PageMetaSchema, type PageMeta } from '../paging.js';
 import { TagsField, TagsSchema } from './tags.js';
 import { accountUri, API_VERSION, E164, HttpMethodField, repeated, UrlField } from './common.js';
 
-/** Who a call may go to or come from: an E.164 number, a SIP URI, or a client name. */
-const CALL_ADDRESS = new RegExp(`${E164.source}|^sips?:[^\\s<>"]{1,256}$|^client:[A-Za-z0-9_.@-]{1,128}$`);
+/** Who a call may go to or come from: an E.164 number, a SIP URI, or a client name (regions/core/client-identity.ts). */
+const CALL_ADDRESS = new RegExp(`${E164.source}|^sips?:[^\\s<>"]{1,256}$|^client:${CLIENT_IDENTITY_PATTERN}$`);
 const CallAddress = z.string().regex(CALL_ADDRESS, 'must be an E.164 number, a sip: URI or client:name');
 const CallEventField = z.enum(['initiated', 'ringing', 'answered', 'completed']);
 const STATUSES = ['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'] as const;

@@ -1,6 +1,8 @@
 /**
- * Dial with Number/Sip targets: ring every target at once through the
- * LegDialer; the first to answer wins and the others are cancelled. The
+ * Dial with Number/Sip/Client targets: ring every target at once through the
+ * LegDialer (a Client target is one attempt that rings each of the client's
+ * registrations: the dialer forks it); the first to answer wins and the
+ * others are cancelled. The
  * winner hears its `sendDigits` and whisper (`url`), then is bridged with the
  * caller until either hangs up or `timeLimit` passes. `action` gets
  * DialCallStatus (completed | busy | no-answer | failed | canceled),
@@ -88,7 +90,14 @@ function ringAll(ctx: CallContext, v: Dial, targets: PhoneTarget[], from: string
     });
     let remaining = attempts.length;
     for (const a of attempts) {
-      const req = { parent: ctx.leg, to: a.target.kind === 'number' ? a.target.number : a.target.uri, from, timeoutSeconds: v.timeout, signal: a.ring.signal };
+      const req = {
+        parent: ctx.leg,
+        to: targetAddress(a.target),
+        from,
+        timeoutSeconds: v.timeout,
+        signal: a.ring.signal,
+        ...(a.target.kind === 'client' ? { clientParameters: a.target.parameters } : {}),
+      };
       let p: Promise<DialOutcome>;
       try {
         p = ctx.deps.dialer.dial(req);
@@ -145,7 +154,7 @@ async function prepareChild(ctx: CallContext, child: CallLeg, target: PhoneTarge
         CallSid: child.callSid,
         ParentCallSid: ctx.callSid,
         From: from,
-        To: target.kind === 'number' ? target.number : target.uri,
+        To: targetAddress(target),
         CallStatus: 'in-progress',
         Direction: 'outbound-dial',
       }, step.signal);
@@ -162,6 +171,13 @@ async function prepareChild(ctx: CallContext, child: CallLeg, target: PhoneTarge
   } finally {
     step.dispose();
   }
+}
+
+/** What the dialer is asked to ring, and the child call's `To`. */
+function targetAddress(t: PhoneTarget): string {
+  if (t.kind === 'number') return t.number;
+  if (t.kind === 'client') return `client:${t.identity}`;
+  return t.uri;
 }
 
 function firstValue(v: string | string[] | undefined): string | undefined {

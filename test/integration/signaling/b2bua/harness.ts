@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../../../../regions/core/log.js';
 import type { ManagedProcess } from '../../../../infra/process.js';
 import { startMediaNode } from '../../../../infra/rtpengine.js';
 import { startSignalingNode, type SignalingNode } from '../../../../infra/signaling-node.js';
+import type { ClientAuthenticator } from '../../../../signaling/clients/authenticator.js';
 import { TEST_REDIS_URL } from '../../global-setup.js';
 
 export const SIG = { address: '127.0.4.1', port: 5060 };
@@ -60,6 +61,8 @@ export interface TestRegionOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** sip.admission limits (default: the config's). */
   admission?: { maxEventLoopDelayMs?: number; maxInvitesInFlight?: number; minFreeMediaPorts?: number };
+  /** Who may register as a browser client (default: nobody, the node's default). */
+  clientAuthenticator?: ClientAuthenticator;
 }
 
 /** The validated configuration of a test region (defaults as TestRegionOptions says). */
@@ -125,7 +128,7 @@ export async function startTestRegion(opts: TestRegionOptions): Promise<TestRegi
   const config = testRegionConfig(opts, logDir);
   const media = await startMediaSet(opts.mediaNodes ?? MEDIA_NODES, logDir, `${config.sip.address}:${config.media.dtmfEventPort}`);
   const { log, end } = fileLogger(logDir);
-  const node = await startSignalingNode(config, log);
+  const node = await startSignalingNode(config, log, opts.clientAuthenticator !== undefined ? { clientAuthenticator: opts.clientAuthenticator } : {});
   return {
     node,
     config,

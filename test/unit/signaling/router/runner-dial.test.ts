@@ -54,6 +54,25 @@ describe('CallRouter: Dial', () => {
     expect(parent.events).toContain('play:/tts/after');
   });
 
+  it('rings a Client beside a Number as client:<identity> with its parameters; the Number answering first cancels the client', async () => {
+    const h = createHarness();
+    const winner = new FakeLeg('CA-num', { answered: true });
+    h.dialer.plans.set('client:alice', { after: 10_000, answer: new FakeLeg('CA-client', { answered: true }) });
+    h.dialer.plans.set('+15550000002', { after: 1500, answer: winner });
+    h.docs.set(APP, xml(`<Dial action="${ACTION}"><Client><Identity>alice</Identity><Parameter name="ticket" value="42"/></Client><Number>+15550000002</Number></Dial>`));
+    h.docs.set(ACTION, () => xml('<Hangup/>'));
+    const parent = new FakeLeg('CA1');
+    const p = h.router.run(h.call(parent));
+    await tick(1500);
+    expect(h.dialer.requests.map((r) => r.to)).toEqual(['client:alice', '+15550000002']);
+    expect(h.dialer.requests[0]!.clientParameters).toEqual([{ name: 'ticket', value: '42' }]);
+    expect(h.dialer.requests[1]!.clientParameters).toBeUndefined();
+    expect(h.dialer.cancelled).toEqual(['client:alice']);
+    winner.remoteHangup();
+    await settle(p);
+    expect(h.requestsTo(ACTION)[0]!.params).toMatchObject({ DialCallStatus: 'completed', DialCallSid: 'CA-num' });
+  });
+
   it('a late answer from a losing target is hung up', async () => {
     const h = createHarness();
     const a = new FakeLeg('CA-a', { answered: true });

@@ -70,6 +70,35 @@ describe('parseTwiml', () => {
     expect(d.verbs[6]).toEqual({ verb: 'Reject', reason: 'busy' });
   });
 
+  it('parses <Client> alone, in the long form with <Identity> and <Parameter>, and beside Number/Sip', () => {
+    const d = doc(
+      '<Dial><Client>alice</Client></Dial>' +
+        '<Dial timeout="15"><Client url="whisper" method="GET"><Identity>bob.smith@example</Identity><Parameter name="FirstName" value="Alice &amp; Co"/><Parameter name="ticket" value=""/></Client></Dial>' +
+        '<Dial><Number>+15551230000</Number><Client> carol_1 </Client><Sip>sip:dave@example.com</Sip></Dial>',
+    );
+    expect(d.verbs[0]).toMatchObject({ targets: [{ kind: 'client', identity: 'alice', parameters: [], url: undefined, method: 'POST' }] });
+    expect(d.verbs[1]).toMatchObject({
+      timeout: 15,
+      targets: [{
+        kind: 'client', identity: 'bob.smith@example', url: 'https://app.example.com/voice/whisper', method: 'GET',
+        parameters: [{ name: 'FirstName', value: 'Alice & Co' }, { name: 'ticket', value: '' }],
+      }],
+    });
+    expect((d.verbs[2] as { targets: { kind: string }[] }).targets.map((t) => t.kind)).toEqual(['number', 'client', 'sip']);
+    expect(d.verbs[2]).toMatchObject({ targets: [{}, { identity: 'carol_1' }, {}] });
+    expect(d.warnings).toEqual([]);
+  });
+
+  it('bounds <Client>: identity format and length, parameter names, values and count', () => {
+    expect(doc(`<Dial><Client>${'a'.repeat(256)}</Client></Dial>`).verbs[0]).toMatchObject({ targets: [{ identity: 'a'.repeat(256) }] });
+    expect(invalid(`<Dial><Client>${'a'.repeat(257)}</Client></Dial>`).message).toMatch(/is not a client identity \(1-256 characters/);
+    const many = '<Parameter name="p" value="v"/>'.repeat(17);
+    expect(invalid(`<Dial><Client><Identity>a</Identity>${many}</Client></Dial>`).message).toMatch(/more than 16 <Parameter>/);
+    expect(invalid(`<Dial><Client><Identity>a</Identity><Parameter name="p" value="${'v'.repeat(513)}"/></Client></Dial>`).detail).toMatchObject({ element: 'Parameter', attribute: 'value' });
+    // Ten nouns at most, Client ones included.
+    expect(invalid(`<Dial>${'<Client>a</Client>'.repeat(11)}</Dial>`).message).toMatch(/more than 10 targets/);
+  });
+
   it('caps loop="0" (the dialect\'s "forever") and rejects loops over the cap', () => {
     expect(doc('<Say loop="0">x</Say>').verbs[0]).toMatchObject({ loop: 1000 });
     expect(doc('<Play loop="0">a.wav</Play>', { documentUrl: BASE, maxLoop: 50 }).verbs[0]).toMatchObject({ loop: 50 });
@@ -110,6 +139,16 @@ describe('parseTwiml', () => {
     ['bad Dial number', '<Dial>call mom</Dial>', { element: 'Dial' }],
     ['bad Number', '<Dial><Number>abc</Number></Dial>', { element: 'Number' }],
     ['bad Sip URI', '<Dial><Sip>http://x</Sip></Dial>', { element: 'Sip' }],
+    ['empty Client', '<Dial><Client> </Client></Dial>', { element: 'Client' }],
+    ['Client identity with a space', '<Dial><Client>alice smith</Client></Dial>', { element: 'Client' }],
+    ['Client identity with an unwise character', '<Dial><Client>al&lt;ice</Client></Dial>', { element: 'Client' }],
+    ['Client with text and Identity', '<Dial><Client>a<Identity>b</Identity></Client></Dial>', { element: 'Client' }],
+    ['Client with two Identity', '<Dial><Client><Identity>a</Identity><Identity>b</Identity></Client></Dial>', { element: 'Client' }],
+    ['unknown element in Client', '<Dial><Client><Number>+1555</Number></Client></Dial>', { element: 'Number' }],
+    ['Parameter without a name', '<Dial><Client><Identity>a</Identity><Parameter value="v"/></Client></Dial>', { element: 'Parameter', attribute: 'name' }],
+    ['Parameter with a bad name', '<Dial><Client><Identity>a</Identity><Parameter name="a b" value="v"/></Client></Dial>', { element: 'Parameter', attribute: 'name' }],
+    ['Parameter with content', '<Dial><Client><Identity>a</Identity><Parameter name="a">x</Parameter></Client></Dial>', { element: 'Parameter' }],
+    ['Client with Queue', '<Dial><Client>a</Client><Queue>q</Queue></Dial>', { element: 'Dial' }],
     ['Queue with others', '<Dial><Queue>q</Queue><Number>+1555</Number></Dial>', { element: 'Dial' }],
     ['unknown noun in Dial', '<Dial><Conference>c</Conference></Dial>', { element: 'Conference' }],
     ['bad record mode', '<Dial record="always">+1555</Dial>', { element: 'Dial', attribute: 'record' }],
