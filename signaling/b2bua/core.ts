@@ -99,6 +99,8 @@ export interface EndedCall {
   reason: string;
   /** This node only forwarded the call to its home region, which anchors (and accounts for) it. */
   forwardedHome: boolean;
+  /** The caller's Call-ID (the A leg's): the call's placement trace is kept under it. */
+  aCallId: string;
 }
 
 export interface B2buaCounters {
