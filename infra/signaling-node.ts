@@ -324,6 +324,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       await routing.close();
       await originator.close();
       await b2bua.close();
+      store.flush(); // the hang-ups' records go out now, before Redis is disconnected
       await recorder?.close();
       // Give the BYEs of the hang-ups a moment to leave before the sockets close.
       if (calls.size > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));
