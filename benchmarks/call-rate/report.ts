@@ -64,7 +64,7 @@ export interface RateComparison {
   b2buaSamples: number;
   /** Our p99 ÷ Kamailio's. */
   p99Ratio: number | undefined;
-  /** (our p99 − direct p99) ÷ (Kamailio's − direct p99), when the direct step ran and Kamailio's overhead is positive. */
+  /** max(0, our p99 − direct p99) ÷ (Kamailio's − direct p99), when the direct step ran and Kamailio's overhead is positive. */
   p99OverheadRatio: number | undefined;
   kamailioCpuMsPerCall: number | undefined;
   b2buaCpuMsPerCall: number | undefined;
@@ -93,7 +93,8 @@ function compareByRate(direct: TargetReport | undefined, kamailio: TargetReport 
       b2buaP99Ms: bp,
       b2buaSamples: b.probe.samples,
       p99Ratio: kp !== undefined && bp !== undefined && kp > 0 ? round(bp / kp, 2) : undefined,
-      p99OverheadRatio: d !== undefined && kp !== undefined && bp !== undefined && kp - d > 0 ? round((bp - d) / (kp - d), 2) : undefined,
+      // An overhead below the direct baseline's own p99 (noise) counts as none.
+      p99OverheadRatio: d !== undefined && kp !== undefined && bp !== undefined && kp - d > 0 ? round(Math.max(0, bp - d) / (kp - d), 2) : undefined,
       kamailioCpuMsPerCall: round(kc, 3),
       b2buaCpuMsPerCall: round(bc, 3),
       cpuRatio: kc !== undefined && bc !== undefined && kc > 0 ? round(bc / kc, 2) : undefined,
@@ -218,7 +219,7 @@ export function renderMarkdown(r: CallRateReport): string {
           `${fmt(x.p99OverheadRatio)} | ${fmt(x.kamailioCpuMsPerCall)} | ${fmt(x.b2buaCpuMsPerCall)} | ${fmt(x.cpuRatio)} | ${x.kamailioPassed ? 'yes' : 'no'} / ${x.b2buaPassed ? 'yes' : 'no'} |`,
       );
     }
-    out.push('', 'Overhead ratio: (ours − direct) ÷ (Kamailio − direct), p99 at the same rate.', '');
+    out.push('', 'Overhead ratio: max(0, ours − direct) ÷ (Kamailio − direct), p99 at the same rate; – when Kamailio was not above direct.', '');
   }
   for (const t of r.targets) {
     out.push(`## ${t.name}: ${t.label}`, '');
