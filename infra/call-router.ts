@@ -17,6 +17,7 @@ import { RedisRecordingSink } from '../regions/store/recording-sink.js';
 import type { B2bua, InboundApps } from '../signaling/b2bua/b2bua.js';
 import type { MediaPort } from '../signaling/b2bua/media-port.js';
 import { AppResolver } from '../signaling/calls/app-resolver.js';
+import type { FindNumberRecord } from '../signaling/calls/number-records.js';
 import { InboundAppCalls, type LegMediaFactory } from '../signaling/calls/inbound-app.js';
 import { withLegPlacement } from '../signaling/calls/leg-placement.js';
 import type { MediaCapability, PlacementDecision } from '../regions/placement/types.js';
@@ -53,6 +54,8 @@ export interface CallRoutingDeps {
   /** The node's one registry of calls. */
   calls: CallRegistry;
   redis: Redis;
+  /** The node's cached number lookup (signaling/calls/number-records.ts); absent: a store read per INVITE. */
+  findNumber?: FindNumberRecord;
   log: Logger;
   /** Where tenants' URLs may point (webhooks.*, infra/webhook-policy.ts): documents, callbacks, Play media. */
   webhookPolicy: DestinationPolicy;
@@ -162,7 +165,7 @@ export async function startCallRouting(d: CallRoutingDeps): Promise<CallRouting>
     webhookPolicy: d.webhookPolicy,
     mediaOfferBudgetMs: config.media.offerBudgetMs,
   });
-  const resolver = new AppResolver(d.redis, config.redis.keyPrefix);
+  const resolver = new AppResolver(d.redis, config.redis.keyPrefix, d.findNumber);
   let closing: Promise<void> | undefined;
   return {
     router,

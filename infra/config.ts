@@ -229,7 +229,9 @@ export const ConfigSchema = z
         /**
          * How long a node reuses a dialed number's tenant home (its IncomingPhoneNumber record), ms:
          * a number moved to another home region through the API anchors calls there after at most
-         * this long, on every node. 0: read the store on every call. Default 2000.
+         * this long, on every node. The same lifetime applies to the number records application
+         * resolution and inbound accounting read (signaling/calls/number-records.ts), so a number
+         * given an application starts running it within this long. 0: read the store on every call. Default 2000.
          */
         numberHomeCacheMs: z.number().int().min(0).max(5000).default(2000),
         /**

@@ -10,6 +10,8 @@ import { AdmissionControl } from '../signaling/b2bua/admission.js';
 import { B2bua } from '../signaling/b2bua/b2bua.js';
 import { meshRouting, staticMeshRouting } from '../signaling/b2bua/mesh.js';
 import { numberHomesFromStore } from '../signaling/calls/number-homes.js';
+import { findNumber } from '../regions/store/numbers.js';
+import { NumberRecords } from '../signaling/calls/number-records.js';
 import { CommandConsumer } from '../signaling/calls/command-consumer.js';
 import { Originator } from '../signaling/calls/originator.js';
 import { mediaNodeDown, ownNodeCalls, runCallCommand } from '../signaling/calls/node-calls.js';
@@ -167,7 +169,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     lease.startRenewing(onLeaseLost);
   }
 
-  const accounting = inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog);
+  // One cached number lookup per node: application resolution on every INVITE and accounting on every ended call.
+  const numberRecords = new NumberRecords((dialed) => findNumber(redis, config.redis.keyPrefix, dialed), { ttlMs: config.mesh.numberHomeCacheMs });
+  const accounting = inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog, (dialed) => numberRecords.find(dialed));
   const captureInboundRate = inboundRateCapture(redis, config.redis.keyPrefix, config.region, nlog);
   const centrals = recordingCentrals(config);
   const recorder =
@@ -269,8 +273,8 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     onCallEnded: (e) => {
       if (recorder !== undefined) void recorder.stop(e.sid);
       accounting(e);
-      // The trace is kept under the first leg's Call-ID; the live record saying so (saved just before, same connection) outlives the call by an hour only.
-      if (!e.forwardedHome) void store.load(e.sid).then((c) => (c === undefined ? undefined : aliasPlacementTrace(redis, config.redis.keyPrefix, e.sid, c.aCallId))).catch((err: unknown) => nlog.debug('placement trace alias not stored', { error: err as Error }));
+      // The trace is kept under the first leg's Call-ID; the live record saying so outlives the call by an hour only.
+      if (!e.forwardedHome) aliasPlacementTrace(redis, config.redis.keyPrefix, e.sid, e.traceKey).catch((err: unknown) => nlog.debug('placement trace alias not stored', { error: err as Error }));
     },
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
@@ -317,7 +321,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   // The call router (applications of inbound numbers, API calls, Dial legs).
   let routing: CallRouting;
   try {
-    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, engineOf: (id) => b2buaMediaPort.engine(id), regionOfNode: (id) => b2buaMediaPort.regionOf(id), decideFor: (key, id, cap) => b2buaMediaPort.decideFor(key, id, cap), originator, calls, redis, log: nlog, webhookPolicy });
+    routing = await startCallRouting({ config, nodeId, stack, b2bua, mediaPort: b2buaMediaPort, engineOf: (id) => b2buaMediaPort.engine(id), regionOfNode: (id) => b2buaMediaPort.regionOf(id), decideFor: (key, id, cap) => b2buaMediaPort.decideFor(key, id, cap), originator, calls, redis, findNumber: (dialed) => numberRecords.find(dialed), log: nlog, webhookPolicy });
   } catch (e) {
     await discovery.close().catch(() => undefined);
     await b2bua.close();
@@ -382,6 +386,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       await originator.close();
       await b2bua.close();
       registrar?.close();
+      store.flush(); // the hang-ups' records go out now, before Redis is disconnected
       await recorder?.close();
       // Give the BYEs of the hang-ups a moment to leave before the sockets close.
       if (calls.size > 0 || stack.counters.sent > 0) await new Promise((r) => setTimeout(r, 200));

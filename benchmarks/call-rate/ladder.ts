@@ -33,7 +33,11 @@ function summarizeLatency(samples: readonly number[], decimals: number): Latency
 }
 
 export interface StepResult {
+  /** Offered rate: SIPp's calls plus the probe's. */
   rateCps: number;
+  /** SIPp's share of the rate (the probe places the rest, plan.ts probeRate). */
+  sippRateCps: number;
+  /** Calls SIPp was asked to place. */
   calls: number;
   created: number;
   successful: number;
@@ -136,16 +140,19 @@ export async function runLadder(target: RunningTarget, ctx: LadderContext): Prom
     for (const rate of settings.rates) {
       const stepBudgetMs = (settings.stepSeconds * 1.5 + settings.holdMs / 1000 + 20) * 1000;
       if (Date.now() + stepBudgetMs > deadline) return { steps, end: 'time-limit' };
-      const calls = rate * settings.stepSeconds;
+      // The probe places part of the step's calls itself (plan.ts probeRate); SIPp the rest.
+      const probeCps = probeRate(rate);
+      const sippRate = rate - probeCps;
+      const calls = sippRate * settings.stepSeconds;
       const before = readCpu(target);
-      const opts = uacOptions(target, ctx.uacScenarioFile, join(workDir, `step-${rate}`), rate, calls, settings.holdMs, settings.stepSeconds);
+      const opts = uacOptions(target, ctx.uacScenarioFile, join(workDir, `step-${rate}`), sippRate, calls, settings.holdMs, settings.stepSeconds);
       const probeRun = runInviteProbe({
         localAddress: ADDRESSES.probe.address,
         localPort: ADDRESSES.probe.port,
         targetAddress: target.sipAddress,
         targetPort: target.sipPort,
         service: SERVICE,
-        ratePerSecond: probeRate(rate),
+        ratePerSecond: probeCps,
         durationMs: settings.stepSeconds * 1000,
         timeoutMs: 5000,
       });
@@ -164,17 +171,19 @@ export async function runLadder(target: RunningTarget, ctx: LadderContext): Prom
       }
       const answered = r.answeredAtMs;
       const span = answered.length >= 2 ? (Math.max(...answered) - Math.min(...answered)) / 1000 : 0;
+      // SIPp's answers against SIPp's share of the rate (the probe's are counted as failures when missing).
       const achievedCps = span > 0 ? (answered.length - 1) / span : undefined;
       const failureRatio = (calls - r.successful + probe.failed) / (calls + probe.placed);
 
       let failure: string | undefined;
       if (r.killed) failure = 'SIPp hit the step time limit';
       else if (failureRatio > settings.maxFailureRatio) failure = `${(failureRatio * 100).toFixed(2)} % of calls failed`;
-      else if (achievedCps === undefined || achievedCps < rate * settings.minAchievedRateRatio)
-        failure = `answers arrived at ${achievedCps?.toFixed(0) ?? '?'} cps, below ${settings.minAchievedRateRatio * 100} % of ${rate}`;
+      else if (achievedCps === undefined || achievedCps < sippRate * settings.minAchievedRateRatio)
+        failure = `SIPp's answers arrived at ${achievedCps?.toFixed(0) ?? '?'} cps, below ${settings.minAchievedRateRatio * 100} % of its ${sippRate}`;
 
       const step: StepResult = {
         rateCps: rate,
+        sippRateCps: sippRate,
         calls,
         created: r.created,
         successful: r.successful,
@@ -194,7 +203,7 @@ export async function runLadder(target: RunningTarget, ctx: LadderContext): Prom
         .map(([role, s]) => `${role} ${(s * 1000).toFixed(3)} ms/call`)
         .join(', ');
       log(
-        `  ${String(rate).padStart(5)} cps: ${r.successful}/${calls} ok, achieved ${step.achievedCps ?? '?'} cps, ` +
+        `  ${String(rate).padStart(5)} cps (SIPp ${sippRate} + probe ${probeCps}): ${r.successful}/${calls} ok, achieved ${step.achievedCps ?? '?'} cps, ` +
           `INVITE→200 p50 ${step.probe.p50 ?? '?'} ms p99 ${step.probe.p99 ?? '?'} ms (probe, n=${step.probe.samples}; SIPp p99 ${step.inviteTo200Ms.p99 ?? '?'} ms)` +
           (cpuText === '' ? '' : `, ${cpuText}`) +
           (failure === undefined ? '' : `  ✗ ${failure}`),

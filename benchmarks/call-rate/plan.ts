@@ -57,9 +57,15 @@ export const QUICK_LADDER: LadderSettings = {
   runBudgetSeconds: 3 * 60,
 };
 
-/** Probe calls per second beside each step: a tenth of the step's rate, within [5, 20]. */
+/**
+ * Probe calls per second within each step: half of the step's rate, at most
+ * 100/s; SIPp places the rest, so the target is offered exactly the step's
+ * rate. With 12 s steps that is 300 samples at 50 cps, 600 at 100 cps and
+ * 1200 from 200 cps up, so a p99 rests on several samples (it was the
+ * second-largest of 120 when the probe ran a tenth of the rate beside SIPp).
+ */
 export function probeRate(stepRate: number): number {
-  return Math.min(20, Math.max(5, Math.round(stepRate / 10)));
+  return Math.min(100, Math.max(1, Math.round(stepRate / 2)));
 }
 
 /** The step whose latency the report quotes (issue: "INVITE→200 p50/p99 at 100 cps"). */

@@ -49,8 +49,60 @@ export interface CallRateReport {
     b2buaToKamailioMaxRateRatio: number | null;
     /** p99 INVITE→200 at the reference rate minus the direct baseline's, ms. */
     p99OverheadOverDirectMs: Partial<Record<'kamailio' | 'b2bua', number>>;
+    /** Per rate that both proxies ran: p99 (with its sample count), proxy CPU per call, and our ÷ Kamailio's. */
+    byRate: RateComparison[];
   };
   notes: string[];
+}
+
+export interface RateComparison {
+  rateCps: number;
+  directP99Ms: number | undefined;
+  kamailioP99Ms: number | undefined;
+  kamailioSamples: number;
+  b2buaP99Ms: number | undefined;
+  b2buaSamples: number;
+  /** Our p99 ÷ Kamailio's. */
+  p99Ratio: number | undefined;
+  /** max(0, our p99 − direct p99) ÷ (Kamailio's − direct p99), when the direct step ran and Kamailio's overhead is positive. */
+  p99OverheadRatio: number | undefined;
+  kamailioCpuMsPerCall: number | undefined;
+  b2buaCpuMsPerCall: number | undefined;
+  /** Our proxy CPU per call ÷ Kamailio's. */
+  cpuRatio: number | undefined;
+  kamailioPassed: boolean;
+  b2buaPassed: boolean;
+}
+
+function compareByRate(direct: TargetReport | undefined, kamailio: TargetReport | undefined, b2bua: TargetReport | undefined): RateComparison[] {
+  if (kamailio === undefined || b2bua === undefined) return [];
+  const out: RateComparison[] = [];
+  for (const k of kamailio.steps) {
+    const b = b2bua.steps.find((s) => s.rateCps === k.rateCps);
+    if (b === undefined) continue;
+    const d = direct?.steps.find((s) => s.rateCps === k.rateCps)?.probe.p99;
+    const kp = k.probe.p99;
+    const bp = b.probe.p99;
+    const kc = k.cpuSecondsPerCall.proxy === undefined ? undefined : k.cpuSecondsPerCall.proxy * 1000;
+    const bc = b.cpuSecondsPerCall.proxy === undefined ? undefined : b.cpuSecondsPerCall.proxy * 1000;
+    out.push({
+      rateCps: k.rateCps,
+      directP99Ms: d,
+      kamailioP99Ms: kp,
+      kamailioSamples: k.probe.samples,
+      b2buaP99Ms: bp,
+      b2buaSamples: b.probe.samples,
+      p99Ratio: kp !== undefined && bp !== undefined && kp > 0 ? round(bp / kp, 2) : undefined,
+      // An overhead below the direct baseline's own p99 (noise) counts as none.
+      p99OverheadRatio: d !== undefined && kp !== undefined && bp !== undefined && kp - d > 0 ? round(Math.max(0, bp - d) / (kp - d), 2) : undefined,
+      kamailioCpuMsPerCall: round(kc, 3),
+      b2buaCpuMsPerCall: round(bc, 3),
+      cpuRatio: kc !== undefined && bc !== undefined && kc > 0 ? round(bc / kc, 2) : undefined,
+      kamailioPassed: k.passed,
+      b2buaPassed: b.passed,
+    });
+  }
+  return out;
 }
 
 function cpuMs(step: StepResult | undefined): Record<string, number> | undefined {
@@ -113,7 +165,7 @@ export function compareTargets(targets: readonly TargetReport[]): CallRateReport
     const p99 = t?.latencyAtReference?.p99Ms;
     if (base !== undefined && p99 !== undefined) overhead[key] = round(p99 - base, 3) ?? 0;
   }
-  return { b2buaToKamailioMaxRateRatio: ratio, p99OverheadOverDirectMs: overhead };
+  return { b2buaToKamailioMaxRateRatio: ratio, p99OverheadOverDirectMs: overhead, byRate: compareByRate(direct, kamailio, b2bua) };
 }
 
 const fmt = (v: number | undefined | null, unit = ''): string => (v === undefined || v === null ? '–' : `${v}${unit}`);
@@ -157,6 +209,18 @@ export function renderMarkdown(r: CallRateReport): string {
   out.push(`- Our B2BUA's max rate ÷ Kamailio's: ${fmt(c.b2buaToKamailioMaxRateRatio)}`);
   out.push(`- p99 INVITE→200 overhead over direct at ${LATENCY_REFERENCE_CPS} cps: Kamailio ${fmt(c.p99OverheadOverDirectMs.kamailio, ' ms')}, our B2BUA ${fmt(c.p99OverheadOverDirectMs.b2bua, ' ms')}`);
   out.push('');
+  if (c.byRate.length > 0) {
+    out.push('### Our B2BUA against Kamailio, rate by rate (same run)', '');
+    out.push('| cps | direct p99 ms | Kamailio p99 ms (n) | ours p99 ms (n) | p99 ratio | overhead ratio | Kamailio CPU ms/call | ours CPU ms/call | CPU ratio | passed (K / ours) |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const x of c.byRate) {
+      out.push(
+        `| ${x.rateCps} | ${fmt(x.directP99Ms)} | ${fmt(x.kamailioP99Ms)} (${x.kamailioSamples}) | ${fmt(x.b2buaP99Ms)} (${x.b2buaSamples}) | ${fmt(x.p99Ratio)} | ` +
+          `${fmt(x.p99OverheadRatio)} | ${fmt(x.kamailioCpuMsPerCall)} | ${fmt(x.b2buaCpuMsPerCall)} | ${fmt(x.cpuRatio)} | ${x.kamailioPassed ? 'yes' : 'no'} / ${x.b2buaPassed ? 'yes' : 'no'} |`,
+      );
+    }
+    out.push('', 'Overhead ratio: max(0, ours − direct) ÷ (Kamailio − direct), p99 at the same rate; – when Kamailio was not above direct.', '');
+  }
   for (const t of r.targets) {
     out.push(`## ${t.name}: ${t.label}`, '');
     if (t.status === 'skipped') {
@@ -165,7 +229,7 @@ export function renderMarkdown(r: CallRateReport): string {
     }
     if (t.reason !== undefined) out.push(`Error: ${t.reason}`, '');
     if (t.steps.length === 0) continue;
-    out.push('| cps | calls | ok | failed | failure % | achieved cps | p50 ms | p90 ms | p99 ms | max ms | probe n | SIPp p99 ms | CPU ms/call | result |');
+    out.push('| cps | SIPp calls | ok | failed | failure % | achieved cps | p50 ms | p90 ms | p99 ms | max ms | probe n | SIPp p99 ms | CPU ms/call | result |');
     out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const s of t.steps) {
       const cpu = Object.entries(s.cpuSecondsPerCall)

@@ -198,7 +198,7 @@ async function main(): Promise<number> {
   }
 
   const notes = [
-    'INVITE→200 percentiles come from probe calls (benchmarks/lib/sip-probe.ts, hrtime) placed beside the SIPp load at a tenth of its rate (5–20 calls/s); SIPp\'s own -trace_rtt figures are kept as "SIPp p99" but are quantized to the 4 ms kernel tick.',
+    'INVITE→200 percentiles come from probe calls (benchmarks/lib/sip-probe.ts, hrtime) that make up half of each step\'s rate (at most 100 calls/s; SIPp places the rest), so each p99 rests on several samples (probe n in the tables); SIPp\'s own -trace_rtt figures are kept as "SIPp p99" but are quantized to the 4 ms kernel tick.',
     'CPU is utime+stime from /proc/<pid>/stat summed over the process tree (Kamailio forks workers), read before and after each step, divided by successful calls.',
     'SIPp UAC, SIPp UAS, the target and rtpengine share the same machine; the direct baseline is SIPp\'s own ceiling here.',
     `1-minute load average: ${host.loadavg1mAtStart} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end (other work on the machine skews the figures).`,

@@ -166,7 +166,9 @@ export const b2buaTarget: TargetSpec = {
 
       const cfgFile = join(ctx.workDir, 'b2bua.json');
       writeFileSync(cfgFile, JSON.stringify(b2buaConfig(join(ctx.workDir, 'run')), null, 2));
-      const node = ctx.group.spawn('b2bua', process.execPath, [join(ctx.projectRoot, B2BUA_ENTRY), '--config', cfgFile], {
+      // Profiling hook: e.g. CALL_RATE_B2BUA_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc".
+      const nodeArgs = (process.env.CALL_RATE_B2BUA_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+      const node = ctx.group.spawn('b2bua', process.execPath, [...nodeArgs, join(ctx.projectRoot, B2BUA_ENTRY), '--config', cfgFile], {
         cwd: ctx.projectRoot,
         logFile: join(ctx.workDir, 'b2bua.log'),
       });

@@ -7,8 +7,11 @@
  * Each probe call: INVITE (with SDP) → 2xx → ACK → BYE, all sent to the
  * target, with the Route set taken from the 2xx's Record-Route in reverse
  * (RFC 3261 §12.1.2) and the Request-URI from its Contact (§12.2.1.1).
- * No retransmissions: on loopback a lost datagram is rare, and a call without
- * a final answer within the timeout counts as a failed probe.
+ * The INVITE is retransmitted until any response arrives, and the BYE until
+ * its final response, at T1 = 500 ms doubling (RFC 3261 §17.1.1.2,
+ * §17.1.2.2), as SIPp does: a datagram a busy target dropped costs the call
+ * 500 ms (which shows in the latency), not the call itself. A call without a
+ * final answer within the timeout counts as a failed probe.
  */
 import { createSocket, type Socket } from 'node:dgram';
 
@@ -38,7 +41,12 @@ interface ProbeCall {
   answered: boolean;
   done: boolean;
   timer: NodeJS.Timeout;
+  /** The request being retransmitted (INVITE until any response, then BYE until its final). */
+  retransmit: { text: string; interval: number; timer: NodeJS.Timeout } | undefined;
 }
+
+/** RFC 3261 T1. */
+const T1_MS = 500;
 
 interface ParsedResponse {
   status: number;
@@ -116,10 +124,29 @@ export async function runInviteProbe(o: ProbeOptions): Promise<ProbeResult> {
     return lines.join('\r\n');
   };
 
+  const stopRetransmit = (call: ProbeCall): void => {
+    if (call.retransmit !== undefined) clearTimeout(call.retransmit.timer);
+    call.retransmit = undefined;
+  };
+  /** Send `text` now and again at T1, 2·T1, 4·T1 … until stopRetransmit (or the call's end). */
+  const sendReliably = (call: ProbeCall, text: string): void => {
+    stopRetransmit(call);
+    send(text);
+    const again = (interval: number): NodeJS.Timeout =>
+      setTimeout(() => {
+        if (call.done || call.retransmit === undefined) return;
+        send(text);
+        call.retransmit.interval = interval * 2;
+        call.retransmit.timer = again(interval * 2);
+      }, interval);
+    call.retransmit = { text, interval: T1_MS, timer: again(T1_MS) };
+  };
+
   const finish = (call: ProbeCall, ok: boolean): void => {
     if (call.done) return;
     call.done = true;
     clearTimeout(call.timer);
+    stopRetransmit(call);
     if (!ok) failed++;
   };
 
@@ -130,6 +157,8 @@ export async function runInviteProbe(o: ProbeOptions): Promise<ProbeResult> {
     const call = calls.get(callId);
     if (call === undefined || call.done) return;
     const method = (r.headers.get('cseq')?.[0] ?? '').split(/\s+/)[1] ?? '';
+    // Any response to the INVITE stops its retransmissions (§17.1.1.2: Proceeding).
+    if (method === 'INVITE' && !call.answered && call.retransmit?.text.startsWith('INVITE ') === true) stopRetransmit(call);
     if (method === 'BYE' && r.status >= 200) {
       finish(call, r.status < 300);
       return;
@@ -147,7 +176,7 @@ export async function runInviteProbe(o: ProbeOptions): Promise<ProbeResult> {
     const contact = uriOf(r.headers.get('contact')?.[0] ?? `<sip:${target}>`);
     const routes = splitNameAddrs(r.headers.get('record-route') ?? []).reverse();
     send(request('ACK', contact, call.n, 1, to, routes));
-    send(request('BYE', contact, call.n, 2, to, routes));
+    sendReliably(call, request('BYE', contact, call.n, 2, to, routes));
   });
 
   const sdp = ['v=0', `o=probe 1 1 IN IP4 ${o.localAddress}`, 's=-', `c=IN IP4 ${o.localAddress}`, 't=0 0', 'm=audio 7000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
@@ -159,9 +188,10 @@ export async function runInviteProbe(o: ProbeOptions): Promise<ProbeResult> {
       answered: false,
       done: false,
       timer: setTimeout(() => finish(call, false), o.timeoutMs),
+      retransmit: undefined,
     };
     calls.set(callIdOf(n), call);
-    send(request('INVITE', `sip:${o.service}@${target}`, n, 1, `<sip:${o.service}@${target}>`, [], sdp));
+    sendReliably(call, request('INVITE', `sip:${o.service}@${target}`, n, 1, `<sip:${o.service}@${target}>`, [], sdp));
   };
 
   const total = Math.max(1, Math.floor((o.ratePerSecond * o.durationMs) / 1000));

@@ -23,8 +23,10 @@ export interface RecordedPlacement {
 /** Append one decision to the trace of `callKey` (a CallSid, or the SIP Call-ID of a B2BUA call's first leg). */
 export async function appendPlacementTrace(redis: Redis, prefix: string, callKey: string, entry: unknown): Promise<void> {
   const k = keys(prefix).placements(callKey);
-  await redis.rpush(k, JSON.stringify(entry));
-  await redis.expire(k, PLACEMENT_TRACE_TTL_S);
+  // One round trip and one socket write for both commands: this runs for every new call.
+  const results = await redis.pipeline().rpush(k, JSON.stringify(entry)).expire(k, PLACEMENT_TRACE_TTL_S).exec();
+  const failed = results?.find(([e]) => e !== null)?.[0];
+  if (failed) throw failed;
 }
 
 /**

@@ -22,6 +22,7 @@ import type { MediaPort } from './media-port.js';
 import { NewCallHandler } from './new-call.js';
 import { Reanchorer } from './reanchor.js';
 import type { RouteTable } from './routes.js';
+import { ExpiringMap } from '../sip/expiring-map.js';
 import { SDP_TYPE } from './sdp.js';
 
 export type { AnsweredCall, B2buaCounters, B2buaOptions, EndedCall, InboundApps } from './core.js';
@@ -38,6 +39,9 @@ interface HeldRequest {
   source: Endpoint;
 }
 
+/** How long an ended call's legs still match in-dialog requests (64*T1 with the default T1). */
+const ENDED_LEG_KEEP_MS = 32_000;
+
 export class B2bua implements B2buaCore {
   readonly counters: B2buaCounters = { attempts: 0, answered: 0, completed: 0, failures: {} };
   /** The node's latency histograms (INVITE→200 here; webhooks by the call router and originator), published with its metrics. */
@@ -46,6 +50,11 @@ export class B2bua implements B2buaCore {
   readonly calls = new Map<string, Call>();
   /** Leg lookup: `${callId}\n${ourTag}` → call + leg. */
   private readonly legs = new Map<string, { call: Call; role: LegRole }>();
+  /**
+   * Legs of ended calls, kept 32 s (64*T1) so retransmitted BYEs and 2xx still match and get
+   * answered, not 481; one sweep timer for all of them (expiring-map.ts).
+   */
+  private readonly endedLegs = new ExpiringMap<string, { call: Call; role: LegRole }>(ENDED_LEG_KEEP_MS);
   private readonly inDialog: InDialogHandler;
   /** BYEs that got no answer, sent again for a while (bye-retry.ts); its counters are the node's. */
   readonly byeRetries: ByeRetries;
@@ -109,7 +118,8 @@ export class B2bua implements B2buaCore {
   }
 
   findLeg(callId: string, ourTag: string): { call: Call; role: LegRole } | undefined {
-    return this.legs.get(this.legKey(callId, ourTag));
+    const key = this.legKey(callId, ourTag);
+    return this.legs.get(key) ?? this.endedLegs.get(key);
   }
 
   /** The in-dialog side of the B2BUA (re-anchoring sends its re-INVITEs and BYEs through it). */
@@ -125,7 +135,7 @@ export class B2bua implements B2buaCore {
   registerAdopted(call: Call): void {
     const aKey = this.legKey(call.a.callId, call.a.localTag);
     const bKey = this.legKey(call.b.callId, call.b.localTag);
-    if (this.calls.has(call.sid) || this.legs.has(aKey) || this.legs.has(bKey)) {
+    if (this.calls.has(call.sid) || this.legs.has(aKey) || this.legs.has(bKey) || this.endedLegs.has(aKey) || this.endedLegs.has(bKey)) {
       throw new MeshError('CONFLICT', `call ${call.sid} is already live on this node`);
     }
     this.media.attach(call.a.callId, call.mediaNodeId);
@@ -192,7 +202,7 @@ export class B2bua implements B2buaCore {
         ext(req, tx);
         return;
       }
-      const found = this.legs.get(this.legKey(callId, toTag));
+      const found = this.findLeg(callId, toTag);
       if (found === undefined && tx !== null && this.held !== undefined && this.held.length < MAX_HELD_REQUESTS) {
         this.held.push({ req, tx, source });
         return;
@@ -281,16 +291,19 @@ export class B2bua implements B2buaCore {
     this.calls.delete(call.sid);
     this.opts.calls.remove(call.sid);
     // Keep leg keys briefly so retransmitted BYEs / 2xx still match and get answered, not 481.
-    setTimeout(() => {
-      this.legs.delete(this.legKey(call.a.callId, call.a.localTag));
-      this.legs.delete(this.legKey(call.b.callId, call.b.localTag));
-    }, 32_000).unref();
+    for (const [callId, tag, role] of [[call.a.callId, call.a.localTag, 'a'], [call.b.callId, call.b.localTag, 'b']] as const) {
+      const key = this.legKey(callId, tag);
+      this.legs.delete(key);
+      this.endedLegs.set(key, { call, role });
+    }
     if (wasAnswered) this.counters.completed++;
     this.media.release(call.a.callId);
     this.media.delete(call.mediaNodeId, call.a.callId).catch((e: unknown) => {
       this.log.warn('media delete failed', { sid: call.sid, error: e as Error });
     });
     this.persist(call, reason);
+    // An ended call keeps its dialogs (to ACK a late 2xx); its SDPs serve nothing any more.
+    call.sdp.fromA = call.sdp.fromB = call.sdp.toA = call.sdp.toB = undefined;
     try {
       const forwardedHome = call.b.invite?.headers.get(EDGE_REGION_HEADER) !== undefined;
       const progressAt = call.ringingAt ?? call.answeredAt;
@@ -339,6 +352,7 @@ export class B2bua implements B2buaCore {
     }
     // The BYEs just sent go out; retries would outlive the stack.
     this.byeRetries.close();
+    this.endedLegs.clear();
   }
 
   /** The leg on the other side. */

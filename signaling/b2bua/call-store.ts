@@ -3,6 +3,14 @@
  * (and, after a failover, take over) every call. One hash per call, an index
  * set per node. Writes have a timeout and never block call processing: a slow
  * or dead Redis costs visibility, not calls; failures are counted and logged.
+ *
+ * Writes are gathered for `batchMs` (default 10 ms) and sent as one pipeline:
+ * at hundreds of calls per second that is one socket write (and one Redis
+ * wake-up, one timeout timer) for many calls instead of one per call, which
+ * was a tenth of the node's CPU. Order is kept: one connection, one pipeline
+ * in the order the saves were made, and a read through the store sends the
+ * waiting saves first, so it sees its own writes; another connection (a
+ * standby) sees a save at most `batchMs` later.
  */
 import type { SipTransportName } from '../sip/message/types.js';
 import type { Redis } from 'ioredis';
@@ -55,6 +63,18 @@ export interface CallStoreOptions {
   endedTtlSeconds?: number;
   /** Safety TTL on live calls so a crashed node cannot leak keys forever. Default 24 h. */
   liveTtlSeconds?: number;
+  /** How long saves are gathered before they go out in one pipeline, ms. 0: each save at once. Default 10. */
+  batchMs?: number;
+  /** A batch goes out at once when it holds this many saves. Default 500. */
+  maxBatch?: number;
+}
+
+interface PendingSave {
+  callSid: string;
+  ended: boolean;
+  /** The record, serialised when save() was called. */
+  json: string;
+  resolve: (ok: boolean) => void;
 }
 
 export class CallStore {
@@ -63,11 +83,14 @@ export class CallStore {
   private readonly opts: Required<CallStoreOptions>;
   failures = 0;
   writes = 0;
+  /** Saves waiting for the batch to go out. */
+  private batch: PendingSave[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
 
   constructor(redis: Redis, log: Logger, opts: CallStoreOptions) {
     this.redis = redis;
     this.log = log;
-    this.opts = { timeoutMs: 500, endedTtlSeconds: 3600, liveTtlSeconds: 86400, ...opts };
+    this.opts = { timeoutMs: 500, endedTtlSeconds: 3600, liveTtlSeconds: 86400, batchMs: 10, maxBatch: 500, ...opts };
   }
 
   key(callSid: string): string {
@@ -78,25 +101,56 @@ export class CallStore {
     return keys(this.opts.keyPrefix).nodeLiveCalls(nodeId);
   }
 
-  /** Write (or update) a live call. Resolves true when Redis acknowledged it in time. */
+  /**
+   * Write (or update) a live call. Resolves true when Redis acknowledged it in
+   * time (batchMs + timeoutMs at most). The record is serialised now: later
+   * changes to `call` do not reach this write.
+   */
   save(call: StoredCall): Promise<boolean> {
-    const k = this.key(call.callSid);
-    const ended = call.endedAt !== undefined;
-    // Two plain commands, auto-pipelined by the client: no MULTI/EXEC round trip per call.
-    // Order is kept on one connection, so a reader never sees the index without the record.
-    const write = Promise.all([
-      this.redis.set(k, JSON.stringify(call), 'EX', ended ? this.opts.endedTtlSeconds : this.opts.liveTtlSeconds),
-      ended ? this.redis.srem(this.activeSetKey(), call.callSid) : this.redis.sadd(this.activeSetKey(), call.callSid),
-    ]);
-    return this.withTimeout(write.then(() => true), `save ${call.callSid}`);
+    const json = JSON.stringify(call);
+    return new Promise((resolve) => {
+      this.batch.push({ callSid: call.callSid, ended: call.endedAt !== undefined, json, resolve });
+      if (this.opts.batchMs <= 0 || this.batch.length >= this.opts.maxBatch) this.flush();
+      else this.batchTimer ??= setTimeout(() => this.flush(), this.opts.batchMs);
+    });
+  }
+
+  /** Send every waiting save now (also called by the batch timer). */
+  flush(): void {
+    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    // Plain commands in one pipeline: no MULTI/EXEC. Order is kept on one connection,
+    // so a reader never sees the index without the record.
+    const p = this.redis.pipeline();
+    const activeSet = this.activeSetKey();
+    for (const s of batch) {
+      p.set(this.key(s.callSid), s.json, 'EX', s.ended ? this.opts.endedTtlSeconds : this.opts.liveTtlSeconds);
+      if (s.ended) p.srem(activeSet, s.callSid);
+      else p.sadd(activeSet, s.callSid);
+    }
+    const write = p.exec().then((results) => {
+      const failed = results?.find(([e]) => e !== null)?.[0];
+      if (failed) throw failed;
+      return true;
+    });
+    const what = batch.length === 1 ? `save ${batch[0]!.callSid}` : `save of ${batch.length} calls`;
+    void this.withTimeout(write, what, batch.length).then((ok) => {
+      for (const s of batch) s.resolve(ok);
+    });
   }
 
   async load(callSid: string): Promise<StoredCall | undefined> {
+    // Waiting saves go first, on the same connection: a read through this store sees its own writes.
+    this.flush();
     const v = await this.redis.get(this.key(callSid));
     return v === null ? undefined : (JSON.parse(v) as StoredCall);
   }
 
   async listActive(nodeId = this.opts.nodeId): Promise<string[]> {
+    this.flush(); // see load()
     return this.redis.smembers(this.activeSetKey(nodeId));
   }
 
@@ -123,11 +177,12 @@ export class CallStore {
     return out;
   }
 
-  private withTimeout(p: Promise<boolean>, what: string): Promise<boolean> {
-    this.writes++;
+  /** `count`: the saves this write carries (counted in `writes` and, on failure, in `failures`). */
+  private withTimeout(p: Promise<boolean>, what: string, count: number): Promise<boolean> {
+    this.writes += count;
     return new Promise((resolve) => {
       const t = setTimeout(() => {
-        this.failures++;
+        this.failures += count;
         this.log.warn('redis write timed out', { what, timeoutMs: this.opts.timeoutMs });
         resolve(false);
       }, this.opts.timeoutMs);
@@ -138,7 +193,7 @@ export class CallStore {
         },
         (e: unknown) => {
           clearTimeout(t);
-          this.failures++;
+          this.failures += count;
           this.log.warn('redis write failed', { what, error: (e as Error).message });
           resolve(false);
         },

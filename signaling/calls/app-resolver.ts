@@ -11,6 +11,7 @@ import { keys } from '../../regions/store/keys.js';
 import type { AccountRecord } from '../../regions/store/schema.js';
 import { callTags } from '../../regions/store/tags.js';
 import type { AppTarget } from '../router/runner.js';
+import type { FindNumberRecord } from './number-records.js';
 
 export interface AppBinding {
   accountSid: string;
@@ -31,16 +32,20 @@ const MAX_TIMEOUT_S = 15;
 
 export class AppResolver {
   private readonly k: ReturnType<typeof keys>;
+  private readonly findNumber: FindNumberRecord;
 
+  /** `find`: the number lookup, e.g. a node's cached one (number-records.ts); default a store read each time. */
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    find?: FindNumberRecord,
   ) {
     this.k = keys(prefix);
+    this.findNumber = find ?? ((dialed) => findNumber(redis, prefix, dialed));
   }
 
   async resolve(dialed: string): Promise<AppResolution> {
-    const num = await findNumber(this.redis, this.prefix, dialed);
+    const num = await this.findNumber(dialed);
     // A number without an application is routed like any other number.
     if (num === undefined || (num.applicationSid === undefined && (num.voiceUrl === undefined || num.voiceUrl === ''))) return { kind: 'none' };
     const account = parseJson<AccountRecord>(await this.redis.get(this.k.account(num.accountSid)));

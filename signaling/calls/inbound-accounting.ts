@@ -24,6 +24,7 @@ import { recordCallMinutes } from '../../regions/store/usage.js';
 import { formatMicros } from '../../regions/pricing/money.js';
 import { PriceDecks, priceAtRate } from '../../regions/pricing/store.js';
 import type { AnsweredCall, EndedCall } from '../b2bua/b2bua.js';
+import type { FindNumberRecord } from './number-records.js';
 
 /** The caller-facing outcome of an ended call, in the API's statuses. */
 export function inboundStatus(e: EndedCall): CallStatus {
@@ -47,14 +48,16 @@ export function inboundRateCapture(redis: Redis, prefix: string, region: string,
   };
 }
 
-export function inboundAccounting(redis: Redis, prefix: string, region: string, nodeId: string, log: Logger): (e: EndedCall) => void {
+/** `find`: the number lookup, e.g. the node's cached one (number-records.ts); default a store read per call. */
+export function inboundAccounting(redis: Redis, prefix: string, region: string, nodeId: string, log: Logger, find?: FindNumberRecord): (e: EndedCall) => void {
   const records = new CallRecordStore(redis, prefix);
+  const lookup = find ?? ((dialed: string) => findNumber(redis, prefix, dialed));
   const decks = new PriceDecks(redis, prefix);
   return (e) => {
     // A call forwarded to its home region is accounted for there, once.
     if (e.forwardedHome) return;
     void (async () => {
-      const num = await findNumber(redis, prefix, e.to);
+      const num = await lookup(e.to);
       if (num === undefined) return;
       const duration = e.answeredAt === undefined ? 0 : Math.round((e.endedAt - e.answeredAt) / 1000);
       const rate = await decks.takeCallRate(e.sid).catch(() => undefined);

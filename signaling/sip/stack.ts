@@ -7,6 +7,7 @@
 import { MeshError } from '../../regions/core/errors.js';
 import { generateBranch, getTag, parseCSeq } from './message/index.js';
 import type { Endpoint, SipLimits, SipRequest, SipResponse, SipTransportName } from './message/types.js';
+import { ExpiringMap } from './expiring-map.js';
 import { TransactionLayer } from './transaction/layer.js';
 import type { TransactionCounters } from './transaction/base.js';
 import type { TimerOptions } from './transaction/timers.js';
@@ -34,6 +35,8 @@ export interface SipStackOptions {
   tcp?: TcpOptions;
   /** Also serve SIP over WebSocket (RFC 7118) with these options (port default 5066, `wss` with tls). */
   websocket?: WsOptions;
+  /** UDP receive buffer, bytes. Default 4 MiB (transport-layer.ts DEFAULT_UDP_RECEIVE_BUFFER_BYTES). */
+  udpReceiveBufferBytes?: number;
 }
 
 /** Everything `SipStack.counters` reports: transport, transaction and stack counters. */
@@ -57,14 +60,13 @@ export type Stray2xxHandler = (res: SipResponse, source: Endpoint) => void;
 interface SentAck {
   ack: SipRequest;
   dest: Endpoint;
-  timer: NodeJS.Timeout;
 }
 
 export class SipStack {
   private requestHandler: RequestHandler | undefined;
   private stray2xxHandler: Stray2xxHandler | undefined;
-  /** ACKs we sent for 2xx, by Call-ID|CSeq|To-tag, kept 64*T1 to answer 2xx retransmissions. */
-  private readonly sentAcks = new Map<string, SentAck>();
+  /** ACKs we sent for 2xx, by Call-ID|CSeq|To-tag, kept 64*T1 to answer 2xx retransmissions (one sweep timer, not one per ACK). */
+  private readonly sentAcks: ExpiringMap<string, SentAck>;
   /** ACK objects that already carry our Via (a TU may hand the same ACK in again). */
   private readonly stampedAcks = new WeakSet<SipRequest>();
   private readonly maxSentAcks: number;
@@ -80,6 +82,7 @@ export class SipStack {
     maxTransactions: number,
   ) {
     this.maxSentAcks = maxTransactions;
+    this.sentAcks = new ExpiringMap(layer.timers.t64);
   }
 
   static async start(opts: SipStackOptions): Promise<SipStack> {
@@ -90,6 +93,7 @@ export class SipStack {
       ...(opts.limits ? { limits: opts.limits } : {}),
       ...(opts.tcp ? { tcp: opts.tcp } : {}),
       ...(opts.websocket ? { websocket: opts.websocket } : {}),
+      ...(opts.udpReceiveBufferBytes !== undefined ? { udpReceiveBufferBytes: opts.udpReceiveBufferBytes } : {}),
     });
     const maxTransactions = opts.maxTransactions ?? 50000;
     let stack: SipStack | undefined;
@@ -149,12 +153,8 @@ export class SipStack {
     this.transport.sendRequest(ack, dest);
     const key = this.ackKey(ack);
     if (key === undefined) return;
-    const old = this.sentAcks.get(key);
-    if (old !== undefined) clearTimeout(old.timer);
-    else if (this.sentAcks.size >= this.maxSentAcks) return; // bounded: the TU will see retransmissions instead
-    const timer = setTimeout(() => this.sentAcks.delete(key), this.layer.timers.t64);
-    timer.unref();
-    this.sentAcks.set(key, { ack, dest, timer });
+    if (!this.sentAcks.has(key) && this.sentAcks.size >= this.maxSentAcks) return; // bounded: the TU will see retransmissions instead
+    this.sentAcks.set(key, { ack, dest });
   }
 
   /** CANCEL a pending INVITE (RFC 3261 §9.1); queued until a provisional arrives, dropped after a final. */
@@ -186,6 +186,12 @@ export class SipStack {
     };
   }
 
+  /** The UDP receive buffer the kernel granted, bytes (0 without UDP). */
+  get udpReceiveBufferBytes(): number {
+    return this.transport.udpReceiveBufferBytes;
+  }
+
+
   localEndpoint(transport: SipTransportName): Endpoint {
     return this.transport.localEndpoint(transport);
   }
@@ -214,7 +220,6 @@ export class SipStack {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.layer.close();
-    for (const s of this.sentAcks.values()) clearTimeout(s.timer);
     this.sentAcks.clear();
     this.closing = this.transport.close();
     return this.closing;

@@ -141,6 +141,11 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
     this.awaitingAck = false;
     this.timers.clear('retx2xx');
     this.host.setAckWaiter(this.ackKey, this, false);
+    // The transaction lives on (Timer L) only to absorb INVITE retransmissions (RFC 6026 §8.7):
+    // nothing will send the 2xx again, fire the ACK timeout or cancel, so let the GC have them.
+    this.lastResponse = undefined;
+    this.ackTimeoutHandler = undefined;
+    this.cancelHandlers.length = 0;
   }
 
   private enterCompleted(res: SipResponse): void {
