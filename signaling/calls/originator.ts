@@ -387,6 +387,8 @@ export class Originator implements LegDialer {
         offerer: 'platform',
         partySdp: () => call.sdp.party,
         platformEndpoint,
+        // Renegotiations (a Dial bridge, re-INVITEs) keep a browser's side WebRTC.
+        ...(call.webrtc === true ? { partyIsBrowser: true } : {}),
       });
       call.leg = new PlatformLeg(call.rec.sid, call.rec.accountSid, call.rec.sid, {
         answer: async () => {},
