@@ -202,6 +202,7 @@ describe('a browser calls an application with a twilio-minted token', () => {
   let browser: Browser | undefined;
   let pageUrl: string;
   let token: string;
+  let bobToken: string;
   let logEnd: () => void;
   const fetched: Record<string, string>[] = [];
 
@@ -220,6 +221,7 @@ describe('a browser calls an application with a twilio-minted token', () => {
       fetched.push(params);
       return c.body(`<Response><Play>${new URL('/tone.wav', c.req.url).href}</Play></Response>`, 200, { 'Content-Type': 'text/xml' });
     });
+    app.post('/dial-bob', (c) => c.body('<Response><Dial timeout="15"><Client>bob</Client></Dial></Response>', 200, { 'Content-Type': 'text/xml' }));
     web = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
     await new Promise((r) => web.once('listening', r));
     const base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
@@ -232,6 +234,9 @@ describe('a browser calls an application with a twilio-minted token', () => {
     const t = new AccessToken(h.account.sid, k.body.sid, k.body.secret, { identity: 'alice', ttl: 600 });
     t.addGrant(new AccessToken.VoiceGrant({ outgoingApplicationSid: a.body.sid, outgoingApplicationParams: { shop: 'north' }, incomingAllow: true }));
     token = t.toJwt();
+    const tb = new AccessToken(h.account.sid, k.body.sid, k.body.secret, { identity: 'bob', ttl: 600 });
+    tb.addGrant(new AccessToken.VoiceGrant({ incomingAllow: true }));
+    bobToken = tb.toJwt();
 
     const logDir = mkdtempSync(join(tmpdir(), 'mesh-browser-call-'));
     const config = testRegionConfig({ keyPrefix: PREFIX, nodeId: 'bc-sig-1', sip: SIG, mediaNodes: MEDIA, routes: [] }, logDir);
@@ -315,4 +320,32 @@ describe('a browser calls an application with a twilio-minted token', () => {
       await page.close();
     }
   }, 40_000);
+
+  it('bridges two browsers: API To=client:alice whose application <Dial><Client>bob</Client>; both legs stay WebRTC through the bridge', async () => {
+    const [alice, bob] = [await browser!.newPage(), await browser!.newPage()];
+    try {
+      await alice.goto(pageUrl);
+      await bob.goto(pageUrl);
+      await alice.evaluate(registerToAnswerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`, sipUri: `sip:alice@${SIG.address}` });
+      await bob.evaluate(registerToAnswerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(bobToken)}`, sipUri: `sip:bob@${SIG.address}` });
+      const created = await h.req('POST', `/2010-04-01/Accounts/${h.account.sid}/Calls.json`, { form: { To: 'client:alice', From: '+15550004', Url: new URL('/dial-bob', pageUrl).href } });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      await alice.evaluate(answeredInPage, 15_000);
+      await bob.evaluate(answeredInPage, 15_000);
+      // Both listen at once: each hears the other's (fake) microphone through the bridge.
+      const [ra, rb] = await Promise.all([alice.evaluate(measureInPage, 2500), bob.evaluate(measureInPage, 2500)]);
+      console.log('bridged browsers: alice', JSON.stringify(ra), 'bob', JSON.stringify(rb));
+      for (const r of [ra, rb]) {
+        expect(r.remoteProto).toBe('UDP/TLS/RTP/SAVPF');
+        expect(r.pairState).toBe('succeeded');
+        expect(r.dtlsState).toBe('connected');
+        expect(r.packetsReceived as number).toBeGreaterThan(60);
+        // Chromium's fake microphone beeps: the other browser's sound arrives.
+        expect(r.peak as number).toBeGreaterThan(0.1);
+      }
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  }, 45_000);
 });
