@@ -24,6 +24,12 @@ export interface ClientRegistration {
   region: string;
   nodeId: string;
   transport: 'WS' | 'WSS';
+  /**
+   * The client does ICE (its REGISTER Contact carried `+sip.ice`, RFC 5768 §4.2):
+   * a WebRTC client, offered ICE + DTLS-SRTP media when called. A record written
+   * without it (an older node) reads as false: plain RTP.
+   */
+  webrtc: boolean;
   /** Remote end of the connection on `nodeId` the client is reachable over. */
   connection: { address: string; port: number };
   /** `nodeId/transport:address:port`: who may remove this binding on connection close. */
@@ -112,7 +118,7 @@ export async function listClientRegistrations(redis: Redis, prefix: string, acco
     if (v === null) continue;
     try {
       const r = JSON.parse(v) as ClientRegistration;
-      if (r.expiresAtMs > now) out.push(r);
+      if (r.expiresAtMs > now) out.push({ ...r, webrtc: r.webrtc === true });
     } catch {
       // A corrupt record is skipped: its TTL removes it.
     }

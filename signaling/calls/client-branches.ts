@@ -24,10 +24,7 @@ export interface ClientBranchTarget {
   region: string;
   /** Whether the client's connection is on this node. */
   local: boolean;
-  /**
-   * The client talks WebRTC (it registered over WS/WSS): the seam where the
-   * leg's media offer gets ICE + DTLS-SRTP (issue 13 item 3 applies the flags).
-   */
+  /** The client does ICE (registered with `+sip.ice`): its leg wants ICE + DTLS-SRTP media. */
   webrtc: boolean;
 }
 
@@ -53,7 +50,7 @@ export function clientBranchTargets(
   const params = encodeClientParams(call.parameters);
   const paramHeader: [string, string][] = params === undefined ? [] : [[CLIENT_PARAMS_HEADER, params]];
   for (const r of registrations) {
-    const webrtc = r.transport === 'WS' || r.transport === 'WSS';
+    const webrtc = r.webrtc;
     if (r.nodeId === ctx.nodeId) {
       targets.push({
         dest: { transport: r.transport, address: r.connection.address, port: r.connection.port },
@@ -95,4 +92,14 @@ export function clientBranchTargets(
     });
   }
   return { targets, skipped };
+}
+
+/**
+ * Whether the one offer sent to every branch is WebRTC (ICE, DTLS-SRTP):
+ * only when every branch is a WebRTC client. With a mix it is plain RTP,
+ * which any client over SIP takes; a browser among them still rings, but
+ * cannot set up media if it is the one that answers. No branch: plain.
+ */
+export function offerWebrtc(targets: readonly Pick<ClientBranchTarget, 'webrtc'>[]): boolean {
+  return targets.length > 0 && targets.every((t) => t.webrtc);
 }

@@ -26,7 +26,7 @@ import type { HttpMethod } from '../router/twiml-types.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { generateTag, getTag, parseCSeq, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
-import { clientBranchTargets, type ClientBranchTarget } from './client-branches.js';
+import { clientBranchTargets, offerWebrtc, type ClientBranchTarget } from './client-branches.js';
 import type { LegMediaFactory, RouterLike } from './inbound-app.js';
 import { cancelBranches, outboundInvite, resolveDestination, sendBye, sendByeOn, statusOfBranches, type OutboundBranch, type OutboundCall } from './outbound-leg.js';
 import { answerInDialog, PlatformLeg } from './platform-leg.js';
@@ -210,31 +210,39 @@ export class Originator implements LegDialer {
       }
     }
     let mediaNodeId: string;
-    let offer: string;
-    const platformTag = generateTag();
     try {
       mediaNodeId = this.media.acquire(callSid).nodeId;
-      // A client leg gets plain RTP for now: a browser registered over WebSocket needs the WebRTC side
-      // (`'receiver'` here, `'sender'` on its answer), which the test clients, plain SIP over WebSocket, do not speak.
-      offer = await this.media.offer(mediaNodeId, callSid, platformTag, this.opts.platformSdp());
     } catch (e) {
-      this.media.release(callSid);
       this.log.warn('originate: media unavailable', { callSid, error: e as Error });
       await early('failed', 503);
       return false;
     }
-    let targets: Pick<ClientBranchTarget, 'dest' | 'ruri' | 'headers'>[];
-    if (route !== undefined) targets = [{ ...route, headers: [] }];
+    let targets: Pick<ClientBranchTarget, 'dest' | 'ruri' | 'headers' | 'webrtc'>[];
+    if (route !== undefined) targets = [{ ...route, headers: [], webrtc: false }];
     else {
       const found = clientBranchTargets(registrations, { region: this.opts.region, nodeId: this.opts.nodeId, signalingUri: (r) => this.opts.mesh?.signalingUri(r) }, { callSid, mediaNodeId, parameters: clientParameters });
       for (const x of found.skipped) this.log.warn('originate: client registration not rung', { callSid, region: x.region, why: x.why });
       targets = found.targets;
       if (targets.length === 0) {
         this.media.release(callSid);
-        this.media.delete(mediaNodeId, callSid).catch(() => {});
         await early('no-answer', sipAnswer('CLIENT_NOT_REGISTERED').status);
         return false;
       }
+    }
+    // One offer goes to every branch: WebRTC (ICE, DTLS-SRTP: `receiver` here, `sender` on the
+    // client's answer) only when every branch is a WebRTC client, else plain (offerWebrtc). A branch
+    // through another region's node carries this SDP unchanged (clients/mesh-delivery.ts).
+    const webrtc = offerWebrtc(targets);
+    let offer: string;
+    const platformTag = generateTag();
+    try {
+      offer = await this.media.offer(mediaNodeId, callSid, platformTag, this.opts.platformSdp(), undefined, webrtc ? 'receiver' : undefined);
+    } catch (e) {
+      this.media.release(callSid);
+      this.media.delete(mediaNodeId, callSid).catch(() => {});
+      this.log.warn('originate: media unavailable', { callSid, error: e as Error });
+      await early('failed', 503);
+      return false;
     }
     // The Dial gave up (another target answered, the caller left) while we looked up and offered: ring nobody.
     if (dial?.aborted() === true) {
@@ -252,7 +260,7 @@ export class Originator implements LegDialer {
     const call: OutboundCall = {
       rec, account, branches, invite: first.invite, dest: first.dest, localTag: first.localTag, platformTag, mediaNodeId,
       tx: undefined, dialog: undefined, answeredAt: undefined, ringTimer: undefined,
-      state: 'calling', sequence: 0, cancelRequested: false, leg: undefined, sdp: { party: '' }, dial,
+      state: 'calling', sequence: 0, cancelRequested: false, leg: undefined, sdp: { party: '' }, dial, webrtc,
     };
     this.calls.set(callSid, call);
     this.opts.calls.add(callSid, 'originated');
@@ -360,7 +368,7 @@ export class Originator implements LegDialer {
     const partySdp = call.sdp.party;
     let platformEndpoint: { address: string; port: number } | undefined;
     try {
-      platformEndpoint = sdpAudioEndpoint(await this.media.answer(call.mediaNodeId, call.rec.sid, call.platformTag, toTag, partySdp));
+      platformEndpoint = sdpAudioEndpoint(await this.media.answer(call.mediaNodeId, call.rec.sid, call.platformTag, toTag, partySdp, call.webrtc ? 'sender' : undefined));
       if (platformEndpoint === undefined) throw new MeshError('NOT_ACCEPTABLE_HERE', 'answer has no audio stream');
     } catch (e) {
       this.log.warn('originate: media answer failed', { callSid: call.rec.sid, error: e as Error });
@@ -379,6 +387,8 @@ export class Originator implements LegDialer {
         offerer: 'platform',
         partySdp: () => call.sdp.party,
         platformEndpoint,
+        // Renegotiations (a Dial bridge, re-INVITEs) keep a browser's side WebRTC.
+        ...(call.webrtc === true ? { partyIsBrowser: true } : {}),
       });
       call.leg = new PlatformLeg(call.rec.sid, call.rec.accountSid, call.rec.sid, {
         answer: async () => {},

@@ -45,6 +45,8 @@ export interface OutboundCall {
   /** The platform's own party in the rtpengine session. */
   platformTag: string;
   mediaNodeId: string;
+  /** The callee leg is a WebRTC client (ICE, DTLS-SRTP on its side of the media node); see originator.ts. */
+  webrtc?: boolean;
   tx: ClientTransaction | undefined;
   dialog: Dialog | undefined;
   answeredAt: number | undefined;

@@ -23,6 +23,7 @@ import { createResponse, parseCSeq, parseNameAddr, parseUri, splitHeaderList } f
 import type { Endpoint, SipRequest } from '../sip/message/types.js';
 import type { ServerTransaction } from '../sip/transaction/types.js';
 import type { ClientAuthenticator } from './authenticator.js';
+import { contactDoesIce } from './contact-features.js';
 import { sipWarning } from '../calls/inbound-app.js';
 
 export interface RegistrarOptions {
@@ -185,13 +186,13 @@ export class ClientRegistrar {
     const existing = await this.withTimeout(listClientRegistrations(this.redis, this.opts.keyPrefix, accountSid, identity), 'store read');
     const existingIds = new Set(existing.map((b) => b.bindingId));
     const owner = registrationOwner(this.opts.nodeId, conn.endpoint.transport, conn.endpoint.address, conn.endpoint.port);
-    const changes: { id: string; contact: string; expires: number }[] = [];
+    const changes: { id: string; contact: string; expires: number; webrtc: boolean }[] = [];
     for (const c of contacts) {
       const expires = c.expires ?? expiresHeader ?? this.defaultExpires;
       if (expires !== 0 && expires < this.minExpires) {
         throw new Refusal(423, 'Interval Too Brief', [['Min-Expires', String(this.minExpires)]]);
       }
-      changes.push({ id: bindingId(c.uri), contact: c.uri, expires: Math.min(expires, this.maxExpires) });
+      changes.push({ id: bindingId(c.uri), contact: c.uri, expires: Math.min(expires, this.maxExpires), webrtc: c.webrtc });
     }
     const added = changes.filter((c) => c.expires > 0 && !existingIds.has(c.id)).length;
     if (added > 0 && existing.length + added > this.maxPerIdentity) {
@@ -211,6 +212,7 @@ export class ClientRegistrar {
         region: this.opts.region,
         nodeId: this.opts.nodeId,
         transport: conn.endpoint.transport as 'WS' | 'WSS',
+        webrtc: c.webrtc,
         connection: { address: conn.endpoint.address, port: conn.endpoint.port },
         owner,
         callId,
@@ -233,7 +235,7 @@ export class ClientRegistrar {
     return createResponse(req, 200, 'OK', { headers });
   }
 
-  private readContacts(req: SipRequest): '*' | { uri: string; expires: number | undefined }[] {
+  private readContacts(req: SipRequest): '*' | { uri: string; expires: number | undefined; webrtc: boolean }[] {
     const raw = req.headers.getAll('Contact').flatMap((v) => splitHeaderList(v));
     if (raw.length === 1 && raw[0]!.trim() === '*') return '*';
     if (raw.length > MAX_CONTACTS) throw new Refusal(400, `Too Many Contacts (limit ${MAX_CONTACTS})`);
@@ -249,7 +251,13 @@ export class ClientRegistrar {
       }
       if (na.uri.length > MAX_CONTACT_CHARS) throw new Refusal(400, 'Contact Too Long');
       const e = na.params.get('expires');
-      return { uri: na.uri, expires: e === undefined ? undefined : readExpires(e ?? '', 'Contact expires') };
+      let webrtc: boolean;
+      try {
+        webrtc = contactDoesIce(na.params);
+      } catch (err) {
+        throw new Refusal(400, (err as Error).message);
+      }
+      return { uri: na.uri, expires: e === undefined ? undefined : readExpires(e ?? '', 'Contact expires'), webrtc };
     });
   }
 

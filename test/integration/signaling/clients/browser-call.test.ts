@@ -15,6 +15,11 @@
  * Twice: with Chromium's own offer (PCMU in it: no transcoding) and with an
  * Opus-only offer, which rtpengine transcodes Opus ↔ PCMU.
  *
+ * Then the other way (issue 13, item 5): the browser, registered as alice
+ * (JsSIP puts `+sip.ice` on its Contact), auto-answers a call the API places
+ * `To=client:alice` whose Url `<Play>`s the tone; the client leg is offered
+ * WebRTC and the same checks hold in the answering browser.
+ *
  * 127.0.45.0/24.
  */
 import { randomBytes } from 'node:crypto';
@@ -60,8 +65,8 @@ function toneWav(hz: number, seconds: number): Buffer {
   return b;
 }
 
-/** Runs in the page: register, call, measure, hang up. Self-contained (serialized by playwright). */
-async function callFromPage(a: { wsUrl: string; sipUri: string; target: string; opusOnly: boolean; listenMs: number }): Promise<Record<string, unknown>> {
+/** Runs in the page: register and call; the confirmed session is left on `globalThis.phone` for measureInPage. Self-contained (serialized by playwright). */
+async function callFromPage(a: { wsUrl: string; sipUri: string; target: string; opusOnly: boolean }): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const J = (globalThis as any).JsSIP;
   const ua = new J.UA({ sockets: [new J.WebSocketInterface(a.wsUrl)], uri: a.sipUri, register: true, register_expires: 300, session_timers: false });
@@ -92,6 +97,50 @@ async function callFromPage(a: { wsUrl: string; sipUri: string; target: string; 
       reject(new Error(`call failed: ${e.cause} ${e.message?.status_code ?? ''} ${e.message?.reason_phrase ?? ''}`)),
     );
   });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (globalThis as any).phone = { ua, session };
+}
+
+/**
+ * Runs in the page: register, and answer the first incoming call (auto-answer); resolves once
+ * registered. `globalThis.phone.answered` resolves when the answered call is confirmed.
+ */
+async function registerToAnswerInPage(a: { wsUrl: string; sipUri: string }): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const g = globalThis as any;
+  const J = g.JsSIP;
+  const ua = new J.UA({ sockets: [new J.WebSocketInterface(a.wsUrl)], uri: a.sipUri, register: true, register_expires: 300, session_timers: false });
+  const phone: Record<string, unknown> = { ua };
+  g.phone = phone;
+  phone.answered = new Promise<{ callSid: string | undefined }>((resolve, reject) => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    ua.on('newRTCSession', (e: { originator: string; session: any; request: { getHeader(n: string): string | undefined } }) => {
+      if (e.originator !== 'remote' || phone.session !== undefined) return;
+      phone.session = e.session;
+      e.session.on('confirmed', () => resolve({ callSid: e.request.getHeader('X-Mesh-Call-Sid') }));
+      e.session.on('failed', (f: { cause: string }) => reject(new Error(`answered call failed: ${f.cause}`)));
+      e.session.answer({ mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    ua.on('registered', () => resolve());
+    ua.on('registrationFailed', (e: { cause: string }) => reject(new Error(`registration failed: ${e.cause}`)));
+    ua.start();
+  });
+}
+
+/** Runs in the page: wait (bounded) for the auto-answered call to be confirmed. */
+async function answeredInPage(timeoutMs: number): Promise<{ callSid: string | undefined }> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const phone = (globalThis as any).phone as { answered: Promise<{ callSid: string | undefined }> };
+  return Promise.race([phone.answered, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no call answered in time')), timeoutMs))]);
+}
+
+/** Runs in the page: listen to `globalThis.phone.session` for `listenMs`, read its stats, hang up. */
+async function measureInPage(listenMs: number): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const { ua, session } = (globalThis as any).phone;
+  const a = { listenMs };
   // Browser globals (the project's TypeScript has no DOM library).
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const g = globalThis as any;
@@ -153,6 +202,7 @@ describe('a browser calls an application with a twilio-minted token', () => {
   let browser: Browser | undefined;
   let pageUrl: string;
   let token: string;
+  let bobToken: string;
   let logEnd: () => void;
   const fetched: Record<string, string>[] = [];
 
@@ -171,6 +221,7 @@ describe('a browser calls an application with a twilio-minted token', () => {
       fetched.push(params);
       return c.body(`<Response><Play>${new URL('/tone.wav', c.req.url).href}</Play></Response>`, 200, { 'Content-Type': 'text/xml' });
     });
+    app.post('/dial-bob', (c) => c.body('<Response><Dial timeout="15"><Client>bob</Client></Dial></Response>', 200, { 'Content-Type': 'text/xml' }));
     web = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
     await new Promise((r) => web.once('listening', r));
     const base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
@@ -183,6 +234,9 @@ describe('a browser calls an application with a twilio-minted token', () => {
     const t = new AccessToken(h.account.sid, k.body.sid, k.body.secret, { identity: 'alice', ttl: 600 });
     t.addGrant(new AccessToken.VoiceGrant({ outgoingApplicationSid: a.body.sid, outgoingApplicationParams: { shop: 'north' }, incomingAllow: true }));
     token = t.toJwt();
+    const tb = new AccessToken(h.account.sid, k.body.sid, k.body.secret, { identity: 'bob', ttl: 600 });
+    tb.addGrant(new AccessToken.VoiceGrant({ incomingAllow: true }));
+    bobToken = tb.toJwt();
 
     const logDir = mkdtempSync(join(tmpdir(), 'mesh-browser-call-'));
     const config = testRegionConfig({ keyPrefix: PREFIX, nodeId: 'bc-sig-1', sip: SIG, mediaNodes: MEDIA, routes: [] }, logDir);
@@ -220,13 +274,13 @@ describe('a browser calls an application with a twilio-minted token', () => {
       const page = await browser!.newPage();
       try {
         await page.goto(pageUrl);
-        const r = await page.evaluate(callFromPage, {
+        await page.evaluate(callFromPage, {
           wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`,
           sipUri: `sip:alice@${SIG.address}`,
           target: `sip:+15550002@${SIG.address}`,
           opusOnly,
-          listenMs: 2500,
         });
+        const r = await page.evaluate(measureInPage, 2500);
         expect(r.remoteProto).toBe('UDP/TLS/RTP/SAVPF');
         expect(r.pairState).toBe('succeeded');
         expect(r.dtlsState).toBe('connected');
@@ -241,4 +295,57 @@ describe('a browser calls an application with a twilio-minted token', () => {
       }
     }, 30_000);
   }
+
+  it('answers a call placed by the API To=client:alice: the client leg is offered WebRTC, and the browser hears the tone', async () => {
+    const page = await browser!.newPage();
+    try {
+      await page.goto(pageUrl);
+      await page.evaluate(registerToAnswerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`, sipUri: `sip:alice@${SIG.address}` });
+      const created = await h.req('POST', `/2010-04-01/Accounts/${h.account.sid}/Calls.json`, { form: { To: 'client:alice', From: '+15550003', Url: new URL('/voice', pageUrl).href } });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const answered = await page.evaluate(answeredInPage, 15_000);
+      expect(answered.callSid).toBe(created.body.sid);
+      const r = await page.evaluate(measureInPage, 2500);
+      console.log('browser answers To=client:alice:', JSON.stringify(r));
+      // The offer the browser got: rtpengine's WebRTC side (a plain RTP/AVP offer would leave it without media).
+      expect(r.remoteProto).toBe('UDP/TLS/RTP/SAVPF');
+      expect(r.pairState).toBe('succeeded');
+      expect(r.dtlsState).toBe('connected');
+      expect(r.codec).toBe('audio/PCMU');
+      expect(r.packetsReceived as number).toBeGreaterThan(60);
+      expect(r.peak as number, 'the tone on the remote track').toBeGreaterThan(0.1);
+      expect(r.loudFrames as number).toBeGreaterThan(10);
+      expect(fetched.at(-1)).toMatchObject({ CallSid: created.body.sid, To: 'client:alice', Direction: 'outbound-api' });
+    } finally {
+      await page.close();
+    }
+  }, 40_000);
+
+  it('bridges two browsers: API To=client:alice whose application <Dial><Client>bob</Client>; both legs stay WebRTC through the bridge', async () => {
+    const [alice, bob] = [await browser!.newPage(), await browser!.newPage()];
+    try {
+      await alice.goto(pageUrl);
+      await bob.goto(pageUrl);
+      await alice.evaluate(registerToAnswerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`, sipUri: `sip:alice@${SIG.address}` });
+      await bob.evaluate(registerToAnswerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(bobToken)}`, sipUri: `sip:bob@${SIG.address}` });
+      const created = await h.req('POST', `/2010-04-01/Accounts/${h.account.sid}/Calls.json`, { form: { To: 'client:alice', From: '+15550004', Url: new URL('/dial-bob', pageUrl).href } });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      await alice.evaluate(answeredInPage, 15_000);
+      await bob.evaluate(answeredInPage, 15_000);
+      // Both listen at once: each hears the other's (fake) microphone through the bridge.
+      const [ra, rb] = await Promise.all([alice.evaluate(measureInPage, 2500), bob.evaluate(measureInPage, 2500)]);
+      console.log('bridged browsers: alice', JSON.stringify(ra), 'bob', JSON.stringify(rb));
+      for (const r of [ra, rb]) {
+        expect(r.remoteProto).toBe('UDP/TLS/RTP/SAVPF');
+        expect(r.pairState).toBe('succeeded');
+        expect(r.dtlsState).toBe('connected');
+        expect(r.packetsReceived as number).toBeGreaterThan(60);
+        // Chromium's fake microphone beeps: the other browser's sound arrives.
+        expect(r.peak as number).toBeGreaterThan(0.1);
+      }
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
+  }, 45_000);
 });

@@ -33,7 +33,7 @@ const ACCOUNT = 'AC' + '1'.repeat(32);
 const WS_PORT = 5066;
 
 let seq = 0;
-function register(o: { user: string; contact?: string; expires?: number; contactExpires?: number; auth?: string }): string {
+function register(o: { user: string; contact?: string; expires?: number; contactExpires?: number; contactParams?: string; auth?: string }): string {
   seq++;
   const contact = o.contact ?? `sip:k${seq}@df7jal23ls0d.invalid;transport=ws`;
   return [
@@ -44,7 +44,7 @@ function register(o: { user: string; contact?: string; expires?: number; contact
     `From: <sip:${o.user}@${SIG.address}>;tag=t${seq}`,
     `Call-ID: reg-${process.pid}-${seq}`,
     `CSeq: ${seq} REGISTER`,
-    `Contact: <${contact}>${o.contactExpires !== undefined ? `;expires=${o.contactExpires}` : ''}`,
+    `Contact: <${contact}>${o.contactParams ?? ''}${o.contactExpires !== undefined ? `;expires=${o.contactExpires}` : ''}`,
     ...(o.expires !== undefined ? [`Expires: ${o.expires}`] : []),
     ...(o.auth !== undefined ? [`Authorization: ${o.auth}`] : []),
     'Content-Length: 0',
@@ -73,7 +73,7 @@ describe('client registrations over SIP over WebSocket', () => {
   let media: MediaSet;
   let node: SignalingNode;
   const clients: WsClient[] = [];
-  const auth = tableAuthenticator({ 'tok-alice': { accountSid: ACCOUNT, identity: 'alice' }, 'tok-bob': { accountSid: ACCOUNT, identity: 'bob' } });
+  const auth = tableAuthenticator({ 'tok-alice': { accountSid: ACCOUNT, identity: 'alice' }, 'tok-bob': { accountSid: ACCOUNT, identity: 'bob' }, 'tok-carol': { accountSid: ACCOUNT, identity: 'carol' } });
   const connect = async (path = '/'): Promise<WsClient> => {
     const c = await connectWs({ host: SIG.address, port: WS_PORT, localAddress: CLIENT_ADDR, path });
     clients.push(c);
@@ -126,7 +126,7 @@ describe('client registrations over SIP over WebSocket', () => {
     expect(ok.headers.getAll('Contact')).toEqual([`<${contact}>;expires=300`]);
     const [b, ...rest] = await bindings('alice');
     expect(rest).toEqual([]);
-    expect(b).toMatchObject({ accountSid: ACCOUNT, identity: 'alice', contact, region: 'us-east', nodeId: 'cl-sig-1', transport: 'WS', connection: { address: CLIENT_ADDR, port: c.localPort } });
+    expect(b).toMatchObject({ accountSid: ACCOUNT, identity: 'alice', contact, region: 'us-east', nodeId: 'cl-sig-1', transport: 'WS', webrtc: false, connection: { address: CLIENT_ADDR, port: c.localPort } });
     expect(b!.expiresAtMs - Date.now()).toBeGreaterThan(290_000);
     // A longer Expires is cut to the configured maximum (3600 s).
     const long = await exchange(c, register({ user: 'alice', contact, expires: 99999, auth: 'Bearer tok-alice' }));
@@ -139,6 +139,21 @@ describe('client registrations over SIP over WebSocket', () => {
     expect(gone.headers.getAll('Contact')).toEqual([]);
     expect(await bindings('alice')).toEqual([]);
     expect(node.registrar?.counters.unregistered).toBe(1);
+  });
+
+  it('records a Contact with +sip.ice (RFC 5768) as a WebRTC client, and 400s a malformed value', async () => {
+    const c = await connect();
+    const contact = 'sip:ice1@df7jal23ls0d.invalid;transport=ws';
+    const ok = await exchange(c, register({ user: 'carol', contact, expires: 300, contactParams: ';+sip.ice;reg-id=1', auth: 'Bearer tok-carol' }));
+    expect(ok.status).toBe(200);
+    expect(await bindings('carol')).toMatchObject([{ contact, webrtc: true }]);
+    // Re-registered without the tag (the same Contact URI): the same binding, plain now.
+    expect((await exchange(c, register({ user: 'carol', contact, expires: 300, auth: 'Bearer tok-carol' }))).status).toBe(200);
+    expect(await bindings('carol')).toMatchObject([{ contact, webrtc: false }]);
+    const bad = await exchange(c, register({ user: 'carol', contact, expires: 300, contactParams: ';+sip.ice=yes', auth: 'Bearer tok-carol' }));
+    expect(bad.status).toBe(400);
+    expect(bad.reason).toMatch(/\+sip\.ice/);
+    expect((await exchange(c, register({ user: 'carol', contact, expires: 0, auth: 'Bearer tok-carol' }))).status).toBe(200);
   });
 
   it('takes the token from the WebSocket URL, reaches the .invalid contact over that connection, and drops the binding when the connection closes', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientRegistration } from '../../../../regions/store/client-registrations.js';
-import { clientBranchTargets } from '../../../../signaling/calls/client-branches.js';
+import { clientBranchTargets, offerWebrtc } from '../../../../signaling/calls/client-branches.js';
 import { statusOfBranches } from '../../../../signaling/calls/outbound-leg.js';
 import { parseClientBinding } from '../../../../signaling/clients/mesh-delivery.js';
 
@@ -15,6 +15,7 @@ function reg(over: Partial<ClientRegistration>): ClientRegistration {
     region: 'us-east',
     nodeId: 'us-sig',
     transport: 'WS',
+    webrtc: false,
     connection: { address: '127.0.0.9', port: 40000 },
     owner: 'us-sig/WS:127.0.0.9:40000',
     callId: 'c',
@@ -38,7 +39,7 @@ describe('clientBranchTargets', () => {
       bindingId: 'b'.repeat(32),
       region: 'us-east',
       local: true,
-      webrtc: true,
+      webrtc: false,
     }]);
   });
 
@@ -58,6 +59,17 @@ describe('clientBranchTargets', () => {
     const { targets, skipped } = clientBranchTargets([reg({ nodeId: 'us-sig-old' }), reg({ region: 'ap-south', nodeId: 'ap-sig' })], CTX, { callSid: 'CA1', mediaNodeId: 'm1' });
     expect(targets).toEqual([]);
     expect(skipped.map((s) => s.region)).toEqual(['us-east', 'ap-south']);
+  });
+});
+
+describe('offerWebrtc (one offer for every branch)', () => {
+  it('is WebRTC only when every registration rung did +sip.ice, here or in another region', () => {
+    const both = clientBranchTargets([reg({ webrtc: true }), reg({ webrtc: true, region: 'eu-west', nodeId: 'eu-sig' })], CTX, { callSid: 'CA1', mediaNodeId: 'm1' }).targets;
+    expect(both.map((t) => t.webrtc)).toEqual([true, true]);
+    expect(offerWebrtc(both)).toBe(true);
+    const mixed = clientBranchTargets([reg({ webrtc: true }), reg({ bindingId: 'c'.repeat(32) })], CTX, { callSid: 'CA1', mediaNodeId: 'm1' }).targets;
+    expect(offerWebrtc(mixed)).toBe(false);
+    expect(offerWebrtc([])).toBe(false);
   });
 });
 
