@@ -44,6 +44,22 @@ export function endOfHead(buf: Buffer): number {
   return i < 0 ? -1 : i + 4;
 }
 
+/**
+ * True once the first bytes received cannot begin an HTTP request line
+ * (a method token of at most 16 capital letters, then a space): binary junk
+ * or a TLS hello on a plain `ws` port is refused at once rather than held
+ * until the upgrade timeout.
+ */
+export function cannotBeHttp(start: Buffer): boolean {
+  const n = Math.min(start.length, 17);
+  for (let i = 0; i < n; i++) {
+    const b = start[i]!;
+    if (b === 0x20) return i === 0;
+    if (b < 0x41 || b > 0x5a) return true;
+  }
+  return n === 17;
+}
+
 /** Parse a request head (up to and including the blank line). Throws HandshakeError 400. */
 export function parseUpgradeHead(head: Buffer): UpgradeRequest {
   const text = head.toString('latin1');

@@ -19,7 +19,7 @@ import { MeshError } from '../../../../regions/core/errors.js';
 import type { Endpoint } from '../../message/types.js';
 import { addressKey } from '../endpoint.js';
 import { CLOSE_CODE, OPCODE, WsFrameParser, WsProtocolError, encodeClose, encodeFrame, type WsEvent } from './frames.js';
-import { answerUpgrade, endOfHead, HandshakeError, parseUpgradeHead, refusalResponse } from './handshake.js';
+import { answerUpgrade, cannotBeHttp, endOfHead, HandshakeError, parseUpgradeHead, refusalResponse } from './handshake.js';
 
 export interface WsOptions {
   /** Listening port (0: any free one). Default 5066. */
@@ -227,6 +227,10 @@ export class WsServer {
     };
     const onData = (chunk: Buffer): void => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      if (cannotBeHttp(head)) {
+        this.events.onRefused('handshake');
+        return refuse(400, 'not an HTTP request');
+      }
       const end = endOfHead(head);
       if (end < 0) {
         if (head.length > this.maxHandshakeBytes) {

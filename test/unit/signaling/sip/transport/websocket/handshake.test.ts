@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerUpgrade, parseUpgradeHead, websocketAccept, HandshakeError } from '../../../../../../signaling/sip/transport/websocket/handshake.js';
+import { answerUpgrade, cannotBeHttp, parseUpgradeHead, websocketAccept, HandshakeError } from '../../../../../../signaling/sip/transport/websocket/handshake.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 function head(extra: Record<string, string | undefined> = {}, line = 'GET /?access_token=tok HTTP/1.1'): Buffer {
@@ -57,5 +57,12 @@ describe('WebSocket upgrade for SIP (RFC 6455 §4.2, RFC 7118 §4)', () => {
     expect(() => parseUpgradeHead(Buffer.from('GET / HTTP/1.1\r\nno colon here\r\n\r\n'))).toThrow(/header/);
     const empty = answerUpgrade(parseUpgradeHead(head({}, 'GET /?access_token= HTTP/1.1')));
     expect(!empty.ok && empty.status).toBe(400);
+  });
+});
+
+describe('cannotBeHttp: garbage before the upgrade is refused on sight', () => {
+  it('accepts any prefix of a request line and refuses what cannot start one', () => {
+    for (const ok of ['', 'G', 'GET', 'GET ', 'GET / HTTP/1.1\r\n', 'OPTIONS * HTTP/1.1']) expect(cannotBeHttp(Buffer.from(ok))).toBe(false);
+    for (const bad of [' GET', 'get /', 'GET\r\n', 'HELLO!', 'AAAAAAAAAAAAAAAAA', '\x16\x03\x01']) expect(cannotBeHttp(Buffer.from(bad, 'latin1'))).toBe(true);
   });
 });
