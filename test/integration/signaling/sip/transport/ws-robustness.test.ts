@@ -15,6 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readdirSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -203,5 +204,134 @@ describe('WebSocket transport under hostile input', () => {
     }
     expect(transport.counters.wsRefused.timeout).toBe(N);
     report(`slow-loris: ${N} dribbling upgrades closed 408 after ${Math.round(Math.min(...lifetimes.map((l) => l.ms)))}-${Math.round(Math.max(...lifetimes.map((l) => l.ms)))} ms (timeout ${TIMEOUT} ms)`);
+  });
+});
+
+/** Opens N raw WebSocket upgrades from `local` in a child process; reports on stdout (JSON lines), never answers pings. */
+const CROWD_SCRIPT = `
+const net = require('node:net');
+const { HOST, PORT, LOCAL, N } = process.env;
+const n = Number(N);
+const req = 'GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Protocol: sip\\r\\n\\r\\n';
+let upgraded = 0, refused = 0, closed = 0;
+const codes = {};
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+function one() {
+  return new Promise((res) => {
+    const s = net.connect({ host: HOST, port: Number(PORT), localAddress: LOCAL });
+    let head = true, code = 'none', done = false;
+    const fin = (ok) => { if (!done) { done = true; ok ? upgraded++ : refused++; res(); } };
+    s.on('connect', () => s.write(req));
+    s.on('data', (b) => {
+      if (head) {
+        head = false;
+        const ok = b.toString('latin1').startsWith('HTTP/1.1 101');
+        fin(ok);
+        if (!ok) return;
+        b = b.subarray(b.indexOf('\\r\\n\\r\\n') + 4);
+      }
+      if (b.length >= 4 && b[0] === 0x88) code = String(b.readUInt16BE(2));
+    });
+    s.on('error', () => {});
+    s.on('close', () => {
+      fin(false);
+      closed++;
+      codes[code] = (codes[code] || 0) + 1;
+      if (closed === n) say({ event: 'closed', codes });
+    });
+  });
+}
+(async () => {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, one));
+  say({ event: 'open', upgraded, refused, ms: performance.now() - t0 });
+})();
+`;
+
+interface CrowdEvent {
+  event: 'open' | 'closed';
+  upgraded?: number;
+  refused?: number;
+  ms?: number;
+  codes?: Record<string, number>;
+}
+
+function crowd(port: number, n: number): { child: ChildProcess; next: (event: CrowdEvent['event'], ms: number) => Promise<CrowdEvent> } {
+  const child = spawn(process.execPath, ['-e', CROWD_SCRIPT], { env: { ...process.env, HOST: ADDRESS, PORT: String(port), LOCAL: CROWD, N: String(n) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const events: CrowdEvent[] = [];
+  let buf = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    buf += b.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      events.push(JSON.parse(buf.slice(0, i)) as CrowdEvent);
+      buf = buf.slice(i + 1);
+    }
+  });
+  return {
+    child,
+    next: async (event, ms) => {
+      await until(() => events.some((e) => e.event === event), ms, `crowd ${event}`);
+      return events.find((e) => e.event === event)!;
+    },
+  };
+}
+
+/** A full collection when the flag can be set at run time (it can on Node 20), so heap figures are not noise. */
+function collect(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+describe('WebSocket transport with 1,000 idle connections', () => {
+  it('stays responsive, refuses limit+1 with 503, and closes them all with 1001 at the idle timeout', async () => {
+    const N = 1000;
+    const IDLE_MS = 6000;
+    const { transport, self, wsPort, roundTrip } = await started({ maxConnections: N + 1, pingIntervalMs: 600000, idleTimeoutMs: IDLE_MS });
+    const closedEvents: number[] = [];
+    transport.addConnectionListener({ onClosed: () => closedEvents.push(1) });
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const fdsBefore = fds();
+    collect();
+    const before = process.memoryUsage();
+    const { child, next } = crowd(wsPort, N);
+    cleanup.push(() => {
+      if (child.exitCode === null) child.kill();
+    });
+    const opened = await next('open', 20000);
+    expect(opened.upgraded).toBe(N);
+    expect(transport.counters.wsConnections).toBe(N);
+    collect();
+    const after = process.memoryUsage();
+    const heapPerConn = (after.heapUsed - before.heapUsed) / N;
+    const rssPerConn = (after.rss - before.rss) / N;
+
+    // Responsive: OPTIONS over UDP (several, to see the spread) and a new WS client (connection N+1) upgrades and is answered.
+    const latencies: number[] = [];
+    for (let i = 0; i < 5; i++) latencies.push(await udpOptions(self));
+    const c = await connectWs({ host: ADDRESS, port: wsPort, localAddress: PEER, timeoutMs: 3000 });
+    cleanup.push(() => c.destroy());
+    expect(transport.counters.wsConnections).toBe(N + 1);
+    // Connection limit+1: 503 with Retry-After, counted.
+    const over = await rawHttp({ host: ADDRESS, port: wsPort, localAddress: PEER }, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(over.status).toBe(503);
+    expect(over.headers.get('retry-after')).toBe('5');
+    expect(transport.counters.wsRefused.limit).toBe(1);
+    c.destroy();
+    await until(() => transport.counters.wsConnections === N, 2000, 'the extra client gone');
+    await roundTrip();
+
+    // Nothing more comes from the crowd: the idle timeout closes every connection with 1001.
+    const t0 = performance.now();
+    const closed = await next('closed', IDLE_MS + 10000);
+    const closeMs = performance.now() - t0;
+    expect(closed.codes).toEqual({ 1001: N });
+    await until(() => transport.counters.wsConnections === 0, 2000, 'all idle connections gone');
+    expect(closedEvents.length).toBe(N + 2);
+    // No descriptor leaked: back to where it was before the crowd came.
+    await until(() => fds() <= fdsBefore, 3000, 'file descriptors back to the baseline');
+    report(
+      `${N} idle: opened in ${Math.round(opened.ms!)} ms; heap +${Math.round(heapPerConn)} B/connection, rss +${Math.round(rssPerConn)} B/connection (server side only); ` +
+        `fds back to ${fdsBefore}; UDP OPTIONS under load ${latencies.map((l) => l.toFixed(1)).join(', ')} ms; limit+1 refused 503; idle close codes ${JSON.stringify(closed.codes)} (last ${Math.round(closeMs)} ms after the checks)`,
+    );
   });
 });
