@@ -321,7 +321,8 @@ export class InboundAppCalls {
     void this.media.delete(call.nodeId, call.callId).catch(() => {});
     const endedAt = Date.now();
     if (wasAnswered) this.b2bua.counters.completed++;
-    const end = { accountSid: call.rec.accountSid, category: 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status, traceKey: call.callId, postDialDelayMs: wasAnswered ? call.answeredAt! - call.invitedAt : undefined } as const;
+    // A client's outgoing call counts as client minutes (calls-client), inside the `calls` total.
+    const end = { accountSid: call.rec.accountSid, category: call.client !== undefined ? 'calls-client' : 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status, traceKey: call.callId, postDialDelayMs: wasAnswered ? call.answeredAt! - call.invitedAt : undefined } as const;
     const onUsageError = (e: unknown): void => this.log.warn('usage write failed', { sid: call.rec.sid, error: e as Error });
     const duration = wasAnswered ? Math.round((endedAt - call.answeredAt!) / 1000) : 0;
     call.rec = (await this.records.finish(call.rec.sid, end, onUsageError).catch(() => undefined)) ?? { ...call.rec, status: wasAnswered ? 'completed' : status, duration };

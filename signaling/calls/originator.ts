@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { clientIdentityOf } from '../../regions/core/client-identity.js';
+import { callMinutesCategory } from '../../regions/store/usage.js';
 import type { Logger } from '../../regions/core/log.js';
 import { MeshError, sipAnswer } from '../../regions/core/errors.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
@@ -473,7 +474,8 @@ export class Originator implements LegDialer {
       this.media.release(sid);
       this.media.delete(call.mediaNodeId, sid).catch(() => {});
     }
-    const end = { accountSid: call.rec.accountSid, category: 'calls-outbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode, traceKey: sid, postDialDelayMs: call.postDialDelayMs } as const;
+    // A call to `client:<identity>` counts as client minutes (calls-client), inside the `calls` total.
+    const end = { accountSid: call.rec.accountSid, category: callMinutesCategory(call.rec, 'calls-outbound'), region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode, traceKey: sid, postDialDelayMs: call.postDialDelayMs } as const;
     call.rec = (await this.records.finish(sid, end, (e) => this.log.warn('usage write failed', { callSid: sid, error: e as Error }))) ?? call.rec;
     await this.callback(call, 'completed');
   }
