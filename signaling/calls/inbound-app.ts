@@ -26,6 +26,7 @@ import { sdpIsWebrtc } from '../../regions/core/sdp.js';
 import type { ClientCaller } from '../clients/client-calls.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { createResponse, generateTag, getTag, parseNameAddr, parseUri, type Endpoint, type SipRequest } from '../sip/message/index.js';
+import { endpointKey } from '../sip/transport/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import type { LegEndReason } from '../router/leg.js';
 import type { RouterCall } from '../router/runner.js';
@@ -107,6 +108,21 @@ export class InboundAppCalls {
     private readonly opts: InboundAppOptions,
   ) {
     this.records = new CallRecordStore(redis, opts.keyPrefix);
+    stack.onConnectionClosed((info) => this.connectionClosed(info.endpoint));
+  }
+
+  /**
+   * A client's WebSocket connection closed under its call (RFC 7118 §5: nothing reaches it
+   * any more): the call ends as if the client had hung up, so its application stops and the
+   * record, usage and callback are written as for a BYE.
+   */
+  private connectionClosed(endpoint: Endpoint): void {
+    const key = endpointKey(endpoint);
+    for (const call of [...this.calls.values()]) {
+      if (call.client === undefined || endpointKey(call.source) !== key) continue;
+      this.log.info('client connection closed mid-call: ending the call', { sid: call.rec.sid });
+      void this.end(call, 'remote-hangup', call.answeredAt === undefined ? 'canceled' : 'completed');
+    }
   }
 
   /**

@@ -1,11 +1,12 @@
 /**
  * A ClientAuthenticator for tests, standing in for the access-token
  * verifier: a fixed table token → (account, identity). No token → 401, an
- * unknown one → 403, each with a reason, as the real verifier answers.
+ * unknown one → 403, each with a reason, as the real verifier answers. An
+ * entry's `outgoing` stands for the token's outgoing grant.
  */
 import { presentedToken, type ClientAuthenticator } from '../../signaling/clients/authenticator.js';
 
-export function tableAuthenticator(tokens: Record<string, { accountSid: string; identity: string }>): ClientAuthenticator & { calls: number } {
+export function tableAuthenticator(tokens: Record<string, { accountSid: string; identity: string; outgoing?: { applicationSid: string; params: Record<string, string> } }>): ClientAuthenticator & { calls: number } {
   const a = {
     calls: 0,
     authenticate: (req: Parameters<ClientAuthenticator['authenticate']>[0], conn: Parameters<ClientAuthenticator['authenticate']>[1]) => {
