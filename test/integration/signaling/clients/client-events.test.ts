@@ -14,7 +14,9 @@
  *   registration is gone;
  * - Usage/Records: `calls-client` counts both client calls' minutes, not
  *   `calls-inbound`/`calls-outbound`, and `calls` includes them; client calls
- *   are unpriced (price null).
+ *   are unpriced (price null);
+ * - carol's connection dropping while she rings ends the Dial at once
+ *   (no-answer), not after its 20 s timeout.
  *
  * 127.0.48.0/24.
  */
@@ -233,5 +235,34 @@ describe('client calls: Calls records, status callbacks, calls-client usage; abr
     expect(Number((await records('calls-inbound')).usage)).toBe(1);
     expect(Number((await records('calls-outbound')).usage)).toBe(0);
     expect(Number((await records('calls')).usage)).toBe(3);
+  });
+
+  it('Dial Client: carol\'s connection drops while she rings; the Dial ends no-answer at once, not after its timeout', async () => {
+    tokens['tok-carol'] = { accountSid: account.sid, identity: 'carol' };
+    const carol = await phone('carol');
+    const appSid = await application('/dial-carol', `<Response><Dial action="${appUrl}/dialed-carol" timeout="20"><Client>carol</Client></Dial></Response>`);
+    const n = await post('/IncomingPhoneNumbers.json', new URLSearchParams({ PhoneNumber: '+15550400003', VoiceApplicationSid: appSid }));
+    expect(n.status, JSON.stringify(n.body)).toBe(201);
+    const caller = await party();
+    const carrier = runSipp({
+      scenario: 'uac-app.xml',
+      target: `${SIG.address}:${SIG.port}`,
+      localAddress: CARRIER,
+      localPort: 5401,
+      mediaPort: 26404,
+      service: '+15550400003',
+      calls: 1,
+      keys: { rtpaddr: caller.address, rtpport: String(caller.port) },
+      timeoutMs: 60_000,
+    });
+    await carol.ringing(1, 15_000);
+    const droppedAt = Date.now();
+    carol.close();
+    const dialed = await waitFor(() => hits.find((h) => h.path === '/dialed-carol'), 10_000, '/dialed-carol');
+    expect(dialed.params.DialCallStatus).toBe('no-answer');
+    expect(dialed.at - droppedAt).toBeLessThan(5000);
+    const res = await carrier;
+    expect(res.successfulCalls, res.errorsTail).toBe(1);
+    await waitUntil(async () => (await registrations('carol')).length === 0, 5000, 'carol\'s registration removed');
   });
 });
