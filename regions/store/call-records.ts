@@ -21,7 +21,7 @@ import { recordedPlacements, type RecordedPlacement } from './placement-traces.j
 import { apiDate } from './schema.js';
 import { recordTaggedMinutes } from './tag-usage.js';
 import { recordTrackedCall } from './tracker-measurements.js';
-import { recordCallMinutes } from './usage.js';
+import { callMinutesCategory, recordCallMinutes, type CallMinutesCategory } from './usage.js';
 
 /** Call status, as the 2010-04-01 API names it. */
 export type CallStatus =
@@ -90,7 +90,7 @@ export interface CallRecord {
 export interface CallEnd {
   accountSid: string;
   /** Which minutes an answered call adds to. */
-  category: 'calls-inbound' | 'calls-outbound';
+  category: CallMinutesCategory;
   region: string;
   answeredAt: number | undefined;
   endedAt: number;
@@ -124,6 +124,8 @@ export class CallRecordStore extends OwnedRecords<CallRecord> {
    */
   async withRate(rec: CallRecord, onPriceError?: (error: unknown) => void): Promise<CallRecord> {
     if (rec.rate !== undefined || FINAL_CALL_STATUSES.includes(rec.status)) return rec;
+    // Client minutes (calls-client) are unpriced: the decks have no client item, so such a call ends with price null.
+    if (callMinutesCategory(rec, 'calls-inbound') === 'calls-client') return rec;
     try {
       return { ...rec, rate: await this.decks.callRate(rec, Date.parse(rec.dateCreated) || Date.now()) };
     } catch (e) {

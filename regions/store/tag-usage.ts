@@ -10,10 +10,12 @@
 import type { Redis } from 'ioredis';
 import type { CallRecord } from './call-records.js';
 import { keys } from './keys.js';
-import { usageDay, type UsageCategory, type UsageRow } from './usage.js';
+import { usageDay, type CallMinutesCategory, type UsageCategory, type UsageRow } from './usage.js';
+
+const CALL_MINUTES_CATEGORIES: readonly CallMinutesCategory[] = ['calls-inbound', 'calls-outbound', 'calls-client'];
 
 /** Adds an ended call's minutes under each of its tags; nothing for an untagged or unanswered call. */
-export async function recordTaggedMinutes(redis: Redis, prefix: string, rec: CallRecord, c: { category: 'calls-inbound' | 'calls-outbound'; region: string; at: number }): Promise<void> {
+export async function recordTaggedMinutes(redis: Redis, prefix: string, rec: CallRecord, c: { category: CallMinutesCategory; region: string; at: number }): Promise<void> {
   const tags = rec.tags ?? [];
   if (tags.length === 0 || rec.status !== 'completed') return;
   const minutes = Math.max(1, Math.ceil((rec.duration ?? 0) / 60));
@@ -35,7 +37,7 @@ export async function readTagUsageRows(redis: Redis, prefix: string, accountSids
     if (err !== null) throw err;
     for (const [field, value] of Object.entries(hash as Record<string, string>)) {
       const [category, region, day, t] = field.split('|');
-      if (t !== tag || region === undefined || day === undefined || (category !== 'calls-inbound' && category !== 'calls-outbound')) continue;
+      if (t !== tag || region === undefined || day === undefined || category === undefined || !(CALL_MINUTES_CATEGORIES as readonly string[]).includes(category)) continue;
       // Tag usage counts minutes only: whatever price a usage row may carry is zero here.
       rows.push({ accountSid: accountSids[i] as string, category: category as UsageCategory, region, day, quantity: Number(value), priceMicros: 0 } as UsageRow);
     }

@@ -15,7 +15,20 @@ import type { Redis } from 'ioredis';
 import { keys } from './keys.js';
 
 /** Usage categories (Usage/Records `Category`). */
-export type UsageCategory = 'calls-inbound' | 'calls-outbound' | 'recordings' | 'media-branches' | 'api-requests';
+export type UsageCategory = 'calls-inbound' | 'calls-outbound' | 'calls-client' | 'recordings' | 'media-branches' | 'api-requests';
+
+/**
+ * The call-minute categories. `calls-client` holds the minutes of a call with a
+ * browser/app client as its party (a client's outgoing call, a call to
+ * `client:<identity>`), as the 2010-04-01 API counts them: there, not in
+ * `calls-inbound`/`calls-outbound`, and inside the `calls` total.
+ */
+export type CallMinutesCategory = 'calls-inbound' | 'calls-outbound' | 'calls-client';
+
+/** Which call-minute category a call's minutes go to: `calls-client` when either party is a client. */
+export function callMinutesCategory(c: { from: string; to: string }, otherwise: 'calls-inbound' | 'calls-outbound'): CallMinutesCategory {
+  return c.from.startsWith('client:') || c.to.startsWith('client:') ? 'calls-client' : otherwise;
+}
 
 export interface UsageEvent {
   accountSid: string;
@@ -34,6 +47,7 @@ export interface UsageEvent {
 export const USAGE_CATEGORIES: readonly UsageCategory[] = [
   'calls-inbound',
   'calls-outbound',
+  'calls-client',
   'recordings',
   'media-branches',
   'api-requests',
@@ -69,7 +83,7 @@ export async function recordUsage(redis: Redis, prefix: string, e: UsageEvent): 
 export function recordCallMinutes(
   redis: Redis,
   prefix: string,
-  c: { accountSid: string; category: 'calls-inbound' | 'calls-outbound'; region: string; durationS: number; at: number; priceMicros?: number | undefined },
+  c: { accountSid: string; category: CallMinutesCategory; region: string; durationS: number; at: number; priceMicros?: number | undefined },
 ): Promise<void> {
   return recordUsage(redis, prefix, {
     accountSid: c.accountSid,
@@ -133,11 +147,11 @@ export async function readUsageRows(redis: Redis, prefix: string, accountSids: s
 
 /**
  * Categories the API reports that are sums of stored ones, as the 2010-04-01
- * API has them: `calls` is inbound + outbound minutes; `totalprice` is the sum
+ * API has them: `calls` is inbound + outbound + client minutes; `totalprice` is the sum
  * of the prices of every category (its quantity is that price, not a count).
  */
 export const DERIVED_USAGE = {
-  calls: ['calls-inbound', 'calls-outbound'],
+  calls: ['calls-inbound', 'calls-outbound', 'calls-client'],
   totalprice: USAGE_CATEGORIES,
 } as const satisfies Record<string, readonly UsageCategory[]>;
 
@@ -159,16 +173,18 @@ export const USAGE_UNITS: Record<ReportCategory, string> = {
   totalprice: 'usd',
   'calls-inbound': 'minutes',
   'calls-outbound': 'minutes',
+  'calls-client': 'minutes',
   recordings: 'recordings',
   'media-branches': 'branches',
   'api-requests': 'requests',
 };
 
 export const USAGE_DESCRIPTIONS: Record<ReportCategory, string> = {
-  calls: 'Voice minutes, inbound and outbound',
+  calls: 'Voice minutes, inbound, outbound and client',
   totalprice: 'Total price of all usage',
   'calls-inbound': 'Inbound voice minutes',
   'calls-outbound': 'Outbound voice minutes',
+  'calls-client': 'Client voice minutes (browser and app clients)',
   recordings: 'Voice recordings',
   'media-branches': 'Media branches (forks of a call\'s media)',
   'api-requests': 'API requests',

@@ -26,6 +26,7 @@ import { sdpIsWebrtc } from '../../regions/core/sdp.js';
 import type { ClientCaller } from '../clients/client-calls.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { createResponse, generateTag, getTag, parseNameAddr, parseUri, type Endpoint, type SipRequest } from '../sip/message/index.js';
+import { endpointKey } from '../sip/transport/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import type { LegEndReason } from '../router/leg.js';
 import type { RouterCall } from '../router/runner.js';
@@ -107,6 +108,21 @@ export class InboundAppCalls {
     private readonly opts: InboundAppOptions,
   ) {
     this.records = new CallRecordStore(redis, opts.keyPrefix);
+    stack.onConnectionClosed((info) => this.connectionClosed(info.endpoint));
+  }
+
+  /**
+   * A client's WebSocket connection closed under its call (RFC 7118 §5: nothing reaches it
+   * any more): the call ends as if the client had hung up, so its application stops and the
+   * record, usage and callback are written as for a BYE.
+   */
+  private connectionClosed(endpoint: Endpoint): void {
+    const key = endpointKey(endpoint);
+    for (const call of [...this.calls.values()]) {
+      if (call.client === undefined || endpointKey(call.source) !== key) continue;
+      this.log.info('client connection closed mid-call: ending the call', { sid: call.rec.sid });
+      void this.end(call, 'remote-hangup', call.answeredAt === undefined ? 'canceled' : 'completed');
+    }
   }
 
   /**
@@ -321,7 +337,8 @@ export class InboundAppCalls {
     void this.media.delete(call.nodeId, call.callId).catch(() => {});
     const endedAt = Date.now();
     if (wasAnswered) this.b2bua.counters.completed++;
-    const end = { accountSid: call.rec.accountSid, category: 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status, traceKey: call.callId, postDialDelayMs: wasAnswered ? call.answeredAt! - call.invitedAt : undefined } as const;
+    // A client's outgoing call counts as client minutes (calls-client), inside the `calls` total.
+    const end = { accountSid: call.rec.accountSid, category: call.client !== undefined ? 'calls-client' : 'calls-inbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt, unansweredStatus: status, traceKey: call.callId, postDialDelayMs: wasAnswered ? call.answeredAt! - call.invitedAt : undefined } as const;
     const onUsageError = (e: unknown): void => this.log.warn('usage write failed', { sid: call.rec.sid, error: e as Error });
     const duration = wasAnswered ? Math.round((endedAt - call.answeredAt!) / 1000) : 0;
     call.rec = (await this.records.finish(call.rec.sid, end, onUsageError).catch(() => undefined)) ?? { ...call.rec, status: wasAnswered ? 'completed' : status, duration };

@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { clientIdentityOf } from '../../regions/core/client-identity.js';
+import { callMinutesCategory } from '../../regions/store/usage.js';
 import type { Logger } from '../../regions/core/log.js';
 import { MeshError, sipAnswer } from '../../regions/core/errors.js';
 import type { DestinationPolicy } from '../../regions/net/destination-policy.js';
@@ -25,6 +26,7 @@ import type { DialOutcome, DialRequest, LegDialer, LegEndReason } from '../route
 import type { HttpMethod } from '../router/twiml-types.js';
 import { Dialog } from '../sip/dialog/index.js';
 import { generateTag, getTag, parseCSeq, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
+import { endpointKey } from '../sip/transport/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { clientBranchTargets, offerWebrtc, type ClientBranchTarget } from './client-branches.js';
 import type { LegMediaFactory, RouterLike } from './inbound-app.js';
@@ -84,6 +86,24 @@ export class Originator implements LegDialer {
       latency: b2bua.latency,
       onFailure: (rec, event, r) => log.info('status callback failed', { callSid: rec.sid, event, status: r.status, error: r.error }),
     });
+    stack.onConnectionClosed((info) => this.connectionClosed(info.endpoint));
+  }
+
+  /**
+   * A client's WebSocket connection closed (RFC 7118 §5: nothing reaches it any more): an
+   * answered call over it ends as if the client had hung up (a Dial bridge ends and its
+   * caller's application goes on, or hangs up); a ringing branch over it is over (480).
+   */
+  private connectionClosed(endpoint: Endpoint): void {
+    const key = endpointKey(endpoint);
+    for (const call of [...this.calls.values()]) {
+      if (call.state === 'answered' && endpointKey(call.dest) === key) {
+        this.log.info('client connection closed mid-call: ending the call', { callSid: call.rec.sid });
+        void this.finalize(call, 'completed', undefined, 'remote-hangup');
+      } else if (call.state === 'calling') {
+        for (const b of call.branches) if (b.final === undefined && endpointKey(b.dest) === key) void this.branchOver(call, b, 480);
+      }
+    }
   }
 
   /** Webhook counters for metrics. */
@@ -473,7 +493,8 @@ export class Originator implements LegDialer {
       this.media.release(sid);
       this.media.delete(call.mediaNodeId, sid).catch(() => {});
     }
-    const end = { accountSid: call.rec.accountSid, category: 'calls-outbound', region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode, traceKey: sid, postDialDelayMs: call.postDialDelayMs } as const;
+    // A call to `client:<identity>` counts as client minutes (calls-client), inside the `calls` total.
+    const end = { accountSid: call.rec.accountSid, category: callMinutesCategory(call.rec, 'calls-outbound'), region: this.opts.region, answeredAt: call.answeredAt, endedAt: Date.now(), unansweredStatus: status, sipResponseCode, traceKey: sid, postDialDelayMs: call.postDialDelayMs } as const;
     call.rec = (await this.records.finish(sid, end, (e) => this.log.warn('usage write failed', { callSid: sid, error: e as Error }))) ?? call.rec;
     await this.callback(call, 'completed');
   }

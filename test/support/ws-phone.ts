@@ -3,7 +3,8 @@
  * client on the signaling side: it registers an identity with a bearer token
  * over its own WebSocket connection (test/support/ws-client.ts), rings on
  * every INVITE (180 at once), and lets the test answer (200 with an SDP the
- * test chooses, plain RTP), reject, or hang up; CANCEL gets 200 + 487, BYE
+ * test chooses, plain RTP), reject, or hang up; it can also place a call
+ * (INVITE with the token, ACK of the 2xx); CANCEL gets 200 + 487, BYE
  * gets 200, as a user agent answers them (RFC 3261 §9.2, §15.1.2). Every wait
  * is bounded.
  */
@@ -36,6 +37,8 @@ const id = (): string => randomBytes(6).toString('hex');
 
 export class WsPhone {
   readonly calls: RingingCall[] = [];
+  /** Calls this phone placed and got answered (call()). */
+  readonly placed: RingingCall[] = [];
   private readonly pending = new Map<string, (r: SipResponse) => void>();
   private readonly contact: string;
   private readonly viaHost: string;
@@ -106,6 +109,46 @@ export class WsPhone {
     return this.request(bye);
   }
 
+  /**
+   * Place a call to `to` (the Request-URI user) with `sdp`; on a 2xx it ACKs and the call is
+   * `answered` with its dialog (a later BYE from the platform marks it). Resolves with the
+   * final response and the call.
+   */
+  async call(to: string, sdp: string): Promise<{ response: SipResponse; call: RingingCall }> {
+    const callId = `out-${id()}`;
+    const invite: SipRequest = {
+      type: 'request',
+      method: 'INVITE',
+      uri: `sip:${to}@${this.o.host}`,
+      version: 'SIP/2.0',
+      headers: new SipHeaders([
+        ['Via', `SIP/2.0/WS ${this.viaHost};branch=z9hG4bK${id()};rport`],
+        ['Max-Forwards', '70'],
+        ['To', `<sip:${to}@${this.o.host}>`],
+        ['From', `<sip:${this.o.user}@${this.o.host}>;tag=${id()}`],
+        ['Call-ID', callId],
+        ['CSeq', '1 INVITE'],
+        ['Contact', `<${this.contact}>`],
+        ['Authorization', `Bearer ${this.o.token}`],
+        ['Content-Type', 'application/sdp'],
+        ['Content-Length', String(Buffer.byteLength(sdp))],
+      ]),
+      body: Buffer.from(sdp),
+    };
+    const response = await this.request(invite);
+    const call: RingingCall = { invite, toTag: getTag(response.headers.get('To') ?? '') ?? '', state: 'rejected', acked: false, byeReceived: false, dialog: undefined };
+    if (response.status >= 200 && response.status < 300) {
+      call.state = 'answered';
+      call.acked = true;
+      call.dialog = Dialog.fromUac(invite, response);
+      const ack = call.dialog.createAck(1);
+      ack.headers.prepend('Via', `SIP/2.0/WS ${this.viaHost};branch=z9hG4bK${id()};rport`);
+      this.send(ack);
+      this.placed.push(call);
+    }
+    return { response, call };
+  }
+
   /** Wait for the `n`-th call (1-based) to ring. */
   async ringing(n = 1, timeoutMs = 5000): Promise<RingingCall> {
     await waitUntil(() => this.calls.length >= n, timeoutMs, `call ${n} ringing at ${this.o.user}`);
@@ -158,7 +201,7 @@ export class WsPhone {
 
   private findCall(req: SipRequest): RingingCall | undefined {
     const callId = req.headers.get('Call-ID');
-    return this.calls.find((c) => c.invite.headers.get('Call-ID') === callId);
+    return this.calls.find((c) => c.invite.headers.get('Call-ID') === callId) ?? this.placed.find((c) => c.invite.headers.get('Call-ID') === callId);
   }
 
   private onRequest(req: SipRequest): void {

@@ -13,11 +13,18 @@ const rows = [
 describe('summarizeUsage', () => {
   it('totals per category over a range, every category present', () => {
     const t = summarizeUsage(rows, { startDate: '2026-03-01', endDate: '2026-03-31', groupBy: 'all' });
-    // Five stored categories plus the derived `calls` and `totalprice`.
-    expect(t).toHaveLength(7);
+    // Six stored categories plus the derived `calls` and `totalprice`.
+    expect(t).toHaveLength(8);
     expect(t.find((x) => x.category === 'calls')).toMatchObject({ quantity: 3.5 });
     expect(t.find((x) => x.category === 'calls-outbound')).toMatchObject({ quantity: 3.5, byRegion: { 'us-east': 2, 'eu-west': 1.5 } });
     expect(t.find((x) => x.category === 'recordings')?.quantity).toBe(0);
+    expect(t.find((x) => x.category === 'calls-client')?.quantity).toBe(0);
+  });
+  it('calls-client minutes stand alone and add to the calls total', () => {
+    const t = summarizeUsage([...rows, row('calls-client', 'us-east', '2026-03-03', 4)], { startDate: '2026-03-01', endDate: '2026-03-31', groupBy: 'all' });
+    expect(t.find((x) => x.category === 'calls-client')).toMatchObject({ quantity: 4, byRegion: { 'us-east': 4 } });
+    expect(t.find((x) => x.category === 'calls')).toMatchObject({ quantity: 7.5 });
+    expect(t.find((x) => x.category === 'calls-outbound')?.quantity).toBe(3.5);
   });
   it('filters by category and region, groups by day and month', () => {
     expect(summarizeUsage(rows, { startDate: '2026-01-01', endDate: '2026-12-31', groupBy: 'all', category: 'calls-outbound', region: 'us-east' })).toEqual([
