@@ -8,9 +8,9 @@
  * node's reason; an expired one is refused before anything is sent; the token
  * URL is fetched (CORS), with its errors and its timeout shown, and a token
  * from it is refreshed before it expires.
- * Calls go as far as main takes them: the page's INVITE (fake microphone)
- * is refused by the node, and the page shows the answer; answering, mute,
- * DTMF and the level meter need the client call paths (other branches).
+ * Calls: the page's INVITE (fake microphone) to a client nobody registered
+ * is refused by the node, and the page shows the answer. Answering, mute,
+ * DTMF and the level meter: softphone-incall-browser.test.ts.
  * 127.0.43.1 control plane, .2 token server, .10 signaling node, .11 media.
  */
 import { createServer, type Server } from 'node:http';
