@@ -35,6 +35,7 @@ import { waitUntil } from '../../support/wait.js';
 import { TEST_REDIS_URL } from '../global-setup.js';
 import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../signaling/b2bua/harness.js';
 import { startApiHarness, type ApiHarness } from './api-harness.js';
+import { toneWav } from '../../support/jssip-page.js';
 
 const { AccessToken } = twilio.jwt;
 const PREFIX = `it-softphone-incall-${process.pid}:`;
@@ -43,27 +44,6 @@ const SIG = { address: '127.0.83.10', port: 5060 };
 const MEDIA = [{ id: 'si-media-1', address: '127.0.83.11', ngPort: 2223, rtpPortMin: 45300, rtpPortMax: 45399, capabilities: ['relay', 'play', 'record'] }];
 const WS_URL = `ws://${SIG.address}:5066`;
 const secretsText = randomBytes(32).toString('hex');
-
-/** 8 kHz 16-bit mono WAV of a sine tone. */
-function toneWav(hz: number, seconds: number): Buffer {
-  const rate = 8000;
-  const n = rate * seconds;
-  const b = Buffer.alloc(44 + n * 2);
-  b.write('RIFF', 0);
-  b.writeUInt32LE(36 + n * 2, 4);
-  b.write('WAVEfmt ', 8);
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24);
-  b.writeUInt32LE(rate * 2, 28);
-  b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write('data', 36);
-  b.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
-  return b;
-}
 
 /** Runs before the page's scripts: keeps every RTCPeerConnection the page makes on `globalThis.__pcs`. */
 function recordPeerConnections(): void {

@@ -28,7 +28,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { build } from 'esbuild';
 import { Hono } from 'hono';
 import { chromium, type Browser } from 'playwright-core';
 import twilio from 'twilio';
@@ -36,6 +35,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSignalingNode, type SignalingNode } from '../../../../infra/signaling-node.js';
 import { SecretBox } from '../../../../regions/auth/secret-box.js';
 import { startApiHarness, type ApiHarness } from '../../control-plane/api-harness.js';
+import { jssipBundle, servePhonePage, toneWav } from '../../../support/jssip-page.js';
 import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../b2bua/harness.js';
 
 const { AccessToken } = twilio.jwt;
@@ -43,27 +43,6 @@ const PREFIX = `it-browser-call-${process.pid}:`;
 const SIG = { address: '127.0.45.1', port: 5060 };
 const MEDIA = [{ id: 'bc-media-1', address: '127.0.45.11', ngPort: 2223, rtpPortMin: 45100, rtpPortMax: 45199, capabilities: ['relay', 'play', 'record'] }];
 const secretsText = randomBytes(32).toString('hex');
-
-/** 8 kHz 16-bit mono WAV of a sine tone. */
-function toneWav(hz: number, seconds: number): Buffer {
-  const rate = 8000;
-  const n = rate * seconds;
-  const b = Buffer.alloc(44 + n * 2);
-  b.write('RIFF', 0);
-  b.writeUInt32LE(36 + n * 2, 4);
-  b.write('WAVEfmt ', 8);
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24);
-  b.writeUInt32LE(rate * 2, 28);
-  b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write('data', 36);
-  b.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
-  return b;
-}
 
 /** Runs in the page: register and call; the confirmed session is left on `globalThis.phone` for measureInPage. Self-contained (serialized by playwright). */
 async function callFromPage(a: { wsUrl: string; sipUri: string; target: string; opusOnly: boolean }): Promise<void> {
@@ -207,13 +186,11 @@ describe('a browser calls an application with a twilio-minted token', () => {
   const fetched: Record<string, string>[] = [];
 
   beforeAll(async () => {
-    const bundle = await build({ entryPoints: ['node_modules/jssip/lib/JsSIP.js'], bundle: true, format: 'iife', globalName: 'JsSIP', platform: 'browser', write: false, logLevel: 'error' });
-    const jssip = bundle.outputFiles[0]!.text;
+    const jssip = await jssipBundle();
     h = await startApiHarness(PREFIX, { secrets: SecretBox.fromText(secretsText) });
     const wav = toneWav(440, 6);
     const app = new Hono();
-    app.get('/phone.html', (c) => c.html('<!doctype html><html><head><script src="/jssip.js"></script></head><body>phone</body></html>'));
-    app.get('/jssip.js', (c) => c.body(jssip, 200, { 'Content-Type': 'text/javascript' }));
+    servePhonePage(app, jssip);
     app.get('/tone.wav', (c) => c.body(new Uint8Array(wav), 200, { 'Content-Type': 'audio/wav' }));
     app.post('/voice', async (c) => {
       const params: Record<string, string> = {};
