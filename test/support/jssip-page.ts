@@ -56,6 +56,8 @@ export interface PageMeasure {
   loudFrames: number;
   /** Transport of the remote description's m=audio line. */
   remoteProto: string | undefined;
+  /** How long ICE + DTLS took to be ready when measuring began (ms; 10000+ = never). */
+  connectMs: number;
 }
 
 /**
@@ -122,12 +124,28 @@ export async function answeredInPage(timeoutMs: number): Promise<{ callSid: stri
   return Promise.race([phone.answered, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no call answered in time')), timeoutMs))]);
 }
 
-/** Listen to the call's remote track for `listenMs`, then read its stats (the call stays up). */
+/**
+ * Wait (at most 10 s) until ICE has a succeeded pair and DTLS is connected, so a loaded machine's
+ * slower checks (or a re-offer's new checks) are not read as failure; then listen to the call's
+ * remote track for `listenMs` and read its stats (the call stays up). `connectMs` says how long the
+ * wait took; a call that never connects returns its last states and fails the caller's checks.
+ */
 export async function measureInPage(listenMs: number): Promise<PageMeasure> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const g = globalThis as any;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const pc: any = g.phone.session.connection;
+  const started = performance.now();
+  for (;;) {
+    const s: Map<string, Record<string, unknown>> = await pc.getStats();
+    let ready = false;
+    s.forEach((t) => {
+      if (t.type === 'transport' && t.dtlsState === 'connected') ready = (s.get(t.selectedCandidatePairId as string) as { state?: string } | undefined)?.state === 'succeeded';
+    });
+    if (ready || performance.now() - started > 10_000) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const connectMs = Math.round(performance.now() - started);
   const stream = new g.MediaStream([pc.getReceivers()[0].track]);
   // Chromium feeds a remote WebRTC track to WebAudio only while a media element plays it.
   const audio = new g.Audio();
@@ -170,7 +188,7 @@ export async function measureInPage(listenMs: number): Promise<PageMeasure> {
   if (codecId !== undefined) r.codec = (stats.get(codecId) as { mimeType?: string } | undefined)?.mimeType;
   const remoteSdp: string = pc.remoteDescription?.sdp ?? '';
   void ctx.close();
-  return { ...r, peak, loudFrames, remoteProto: /^m=audio \d+ (\S+)/m.exec(remoteSdp)?.[1] };
+  return { ...r, peak, loudFrames, connectMs, remoteProto: /^m=audio \d+ (\S+)/m.exec(remoteSdp)?.[1] };
 }
 
 /** Hang up the call (BYE) and stop the phone; returns how the session ended. */

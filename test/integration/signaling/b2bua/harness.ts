@@ -59,7 +59,11 @@ export interface TestRegionOptions {
   healthIntervalMs?: number;
   /** Level of the node's own logger (process-mode nodes). Default warn. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** sip.admission limits (default: the config's). */
+  /**
+   * sip.admission limits (default: the config's, except the event-loop check, off unless given:
+   * a node in a test shares its event loop with the test itself, Chromium's driver and the API
+   * harness, so that loop's delay on a loaded machine is the test's, not the node's).
+   */
   admission?: { maxEventLoopDelayMs?: number; maxInvitesInFlight?: number; minFreeMediaPorts?: number };
   /** Who may register as a browser client (default: nobody, the node's default). */
   clientAuthenticator?: ClientAuthenticator;
@@ -72,7 +76,7 @@ export function testRegionConfig(opts: TestRegionOptions, logDir: string): Confi
     region: opts.region ?? 'us-east',
     nodeId: opts.nodeId ?? 'it-sig-1',
     runDir: logDir,
-    sip: { address: sip.address, port: sip.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500, ...(opts.maxCalls !== undefined ? { maxCalls: opts.maxCalls } : {}), ...(opts.admission !== undefined ? { admission: opts.admission } : {}) },
+    sip: { address: sip.address, port: sip.port, transports: opts.transports ?? ['UDP', 'TCP'], t1: opts.t1 ?? 500, ...(opts.maxCalls !== undefined ? { maxCalls: opts.maxCalls } : {}), admission: { maxEventLoopDelayMs: 0, ...opts.admission } },
     redis: { url: TEST_REDIS_URL, keyPrefix: opts.keyPrefix },
     media: { nodes: opts.mediaNodes ?? MEDIA_NODES, healthIntervalMs: opts.healthIntervalMs ?? 250, ngTimeoutMs: 800 },
     routes: opts.routes ?? [

@@ -35,7 +35,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSignalingNode, type SignalingNode } from '../../../../infra/signaling-node.js';
 import { SecretBox } from '../../../../regions/auth/secret-box.js';
 import { startApiHarness, type ApiHarness } from '../../control-plane/api-harness.js';
-import { jssipBundle, servePhonePage, toneWav } from '../../../support/jssip-page.js';
+import { answeredInPage, callInPage, hangUpInPage, jssipBundle, measureInPage, registerInPage, servePhonePage, toneWav } from '../../../support/jssip-page.js';
 import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../b2bua/harness.js';
 
 const { AccessToken } = twilio.jwt;
@@ -43,135 +43,6 @@ const PREFIX = `it-browser-call-${process.pid}:`;
 const SIG = { address: '127.0.45.1', port: 5060 };
 const MEDIA = [{ id: 'bc-media-1', address: '127.0.45.11', ngPort: 2223, rtpPortMin: 45100, rtpPortMax: 45199, capabilities: ['relay', 'play', 'record'] }];
 const secretsText = randomBytes(32).toString('hex');
-
-/** Runs in the page: register and call; the confirmed session is left on `globalThis.phone` for measureInPage. Self-contained (serialized by playwright). */
-async function callFromPage(a: { wsUrl: string; sipUri: string; target: string; opusOnly: boolean }): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const J = (globalThis as any).JsSIP;
-  const ua = new J.UA({ sockets: [new J.WebSocketInterface(a.wsUrl)], uri: a.sipUri, register: true, register_expires: 300, session_timers: false });
-  const registered = new Promise<void>((resolve, reject) => {
-    ua.on('registered', () => resolve());
-    ua.on('registrationFailed', (e: { cause: string; response?: { status_code: number; reason_phrase: string } }) =>
-      reject(new Error(`registration failed: ${e.cause} ${e.response ? `${e.response.status_code} ${e.response.reason_phrase}` : ''}`)),
-    );
-  });
-  ua.start();
-  await registered;
-  const session = ua.call(a.target, { mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
-  if (a.opusOnly) {
-    // An offer without PCMU: the platform side can only be reached by transcoding.
-    session.on('sdp', (e: { originator: string; type: string; sdp: string }) => {
-      if (e.originator !== 'local' || e.type !== 'offer') return;
-      const lines = e.sdp.split('\r\n');
-      const opus = lines.map((l) => /^a=rtpmap:(\d+) opus\//i.exec(l)?.[1]).find((x) => x !== undefined)!;
-      e.sdp = lines
-        .filter((l) => !/^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.test(l) || new RegExp(`^a=(rtpmap|fmtp|rtcp-fb):${opus}( |$)`).test(l))
-        .map((l) => (l.startsWith('m=audio ') ? `${l.split(' ').slice(0, 3).join(' ')} ${opus}` : l))
-        .join('\r\n');
-    });
-  }
-  await new Promise<void>((resolve, reject) => {
-    session.on('confirmed', () => resolve());
-    session.on('failed', (e: { cause: string; message?: { status_code?: number; reason_phrase?: string } }) =>
-      reject(new Error(`call failed: ${e.cause} ${e.message?.status_code ?? ''} ${e.message?.reason_phrase ?? ''}`)),
-    );
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  (globalThis as any).phone = { ua, session };
-}
-
-/**
- * Runs in the page: register, and answer the first incoming call (auto-answer); resolves once
- * registered. `globalThis.phone.answered` resolves when the answered call is confirmed.
- */
-async function registerToAnswerInPage(a: { wsUrl: string; sipUri: string }): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const g = globalThis as any;
-  const J = g.JsSIP;
-  const ua = new J.UA({ sockets: [new J.WebSocketInterface(a.wsUrl)], uri: a.sipUri, register: true, register_expires: 300, session_timers: false });
-  const phone: Record<string, unknown> = { ua };
-  g.phone = phone;
-  phone.answered = new Promise<{ callSid: string | undefined }>((resolve, reject) => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    ua.on('newRTCSession', (e: { originator: string; session: any; request: { getHeader(n: string): string | undefined } }) => {
-      if (e.originator !== 'remote' || phone.session !== undefined) return;
-      phone.session = e.session;
-      e.session.on('confirmed', () => resolve({ callSid: e.request.getHeader('X-Mesh-Call-Sid') }));
-      e.session.on('failed', (f: { cause: string }) => reject(new Error(`answered call failed: ${f.cause}`)));
-      e.session.answer({ mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    ua.on('registered', () => resolve());
-    ua.on('registrationFailed', (e: { cause: string }) => reject(new Error(`registration failed: ${e.cause}`)));
-    ua.start();
-  });
-}
-
-/** Runs in the page: wait (bounded) for the auto-answered call to be confirmed. */
-async function answeredInPage(timeoutMs: number): Promise<{ callSid: string | undefined }> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const phone = (globalThis as any).phone as { answered: Promise<{ callSid: string | undefined }> };
-  return Promise.race([phone.answered, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no call answered in time')), timeoutMs))]);
-}
-
-/** Runs in the page: listen to `globalThis.phone.session` for `listenMs`, read its stats, hang up. */
-async function measureInPage(listenMs: number): Promise<Record<string, unknown>> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const { ua, session } = (globalThis as any).phone;
-  const a = { listenMs };
-  // Browser globals (the project's TypeScript has no DOM library).
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const g = globalThis as any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const pc: any = session.connection;
-  const track = pc.getReceivers()[0].track;
-  const stream = new g.MediaStream([track]);
-  // Chromium feeds a remote WebRTC track to WebAudio only while a media element plays it.
-  const audio = new g.Audio();
-  audio.muted = true;
-  audio.srcObject = stream;
-  void audio.play().catch(() => undefined);
-  const ctx = new g.AudioContext();
-  await ctx.resume();
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 2048;
-  ctx.createMediaStreamSource(stream).connect(analyser);
-  const buf = new Float32Array(analyser.fftSize);
-  let peak = 0;
-  let loudFrames = 0;
-  const until = performance.now() + a.listenMs;
-  while (performance.now() < until) {
-    analyser.getFloatTimeDomainData(buf);
-    let m = 0;
-    for (const v of buf) m = Math.max(m, Math.abs(v));
-    peak = Math.max(peak, m);
-    if (m > 0.05) loudFrames++;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const stats: Map<string, Record<string, unknown>> = await pc.getStats();
-  let packetsReceived = 0;
-  let codecId: string | undefined;
-  let dtlsState: string | undefined;
-  let pairState: string | undefined;
-  let pairId: string | undefined;
-  stats.forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'audio') {
-      packetsReceived = s.packetsReceived as number;
-      codecId = s.codecId as string;
-    }
-    if (s.type === 'transport') {
-      dtlsState = s.dtlsState as string;
-      pairId = s.selectedCandidatePairId as string;
-    }
-  });
-  if (pairId !== undefined) pairState = (stats.get(pairId) as { state?: string } | undefined)?.state;
-  const codec = codecId === undefined ? undefined : (stats.get(codecId) as { mimeType?: string } | undefined)?.mimeType;
-  const remoteSdp: string = pc.remoteDescription?.sdp ?? '';
-  if (!session.isEnded()) session.terminate();
-  ua.stop();
-  return { packetsReceived, dtlsState, pairState, codec, peak, loudFrames, remoteProto: /^m=audio \d+ (\S+)/m.exec(remoteSdp)?.[1] };
-}
 
 describe('a browser calls an application with a twilio-minted token', () => {
   let h: ApiHarness;
@@ -251,13 +122,10 @@ describe('a browser calls an application with a twilio-minted token', () => {
       const page = await browser!.newPage();
       try {
         await page.goto(pageUrl);
-        await page.evaluate(callFromPage, {
-          wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`,
-          sipUri: `sip:alice@${SIG.address}`,
-          target: `sip:+15550002@${SIG.address}`,
-          opusOnly,
-        });
+        await page.evaluate(registerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`, sipUri: `sip:alice@${SIG.address}`, answer: false });
+        await page.evaluate(callInPage, { target: `sip:+15550002@${SIG.address}`, opusOnly });
         const r = await page.evaluate(measureInPage, 2500);
+        await page.evaluate(hangUpInPage);
         expect(r.remoteProto).toBe('UDP/TLS/RTP/SAVPF');
         expect(r.pairState).toBe('succeeded');
         expect(r.dtlsState).toBe('connected');
@@ -277,7 +145,7 @@ describe('a browser calls an application with a twilio-minted token', () => {
     const page = await browser!.newPage();
     try {
       await page.goto(pageUrl);
-      await page.evaluate(registerToAnswerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`, sipUri: `sip:alice@${SIG.address}` });
+      await page.evaluate(registerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`, sipUri: `sip:alice@${SIG.address}`, answer: true });
       const created = await h.req('POST', `/2010-04-01/Accounts/${h.account.sid}/Calls.json`, { form: { To: 'client:alice', From: '+15550003', Url: new URL('/voice', pageUrl).href } });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const answered = await page.evaluate(answeredInPage, 15_000);
@@ -303,8 +171,8 @@ describe('a browser calls an application with a twilio-minted token', () => {
     try {
       await alice.goto(pageUrl);
       await bob.goto(pageUrl);
-      await alice.evaluate(registerToAnswerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`, sipUri: `sip:alice@${SIG.address}` });
-      await bob.evaluate(registerToAnswerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(bobToken)}`, sipUri: `sip:bob@${SIG.address}` });
+      await alice.evaluate(registerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(token)}`, sipUri: `sip:alice@${SIG.address}`, answer: true });
+      await bob.evaluate(registerInPage, { wsUrl: `ws://${SIG.address}:5066/?access_token=${encodeURIComponent(bobToken)}`, sipUri: `sip:bob@${SIG.address}`, answer: true });
       const created = await h.req('POST', `/2010-04-01/Accounts/${h.account.sid}/Calls.json`, { form: { To: 'client:alice', From: '+15550004', Url: new URL('/dial-bob', pageUrl).href } });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       await alice.evaluate(answeredInPage, 15_000);
