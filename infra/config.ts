@@ -106,7 +106,7 @@ export const ConfigSchema = z
           .object({
             /** p99 event-loop delay (in each of the last two 250 ms windows) above which new calls are refused, ms. Default 100. */
             maxEventLoopDelayMs: z.number().int().min(0).max(60000).default(100),
-            /** INVITE transactions awaiting their final response (ringing calls too) above which new calls are refused. Default 1000. */
+            /** INVITE transactions awaiting their final response (ringing calls too) at which new calls are refused. Default 1000. */
             maxInvitesInFlight: z.number().int().min(0).max(1000000).default(1000),
             /** Free RTP ports (estimated, on the media nodes taking new calls) below which new calls are refused. Default 64 (16 calls). */
             minFreeMediaPorts: z.number().int().min(0).max(1000000).default(64),

@@ -69,7 +69,7 @@ export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
     media: node.media.snapshot().map((m) => ({ ...m, capabilities: [...m.capabilities] })),
     drained: node.media.drainedIds,
     ...(node.calls.isDraining === undefined ? {} : { draining: node.calls.isDraining }),
-    sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized },
+    sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized, refusedStateless: sip.refusedStateless },
     byes: { ...node.b2bua.byeRetries.counters, pending: node.b2bua.byeRetries.pending },
     ...(node.admission === undefined ? {} : { admission: admissionView(node.admission) }),
     ...websocketView(node),

@@ -77,6 +77,7 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_sip_dropped_total', 'counter', 'SIP input the node discarded without an answer, by reason.');
   w.family('mesh_sip_rejected_total', 'counter', 'SIP requests the stack refused itself (stateless 400/505/513, 416/420 of RFC 3261 8.2.2, 503 when full), by status.');
   w.family('mesh_sip_oversized_total', 'counter', 'SIP messages over the size limit.');
+  w.family('mesh_sip_refused_stateless_total', 'counter', 'New INVITEs refused with 503 before any transaction existed (shutting down, drained, admission control): one response, no state, no timers.');
   w.family('mesh_bye_retries_total', 'counter', 'BYEs sent again because the previous one got no answer (timeout or transport error), e.g. across a cut region link.');
   w.family('mesh_bye_answered_after_retry_total', 'counter', 'BYEs answered only after being sent again.');
   w.family('mesh_bye_given_up_total', 'counter', 'BYEs never answered and no longer sent (retry window over, too many waiting, or shutdown): the peer may keep its half of the call.');
@@ -149,6 +150,7 @@ function writeSip(w: MetricsWriter, labels: Record<string, string>, sip: NonNull
   for (const [reason, n] of boundedEntries(sip.dropped, SIP_REASON)) w.sample('mesh_sip_dropped_total', { ...labels, reason }, n);
   for (const [status, n] of boundedEntries(sip.rejected, SIP_STATUS)) w.sample('mesh_sip_rejected_total', { ...labels, status }, n);
   w.sample('mesh_sip_oversized_total', labels, sip.oversized);
+  w.sample('mesh_sip_refused_stateless_total', labels, sip.refusedStateless ?? 0);
 }
 
 function writeWebhook(w: MetricsWriter, labels: Record<string, string>, s: WebhookStats): void {

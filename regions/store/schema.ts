@@ -125,6 +125,8 @@ export interface SipTransportMetrics {
   rejected: Record<string, number>;
   /** Messages over the size limit (answered 513 or dropped). */
   oversized: number;
+  /** New INVITEs refused statelessly before a transaction (shutting down, drained, admission control); absent from older nodes. */
+  refusedStateless?: number;
 }
 
 /** A media node as its signaling node last saw it (in the node metrics snapshot). */

@@ -12,19 +12,22 @@
  *   without CPU on a shared machine refuses nothing): the node's CPU is spent
  *   and every message waits;
  * - INVITE transactions waiting for their final response (the SIP stack's
- *   gauge, this INVITE included): work accepted and not yet finished;
+ *   gauge; the new INVITE is not among them, as the check runs before its
+ *   transaction exists): work accepted and not yet finished;
  * - free RTP ports on the media nodes that take new calls (the registry's
  *   estimate): the next offers would fail with "Ran out of ports".
  *
- * Refusing is cheap (no lookup, no media, no B leg), so the node keeps
- * serving the calls it admits at full speed. A limit of 0 turns its check off.
+ * Refusing is cheap: the SIP stack asks before the INVITE has a transaction
+ * and answers statelessly (sip/transaction/layer.ts InviteGate: one 503, no
+ * 100 Trying, no timers, no lookup, no media), so the node keeps serving the
+ * calls it admits at full speed. A limit of 0 turns its check off.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 export interface AdmissionLimits {
   /** Refuse while the event loop's p99 delay over the last window is above this, ms. 0: off. */
   maxEventLoopDelayMs: number;
-  /** Refuse while more INVITEs than this wait for their final response (the new one included). 0: off. */
+  /** Refuse a new INVITE while this many (or more) already wait for their final response. 0: off. */
   maxInvitesInFlight: number;
   /** Refuse while fewer RTP ports than this are free on the media nodes that take new calls. 0: off. */
   minFreeMediaPorts: number;
@@ -103,7 +106,7 @@ export class AdmissionControl {
   check(): AdmissionRefusal | undefined {
     const l = this.limits;
     let refusal: AdmissionRefusal | undefined;
-    if (l.maxInvitesInFlight > 0 && this.sources.invitesInFlight() > l.maxInvitesInFlight) refusal = 'invites-in-flight';
+    if (l.maxInvitesInFlight > 0 && this.sources.invitesInFlight() >= l.maxInvitesInFlight) refusal = 'invites-in-flight';
     else if (l.maxEventLoopDelayMs > 0 && this.loopDelayMs > l.maxEventLoopDelayMs) refusal = 'event-loop-delay';
     else if (l.minFreeMediaPorts > 0) {
       const free = this.sources.freeMediaPorts();

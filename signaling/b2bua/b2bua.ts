@@ -86,6 +86,7 @@ export class B2bua implements B2buaCore {
     this.newCalls = new NewCallHandler(this, stack, this.media, routes, log, opts);
     this.reanchorer = new Reanchorer(this, stack, this.media, log, opts.reanchor);
     stack.onRequest((req, tx, source) => this.dispatch(req, tx, source));
+    stack.setInviteGate(() => this.newCalls.refuseEarly());
     stack.onStray2xx((res) => this.inDialog.onStray2xx(res));
   }
 

@@ -23,7 +23,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from '../sip/message/index.js';
-import type { ServerTransaction, SipStack } from '../sip/stack.js';
+import type { InviteRefusal, ServerTransaction, SipStack } from '../sip/stack.js';
 import { uriToEndpoint } from '../sip/transport/endpoint.js';
 import type { AppResolution } from '../calls/app-resolver.js';
 import type { ClientInviteRoute } from '../clients/client-calls.js';
@@ -46,6 +46,28 @@ export class NewCallHandler {
     private readonly opts: B2buaOptions,
   ) {}
 
+  /**
+   * The stack's INVITE gate (sip/transaction/layer.ts): refusals that need no
+   * lookup, answered statelessly before a transaction exists, so that shedding
+   * load costs one parse and one response (no 100 Trying, no timers, no state):
+   * shutting down; drained by an operator (the carrier tries elsewhere; in-dialog
+   * requests of live calls go on); admission control (admission.ts).
+   */
+  refuseEarly(): InviteRefusal | undefined {
+    const code: ErrorCode | undefined = this.b2bua.isClosed
+      ? 'SHUTTING_DOWN'
+      : this.opts.calls.isDraining
+        ? 'NODE_DRAINING'
+        : this.opts.admission?.check() !== undefined
+          ? 'NODE_OVERLOADED'
+          : undefined;
+    if (code === undefined) return undefined;
+    this.b2bua.counters.attempts++;
+    const { status, reason } = sipAnswer(code);
+    this.b2bua.countFailure(status);
+    return { status, reason, headers: [['Retry-After', String(this.opts.retryAfterSeconds)]] };
+  }
+
   /** New call: checks, media allocation, B leg. */
   async onInvite(req: SipRequest, tx: ServerTransaction, source: Endpoint): Promise<void> {
     this.b2bua.counters.attempts++;
@@ -56,12 +78,8 @@ export class NewCallHandler {
       tx.respond(createResponse(req, status, reason, { toTag: generateTag(), headers }));
     };
     const receivedAt = performance.now();
+    // Shutting down, drained and overloaded were refused before this INVITE had a transaction (refuseEarly).
     const retry: [string, string][] = [['Retry-After', String(this.opts.retryAfterSeconds)]];
-    if (this.b2bua.isClosed) return reject('SHUTTING_DOWN', retry);
-    // Drained by an operator: refuse before any lookup, so the carrier tries elsewhere; in-dialog requests of live calls go on.
-    if (this.opts.calls.isDraining) return reject('NODE_DRAINING', retry);
-    // First, before any work: a refusal must cost next to nothing (admission.ts).
-    if (this.opts.admission?.check() !== undefined) return reject('NODE_OVERLOADED', retry);
 
     // RFC 3261 §16.3 step 3 / §8.2: Max-Forwards; a B2BUA passes the decremented value on.
     const mfText = req.headers.get('Max-Forwards');

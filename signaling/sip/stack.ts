@@ -8,7 +8,7 @@ import { MeshError } from '../../regions/core/errors.js';
 import { generateBranch, getTag, parseCSeq } from './message/index.js';
 import type { Endpoint, SipLimits, SipRequest, SipResponse, SipTransportName } from './message/types.js';
 import { ExpiringMap } from './expiring-map.js';
-import { TransactionLayer } from './transaction/layer.js';
+import { TransactionLayer, type InviteGate } from './transaction/layer.js';
 import type { TransactionCounters } from './transaction/base.js';
 import type { TimerOptions } from './transaction/timers.js';
 import type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
@@ -17,6 +17,7 @@ import { SipTransportLayer, type ConnectionListener, type TransportCounters, typ
 import { checkUasRequest, uasRejectionResponse } from './uas-checks.js';
 
 export type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
+export type { InviteGate, InviteRefusal } from './transaction/layer.js';
 
 export interface SipStackOptions {
   /** Local IP to bind; also our Via sent-by host. */
@@ -160,6 +161,14 @@ export class SipStack {
   /** CANCEL a pending INVITE (RFC 3261 §9.1); queued until a provisional arrives, dropped after a final. */
   cancel(tx: ClientTransaction): void {
     this.layer.cancel(tx);
+  }
+
+  /**
+   * Refuse new out-of-dialog INVITEs statelessly, before any transaction exists
+   * (transaction/layer.ts InviteGate): the cheap path for shedding load.
+   */
+  setInviteGate(gate: InviteGate | undefined): void {
+    this.layer.setInviteGate(gate);
   }
 
   /** INVITE server transactions waiting for their final response now (cheap: read per INVITE by admission control). */

@@ -32,6 +32,8 @@ export interface TransactionCounters {
   invitesProceeding: number;
   /** Exceptions thrown by TU callbacks (caught so they cannot break a state machine). */
   tuErrors: number;
+  /** New INVITEs the TU's gate refused statelessly (no transaction, no timer: layer.ts setInviteGate). */
+  refusedStateless: number;
 }
 
 export function newTransactionCounters(): TransactionCounters {
@@ -50,6 +52,7 @@ export function newTransactionCounters(): TransactionCounters {
     orphaned: 0,
     invitesProceeding: 0,
     tuErrors: 0,
+    refusedStateless: 0,
   };
 }
 

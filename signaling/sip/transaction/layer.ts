@@ -41,6 +41,22 @@ export interface TransactionUser {
 type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
 
+/** A stateless refusal of a new INVITE (what the TU's gate answers instead of letting a transaction start). */
+export interface InviteRefusal {
+  status: number;
+  reason: string;
+  headers?: [string, string][];
+}
+
+/**
+ * Asked for every new INVITE outside a dialog (no To tag) before any transaction
+ * state exists; a refusal is answered statelessly (RFC 3261 §8.2.7 / §16.11 style):
+ * one response, no 100 Trying, no timer G/H/I. A retransmitted INVITE is asked
+ * again and answered again; its ACK matches nothing and reaches the TU as a
+ * stray ACK (nothing owed). This is how an overloaded node sheds cheaply.
+ */
+export type InviteGate = (req: SipRequest, source: Endpoint) => InviteRefusal | undefined;
+
 /** The parts of a request every matching rule needs, parsed once. */
 interface RequestKeys {
   via: Via;
@@ -58,6 +74,7 @@ export class TransactionLayer implements TransactionHost {
   private readonly ackWaiters = new Map<string, AckWaiter>();
   private readonly maxTransactions: number;
   private readonly overloadRetryAfter: number;
+  private inviteGate: InviteGate | undefined;
   private closed = false;
 
   constructor(
@@ -72,6 +89,11 @@ export class TransactionLayer implements TransactionHost {
 
   get size(): number {
     return this.clients.size + this.servers.size;
+  }
+
+  /** Set (or clear) the gate new out-of-dialog INVITEs pass before a transaction starts. */
+  setInviteGate(gate: InviteGate | undefined): void {
+    this.inviteGate = gate;
   }
 
   // ---- client side -------------------------------------------------------
@@ -183,6 +205,20 @@ export class TransactionLayer implements TransactionHost {
     if (req.method === 'CANCEL') {
       this.receiveCancel(req, source, key, k);
       return;
+    }
+
+    if (req.method === 'INVITE' && this.inviteGate !== undefined && getTag(req.headers.get('To') ?? '') === undefined) {
+      let refusal: InviteRefusal | undefined;
+      try {
+        refusal = this.inviteGate(req, source);
+      } catch {
+        this.counters.tuErrors++; // a broken gate admits: the TU's own checks still run
+      }
+      if (refusal !== undefined) {
+        this.counters.refusedStateless++;
+        this.respondStateless(req, source, refusal.status, refusal.reason, refusal.headers);
+        return;
+      }
     }
 
     if (this.size >= this.maxTransactions) {

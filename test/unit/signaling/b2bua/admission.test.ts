@@ -21,9 +21,9 @@ describe('AdmissionControl', () => {
 
   it('refuses past each limit and counts refusals by reason', () => {
     const { a, load } = make();
-    load.inFlight = 11;
+    load.inFlight = 10; // the new INVITE would be the 11th
     expect(a.check()).toBe('invites-in-flight');
-    load.inFlight = 10; // this INVITE included: 10 is still within the limit
+    load.inFlight = 9; // the new one is the 10th: within the limit
     expect(a.check()).toBeUndefined();
     a.setEventLoopDelayForTest(150);
     expect(a.check()).toBe('event-loop-delay');
@@ -32,7 +32,7 @@ describe('AdmissionControl', () => {
     expect(a.check()).toBe('media-ports');
     load.freePorts = undefined; // no port range known: nothing to refuse on
     expect(a.check()).toBeUndefined();
-    expect(a.stats()).toMatchObject({ invitesInFlight: 10, eventLoopDelayMs: 5, refused: { 'event-loop-delay': 1, 'invites-in-flight': 1, 'media-ports': 1 } });
+    expect(a.stats()).toMatchObject({ invitesInFlight: 9, eventLoopDelayMs: 5, refused: { 'event-loop-delay': 1, 'invites-in-flight': 1, 'media-ports': 1 } });
   });
 
   it('a limit of 0 turns its check off', () => {
