@@ -92,7 +92,7 @@ export const ConfigSchema = z
         maxHeaders: z.number().int().min(16).max(1024).default(128),
         /** Longest header line. Default 8192 bytes. */
         maxLineBytes: z.number().int().min(256).max(65535).default(8192),
-        /** Most live transactions; beyond it new requests get 503. Default 50000. */
+        /** Most active transactions (those lingering after their final response, up to 64*T1, are not counted); beyond it new requests get 503. Default 50000. */
         maxTransactions: z.number().int().min(10).default(50000),
         /** Most concurrent calls; beyond it new INVITEs get 503. Default 20000. */
         maxCalls: z.number().int().min(1).default(20000),
@@ -104,12 +104,17 @@ export const ConfigSchema = z
          */
         admission: z
           .object({
-            /** p99 event-loop delay (in each of the last two 250 ms windows) above which new calls are refused, ms. Default 100. */
+            /** p99 event-loop delay (in each of the last two 100 ms windows) above which new calls are refused, ms. Default 100. */
             maxEventLoopDelayMs: z.number().int().min(0).max(60000).default(100),
             /** INVITE transactions awaiting their final response (ringing calls too) at which new calls are refused. Default 1000. */
             maxInvitesInFlight: z.number().int().min(0).max(1000000).default(1000),
             /** Free RTP ports (estimated, on the media nodes taking new calls) below which new calls are refused. Default 64 (16 calls). */
             minFreeMediaPorts: z.number().int().min(0).max(1000000).default(64),
+            /**
+             * Event-loop utilization (0..1, per 100 ms window) the throttle holds new calls to: above it the
+             * share of new INVITEs admitted shrinks, below it grows back, so goodput plateaus past the knee. Default 0.9.
+             */
+            targetEventLoopUtilization: z.number().min(0).max(1).default(0.9),
           })
           .strict()
           .default({}),

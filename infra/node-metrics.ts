@@ -21,7 +21,7 @@ export interface MetricsSources {
   readonly nodeId: string;
   readonly config: Pick<Config, 'region'>;
   readonly b2bua: Pick<B2bua, 'counters' | 'byeRetries'>;
-  readonly stack: Pick<SipStack, 'counters'> & Partial<Pick<SipStack, 'websocketLimits'>>;
+  readonly stack: Pick<SipStack, 'counters'> & Partial<Pick<SipStack, 'websocketLimits' | 'transactions'>>;
   readonly media: MediaNodeRegistry;
   readonly calls: Pick<CallRegistry, 'size'> & Partial<Pick<CallRegistry, 'isDraining'>>;
   readonly originator: Pick<Originator, 'webhookStats'>;
@@ -69,7 +69,7 @@ export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
     media: node.media.snapshot().map((m) => ({ ...m, capabilities: [...m.capabilities] })),
     drained: node.media.drainedIds,
     ...(node.calls.isDraining === undefined ? {} : { draining: node.calls.isDraining }),
-    sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized, refusedStateless: sip.refusedStateless },
+    sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized, refusedStateless: sip.refusedStateless, ...(node.stack.transactions === undefined ? {} : { transactions: node.stack.transactions }) },
     byes: { ...node.b2bua.byeRetries.counters, pending: node.b2bua.byeRetries.pending },
     ...(node.admission === undefined ? {} : { admission: admissionView(node.admission) }),
     ...websocketView(node),
@@ -90,6 +90,8 @@ function admissionView(a: Pick<AdmissionControl, 'stats'>): NonNullable<NodeMetr
   return {
     limits: { ...s.limits },
     eventLoopDelayMs: s.eventLoopDelayMs,
+    eventLoopUtilization: s.eventLoopUtilization,
+    admitShare: s.admitShare,
     invitesInFlight: s.invitesInFlight,
     ...(s.freeMediaPorts === undefined ? {} : { freeMediaPorts: s.freeMediaPorts }),
     refused: { ...s.refused },

@@ -1,8 +1,8 @@
 /**
  * Call-rate benchmark: SIPp UAC → target → SIPp UAS at rising call rates,
  * for three targets in one run (direct, Kamailio + rtpengine, our B2BUA +
- * rtpengine). Writes benchmarks/results/call-rate.{json,md} (or
- * call-rate-quick.* with --quick) and prints a summary.
+ * rtpengine). Writes benchmarks/results/call-rate-<stamp>.{json,md} (or
+ * call-rate-quick-<stamp>.* with --quick; a new pair per run) and prints a summary.
  *
  *   npx tsx benchmarks/call-rate/run.ts [--quick] [--targets direct,kamailio,b2bua]
  *       [--rates 50,100,200] [--step-seconds 10] [--hold-ms 1000] [--keep]
@@ -21,6 +21,7 @@ import { runOverload } from './overload.js';
 import { ADDRESSES, FULL_LADDER, QUICK_LADDER, type LadderSettings } from './plan.js';
 import { compareTargets, renderMarkdown, skippedTarget, summarizeTarget, type CallRateReport, type TargetReport } from './report.js';
 import { ALL_TARGETS, type RunningTarget, type TargetName } from './targets.js';
+import { resultStamp } from '../lib/result-stamp.js';
 
 const log = (line: string): void => console.log(line);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -214,7 +215,7 @@ async function main(): Promise<number> {
     comparison: compareTargets(reports),
     notes,
   };
-  const base = cli.quick ? 'call-rate-quick' : 'call-rate';
+  const base = `call-rate${cli.quick ? '-quick' : ''}-${resultStamp(startedAt)}`;
   writeFileSync(join(resultsDir, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(resultsDir, `${base}.md`), renderMarkdown(result));
 

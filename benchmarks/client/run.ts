@@ -34,6 +34,7 @@ import { startTestRegion } from '../../test/integration/signaling/b2bua/harness.
 import { readCpuSeconds } from '../lib/proc-cpu.js';
 import { round } from '../lib/stats.js';
 import { cpuPerCallSecond, lossFraction, maxPassing, ratio, summarize } from './stats.js';
+import { resultStamp } from '../lib/result-stamp.js';
 
 const quick = process.argv.includes('--quick');
 const FIRST_AUDIO_CALLS = quick ? 8 : 30;
@@ -290,7 +291,7 @@ const md = [
 console.log(md);
 const outDir = join(import.meta.dirname, '../results');
 mkdirSync(outDir, { recursive: true });
-const stamp = result.at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stamp = resultStamp(result.at);
 const name = `client${quick ? '-quick' : ''}-${stamp}`;
 writeFileSync(join(outDir, `${name}.json`), JSON.stringify(result, null, 2));
 writeFileSync(join(outDir, `${name}.md`), md);

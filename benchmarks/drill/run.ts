@@ -31,6 +31,7 @@ import { drillFor, POLL_MS, pollUntil, preflight } from './drills.js';
 import { OperatorClient } from './operator-client.js';
 import { parseCallLog, parseSippStat } from './sipp-results.js';
 import { renderTimeline, type TimelineEvent } from './timeline-svg.js';
+import { resultStamp } from '../lib/result-stamp.js';
 
 const CALLER = { address: '127.0.0.1', sipPort: 5081, mediaPort: 24000, controlPort: 8971 };
 const UAS_CONTROL_PORT = 8972;
@@ -80,9 +81,6 @@ function tail(file: string, chars = 600): string {
   }
 }
 
-function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
 
 async function main(): Promise<number> {
   const root = findProjectRoot();
@@ -252,7 +250,7 @@ async function main(): Promise<number> {
     const mediaGapMs = gaps.length === 0 ? undefined : Math.max(...gaps.map((g) => g.maxGapMs));
 
     const startedAt = new Date(drillStart);
-    const name = `drill-${opts.kind}-${opts.region}${opts.peer === undefined ? '' : `-${opts.peer}`}-${stamp(startedAt)}`;
+    const name = `drill-${opts.kind}-${opts.region}${opts.peer === undefined ? '' : `-${opts.peer}`}-${resultStamp(startedAt)}`;
     const notes = [...probeNotes];
     if (opts.kind === 'media-kill') notes.push(`${nodeId} stays dead: make start does not restart a killed rtpengine; restart the mesh to get it back.`);
     if (gaps.length > 0 && opts.kind === 'media-kill' && !gaps.some((g) => g.mediaNodeAtAnswer === nodeId)) notes.push(`no probe call was on ${nodeId}, so the media gap does not show the kill; try more --probes.`);

@@ -27,6 +27,7 @@ import { ChildGroup, type BenchChild } from '../lib/children.js';
 import { startBenchRtpengine } from '../lib/rtpengine.js';
 import { runSippUac, SIPP } from '../lib/sipp.js';
 import { renderMarkdown, summarizeGaps, type FailoverReport, type MediaDrill, type SignalingDrill } from './report.js';
+import { resultStamp } from '../lib/result-stamp.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6391';
 const SIG = { address: '127.0.10.1', port: 5060 };
@@ -53,10 +54,6 @@ function findProjectRoot(): string {
   return dir;
 }
 
-/** `20261207T003739Z`: a run's results file name part. */
-function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
 
 function cli(): { rate: number; limit: number; calls: number; leaseTtlMs: number; keep: boolean } {
   const { values } = parseArgs({
@@ -291,7 +288,7 @@ async function main(): Promise<void> {
     const outDir = join(root, 'benchmarks', 'results');
     mkdirSync(outDir, { recursive: true });
     // A new pair per run: the committed failover.{json,md} are an example, never overwritten.
-    const base = join(outDir, `failover-${stamp(startedAt)}`);
+    const base = join(outDir, `failover-${resultStamp(startedAt)}`);
     writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
     writeFileSync(`${base}.md`, renderMarkdown(report));
     log(renderMarkdown(report));

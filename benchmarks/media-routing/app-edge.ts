@@ -66,6 +66,7 @@ import { AppCaller } from './app-caller.js';
 import { APP_MEDIA_MODES, modeFigures, renderAppEdgeMarkdown, summarizeAppEdge, type AppCallSample, type AppEdgeReport, type AppMediaMode } from './app-edge-report.js';
 import { linkDelayFor, RegionNat } from './region-nat.js';
 import { renderBarChart } from './svg.js';
+import { resultStamp } from '../lib/result-stamp.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = join(ROOT, 'benchmarks', 'results');
@@ -380,7 +381,7 @@ async function main(): Promise<void> {
     links,
     calls: samples,
   };
-  const stamp = report.generatedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = resultStamp(report.generatedAt);
   const base = `media-routing-app-edge${o.quick ? '-quick' : ''}-${stamp}`;
   const svg = `${base}.svg`;
   writeFileSync(join(RESULTS, svg), renderBarChart({

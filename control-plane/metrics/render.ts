@@ -77,12 +77,16 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_sip_dropped_total', 'counter', 'SIP input the node discarded without an answer, by reason.');
   w.family('mesh_sip_rejected_total', 'counter', 'SIP requests the stack refused itself (stateless 400/505/513, 416/420 of RFC 3261 8.2.2, 503 when full), by status.');
   w.family('mesh_sip_oversized_total', 'counter', 'SIP messages over the size limit.');
+  w.family('mesh_sip_transactions', 'gauge', 'SIP transactions now, by state: active (bounded by sip.maxTransactions) or lingering after their final response to absorb retransmissions.');
+  w.family('mesh_sip_transactions_limit', 'gauge', 'Most active SIP transactions (sip.maxTransactions); new requests beyond get 503.');
   w.family('mesh_sip_refused_stateless_total', 'counter', 'New INVITEs refused with 503 before any transaction existed (shutting down, drained, admission control): one response, no state, no timers.');
   w.family('mesh_bye_retries_total', 'counter', 'BYEs sent again because the previous one got no answer (timeout or transport error), e.g. across a cut region link.');
   w.family('mesh_bye_answered_after_retry_total', 'counter', 'BYEs answered only after being sent again.');
   w.family('mesh_bye_given_up_total', 'counter', 'BYEs never answered and no longer sent (retry window over, too many waiting, or shutdown): the peer may keep its half of the call.');
   w.family('mesh_byes_awaiting_retry', 'gauge', 'BYEs waiting for their next try.');
-  w.family('mesh_admission_limit', 'gauge', 'Configured admission limits of new calls (0 = check off): maxEventLoopDelayMs, maxInvitesInFlight, minFreeMediaPorts.');
+  w.family('mesh_admission_limit', 'gauge', 'Configured admission limits of new calls (0 = check off): maxEventLoopDelayMs, maxInvitesInFlight, minFreeMediaPorts, targetEventLoopUtilization.');
+  w.family('mesh_admission_admit_share', 'gauge', 'Share of new INVITEs the admission throttle admits now (1 = all; shrinks while the event loop is busier than its target).');
+  w.family('mesh_event_loop_utilization', 'gauge', 'Share of the last sample window the signaling node\'s event loop was busy (0..1).');
   w.family('mesh_admission_refused_total', 'counter', 'New calls refused with 503 by admission control, by reason.');
   w.family('mesh_invites_in_flight', 'gauge', 'INVITE transactions waiting for their final response.');
   w.family('mesh_event_loop_delay_seconds', 'gauge', 'p99 event-loop delay of the signaling node over its last sample window.');
@@ -135,6 +139,8 @@ function writeAdmission(w: MetricsWriter, labels: Record<string, string>, a: Non
   for (const [reason, n] of boundedEntries(a.refused, SIP_REASON)) w.sample('mesh_admission_refused_total', { ...labels, reason }, n);
   w.sample('mesh_invites_in_flight', labels, a.invitesInFlight);
   w.sample('mesh_event_loop_delay_seconds', labels, a.eventLoopDelayMs / 1000);
+  if (a.eventLoopUtilization !== undefined) w.sample('mesh_event_loop_utilization', labels, a.eventLoopUtilization);
+  if (a.admitShare !== undefined) w.sample('mesh_admission_admit_share', labels, a.admitShare);
   if (a.freeMediaPorts !== undefined) w.sample('mesh_media_free_ports', labels, a.freeMediaPorts);
 }
 
@@ -151,6 +157,11 @@ function writeSip(w: MetricsWriter, labels: Record<string, string>, sip: NonNull
   for (const [status, n] of boundedEntries(sip.rejected, SIP_STATUS)) w.sample('mesh_sip_rejected_total', { ...labels, status }, n);
   w.sample('mesh_sip_oversized_total', labels, sip.oversized);
   w.sample('mesh_sip_refused_stateless_total', labels, sip.refusedStateless ?? 0);
+  if (sip.transactions !== undefined) {
+    w.sample('mesh_sip_transactions', { ...labels, state: 'active' }, sip.transactions.active);
+    w.sample('mesh_sip_transactions', { ...labels, state: 'lingering' }, sip.transactions.lingering);
+    w.sample('mesh_sip_transactions_limit', labels, sip.transactions.limit);
+  }
 }
 
 function writeWebhook(w: MetricsWriter, labels: Record<string, string>, s: WebhookStats): void {

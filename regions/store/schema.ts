@@ -102,11 +102,15 @@ export interface ByeRetryMetrics {
 /**
  * Admission control as a signaling node reports it (signaling/b2bua/admission.ts):
  * configured limits (0 = check off), the readings now, and new calls refused
- * with 503 since start by reason (`event-loop-delay`, `invites-in-flight`, `media-ports`).
+ * with 503 since start by reason (`event-loop-delay`, `invites-in-flight`, `media-ports`, `throttle`).
  */
 export interface AdmissionMetrics {
-  limits: { maxEventLoopDelayMs: number; maxInvitesInFlight: number; minFreeMediaPorts: number };
+  limits: { maxEventLoopDelayMs: number; maxInvitesInFlight: number; minFreeMediaPorts: number; targetEventLoopUtilization?: number };
   eventLoopDelayMs: number;
+  /** Event-loop utilization in the last window (0..1); absent from older nodes. */
+  eventLoopUtilization?: number;
+  /** Share of new INVITEs the throttle admits now (1: all); absent from older nodes. */
+  admitShare?: number;
   invitesInFlight: number;
   /** Estimated free RTP ports on the media nodes taking new calls; absent when no port range is known. */
   freeMediaPorts?: number;
@@ -127,6 +131,8 @@ export interface SipTransportMetrics {
   oversized: number;
   /** New INVITEs refused statelessly before a transaction (shutting down, drained, admission control); absent from older nodes. */
   refusedStateless?: number;
+  /** Transactions now: active ones (bounded by `limit`, sip.maxTransactions) and those lingering after their final response; absent from older nodes. */
+  transactions?: { active: number; lingering: number; limit: number };
 }
 
 /** A media node as its signaling node last saw it (in the node metrics snapshot). */

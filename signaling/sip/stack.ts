@@ -30,7 +30,7 @@ export interface SipStackOptions {
   timers?: TimerOptions;
   /** Message size limits. Default DEFAULT_SIP_LIMITS. */
   limits?: SipLimits;
-  /** Live transactions (client + server). Default 50000; new requests beyond get 503. */
+  /** Active transactions (client + server, not those lingering after their final response). Default 50000; new requests beyond get 503. */
   maxTransactions?: number;
   /** TCP connection limits (count, connect timeout, idle close, write buffer). */
   tcp?: TcpOptions;
@@ -80,7 +80,7 @@ export class SipStack {
   private constructor(
     private readonly transport: SipTransportLayer,
     private readonly layer: TransactionLayer,
-    maxTransactions: number,
+    private readonly maxTransactions: number,
   ) {
     this.maxSentAcks = maxTransactions;
     this.sentAcks = new ExpiringMap(layer.timers.t64);
@@ -174,6 +174,11 @@ export class SipStack {
   /** INVITE server transactions waiting for their final response now (cheap: read per INVITE by admission control). */
   get invitesInFlight(): number {
     return this.layer.counters.invitesProceeding;
+  }
+
+  /** Transactions now: active (bounded by maxTransactions) and lingering after their final response. */
+  get transactions(): { active: number; lingering: number; limit: number } {
+    return { active: this.layer.activeSize, lingering: this.layer.counters.lingering, limit: this.maxTransactions };
   }
 
   /** Snapshot of transport, transaction and stack counters. */

@@ -32,6 +32,12 @@ export interface TransactionCounters {
   invitesProceeding: number;
   /** Exceptions thrown by TU callbacks (caught so they cannot break a state machine). */
   tuErrors: number;
+  /**
+   * Transactions past their final response that live on only to absorb or answer
+   * retransmissions (Timers D, I, J, K, L, M: up to 64*T1): a gauge. They cost a
+   * Map entry and a timer, not work, so the limit on live transactions leaves them out.
+   */
+  lingering: number;
   /** New INVITEs the TU's gate refused statelessly (no transaction, no timer: layer.ts setInviteGate). */
   refusedStateless: number;
 }
@@ -52,6 +58,7 @@ export function newTransactionCounters(): TransactionCounters {
     orphaned: 0,
     invitesProceeding: 0,
     tuErrors: 0,
+    lingering: 0,
     refusedStateless: 0,
   };
 }
@@ -78,6 +85,7 @@ export abstract class TransactionBase<K extends string> {
   onTerminated: (() => void) | undefined = undefined;
   protected readonly timers = new TimerSlots<K>();
   protected isOver = false;
+  private isLingering = false;
 
   constructor(
     readonly key: string,
@@ -94,6 +102,7 @@ export abstract class TransactionBase<K extends string> {
   terminate(): void {
     if (this.isOver) return;
     this.isOver = true;
+    if (this.isLingering) this.host.counters.lingering--;
     this.enterTerminated();
     this.timers.clearAll();
     this.host.removeTransaction(this);
@@ -101,6 +110,13 @@ export abstract class TransactionBase<K extends string> {
   }
 
   protected abstract enterTerminated(): void;
+
+  /** The final response was sent or received: from now on the transaction only lingers (counted once). */
+  protected linger(): void {
+    if (this.isLingering || this.isOver) return;
+    this.isLingering = true;
+    this.host.counters.lingering++;
+  }
 
   /** Run a TU callback; a throwing TU must not break the state machine. */
   protected callTu<A extends unknown[]>(fn: ((...a: A) => void) | undefined, ...args: A): void {

@@ -124,6 +124,7 @@ export class InviteClientTransaction extends TransactionBase<Timer> implements C
 
   private enterAccepted(): void {
     this.state = 'Accepted';
+    this.linger();
     this.pendingCancel = undefined;
     this.clearWaitTimers();
     this.timers.set('M', this.host.timers.t64, () => this.terminate());
@@ -131,6 +132,7 @@ export class InviteClientTransaction extends TransactionBase<Timer> implements C
 
   private enterCompleted(res: SipResponse): void {
     this.state = 'Completed';
+    this.linger();
     this.pendingCancel = undefined;
     this.clearWaitTimers();
     // §17.1.1.3: the ACK for a non-2xx final belongs to this transaction.

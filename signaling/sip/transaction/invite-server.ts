@@ -110,6 +110,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   private enterAccepted(res: SipResponse): void {
     this.leaveProceeding();
     this.state = 'Accepted';
+    this.linger();
     this.timers.clear('orphan');
     this.send(res);
     // §13.3.1.4: retransmit the 2xx, T1 doubling to T2, on every transport, until the ACK.
@@ -151,6 +152,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   private enterCompleted(res: SipResponse): void {
     this.leaveProceeding();
     this.state = 'Completed';
+    this.linger();
     this.timers.clear('orphan');
     this.send(res);
     if (!this.reliable) this.timers.set('G', this.intervalG, () => this.onTimerG());

@@ -24,7 +24,10 @@ import type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction, 
 
 export interface TransactionLayerOptions {
   timers?: TimerOptions;
-  /** Most live transactions (client + server). Default 50000; new requests beyond get 503. */
+  /**
+   * Most active transactions (client + server; not those lingering after their final
+   * response, see TransactionCounters.lingering). Default 50000; new requests beyond get 503.
+   */
   maxTransactions?: number;
   /** Retry-After (seconds) on the 503 sent when full. Default 5. */
   overloadRetryAfter?: number;
@@ -91,6 +94,11 @@ export class TransactionLayer implements TransactionHost {
     return this.clients.size + this.servers.size;
   }
 
+  /** Transactions still working (not merely lingering after their final response): what maxTransactions bounds. */
+  get activeSize(): number {
+    return this.size - this.counters.lingering;
+  }
+
   /** Set (or clear) the gate new out-of-dialog INVITEs pass before a transaction starts. */
   setInviteGate(gate: InviteGate | undefined): void {
     this.inviteGate = gate;
@@ -107,7 +115,7 @@ export class TransactionLayer implements TransactionHost {
   sendRequest(req: SipRequest, dest: Endpoint, cb: ClientTransactionCallbacks): ClientTransaction {
     if (this.closed) throw new MeshError('CLOSED', 'transaction layer is closed');
     if (req.method === 'ACK') throw new MeshError('BAD_REQUEST', 'ACK is not sent in a client transaction');
-    if (this.size >= this.maxTransactions) {
+    if (this.activeSize >= this.maxTransactions) {
       throw new MeshError('SERVICE_UNAVAILABLE', 'too many live transactions', {
         detail: { limit: this.maxTransactions },
       });
@@ -221,7 +229,7 @@ export class TransactionLayer implements TransactionHost {
       }
     }
 
-    if (this.size >= this.maxTransactions) {
+    if (this.activeSize >= this.maxTransactions) {
       this.counters.rejectedOverload++;
       this.respondStateless(req, source, 503, 'Service Unavailable', [['Retry-After', String(this.overloadRetryAfter)]]);
       return;

@@ -72,6 +72,7 @@ export class NonInviteClientTransaction extends TransactionBase<Timer> implement
       return;
     }
     this.state = 'Completed';
+    this.linger();
     this.timers.clear('E');
     this.timers.clear('F');
     this.callTu(this.cb.onFinal, res);

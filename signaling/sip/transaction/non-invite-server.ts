@@ -49,6 +49,7 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
       return;
     }
     this.state = 'Completed';
+    this.linger();
     this.timers.clear('orphan');
     // Timer J: 64*T1 on unreliable transports, zero on reliable ones.
     if (this.reliable) this.terminate();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdmissionControl, type AdmissionLimits } from '../../../../signaling/b2bua/admission.js';
 
-const LIMITS: AdmissionLimits = { maxEventLoopDelayMs: 100, maxInvitesInFlight: 10, minFreeMediaPorts: 64 };
+const LIMITS: AdmissionLimits = { maxEventLoopDelayMs: 100, maxInvitesInFlight: 10, minFreeMediaPorts: 64, targetEventLoopUtilization: 0.9 };
 
 function make(limits: Partial<AdmissionLimits> = {}, sampleMs?: number) {
   const load = { inFlight: 1, freePorts: 1000 as number | undefined };
@@ -16,7 +16,7 @@ describe('AdmissionControl', () => {
   it('admits below every limit', () => {
     const { a } = make();
     expect(a.check()).toBeUndefined();
-    expect(a.stats().refused).toEqual({ 'event-loop-delay': 0, 'invites-in-flight': 0, 'media-ports': 0 });
+    expect(a.stats().refused).toEqual({ 'event-loop-delay': 0, 'invites-in-flight': 0, 'media-ports': 0, throttle: 0 });
   });
 
   it('refuses past each limit and counts refusals by reason', () => {
@@ -36,10 +36,53 @@ describe('AdmissionControl', () => {
   });
 
   it('a limit of 0 turns its check off', () => {
-    const { a, load } = make({ maxInvitesInFlight: 0, maxEventLoopDelayMs: 0, minFreeMediaPorts: 0 });
+    const { a, load } = make({ maxInvitesInFlight: 0, maxEventLoopDelayMs: 0, minFreeMediaPorts: 0, targetEventLoopUtilization: 0 });
     load.inFlight = 1_000_000;
     load.freePorts = 0;
     a.setEventLoopDelayForTest(10_000);
+    for (let i = 0; i < 50; i++) a.applyWindow(0, 1);
+    expect(a.stats().admitShare).toBe(1);
+    expect(a.check()).toBeUndefined();
+  });
+
+  it('the throttle: over the target utilization the admitted share shrinks to a steady fraction, refusals are spread evenly, and it recovers below the target', () => {
+    const { a } = make({ maxEventLoopDelayMs: 0 });
+    a.applyWindow(0, 0.5);
+    expect(a.stats().admitShare).toBe(1);
+    // One busy window (a GC pause) changes nothing; a second in a row does.
+    a.applyWindow(0, 1);
+    expect(a.stats().admitShare).toBe(1);
+    a.applyWindow(0, 0.5);
+    a.applyWindow(0, 1);
+    expect(a.stats().admitShare).toBe(1);
+    // Saturated: 15 % less per window.
+    a.applyWindow(0, 1);
+    expect(a.stats().admitShare).toBeCloseTo(0.85, 3);
+    a.applyWindow(0, 0.97);
+    a.applyWindow(0, 0.95);
+    expect(a.stats().admitShare).toBeCloseTo(0.85 ** 3, 3);
+    // Of 1000 new INVITEs at share 0.614, 614 ± 1 are admitted, and never two refusals run far apart from the share.
+    const share = a.stats().admitShare;
+    let admitted = 0;
+    let longestRefusalRun = 0;
+    let run = 0;
+    for (let i = 0; i < 1000; i++) {
+      if (a.check() === undefined) {
+        admitted++;
+        run = 0;
+      } else longestRefusalRun = Math.max(longestRefusalRun, ++run);
+    }
+    expect(Math.abs(admitted - share * 1000)).toBeLessThanOrEqual(1);
+    expect(longestRefusalRun).toBe(1);
+    expect(a.stats().refused.throttle).toBe(1000 - admitted);
+    // Never below the floor, however long the overload.
+    for (let i = 0; i < 100; i++) a.applyWindow(0, 1);
+    expect(a.stats().admitShare).toBe(0.05);
+    // Just under the target: 2 points per window; well under: 10.
+    a.applyWindow(0, 0.85);
+    expect(a.stats().admitShare).toBeCloseTo(0.07, 3);
+    for (let i = 0; i < 10; i++) a.applyWindow(0, 0.3);
+    expect(a.stats().admitShare).toBe(1);
     expect(a.check()).toBeUndefined();
   });
 
