@@ -10,7 +10,7 @@
  * A throttle keeps goodput on a plateau past the knee: every window (100 ms)
  * the event loop's utilization (the share of the window it was busy,
  * performance.eventLoopUtilization) is compared with a target (default 0.9).
- * Above it in two windows in a row, the share of new INVITEs admitted shrinks
+ * Above it in three windows in a row, the share of new INVITEs admitted shrinks
  * by 15 %; in a window below it, it grows back (by 10 points when the loop is
  * well below, 2 points when just below). The admitted INVITEs are spread evenly (a credit counter, not a coin),
  * so a node at 3x its capacity admits about its capacity and refuses the rest
@@ -94,6 +94,7 @@ export class AdmissionControl {
   private previousWindowMs = 0;
   private lastElu: EventLoopUtilization | undefined;
   private utilization = 0;
+  private utilizationBefore = 0;
   private admitShare = 1;
   /** Admission credit: each INVITE adds admitShare, an admitted one spends 1. */
   private credit = 0;
@@ -143,8 +144,10 @@ export class AdmissionControl {
     // Sustained, not a spike: both of the last two windows must be late.
     this.loopDelayMs = Math.min(delayMs, this.previousWindowMs);
     this.previousWindowMs = delayMs;
-    // Like the delay, the throttle acts on what two windows in a row show: one GC pause is not overload.
-    const sustained = Math.min(utilization, this.utilization);
+    // The throttle acts on what three windows in a row show: a GC pause or a moment without CPU
+    // on a shared machine (a stall of 100-200 ms) is not overload; 300 ms of it is.
+    const sustained = Math.min(utilization, this.utilization, this.utilizationBefore);
+    this.utilizationBefore = this.utilization;
     this.utilization = utilization;
     const target = this.limits.targetEventLoopUtilization;
     if (target <= 0) return;
