@@ -111,10 +111,10 @@ export const ConfigSchema = z
             /** Free RTP ports (estimated, on the media nodes taking new calls) below which new calls are refused. Default 64 (16 calls). */
             minFreeMediaPorts: z.number().int().min(0).max(1000000).default(64),
             /**
-             * Event-loop utilization (0..1, per 100 ms window) the throttle holds new calls to: above it (three windows in a row) the
-             * share of new INVITEs admitted shrinks, below it grows back, so goodput plateaus past the knee. Default 0.9.
+             * Event-loop utilization (0..1, per 100 ms window) the throttle holds new calls to: above it (five windows in a row) the
+             * share of new INVITEs admitted shrinks, below it grows back, so goodput plateaus past the knee. Default 0.95.
              */
-            targetEventLoopUtilization: z.number().min(0).max(1).default(0.9),
+            targetEventLoopUtilization: z.number().min(0).max(1).default(0.95),
           })
           .strict()
           .default({}),
