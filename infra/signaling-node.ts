@@ -9,7 +9,7 @@ import { MediaNodeRegistry } from '../media/nodes/registry.js';
 import { AdmissionControl } from '../signaling/b2bua/admission.js';
 import { B2bua } from '../signaling/b2bua/b2bua.js';
 import { meshRouting, staticMeshRouting } from '../signaling/b2bua/mesh.js';
-import { numberHomesFromStore } from '../signaling/calls/number-homes.js';
+import { NumberHomes } from '../signaling/calls/number-homes.js';
 import { findNumber } from '../regions/store/numbers.js';
 import { NumberRecords } from '../signaling/calls/number-records.js';
 import { CommandConsumer } from '../signaling/calls/command-consumer.js';
@@ -172,7 +172,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
   // One cached number lookup per node: application resolution on every INVITE and accounting on every ended call.
   const numberRecords = new NumberRecords((dialed) => findNumber(redis, config.redis.keyPrefix, dialed), { ttlMs: config.mesh.numberHomeCacheMs });
   const accounting = inboundAccounting(redis, config.redis.keyPrefix, config.region, nodeId, nlog, (dialed) => numberRecords.find(dialed));
-  const captureInboundRate = inboundRateCapture(redis, config.redis.keyPrefix, config.region, nlog);
+  const captureInboundRate = inboundRateCapture(redis, config.redis.keyPrefix, config.region, nlog, (dialed) => numberRecords.find(dialed));
   const centrals = recordingCentrals(config);
   const recorder =
     centrals.centrals.length > 0 && config.recording.prefixes.length > 0
@@ -261,7 +261,8 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       ? {
           mesh: meshRouting(
             staticMeshRouting({ region: config.region, peers: config.mesh.peers, homeRules: config.mesh.homeRules }),
-            numberHomesFromStore(redis, config.redis.keyPrefix, nlog, { ttlMs: config.mesh.numberHomeCacheMs, timeoutMs: config.redis.commandTimeoutMs }),
+            // Over the node's one number cache (no second cache: a change is seen within one TTL, not two).
+            new NumberHomes((dialed) => numberRecords.find(dialed), nlog, { ttlMs: 0, timeoutMs: config.redis.commandTimeoutMs }),
           ),
         }
       : {}),

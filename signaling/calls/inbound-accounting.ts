@@ -36,11 +36,13 @@ export function inboundStatus(e: EndedCall): CallStatus {
 }
 
 /** When a call to a tenant's number anchored here is answered: capture the inbound rate in force now. */
-export function inboundRateCapture(redis: Redis, prefix: string, region: string, log: Logger): (a: Pick<AnsweredCall, 'sid' | 'to'>) => void {
+export function inboundRateCapture(redis: Redis, prefix: string, region: string, log: Logger, find?: FindNumberRecord): (a: Pick<AnsweredCall, 'sid' | 'to'>) => void {
   const decks = new PriceDecks(redis, prefix);
+  // Default a store read per answered call; the node passes its cached lookup (number-records.ts).
+  const lookup = find ?? ((dialed: string) => findNumber(redis, prefix, dialed));
   return (a) => {
     void (async () => {
-      const num = await findNumber(redis, prefix, a.to);
+      const num = await lookup(a.to);
       // Not a tenant's number, or homed elsewhere (the home anchors and prices it).
       if (num === undefined || num.homeRegion !== region) return;
       await decks.captureCallRate(a.sid, await decks.callRate({ accountSid: num.accountSid, direction: 'inbound', from: '', to: a.to }));

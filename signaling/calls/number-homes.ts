@@ -5,16 +5,17 @@
  * short time so a busy edge does not read Redis on every INVITE, yet a number
  * moved to another home region through the API anchors the next call there
  * within the cache's lifetime on every node, with no restart and no
- * invalidation messages to lose.
+ * invalidation messages to lose. A signaling node builds it over its one
+ * number cache (`number-records.ts`) with `ttlMs: 0`, so a change is seen
+ * within one cache lifetime, not two stacked ones.
  *
  * Never fails a call: when the store does not answer (error or timeout) the
  * lookup says "no tenant known", so the caller falls back to the static
  * prefix rules; the outage is logged once, and its end once.
  */
-import type { Redis } from 'ioredis';
 import { MeshError } from '../../regions/core/errors.js';
 import type { Logger } from '../../regions/core/log.js';
-import { e164Candidates, findNumber, type IncomingNumberRecord } from '../../regions/store/numbers.js';
+import { e164Candidates, type IncomingNumberRecord } from '../../regions/store/numbers.js';
 
 /** A tenant's number as call anchoring needs it. */
 export interface NumberHome {
@@ -131,11 +132,6 @@ export class NumberHomes implements NumberHomeLookup {
     }
     return home;
   }
-}
-
-/** NumberHomes over the shared store's numbers (`regions/store/numbers.ts`). */
-export function numberHomesFromStore(redis: Redis, keyPrefix: string, log: Logger, opts: NumberHomesOptions = {}): NumberHomes {
-  return new NumberHomes((dialed) => findNumber(redis, keyPrefix, dialed), log, opts);
 }
 
 /** A record without a home region (written before numbers had one) is left to the static rules. */
