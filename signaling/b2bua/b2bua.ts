@@ -312,6 +312,12 @@ export class B2bua implements B2buaCore {
     } catch (e) {
       this.log.warn('onCallEnded hook failed', { sid: call.sid, error: e as Error });
     }
+    // An answered call's INVITEs had their final responses: the 32 s its legs stay in endedLegs
+    // need the dialogs only. An unanswered one keeps its B INVITE, to ACK and BYE a late 2xx.
+    if (wasAnswered) {
+      call.a.invite = call.b.invite = undefined;
+      call.a.tx = call.b.tx = undefined;
+    }
   }
 
   persist(call: Call, endReason?: string): void {

@@ -18,9 +18,12 @@ export type LegRole = 'a' | 'b';
 
 export interface ALeg {
   readonly role: 'a';
-  /** The caller's INVITE and its server transaction; undefined for a call adopted from another node (see adopt.ts). */
-  readonly invite: SipRequest | undefined;
-  readonly tx: ServerTransaction | undefined;
+  /**
+   * The caller's INVITE and its server transaction; undefined for a call adopted from another
+   * node (see adopt.ts), and released once an answered call ended (b2bua.ts finish).
+   */
+  invite: SipRequest | undefined;
+  tx: ServerTransaction | undefined;
   readonly source: Endpoint;
   readonly callId: string;
   /** The From tag of the caller. */
@@ -32,8 +35,8 @@ export interface ALeg {
 
 export interface BLeg {
   readonly role: 'b';
-  /** The INVITE we sent; undefined for an adopted call. */
-  readonly invite: SipRequest | undefined;
+  /** The INVITE we sent; undefined for an adopted call, and released once an answered call ended. */
+  invite: SipRequest | undefined;
   readonly dest: Endpoint;
   readonly callId: string;
   /** Our From tag on this leg. */

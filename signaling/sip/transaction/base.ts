@@ -2,10 +2,11 @@
  * What every transaction shares: its key, its timers, the way it reaches the
  * layer that owns it, and a termination that happens exactly once.
  */
-import type { Endpoint, SipResponse } from '../message/types.js';
+import { SipHeaders } from '../message/headers.js';
+import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
 import type { TimerValues } from './timers.js';
 import { TimerSlots } from './timers.js';
-import type { TransactionTransport } from './types.js';
+import type { ClientTransactionCallbacks, TransactionTransport } from './types.js';
 
 /** Plain counters of the transaction layer (live gauges and event totals). */
 export interface TransactionCounters {
@@ -80,6 +81,22 @@ export interface AckWaiter {
   /** The ACK arrived: stop retransmitting the 2xx. */
   ack2xxReceived(): void;
 }
+
+/**
+ * What a lingering transaction keeps in place of its request once nothing can use it
+ * any more (it only absorbs or answers retransmissions): the method, an empty rest.
+ * A request with SDP is kilobytes of strings and header maps held 32 s per call;
+ * this keeps the heap, and the major GCs that scan it, small.
+ */
+export function releasedRequest(req: SipRequest): SipRequest {
+  return { type: 'request', method: req.method, uri: '', version: req.version, headers: RELEASED_HEADERS, body: EMPTY_BODY };
+}
+const EMPTY_BODY = Buffer.alloc(0);
+/** Shared by every released request: nothing reads or writes a released request's headers. */
+const RELEASED_HEADERS = new SipHeaders();
+
+/** What a client transaction keeps in place of the TU's callbacks once its final response was delivered. */
+export const RELEASED_CALLBACKS: ClientTransactionCallbacks = { onFinal: () => undefined, onTimeout: () => undefined, onTransportError: () => undefined };
 
 export abstract class TransactionBase<K extends string> {
   onTerminated: (() => void) | undefined = undefined;

@@ -6,7 +6,7 @@
  *      +----300-699------+--> Completed (ACK sent here) --Timer D--> Terminated
  */
 import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
-import { TransactionBase, type TransactionHost } from './base.js';
+import { RELEASED_CALLBACKS, releasedRequest, TransactionBase, type TransactionHost } from './base.js';
 import { buildNon2xxAck } from './request-builders.js';
 import type { ClientState, ClientTransaction, ClientTransactionCallbacks } from './types.js';
 
@@ -24,9 +24,9 @@ export class InviteClientTransaction extends TransactionBase<Timer> implements C
   constructor(
     key: string,
     host: TransactionHost,
-    readonly request: SipRequest,
+    public request: SipRequest,
     readonly destination: Endpoint,
-    private readonly cb: ClientTransactionCallbacks,
+    private cb: ClientTransactionCallbacks,
   ) {
     super(key, host, destination.transport === 'TCP');
     this.intervalA = host.timers.t1;
@@ -82,9 +82,11 @@ export class InviteClientTransaction extends TransactionBase<Timer> implements C
         } else if (s < 300) {
           this.enterAccepted();
           this.callTu(this.cb.onFinal, res);
+          this.release();
         } else {
           this.enterCompleted(res);
           this.callTu(this.cb.onFinal, res);
+          this.release();
           // Timer D is zero on reliable transports (§17.1.1.2).
           if (this.reliable) this.terminate();
         }
@@ -103,6 +105,16 @@ export class InviteClientTransaction extends TransactionBase<Timer> implements C
       default:
         return;
     }
+  }
+
+  /**
+   * The final response reached the TU: from now on nothing calls the TU (later 2xx go to the
+   * stack's stray-2xx path) or builds from the request (the non-2xx ACK is built), so neither
+   * is kept for the 32 s this transaction lingers. The callbacks close over the whole call.
+   */
+  private release(): void {
+    this.cb = RELEASED_CALLBACKS;
+    this.request = releasedRequest(this.request);
   }
 
   private enterProceeding(): void {

@@ -10,7 +10,7 @@
  */
 import { createResponse, generateTag, getTag } from '../message/index.js';
 import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
-import { TransactionBase, type AckWaiter, type TransactionHost } from './base.js';
+import { releasedRequest, TransactionBase, type AckWaiter, type TransactionHost } from './base.js';
 import type { ServerState, ServerTransaction } from './types.js';
 
 type Timer = 'G' | 'H' | 'I' | 'L' | 'retx2xx' | 'orphan' | 'trying';
@@ -30,7 +30,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   constructor(
     key: string,
     host: TransactionHost,
-    readonly request: SipRequest,
+    public request: SipRequest,
     readonly source: Endpoint,
     /** Dialog key the ACK to a 2xx will carry (see keys.ts ackDialogKey). */
     private readonly ackKey: string,
@@ -147,6 +147,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
     this.lastResponse = undefined;
     this.ackTimeoutHandler = undefined;
     this.cancelHandlers.length = 0;
+    this.request = releasedRequest(this.request);
   }
 
   private enterCompleted(res: SipResponse): void {
@@ -155,6 +156,10 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
     this.linger();
     this.timers.clear('orphan');
     this.send(res);
+    // From here only the response is resent; nothing builds from the request again.
+    this.request = releasedRequest(this.request);
+    this.cancelHandlers.length = 0;
+    this.ackTimeoutHandler = undefined;
     if (!this.reliable) this.timers.set('G', this.intervalG, () => this.onTimerG());
     this.timers.set('H', this.host.timers.t64, () => {
       // No ACK for our non-2xx final (§17.2.1): give up.

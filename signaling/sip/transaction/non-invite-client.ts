@@ -5,7 +5,7 @@
  *     \______________final_____________/
  */
 import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
-import { TransactionBase, type TransactionHost } from './base.js';
+import { RELEASED_CALLBACKS, releasedRequest, TransactionBase, type TransactionHost } from './base.js';
 import type { ClientState, ClientTransaction, ClientTransactionCallbacks } from './types.js';
 
 type Timer = 'E' | 'F' | 'K';
@@ -18,9 +18,9 @@ export class NonInviteClientTransaction extends TransactionBase<Timer> implement
   constructor(
     key: string,
     host: TransactionHost,
-    readonly request: SipRequest,
+    public request: SipRequest,
     readonly destination: Endpoint,
-    private readonly cb: ClientTransactionCallbacks,
+    private cb: ClientTransactionCallbacks,
   ) {
     super(key, host, destination.transport === 'TCP');
     this.intervalE = host.timers.t1;
@@ -76,6 +76,9 @@ export class NonInviteClientTransaction extends TransactionBase<Timer> implement
     this.timers.clear('E');
     this.timers.clear('F');
     this.callTu(this.cb.onFinal, res);
+    // Lingering (Timer K) only absorbs retransmitted responses: keep neither the callbacks nor the request.
+    this.cb = RELEASED_CALLBACKS;
+    this.request = releasedRequest(this.request);
     // Timer K: T4 on unreliable transports, zero on reliable ones (§17.1.2.2).
     if (this.reliable) this.terminate();
     else this.timers.set('K', this.host.timers.t4, () => this.terminate());

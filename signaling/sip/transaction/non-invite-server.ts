@@ -5,7 +5,7 @@
  *     \______________final_____________/
  */
 import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
-import { TransactionBase, type TransactionHost } from './base.js';
+import { releasedRequest, TransactionBase, type TransactionHost } from './base.js';
 import type { ServerState, ServerTransaction } from './types.js';
 
 type Timer = 'J' | 'orphan';
@@ -18,7 +18,7 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
   constructor(
     key: string,
     host: TransactionHost,
-    readonly request: SipRequest,
+    public request: SipRequest,
     readonly source: Endpoint,
   ) {
     super(key, host, source.transport === 'TCP');
@@ -51,6 +51,8 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
     this.state = 'Completed';
     this.linger();
     this.timers.clear('orphan');
+    // Only the response is resent from here on.
+    this.request = releasedRequest(this.request);
     // Timer J: 64*T1 on unreliable transports, zero on reliable ones.
     if (this.reliable) this.terminate();
     else this.timers.set('J', this.host.timers.t64, () => this.terminate());
