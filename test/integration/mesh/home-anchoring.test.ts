@@ -6,7 +6,6 @@
  * by an eu-west media node and never touches a us-east one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Call } from '../../../signaling/b2bua/call.js';
 import { PASSTHROUGH_NODE } from '../../../signaling/b2bua/mesh.js';
 import { runSipp, startSipp, type SippInstance } from '../../support/sipp.js';
 import { startTestRegion, type TestRegion } from '../signaling/b2bua/harness.js';
@@ -73,7 +72,8 @@ describe('home-region anchoring: eu-west edge, us-east home', () => {
     await home.node.redis.set(k.number(numberRec.sid), JSON.stringify(numberRec));
     await home.node.redis.set(k.numberByE164(numberRec.phoneNumber), numberRec.sid);
     const edgeMedia = new Map<string, { caller: number; callee: number }>();
-    const homeSeen = new Map<string, Call>();
+    // Read while the call is up: an ended call releases its INVITEs.
+    const homeSeen = new Map<string, { mediaNodeId: string; edgeRegion: string | undefined; callSidHeader: string | undefined; sourceAddress: string }>();
     let homeMediaSessions = 0;
     const sample = async (): Promise<void> => {
       for (const call of edge.node.b2bua.calls.values()) {
@@ -83,7 +83,11 @@ describe('home-region anchoring: eu-west edge, us-east home', () => {
         const callee = q.tags[call.b.remoteTag ?? '']?.rtp.in.packets ?? 0;
         if (caller > 0 && callee > 0) edgeMedia.set(call.sid, { caller, callee });
       }
-      for (const call of home.node.b2bua.calls.values()) homeSeen.set(call.sid, call);
+      for (const call of home.node.b2bua.calls.values()) {
+        if (!homeSeen.has(call.sid)) {
+          homeSeen.set(call.sid, { mediaNodeId: call.mediaNodeId, edgeRegion: call.a.invite?.headers.get('X-Mesh-Edge-Region'), callSidHeader: call.a.invite?.headers.get('X-Mesh-Call-Sid'), sourceAddress: call.a.source.address });
+        }
+      }
       for (const n of home.node.media.snapshot()) {
         homeMediaSessions += (await home.node.media.node(n.id)!.client.list(100)).length;
       }
@@ -110,9 +114,9 @@ describe('home-region anchoring: eu-west edge, us-east home', () => {
     expect(homeSeen.size).toBe(3);
     for (const call of homeSeen.values()) {
       expect(call.mediaNodeId).toBe(PASSTHROUGH_NODE);
-      expect(call.a.invite?.headers.get('X-Mesh-Edge-Region')).toBe('eu-west');
-      expect(call.a.invite?.headers.get('X-Mesh-Call-Sid')).toMatch(/^CA[0-9a-f]{32}$/);
-      expect(call.a.source.address).toBe(EDGE_SIG.address);
+      expect(call.edgeRegion).toBe('eu-west');
+      expect(call.callSidHeader).toMatch(/^CA[0-9a-f]{32}$/);
+      expect(call.sourceAddress).toBe(EDGE_SIG.address);
     }
     // Media path: relayed by eu-west in both directions for every call, never by us-east.
     expect(edgeMedia.size).toBe(3);

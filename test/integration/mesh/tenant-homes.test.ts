@@ -113,14 +113,15 @@ describe('home region from tenant data: calls entering us-east', () => {
   /** One call from the carrier into us-east; which nodes held it while it was up. */
   async function callViaUsEast(dialed: string): Promise<Anchoring> {
     const before = Object.fromEntries(REGIONS.map((r) => [r, regions.get(r)!.node.b2bua.counters.answered])) as Record<Region, number>;
-    const seen = new Map<Region, Call[]>();
+    // What each node held while the call was up, read then: an ended call releases its INVITEs.
+    const seen = new Map<Region, Map<Call, { mediaNodeId: string; edgeRegion: string | undefined; sourceAddress: string }>>();
     const sample = (): void => {
       for (const r of REGIONS) {
         for (const call of regions.get(r)!.node.b2bua.calls.values()) {
           if (call.to !== dialed || call.state !== 'answered') continue;
-          const list = seen.get(r) ?? [];
-          if (!list.includes(call)) list.push(call);
-          seen.set(r, list);
+          const held = seen.get(r) ?? new Map();
+          if (!held.has(call)) held.set(call, { mediaNodeId: call.mediaNodeId, edgeRegion: call.a.invite?.headers.get(EDGE_REGION_HEADER), sourceAddress: call.a.source.address });
+          seen.set(r, held);
         }
       }
     };
@@ -139,10 +140,11 @@ describe('home region from tenant data: calls entering us-east', () => {
     clearInterval(poller);
     expect(res.successfulCalls, res.errorsTail).toBe(1);
     const answered = Object.fromEntries(REGIONS.map((r) => [r, regions.get(r)!.node.b2bua.counters.answered - before[r]])) as Record<Region, number>;
+    const held = (r: Region) => [...(seen.get(r)?.values() ?? [])];
     const anchoredFromEdge = REGIONS.filter((r) =>
-      (seen.get(r) ?? []).some((c) => c.mediaNodeId === PASSTHROUGH_NODE && c.a.invite?.headers.get(EDGE_REGION_HEADER) === 'us-east' && c.a.source.address === SIG['us-east'].address),
+      held(r).some((c) => c.mediaNodeId === PASSTHROUGH_NODE && c.edgeRegion === 'us-east' && c.sourceAddress === SIG['us-east'].address),
     );
-    const withOwnMedia = REGIONS.filter((r) => (seen.get(r) ?? []).some((c) => c.mediaNodeId !== PASSTHROUGH_NODE));
+    const withOwnMedia = REGIONS.filter((r) => held(r).some((c) => c.mediaNodeId !== PASSTHROUGH_NODE));
     return { answered, anchoredFromEdge, withOwnMedia };
   }
 
