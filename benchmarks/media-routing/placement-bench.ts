@@ -19,37 +19,20 @@ import { choosePlacement } from '../../control-plane/placement/index.js';
 import type { MediaCapability, PlacementInput, PlacementNode, PlacementOutcome } from '../../control-plane/placement/index.js';
 import { loadRegionCatalog, MEDIA_CAPABILITIES } from '../../regions/catalog.js';
 import { asNodeId, type RegionId } from '../../regions/core/ids.js';
+import { argNumber, seededRandom } from '../lib/cli.js';
 import { percentile, round } from '../lib/stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const resultsDir = join(root, 'benchmarks', 'results');
-
-function argNumber(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
 
 const NODES = argNumber('nodes', 1000);
 const DECISIONS = argNumber('decisions', 100_000);
 const WARMUP = argNumber('warmup', 20_000);
 const SNAPSHOTS = 16;
 
-/** mulberry32: a seeded generator, so every run places the same inputs. */
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const catalog = loadRegionCatalog(undefined, {});
 const regions = catalog.regionIds;
-const rand = rng(20260102);
+const rand = seededRandom(20260102);
 
 /**
  * Capability mix: every node relays; play and record are common, conference

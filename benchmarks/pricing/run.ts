@@ -19,34 +19,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeckEntry } from '../../regions/pricing/deck.js';
 import { DeckIndex, resolvePrice, type DeckRef, type PriceQuery } from '../../regions/pricing/resolve.js';
+import { argNumber, seededRandom } from '../lib/cli.js';
 import { percentile, round } from '../lib/stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const resultsDir = join(root, 'benchmarks', 'results');
-
-function argNumber(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
 
 const PREFIXES = argNumber('prefixes', 100_000);
 const LOOKUPS = argNumber('lookups', 200_000);
 const WARMUP = argNumber('warmup', 50_000);
 const ACCOUNT_ENTRIES = 1000;
 
-/** mulberry32: seeded, so every run resolves the same queries. */
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(20261207);
+const rand = seededRandom(20261207);
 const COUNTRIES = ['+1', '+44', '+91'];
 const digits = (n: number): string => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');
 const price = (): string => (rand() * 0.1).toFixed(4);

@@ -29,12 +29,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSignalingNode, type SignalingNode } from '../../../../infra/signaling-node.js';
 import { SecretBox } from '../../../../regions/auth/secret-box.js';
 import { startApiHarness, type ApiHarness } from '../../control-plane/api-harness.js';
+import { launchChromium } from '../../../support/chromium.js';
 import { answeredInPage, callInPage, hangUpInPage, jssipBundle, measureInPage, registerInPage, servePhonePage, toneWav } from '../../../support/jssip-page.js';
 import { fileLogger, startMediaSet, testRegionConfig, type MediaSet } from '../b2bua/harness.js';
 
@@ -92,20 +93,7 @@ describe('a browser calls an application with a twilio-minted token', () => {
     const { log, end } = fileLogger(logDir);
     logEnd = end;
     node = await startSignalingNode({ ...config, secretsKey: secretsText }, log);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        '--allow-loopback-in-peer-connection',
-        '--disable-background-networking',
-        '--no-first-run',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium();
   }, 30_000);
 
   afterAll(async () => {
