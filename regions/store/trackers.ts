@@ -51,6 +51,11 @@ export interface TrackerRecord {
   dateUpdated: string;
 }
 
+/** KEYS[1] the account's tracker index; ARGV limit, score, sid. 1 when the sid now holds a place, 0 when the index is full. */
+const RESERVE_SLOT = `if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+return 1`;
+
 export class TrackerStore extends OwnedRecords<TrackerRecord> {
   private readonly k: ReturnType<typeof keys>;
 
@@ -62,18 +67,23 @@ export class TrackerStore extends OwnedRecords<TrackerRecord> {
 
   /**
    * Adds a tracker; 400 when the account already has `MAX_TRACKERS_PER_ACCOUNT`.
-   * The count is checked again after the insert, which is undone when
-   * concurrent creates went past the limit: the bound holds without a lock.
+   * Its place in the account's index is reserved first by one atomic check-and-add
+   * (RESERVE_SLOT), so concurrent creates never pass the limit and never undo each
+   * other: of 30 at once, exactly the first 20 to reach Redis succeed.
    */
   async create(record: TrackerRecord, createdMs: number): Promise<void> {
-    const full = (): MeshError => new MeshError('BAD_REQUEST', `An account may have at most ${MAX_TRACKERS_PER_ACCOUNT} trackers; delete one first`, { detail: { apiCode: 20001 } });
-    if ((await this.redis.zcard(this.k.accountTrackers(record.accountSid))) >= MAX_TRACKERS_PER_ACCOUNT) throw full();
-    await this.insert(record, createdMs, (tx) => {
-      for (const grantee of record.sharedWith) tx.sadd(this.k.sharedTrackers(grantee), record.sid);
-    });
-    if ((await this.redis.zcard(this.k.accountTrackers(record.accountSid))) > MAX_TRACKERS_PER_ACCOUNT) {
-      await this.delete(record, []);
-      throw full();
+    const index = this.k.accountTrackers(record.accountSid);
+    const reserved = await this.redis.eval(RESERVE_SLOT, 1, index, MAX_TRACKERS_PER_ACCOUNT, createdMs, record.sid);
+    if (reserved !== 1) {
+      throw new MeshError('BAD_REQUEST', `An account may have at most ${MAX_TRACKERS_PER_ACCOUNT} trackers; delete one first`, { detail: { apiCode: 20001 } });
+    }
+    try {
+      await this.insert(record, createdMs, (tx) => {
+        for (const grantee of record.sharedWith) tx.sadd(this.k.sharedTrackers(grantee), record.sid);
+      });
+    } catch (e) {
+      await this.redis.zrem(index, record.sid).catch(() => undefined);
+      throw e;
     }
   }
 
