@@ -107,13 +107,25 @@ function uacOptions(
   };
 }
 
-/** A few calls at low rate: proves the path works before any figure is taken. */
-async function warmUp(group: ChildGroup, target: RunningTarget, scenarioFile: string, workDir: string): Promise<void> {
+/**
+ * A few calls at low rate prove the path works; then load at `settings.warmUpCps`
+ * for `settings.warmUpSeconds`, whose figures are not kept. Every target gets the
+ * same: a JIT runtime (our B2BUA) is measured at its steady state, as it runs in
+ * production, not in its first thousand calls; a compiled proxy loses nothing.
+ */
+async function warmUp(group: ChildGroup, target: RunningTarget, scenarioFile: string, workDir: string, settings: LadderSettings): Promise<void> {
   const calls = 20;
   let last = '';
   for (let attempt = 1; attempt <= 3; attempt++) {
     const r = await runSippUac(group, uacOptions(target, scenarioFile, join(workDir, `warmup-${attempt}`), 20, calls, 0, 1));
-    if (r.successful === calls) return;
+    if (r.successful === calls) {
+      if (settings.warmUpSeconds > 0) {
+        const n = settings.warmUpCps * settings.warmUpSeconds;
+        await runSippUac(group, uacOptions(target, scenarioFile, join(workDir, 'warmup-load'), settings.warmUpCps, n, settings.holdMs, settings.warmUpSeconds));
+        await sleep(settings.settleMs);
+      }
+      return;
+    }
     last = `${r.successful}/${calls} warm-up calls succeeded (${r.failed} failed)`;
     await sleep(1500);
   }
@@ -136,7 +148,7 @@ export async function runLadder(target: RunningTarget, ctx: LadderContext): Prom
   const { group, settings, workDir, deadline, log } = ctx;
   const steps: StepResult[] = [];
   try {
-    await warmUp(group, target, ctx.uacScenarioFile, workDir);
+    await warmUp(group, target, ctx.uacScenarioFile, workDir, settings);
     for (const rate of settings.rates) {
       const stepBudgetMs = (settings.stepSeconds * 1.5 + settings.holdMs / 1000 + 20) * 1000;
       if (Date.now() + stepBudgetMs > deadline) return { steps, end: 'time-limit' };

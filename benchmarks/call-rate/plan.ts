@@ -34,6 +34,10 @@ export interface LadderSettings {
   settleMs: number;
   /** Stop all remaining work after this many seconds of total run time. */
   runBudgetSeconds: number;
+  /** Load before the first step, figures not kept (ladder.ts warmUp): seconds, 0 for none. */
+  warmUpSeconds: number;
+  /** Its rate. */
+  warmUpCps: number;
 }
 
 export const FULL_LADDER: LadderSettings = {
@@ -44,6 +48,8 @@ export const FULL_LADDER: LadderSettings = {
   minAchievedRateRatio: 0.95,
   settleMs: 2000,
   runBudgetSeconds: 25 * 60,
+  warmUpSeconds: 10,
+  warmUpCps: 200,
 };
 
 /** Smoke check: about a minute for all three targets. */
@@ -55,6 +61,8 @@ export const QUICK_LADDER: LadderSettings = {
   minAchievedRateRatio: 0.95,
   settleMs: 1000,
   runBudgetSeconds: 3 * 60,
+  warmUpSeconds: 10,
+  warmUpCps: 200,
 };
 
 /**

@@ -5,7 +5,7 @@
  * call-rate-quick-<stamp>.* with --quick; a new pair per run) and prints a summary.
  *
  *   npx tsx benchmarks/call-rate/run.ts [--quick] [--targets direct,kamailio,b2bua]
- *       [--rates 50,100,200] [--step-seconds 10] [--hold-ms 1000] [--keep]
+ *       [--rates 50,100,200] [--step-seconds 10] [--hold-ms 1000] [--warm-up-seconds 10] [--keep]
  *       [--overload-base CPS | --no-overload]
  */
 import { spawnSync } from 'node:child_process';
@@ -70,19 +70,25 @@ function parseCli(): Cli {
       rates: { type: 'string' },
       'step-seconds': { type: 'string' },
       'hold-ms': { type: 'string' },
+      'warm-up-seconds': { type: 'string' },
       'overload-base': { type: 'string' },
       'no-overload': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help === true) {
-    console.log('usage: npx tsx benchmarks/call-rate/run.ts [--quick] [--targets direct,kamailio,b2bua] [--rates 50,100] [--step-seconds N] [--hold-ms N] [--keep] [--overload-base CPS | --no-overload]');
+    console.log('usage: npx tsx benchmarks/call-rate/run.ts [--quick] [--targets direct,kamailio,b2bua] [--rates 50,100] [--step-seconds N] [--hold-ms N] [--warm-up-seconds N] [--keep] [--overload-base CPS | --no-overload]');
     process.exit(0);
   }
   const quick = values.quick === true;
   const settings: LadderSettings = { ...(quick ? QUICK_LADDER : FULL_LADDER) };
   if (values.rates !== undefined) settings.rates = parseNumberList(values.rates, 'rates').sort((a, b) => a - b);
   if (values['step-seconds'] !== undefined) settings.stepSeconds = parseNumberList(values['step-seconds'], 'step-seconds')[0] ?? settings.stepSeconds;
+  if (values['warm-up-seconds'] !== undefined) {
+    const w = Number(values['warm-up-seconds']);
+    if (!Number.isInteger(w) || w < 0 || w > 600) throw new Error('--warm-up-seconds: an integer from 0 to 600');
+    settings.warmUpSeconds = w;
+  }
   if (values['hold-ms'] !== undefined) {
     const h = Number(values['hold-ms']);
     if (!Number.isInteger(h) || h < 0) throw new Error('--hold-ms: a non-negative integer');

@@ -14,6 +14,7 @@ import {
   generateCallId,
   generateTag,
   getTag,
+  ownString,
   parseCSeq,
   parseNameAddr,
   parseUri,
@@ -265,11 +266,12 @@ export class NewCallHandler {
     const call: Call = {
       sid,
       state: 'routing',
-      a: { role: 'a', invite: req, tx, source, callId: aCallId, remoteTag: aFromTag, localTag: generateTag(), dialog: undefined },
+      // Kept for the call's life: copies, so they do not pin the INVITE's text (own-string.ts).
+      a: { role: 'a', invite: req, tx, source, callId: ownString(aCallId), remoteTag: ownString(aFromTag), localTag: generateTag(), dialog: undefined },
       b: { role: 'b', invite: bInvite, dest, callId: bCallId, localTag: bLocalTag, remoteTag: undefined, tx: undefined, dialog: undefined },
       mediaNodeId: nodeId,
-      from: fromUser,
-      to: dialed,
+      from: ownString(fromUser),
+      to: ownString(dialed),
       createdAt: Date.now(),
       receivedAt,
       answeredAt: undefined,
@@ -356,7 +358,7 @@ export class NewCallHandler {
     // 2xx: the B dialog exists now. We ACK the callee ourselves at once (our offer was in the INVITE,
     // so the ACK carries no SDP), then answer the caller.
     const toTag = getTag(res.headers.get('To') ?? '') ?? '';
-    call.b.remoteTag = toTag;
+    call.b.remoteTag = ownString(toTag);
     if (call.b.invite === undefined) return; // an adopted call is answered already; its B INVITE is not ours to finish
     const bDialog = Dialog.fromUac(call.b.invite, res);
     call.b.dialog = bDialog;

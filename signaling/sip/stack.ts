@@ -11,7 +11,7 @@ import { ExpiringMap } from './expiring-map.js';
 import { TransactionLayer, type InviteGate } from './transaction/layer.js';
 import type { TransactionCounters } from './transaction/base.js';
 import type { TimerOptions } from './transaction/timers.js';
-import type { ClientTransaction, ClientTransactionCallbacks, ServerTransaction } from './transaction/types.js';
+import { keepSent, type ClientTransaction, type ClientTransactionCallbacks, type SentMessage, type ServerTransaction } from './transaction/types.js';
 import type { TcpOptions } from './transport/tcp-connections.js';
 import { SipTransportLayer, type ConnectionListener, type TransportCounters, type WsConnectionInfo, type WsOptions } from './transport/transport-layer.js';
 import { checkUasRequest, uasRejectionResponse } from './uas-checks.js';
@@ -58,10 +58,11 @@ export interface SipStackCounters extends TransportCounters, TransactionCounters
 export type RequestHandler = (req: SipRequest, tx: ServerTransaction | null, source: Endpoint) => void;
 export type Stray2xxHandler = (res: SipResponse, source: Endpoint) => void;
 
-interface SentAck {
-  ack: SipRequest;
-  dest: Endpoint;
-}
+/**
+ * An ACK we sent for a 2xx: over UDP its bytes (kept 64*T1 off the JS heap), on
+ * other transports the message, serialized again if the 2xx comes back.
+ */
+type SentAck = SentMessage | { ack: SipRequest; dest: Endpoint };
 
 export class SipStack {
   private requestHandler: RequestHandler | undefined;
@@ -151,11 +152,11 @@ export class SipStack {
       this.stampVia(ack, dest);
       this.stampedAcks.add(ack);
     }
-    this.transport.sendRequest(ack, dest);
+    const sent = this.transport.sendRequest(ack, dest);
     const key = this.ackKey(ack);
     if (key === undefined) return;
     if (!this.sentAcks.has(key) && this.sentAcks.size >= this.maxSentAcks) return; // bounded: the TU will see retransmissions instead
-    this.sentAcks.set(key, { ack, dest });
+    this.sentAcks.set(key, sent === undefined ? { ack, dest } : keepSent(sent));
   }
 
   /** CANCEL a pending INVITE (RFC 3261 §9.1); queued until a provisional arrives, dropped after a final. */
@@ -289,7 +290,8 @@ export class SipStack {
     if (sent !== undefined) {
       // The 2xx was retransmitted because our ACK was lost: send the same ACK again (§13.2.2.4).
       this.ackResent++;
-      this.transport.sendRequest(sent.ack, sent.dest);
+      if ('bytes' in sent) this.transport.resend(sent);
+      else this.transport.sendRequest(sent.ack, sent.dest);
       return;
     }
     this.stray2xxHandler?.(res, source);

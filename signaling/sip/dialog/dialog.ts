@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { MeshError } from '../../../regions/core/errors.js';
 import { asCallId, asTag } from '../../../regions/core/ids.js';
-import { getTag, parseCSeq, parseUri } from '../message/index.js';
+import { getTag, ownOptional, ownString, parseCSeq, parseUri } from '../message/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/types.js';
 import { dialogKey } from './dialog-key.js';
 import { DIALOG_JSON_VERSION, MAX_CSEQ, parseDialogJSON, type DialogJSON } from './dialog-json.js';
@@ -60,17 +60,18 @@ export class Dialog {
   private _routeSet: string[];
 
   private constructor(init: DialogInit) {
+    // A dialog lives as long as its call: its strings must not pin the messages they came from (own-string.ts).
     this.role = init.role;
-    this.id = Object.freeze({ ...init.id });
-    this.localUri = init.localUri;
-    this.remoteUri = init.remoteUri;
+    this.id = Object.freeze({ callId: ownString(init.id.callId), localTag: ownString(init.id.localTag), remoteTag: ownString(init.id.remoteTag) } as DialogId);
+    this.localUri = ownString(init.localUri);
+    this.remoteUri = ownString(init.remoteUri);
     this.secure = init.secure;
-    this.localContact = init.localContact;
+    this.localContact = ownOptional(init.localContact);
     this._state = init.state;
     this._localSeq = init.localSeq;
     this._remoteSeq = init.remoteSeq;
-    this._remoteTarget = init.remoteTarget;
-    this._routeSet = init.routeSet;
+    this._remoteTarget = ownString(init.remoteTarget);
+    this._routeSet = init.routeSet.map(ownString);
   }
 
   get state(): DialogState { return this._state; }
@@ -272,7 +273,7 @@ export class Dialog {
       return { ok: false, status: 500, reason: 'CSeq Out Of Order' };
     }
     this._remoteSeq = seq;
-    if (newTarget !== undefined) this._remoteTarget = newTarget;
+    if (newTarget !== undefined) this._remoteTarget = ownString(newTarget);
     return { ok: true };
   }
 
@@ -297,13 +298,13 @@ export class Dialog {
       }
       if (isTargetRefresh(method)) {
         const target = firstContactUri(res);
-        if (target !== undefined) this._remoteTarget = target;
+        if (target !== undefined) this._remoteTarget = ownString(target);
       }
       return;
     }
     if (res.status > 100 && res.status < 200 && method === 'INVITE' && this._state === 'early') {
       const target = firstContactUri(res);
-      if (target !== undefined) this._remoteTarget = target;
+      if (target !== undefined) this._remoteTarget = ownString(target);
     }
   }
 
@@ -324,8 +325,8 @@ export class Dialog {
       }
       const target = firstContactUri(response);
       if (target === undefined) throw new MeshError('BAD_REQUEST', 'dialog-confirming 2xx has no Contact');
-      this._routeSet = routeSetFromRecordRoute(response.headers, 'reversed');
-      this._remoteTarget = target;
+      this._routeSet = routeSetFromRecordRoute(response.headers, 'reversed').map(ownString);
+      this._remoteTarget = ownString(target);
     }
     this._state = 'confirmed';
   }

@@ -4,6 +4,7 @@ export * from './headers.js';
 export { SipParseError, isSipParseError } from './parse-error.js';
 export { parseSipMessage } from './parser.js';
 export { serializeSipMessage } from './serializer.js';
+export { ownOptional, ownString } from './own-string.js';
 export { SipStreamFramer } from './framer.js';
 export type { SipStreamFramerOptions } from './framer.js';
 export { parseUri, formatUri } from './uri.js';

@@ -3,6 +3,7 @@ export { TransactionLayer } from './layer.js';
 export type { InviteGate, InviteRefusal, TransactionLayerOptions, TransactionUser } from './layer.js';
 export type { TransactionCounters } from './base.js';
 export { resolveTimers } from './timers.js';
+export { keepSent } from './types.js';
 export type { TimerOptions, TimerValues } from './timers.js';
 export type {
   ClientTransaction,
@@ -10,5 +11,6 @@ export type {
   ServerTransaction,
   ClientState,
   ServerState,
+  SentMessage,
   TransactionTransport,
 } from './types.js';

@@ -11,7 +11,7 @@
 import { createResponse, generateTag, getTag } from '../message/index.js';
 import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
 import { releasedRequest, TransactionBase, type AckWaiter, type TransactionHost } from './base.js';
-import type { ServerState, ServerTransaction } from './types.js';
+import { keepSent, type SentMessage, type ServerState, type ServerTransaction } from './types.js';
 
 type Timer = 'G' | 'H' | 'I' | 'L' | 'retx2xx' | 'orphan' | 'trying';
 
@@ -23,6 +23,8 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
   /** The To tag the TU put on its responses; reused for the 200 to a CANCEL (§9.2). */
   toTag: string | undefined;
   private lastResponse: SipResponse | undefined;
+  /** What `send` last put on the wire over UDP: retransmissions resend these bytes. */
+  private lastSent: SentMessage | undefined;
   private readonly cancelHandlers: (() => void)[] = [];
   private intervalG: number;
   private awaitingAck = false;
@@ -67,10 +69,15 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
 
   private send(res: SipResponse): void {
     this.lastResponse = res;
-    this.host.transport.sendResponse(res, this.source, () => this.onTransportError());
+    this.lastSent = this.host.transport.sendResponse(res, this.source, () => this.onTransportError());
   }
 
   private resendLast(): void {
+    if (this.lastSent !== undefined) {
+      this.host.counters.retransmissions++;
+      this.host.transport.resend(this.lastSent, () => this.onTransportError());
+      return;
+    }
     if (this.lastResponse === undefined) {
       // Retransmitted INVITE before the TU said anything: stop the retransmissions now.
       if (this.state === 'Proceeding') this.send(createResponse(this.request, 100, 'Trying'));
@@ -145,6 +152,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
     // The transaction lives on (Timer L) only to absorb INVITE retransmissions (RFC 6026 §8.7):
     // nothing will send the 2xx again, fire the ACK timeout or cancel, so let the GC have them.
     this.lastResponse = undefined;
+    this.lastSent = undefined;
     this.ackTimeoutHandler = undefined;
     this.cancelHandlers.length = 0;
     this.request = releasedRequest(this.request);
@@ -156,7 +164,11 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
     this.linger();
     this.timers.clear('orphan');
     this.send(res);
-    // From here only the response is resent; nothing builds from the request again.
+    // From here only the response is resent (its bytes, over UDP); nothing builds from the request again.
+    if (this.lastSent !== undefined) {
+      this.lastSent = keepSent(this.lastSent);
+      this.lastResponse = undefined;
+    }
     this.request = releasedRequest(this.request);
     this.cancelHandlers.length = 0;
     this.ackTimeoutHandler = undefined;

@@ -4,7 +4,7 @@
  * §17.1.3 / §17.2.3), handles CANCEL (§9.2) and bounds how many may live.
  */
 import { MeshError } from '../../../regions/core/errors.js';
-import { createResponse, generateTag, getTag, parseCSeq, parseVia } from '../message/index.js';
+import { createResponse, generateTag, getTag, ownString, parseCSeq, parseVia } from '../message/index.js';
 import type { CSeq, Endpoint, SipRequest, SipResponse, Via } from '../message/types.js';
 import {
   newTransactionCounters,
@@ -235,11 +235,14 @@ export class TransactionLayer implements TransactionHost {
       return;
     }
 
+    // The key lives as long as the transaction (up to 64*T1): a copy, so its branch
+    // and sent-by do not pin the request's text (own-string.ts).
+    const owned = ownString(key);
     const tx =
       req.method === 'INVITE'
-        ? new InviteServerTransaction(key, this, req, source, ackDialogKey(k.callId, k.cseq.seq, k.fromTag))
-        : new NonInviteServerTransaction(key, this, req, source);
-    this.servers.set(key, tx);
+        ? new InviteServerTransaction(owned, this, req, source, ownString(ackDialogKey(k.callId, k.cseq.seq, k.fromTag)))
+        : new NonInviteServerTransaction(owned, this, req, source);
+    this.servers.set(owned, tx);
     this.counters.serverTransactions = this.servers.size;
     tx.start();
     this.deliver(req, tx, source);
@@ -252,8 +255,9 @@ export class TransactionLayer implements TransactionHost {
    */
   private receiveCancel(req: SipRequest, source: Endpoint, key: string, k: RequestKeys): void {
     this.counters.cancelsReceived++;
-    const ctx = new NonInviteServerTransaction(key, this, req, source);
-    this.servers.set(key, ctx);
+    const owned = ownString(key);
+    const ctx = new NonInviteServerTransaction(owned, this, req, source);
+    this.servers.set(owned, ctx);
     this.counters.serverTransactions = this.servers.size;
     ctx.start();
     const inviteKey = serverKey(k.via, k.topViaRaw, req.method, k.cseq, req.uri, k.callId, k.fromTag, 'INVITE');

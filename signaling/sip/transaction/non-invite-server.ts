@@ -6,7 +6,7 @@
  */
 import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
 import { releasedRequest, TransactionBase, type TransactionHost } from './base.js';
-import type { ServerState, ServerTransaction } from './types.js';
+import { keepSent, type SentMessage, type ServerState, type ServerTransaction } from './types.js';
 
 type Timer = 'J' | 'orphan';
 
@@ -14,6 +14,8 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
   state: ServerState = 'Trying';
   readonly isCancelled = false;
   private lastResponse: SipResponse | undefined;
+  /** The final response's bytes over UDP: all that Completed resends, for 64*T1 (Timer J). */
+  private lastSent: SentMessage | undefined;
 
   constructor(
     key: string,
@@ -43,7 +45,7 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
       return;
     }
     this.lastResponse = res;
-    this.host.transport.sendResponse(res, this.source, () => this.terminate());
+    const sent = this.host.transport.sendResponse(res, this.source, () => this.terminate());
     if (res.status < 200) {
       this.state = 'Proceeding';
       return;
@@ -51,8 +53,12 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
     this.state = 'Completed';
     this.linger();
     this.timers.clear('orphan');
-    // Only the response is resent from here on.
+    // Only the response is resent from here on: keep its bytes when the transport gave them.
     this.request = releasedRequest(this.request);
+    if (sent !== undefined) {
+      this.lastSent = keepSent(sent);
+      this.lastResponse = undefined;
+    }
     // Timer J: 64*T1 on unreliable transports, zero on reliable ones.
     if (this.reliable) this.terminate();
     else this.timers.set('J', this.host.timers.t64, () => this.terminate());
@@ -60,9 +66,12 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
 
   /** A retransmitted request: nothing in Trying, resend the last response otherwise (§17.2.2). */
   receiveRetransmission(_req: SipRequest): void {
-    if (this.state === 'Trying' || this.lastResponse === undefined) return;
+    if (this.state === 'Trying') return;
+    const onError = (): void => this.terminate();
+    if (this.lastSent !== undefined) this.host.transport.resend(this.lastSent, onError);
+    else if (this.lastResponse !== undefined) this.host.transport.sendResponse(this.lastResponse, this.source, onError);
+    else return;
     this.host.counters.retransmissions++;
-    this.host.transport.sendResponse(this.lastResponse, this.source, () => this.terminate());
   }
 
   onCancel(_cb: () => void): void {

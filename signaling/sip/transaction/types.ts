@@ -10,8 +10,34 @@ export interface TransactionTransport {
   /**
    * Send a response for a request that arrived from `source`; the transport
    * picks the destination per RFC 3261 §18.2.2 (same connection, received/rport, sent-by).
+   * Over UDP it returns what it sent, so a retransmission can `resend` the bytes
+   * without keeping the message; undefined when nothing was sent or the transport
+   * is connection-oriented (there the destination is chosen again each time).
    */
-  sendResponse(res: SipResponse, source: Endpoint, onError?: (e: Error) => void): void;
+  sendResponse(res: SipResponse, source: Endpoint, onError?: (e: Error) => void): SentMessage | undefined;
+  /** Send again bytes a `sendResponse` returned (a retransmission). */
+  resend(sent: SentMessage, onError?: (e: Error) => void): void;
+}
+
+/**
+ * A UDP message as it went out: its wire bytes and destination. A lingering
+ * transaction keeps this instead of the parsed message, whose strings and
+ * header maps the GC would scan for 32 s.
+ */
+export interface SentMessage {
+  /** The bytes; or, once `keepSent` made it fit for keeping, the same bytes as a latin1 string. */
+  readonly bytes: Buffer | string;
+  readonly dest: Endpoint;
+}
+
+/**
+ * A SentMessage fit to be kept for 64*T1. A small Buffer is a slice of an 8 KiB
+ * pool shared with other messages, and keeping the slice keeps the whole pool
+ * (a heap snapshot at 800 calls/s: 60 MB of pools pinned by 23k kept messages).
+ * A latin1 string holds the same bytes, one to one, in one flat object.
+ */
+export function keepSent(sent: SentMessage): SentMessage {
+  return typeof sent.bytes === 'string' ? sent : { bytes: sent.bytes.toString('latin1'), dest: sent.dest };
 }
 
 /** Callbacks of a client transaction to its TU. */

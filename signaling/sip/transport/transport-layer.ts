@@ -21,6 +21,7 @@ import {
 } from '../message/index.js';
 import type { Endpoint, SipLimits, SipMessage, SipRequest, SipResponse } from '../message/types.js';
 import { DEFAULT_SIP_LIMITS } from '../message/types.js';
+import type { SentMessage } from '../transaction/types.js';
 import { countDrop, countRejected, newTransportCounters, type DropReason, type TransportCounters } from './counters.js';
 import { DEFAULT_SIP_PORT, stripBrackets } from './endpoint.js';
 import { TcpConnections, type TcpOptions } from './tcp-connections.js';
@@ -361,15 +362,18 @@ export class SipTransportLayer implements SipTransport {
 
   // ---- outgoing ----------------------------------------------------------
 
-  sendRequest(req: SipRequest, dest: Endpoint, onError?: (e: Error) => void): void {
-    this.sendTo(serializeSipMessage(req), dest, onError);
+  /** Over UDP returns what it sent (see `sendResponse`), for a `resend` without the message. */
+  sendRequest(req: SipRequest, dest: Endpoint, onError?: (e: Error) => void): SentMessage | undefined {
+    const bytes = serializeSipMessage(req);
+    this.sendTo(bytes, dest, onError);
+    return dest.transport === 'UDP' ? { bytes, dest } : undefined;
   }
 
   /**
    * §18.2.2: on TCP the connection the request came on, if still open; else
    * (and on UDP) `received`/`rport` from the top Via, else its sent-by.
    */
-  sendResponse(res: SipResponse, source: Endpoint, onError?: (e: Error) => void): void {
+  sendResponse(res: SipResponse, source: Endpoint, onError?: (e: Error) => void): SentMessage | undefined {
     const top = res.headers.getList('Via')[0];
     let dest: Endpoint;
     if (source.transport === 'TCP' && this.tcp?.has(source.address, source.port)) {
@@ -381,14 +385,14 @@ export class SipTransportLayer implements SipTransport {
       if (top === undefined) {
         this.drop('unroutable');
         onError?.(new MeshError('BAD_REQUEST', 'response has no Via'));
-        return;
+        return undefined;
       }
       try {
         dest = responseDestination(parseVia(top), source.transport);
       } catch (e) {
         this.drop('unroutable');
         onError?.(e instanceof Error ? e : new MeshError('BAD_REQUEST', 'bad Via'));
-        return;
+        return undefined;
       }
       // §18.2.2: for TCP, a new connection goes to the received address and the sent-by port
       // (rport is only meaningful for the connection that is now gone).
@@ -397,7 +401,13 @@ export class SipTransportLayer implements SipTransport {
         dest = { transport: 'TCP', address: dest.address, port: via.port ?? DEFAULT_SIP_PORT };
       }
     }
-    this.sendTo(serializeSipMessage(res), dest, onError);
+    const bytes = serializeSipMessage(res);
+    this.sendTo(bytes, dest, onError);
+    return dest.transport === 'UDP' ? { bytes, dest } : undefined;
+  }
+
+  resend(sent: SentMessage, onError?: (e: Error) => void): void {
+    this.sendTo(typeof sent.bytes === 'string' ? Buffer.from(sent.bytes, 'latin1') : sent.bytes, sent.dest, onError);
   }
 
   private sendTo(buf: Buffer, dest: Endpoint, onError?: (e: Error) => void): void {

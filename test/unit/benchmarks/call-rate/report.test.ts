@@ -56,7 +56,7 @@ describe('call-rate comparison rate by rate', () => {
       startedAt: 's',
       finishedAt: 'f',
       host: {},
-      settings: { rates: [100, 200], stepSeconds: 12, holdMs: 1000, maxFailureRatio: 0.001, minAchievedRateRatio: 0.95, settleMs: 0, runBudgetSeconds: 60 },
+      settings: { rates: [100, 200], stepSeconds: 12, holdMs: 1000, maxFailureRatio: 0.001, minAchievedRateRatio: 0.95, settleMs: 0, runBudgetSeconds: 60, warmUpSeconds: 0, warmUpCps: 0 },
       targets: [direct, kamailio, b2bua],
       comparison: compareTargets([direct, kamailio, b2bua]),
       notes: [],

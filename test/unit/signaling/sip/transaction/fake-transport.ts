@@ -5,7 +5,7 @@
 import { SipHeaders, createResponse, parseCSeq } from '../../../../../signaling/sip/message/index.js';
 import type { Endpoint, SipRequest, SipResponse } from '../../../../../signaling/sip/message/types.js';
 import { TransactionLayer, type TransactionLayerOptions } from '../../../../../signaling/sip/transaction/layer.js';
-import type { ServerTransaction, TransactionTransport } from '../../../../../signaling/sip/transaction/types.js';
+import type { SentMessage, ServerTransaction, TransactionTransport } from '../../../../../signaling/sip/transaction/types.js';
 
 export class FakeTransport implements TransactionTransport {
   readonly requests: { req: SipRequest; dest: Endpoint }[] = [];
@@ -18,8 +18,26 @@ export class FakeTransport implements TransactionTransport {
     this.maybeFail(onError);
   }
 
-  sendResponse(res: SipResponse, source: Endpoint, onError?: (e: Error) => void): void {
+  /** Like the real transport: UDP sends come back as bytes to resend, others as nothing. */
+  sendResponse(res: SipResponse, source: Endpoint, onError?: (e: Error) => void): SentMessage | undefined {
     this.responses.push({ res, source });
+    this.maybeFail(onError);
+    if (source.transport !== 'UDP') return undefined;
+    // Unique stand-in bytes; a resend finds its response by them, in either form keepSent leaves them.
+    const bytes = Buffer.from(`fake-response-${++this.sentCount}`, 'latin1');
+    this.sentResponses.set(bytes.toString('latin1'), res);
+    return { bytes, dest: source };
+  }
+
+  private sentCount = 0;
+  private readonly sentResponses = new Map<string, SipResponse>();
+  readonly resends: SentMessage[] = [];
+
+  resend(sent: SentMessage, onError?: (e: Error) => void): void {
+    const res = this.sentResponses.get(typeof sent.bytes === 'string' ? sent.bytes : sent.bytes.toString('latin1'));
+    if (res === undefined) throw new Error('resend of bytes this transport never sent');
+    this.resends.push(sent);
+    this.responses.push({ res, source: sent.dest });
     this.maybeFail(onError);
   }
 

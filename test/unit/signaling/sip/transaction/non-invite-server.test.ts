@@ -34,6 +34,28 @@ describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
     expect(h.requests).toHaveLength(2);
   });
 
+  it('Completed over UDP resends the bytes it sent and keeps no response object; TCP keeps the response', () => {
+    const h = makeLayer();
+    const bye = makeRequest({ method: 'BYE', toTag: 'b' });
+    h.layer.receiveRequest(bye, UDP_PEER);
+    const tx = h.requests[0]!.tx!;
+    tx.respond(createResponse(bye, 200));
+    expect((tx as unknown as { lastResponse: unknown }).lastResponse).toBeUndefined();
+    h.layer.receiveRequest(copyRequest(bye), UDP_PEER);
+    h.layer.receiveRequest(copyRequest(bye), UDP_PEER);
+    expect(h.transport.resends).toHaveLength(2);
+    expect(h.transport.statuses()).toEqual([200, 200, 200]);
+    expect(h.layer.counters.retransmissions).toBe(2);
+
+    const info = makeRequest({ method: 'INFO', toTag: 'c', transport: 'TCP' });
+    h.layer.receiveRequest(info, { ...UDP_PEER, transport: 'TCP' });
+    const tcpTx = h.requests[1]!.tx!;
+    tcpTx.respond(createResponse(info, 100));
+    h.layer.receiveRequest(copyRequest(info), { ...UDP_PEER, transport: 'TCP' });
+    expect(h.transport.resends).toHaveLength(2);
+    expect(h.transport.statuses()).toEqual([200, 200, 200, 100, 100]);
+  });
+
   it('on TCP, Timer J is zero', () => {
     const h = makeLayer();
     const bye = makeRequest({ method: 'BYE', toTag: 'b', transport: 'TCP' });
