@@ -15,6 +15,7 @@ import type { CallRegistry } from '../signaling/calls/registry.js';
 import type { SipStack } from '../signaling/sip/stack.js';
 import type { ClientRegistrar } from '../signaling/clients/registrar.js';
 import type { Config } from './config.js';
+import type { WriteBatcher } from '../regions/store/write-batcher.js';
 
 /** The parts of a signaling node its metrics are read from (signaling-node.ts passes the node itself). */
 export interface MetricsSources {
@@ -28,6 +29,8 @@ export interface MetricsSources {
   readonly mediaPort: Pick<RegistryMediaPort, 'placements'>;
   /** Absent in callers that build no admission control. */
   readonly admission?: Pick<AdmissionControl, 'stats'>;
+  /** The node's batched Redis writes; absent in callers that build none. */
+  readonly writes?: Pick<WriteBatcher, 'stats'>;
   /** Absent (or undefined) when the node serves no WebSocket clients. */
   readonly registrar?: Pick<ClientRegistrar, 'counters' | 'activeBindings'> | undefined;
 }
@@ -72,6 +75,7 @@ export function nodeMetricsSnapshot(node: MetricsSources): NodeMetricsSnapshot {
     sip: { dropped: { ...sip.droppedByReason }, rejected: { ...sip.rejected }, oversized: sip.oversized, refusedStateless: sip.refusedStateless, ...(node.stack.transactions === undefined ? {} : { transactions: node.stack.transactions }) },
     byes: { ...node.b2bua.byeRetries.counters, pending: node.b2bua.byeRetries.pending },
     ...(node.admission === undefined ? {} : { admission: admissionView(node.admission) }),
+    ...(node.writes === undefined ? {} : { redisWrites: node.writes.stats }),
     ...websocketView(node),
   };
 }

@@ -34,6 +34,7 @@ import { startMetricsPublisher } from '../regions/store/node-metrics.js';
 import { publishedSnapshot } from './node-metrics.js';
 import { loadCarriers } from '../regions/store/carriers.js';
 import { aliasPlacementTrace, appendPlacementTrace } from '../regions/store/placement-traces.js';
+import { WriteBatcher } from '../regions/store/write-batcher.js';
 import { keys } from '../regions/store/keys.js';
 import { listDrainedNodes } from '../regions/store/drained-nodes.js';
 import { DiscoveredMediaNodes } from '../media/nodes/discovered.js';
@@ -61,6 +62,8 @@ export interface SignalingNode {
   readonly media: MediaNodeRegistry;
   readonly redis: Redis;
   readonly store: CallStore;
+  /** The node's batched Redis writes (call state, placement traces). */
+  readonly writes: WriteBatcher;
   readonly mediaPort: RegistryMediaPort;
   /** Records calls through the home region's central media service, when configured. */
   readonly recorder: EdgeBranchRecorder | undefined;
@@ -126,7 +129,9 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     // A node without Redis still carries calls; state becomes visible when Redis returns.
     nlog.warn('redis not reachable at start; continuing without live state until it is', { url: config.redis.url, error: e as Error });
   }
-  const store = new CallStore(redis, nlog, { keyPrefix: config.redis.keyPrefix, nodeId, timeoutMs: config.redis.commandTimeoutMs });
+  // Every per-call write (call state, placement traces) goes out in one pipeline per 10 ms.
+  const writes = new WriteBatcher(redis, nlog, { timeoutMs: config.redis.commandTimeoutMs });
+  const store = new CallStore(redis, nlog, { keyPrefix: config.redis.keyPrefix, nodeId, batcher: writes });
 
   const media = new MediaNodeRegistry({
     region: config.region,
@@ -207,7 +212,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
 
   const b2buaMediaPort = new RegistryMediaPort(media, { region: config.region, choosePlacement, discovered: discoveredMedia, linkDelaysMs: config.mesh.linkDelaysMs, linkMatrixMs: config.mesh.linkMatrixMs, onDecision: (callKey, made) => {
     const entry = placementTraceEntry(made.seq, made.atMs, made.input, made.decision);
-    appendPlacementTrace(redis, config.redis.keyPrefix, callKey, entry).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
+    appendPlacementTrace(writes, config.redis.keyPrefix, callKey, entry).catch((e: unknown) => nlog.debug('placement trace not stored', { error: e as Error }));
   } });
   const routeTable = new RouteTable(config.routes);
   const admission = new AdmissionControl(config.sip.admission, {
@@ -275,7 +280,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
       if (recorder !== undefined) void recorder.stop(e.sid);
       accounting(e);
       // The trace is kept under the first leg's Call-ID; the live record saying so outlives the call by an hour only.
-      if (!e.forwardedHome) aliasPlacementTrace(redis, config.redis.keyPrefix, e.sid, e.traceKey).catch((err: unknown) => nlog.debug('placement trace alias not stored', { error: err as Error }));
+      if (!e.forwardedHome) aliasPlacementTrace(writes, config.redis.keyPrefix, e.sid, e.traceKey).catch((err: unknown) => nlog.debug('placement trace alias not stored', { error: err as Error }));
     },
     // Re-check one health interval later, so a single lost ping does not move calls.
     reanchor: { confirmMs: config.media.healthIntervalMs + 100 },
@@ -404,7 +409,7 @@ export async function startSignalingNode(config: Config, log: Logger = createLog
     ...(ws.enabled ? { websocket: `${ws.tls !== undefined ? 'wss' : 'ws'}://${config.sip.address}:${ws.port}` } : {}),
     mediaNodes: config.media.nodes.map((n) => n.id),
   });
-  const node: SignalingNode = { config, nodeId, stack, b2bua, admission, calls, media, redis, store, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, registrar, clientCalls, close, reloadCarriers: refreshCarriers };
+  const node: SignalingNode = { config, nodeId, stack, b2bua, admission, calls, media, redis, store, writes, mediaPort: b2buaMediaPort, recorder, originator, routing, commands, lease, takeover, discovery, registrar, clientCalls, close, reloadCarriers: refreshCarriers };
   metrics = startMetricsPublisher({
     redis,
     keyPrefix: config.redis.keyPrefix,

@@ -84,6 +84,10 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_bye_answered_after_retry_total', 'counter', 'BYEs answered only after being sent again.');
   w.family('mesh_bye_given_up_total', 'counter', 'BYEs never answered and no longer sent (retry window over, too many waiting, or shutdown): the peer may keep its half of the call.');
   w.family('mesh_byes_awaiting_retry', 'gauge', 'BYEs waiting for their next try.');
+  w.family('mesh_redis_writes_total', 'counter', 'Redis writes of the node (call state, placement traces), sent in one pipeline per batch window.');
+  w.family('mesh_redis_write_failures_total', 'counter', 'Redis writes whose batch failed or got no answer within the timeout: that state is missing from Redis until the next write.');
+  w.family('mesh_redis_write_batch_ms', 'gauge', 'How long the node gathers Redis writes before sending them.');
+  w.family('mesh_redis_write_timeout_ms', 'gauge', 'The most a batch of Redis writes waits for an answer.');
   w.family('mesh_admission_limit', 'gauge', 'Configured admission limits of new calls (0 = check off): maxEventLoopDelayMs, maxInvitesInFlight, minFreeMediaPorts, targetEventLoopUtilization.');
   w.family('mesh_admission_admit_share', 'gauge', 'Share of new INVITEs the admission throttle admits now (1 = all; shrinks while the event loop is busier than its target).');
   w.family('mesh_event_loop_utilization', 'gauge', 'Share of the last sample window the signaling node\'s event loop was busy (0..1).');
@@ -198,6 +202,12 @@ export function renderSnapshots(
       w.sample('mesh_bye_answered_after_retry_total', labels, s.byes.answeredAfterRetry);
       w.sample('mesh_bye_given_up_total', labels, s.byes.gaveUp);
       w.sample('mesh_byes_awaiting_retry', labels, s.byes.pending);
+    }
+    if (s.redisWrites !== undefined) {
+      w.sample('mesh_redis_writes_total', labels, s.redisWrites.sent);
+      w.sample('mesh_redis_write_failures_total', labels, s.redisWrites.failed);
+      w.sample('mesh_redis_write_batch_ms', labels, s.redisWrites.batchMs);
+      w.sample('mesh_redis_write_timeout_ms', labels, s.redisWrites.timeoutMs);
     }
     if (s.admission !== undefined) writeAdmission(w, labels, s.admission);
     if (s.websocket !== undefined) writeWebsocket(w, labels, s.websocket);

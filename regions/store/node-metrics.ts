@@ -57,6 +57,10 @@ export function parseSnapshot(json: string): NodeMetricsSnapshot | undefined {
       return undefined;
     }
   }
+  if (s.redisWrites !== undefined) {
+    const r = s.redisWrites as Record<string, unknown> | null;
+    if (typeof r !== 'object' || r === null || !isCount(r.sent) || !isCount(r.failed) || !isCount(r.batchMs) || !isCount(r.timeoutMs)) return undefined;
+  }
   if (s.websocket !== undefined) {
     const ws = s.websocket as Record<string, unknown> | null;
     const counts = ['maxConnections', 'connections', 'bindings', 'registered', 'unregistered', 'connectionClosed'];

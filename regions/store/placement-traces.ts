@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { keys } from './keys.js';
+import { writeCommands, type RedisWriter } from './write-batcher.js';
 
 /** How long a call's trace is kept, seconds. */
 export const PLACEMENT_TRACE_TTL_S = 86_400;
@@ -20,13 +21,15 @@ export interface RecordedPlacement {
   readonly decision: unknown;
 }
 
-/** Append one decision to the trace of `callKey` (a CallSid, or the SIP Call-ID of a B2BUA call's first leg). */
-export async function appendPlacementTrace(redis: Redis, prefix: string, callKey: string, entry: unknown): Promise<void> {
+/**
+ * Append one decision to the trace of `callKey` (a CallSid, or the SIP Call-ID
+ * of a B2BUA call's first leg). A signaling node passes its WriteBatcher: this
+ * runs for every new call, and rides in the batch with the call-state saves.
+ */
+export async function appendPlacementTrace(writer: RedisWriter, prefix: string, callKey: string, entry: unknown): Promise<void> {
   const k = keys(prefix).placements(callKey);
-  // One round trip and one socket write for both commands: this runs for every new call.
-  const results = await redis.pipeline().rpush(k, JSON.stringify(entry)).expire(k, PLACEMENT_TRACE_TTL_S).exec();
-  const failed = results?.find(([e]) => e !== null)?.[0];
-  if (failed) throw failed;
+  const json = JSON.stringify(entry);
+  await writeCommands(writer, (p) => p.rpush(k, json).expire(k, PLACEMENT_TRACE_TTL_S), `placement trace ${callKey}`);
 }
 
 /**
@@ -34,9 +37,10 @@ export async function appendPlacementTrace(redis: Redis, prefix: string, callKey
  * its first leg), kept as long as a trace: the live-call record that also
  * says so expires an hour after the call ends, the trace a day after.
  */
-export async function aliasPlacementTrace(redis: Redis, prefix: string, callSid: string, callKey: string): Promise<void> {
+export async function aliasPlacementTrace(writer: RedisWriter, prefix: string, callSid: string, callKey: string): Promise<void> {
   if (callSid === callKey) return;
-  await redis.set(keys(prefix).placementsAlias(callSid), callKey, 'EX', PLACEMENT_TRACE_TTL_S);
+  const k = keys(prefix).placementsAlias(callSid);
+  await writeCommands(writer, (p) => p.set(k, callKey, 'EX', PLACEMENT_TRACE_TTL_S), `placement alias ${callSid}`);
 }
 
 /**

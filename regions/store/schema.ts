@@ -71,6 +71,18 @@ export interface NodeMetricsSnapshot {
   prom?: PromFamily[];
   /** SIP over WebSocket for clients and their registrations; absent when the node serves no WebSocket (or is older). */
   websocket?: WebsocketMetrics;
+  /** Batched Redis writes of the node (call state, placement traces; regions/store/write-batcher.ts); absent in snapshots of older nodes. */
+  redisWrites?: RedisWriteMetrics;
+}
+
+export interface RedisWriteMetrics {
+  /** Writes sent. */
+  sent: number;
+  /** Writes whose batch failed or timed out (the state they carried is not in Redis until the next write). */
+  failed: number;
+  /** How long writes are gathered, and the most a batch waits for Redis, ms. */
+  batchMs: number;
+  timeoutMs: number;
 }
 
 /**

@@ -4,18 +4,17 @@
  * set per node. Writes have a timeout and never block call processing: a slow
  * or dead Redis costs visibility, not calls; failures are counted and logged.
  *
- * Writes are gathered for `batchMs` (default 10 ms) and sent as one pipeline:
- * at hundreds of calls per second that is one socket write (and one Redis
- * wake-up, one timeout timer) for many calls instead of one per call, which
- * was a tenth of the node's CPU. Order is kept: one connection, one pipeline
- * in the order the saves were made, and a read through the store sends the
- * waiting saves first, so it sees its own writes; another connection (a
- * standby) sees a save at most `batchMs` later.
+ * Writes go through a WriteBatcher (regions/store/write-batcher.ts): gathered
+ * for `batchMs` (default 10 ms) and sent as one pipeline, in order, on one
+ * connection. A read through the store sends the waiting writes first, so it
+ * sees its own writes; another connection (a standby) sees a save at most
+ * `batchMs` later. The node shares its batcher with the placement traces.
  */
 import type { SipTransportName } from '../sip/message/types.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../regions/core/log.js';
 import { keys } from '../../regions/store/keys.js';
+import { WriteBatcher } from '../../regions/store/write-batcher.js';
 
 export interface StoredCall {
   callSid: string;
@@ -57,40 +56,35 @@ export interface StoredEndpoint {
 export interface CallStoreOptions {
   keyPrefix: string;
   nodeId: string;
-  /** Per-write timeout. Default 500 ms. */
+  /** Per-write timeout. Default 500 ms (without `batcher`; a shared one has its own). */
   timeoutMs?: number;
   /** How long a finished call stays readable. Default 3600 s. */
   endedTtlSeconds?: number;
   /** Safety TTL on live calls so a crashed node cannot leak keys forever. Default 24 h. */
   liveTtlSeconds?: number;
-  /** How long saves are gathered before they go out in one pipeline, ms. 0: each save at once. Default 10. */
+  /** How long saves are gathered before they go out in one pipeline, ms. 0: each save at once. Default 10 (without `batcher`). */
   batchMs?: number;
-  /** A batch goes out at once when it holds this many saves. Default 500. */
+  /** A batch goes out at once when it holds this many saves. Default 500 (without `batcher`). */
   maxBatch?: number;
-}
-
-interface PendingSave {
-  callSid: string;
-  ended: boolean;
-  /** The record, serialised when save() was called. */
-  json: string;
-  resolve: (ok: boolean) => void;
+  /** The node's shared batcher; without one the store makes its own from the options above. */
+  batcher?: WriteBatcher;
 }
 
 export class CallStore {
   private readonly redis: Redis;
   private readonly log: Logger;
-  private readonly opts: Required<CallStoreOptions>;
+  private readonly opts: Required<Omit<CallStoreOptions, 'batcher'>>;
+  private readonly batcher: WriteBatcher;
+  /** Saves sent, and those that failed or timed out. */
   failures = 0;
   writes = 0;
-  /** Saves waiting for the batch to go out. */
-  private batch: PendingSave[] = [];
-  private batchTimer: NodeJS.Timeout | undefined;
 
   constructor(redis: Redis, log: Logger, opts: CallStoreOptions) {
     this.redis = redis;
     this.log = log;
-    this.opts = { timeoutMs: 500, endedTtlSeconds: 3600, liveTtlSeconds: 86400, batchMs: 10, maxBatch: 500, ...opts };
+    const { batcher, ...rest } = opts;
+    this.opts = { timeoutMs: 500, endedTtlSeconds: 3600, liveTtlSeconds: 86400, batchMs: 10, maxBatch: 500, ...rest };
+    this.batcher = batcher ?? new WriteBatcher(redis, log, { batchMs: this.opts.batchMs, maxBatch: this.opts.maxBatch, timeoutMs: this.opts.timeoutMs });
   }
 
   key(callSid: string): string {
@@ -108,38 +102,28 @@ export class CallStore {
    */
   save(call: StoredCall): Promise<boolean> {
     const json = JSON.stringify(call);
-    return new Promise((resolve) => {
-      this.batch.push({ callSid: call.callSid, ended: call.endedAt !== undefined, json, resolve });
-      if (this.opts.batchMs <= 0 || this.batch.length >= this.opts.maxBatch) this.flush();
-      else this.batchTimer ??= setTimeout(() => this.flush(), this.opts.batchMs);
-    });
+    const ended = call.endedAt !== undefined;
+    const key = this.key(call.callSid);
+    const ttl = ended ? this.opts.endedTtlSeconds : this.opts.liveTtlSeconds;
+    const activeSet = this.activeSetKey();
+    const sid = call.callSid;
+    this.writes++;
+    return this.batcher
+      .add((p) => {
+        // The record before the index: a reader never sees the index without the record.
+        p.set(key, json, 'EX', ttl);
+        if (ended) p.srem(activeSet, sid);
+        else p.sadd(activeSet, sid);
+      }, `save ${sid}`)
+      .then((ok) => {
+        if (!ok) this.failures++;
+        return ok;
+      });
   }
 
-  /** Send every waiting save now (also called by the batch timer). */
+  /** Send every waiting write now. */
   flush(): void {
-    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
-    this.batchTimer = undefined;
-    const batch = this.batch;
-    if (batch.length === 0) return;
-    this.batch = [];
-    // Plain commands in one pipeline: no MULTI/EXEC. Order is kept on one connection,
-    // so a reader never sees the index without the record.
-    const p = this.redis.pipeline();
-    const activeSet = this.activeSetKey();
-    for (const s of batch) {
-      p.set(this.key(s.callSid), s.json, 'EX', s.ended ? this.opts.endedTtlSeconds : this.opts.liveTtlSeconds);
-      if (s.ended) p.srem(activeSet, s.callSid);
-      else p.sadd(activeSet, s.callSid);
-    }
-    const write = p.exec().then((results) => {
-      const failed = results?.find(([e]) => e !== null)?.[0];
-      if (failed) throw failed;
-      return true;
-    });
-    const what = batch.length === 1 ? `save ${batch[0]!.callSid}` : `save of ${batch.length} calls`;
-    void this.withTimeout(write, what, batch.length).then((ok) => {
-      for (const s of batch) s.resolve(ok);
-    });
+    this.batcher.flush();
   }
 
   async load(callSid: string): Promise<StoredCall | undefined> {
@@ -175,29 +159,5 @@ export class CallStore {
       }
     }
     return out;
-  }
-
-  /** `count`: the saves this write carries (counted in `writes` and, on failure, in `failures`). */
-  private withTimeout(p: Promise<boolean>, what: string, count: number): Promise<boolean> {
-    this.writes += count;
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.failures += count;
-        this.log.warn('redis write timed out', { what, timeoutMs: this.opts.timeoutMs });
-        resolve(false);
-      }, this.opts.timeoutMs);
-      p.then(
-        (ok) => {
-          clearTimeout(t);
-          resolve(ok);
-        },
-        (e: unknown) => {
-          clearTimeout(t);
-          this.failures += count;
-          this.log.warn('redis write failed', { what, error: (e as Error).message });
-          resolve(false);
-        },
-      );
-    });
   }
 }

@@ -7,6 +7,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../../regions/core/log.js';
 import { CallStore, type StoredCall } from '../../../../signaling/b2bua/call-store.js';
+import { appendPlacementTrace, aliasPlacementTrace, readPlacementTrace } from '../../../../regions/store/placement-traces.js';
+import { WriteBatcher } from '../../../../regions/store/write-batcher.js';
 import { TEST_REDIS_URL } from '../../global-setup.js';
 import { clearKeys } from '../../../support/redis-keys.js';
 
@@ -97,5 +99,27 @@ describe('CallStore', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(store.failures).toBe(1);
     dead.disconnect();
+  });
+
+  it('a node-wide batcher carries call saves and placement traces in one pipeline; a refused command fails its batch, counted', async () => {
+    const writes = new WriteBatcher(redis, silentLogger, { batchMs: 20 });
+    const store = new CallStore(redis, silentLogger, { keyPrefix: PREFIX, nodeId: 'node-5', batcher: writes });
+    const pipelines = vi.spyOn(redis, 'pipeline');
+    const done = Promise.all([
+      appendPlacementTrace(writes, PREFIX, 'a-CA8', { seq: 1, decision: 'local' }),
+      store.save(record('CA8', { nodeId: 'node-5' })),
+      aliasPlacementTrace(writes, PREFIX, 'CA8', 'a-CA8'),
+    ]);
+    expect(pipelines).not.toHaveBeenCalled();
+    await done;
+    expect(pipelines).toHaveBeenCalledTimes(1);
+    pipelines.mockRestore();
+    expect(await readPlacementTrace(redis, PREFIX, 'CA8')).toEqual([{ seq: 1, decision: 'local' }]);
+    expect(writes.stats).toMatchObject({ sent: 3, failed: 0, batchMs: 20 });
+
+    // RPUSH onto a string key is refused (WRONGTYPE): the trace append rejects, its batch counts as failed.
+    await redis.set(`${PREFIX}placements:not-a-list`, 'x');
+    await expect(appendPlacementTrace(writes, PREFIX, 'not-a-list', { seq: 1 })).rejects.toThrow(/redis write failed/);
+    expect(writes.stats.failed).toBe(1);
   });
 });

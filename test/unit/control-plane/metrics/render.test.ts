@@ -145,6 +145,21 @@ describe('BYE retry series', () => {
   });
 });
 
+describe('batched Redis write series', () => {
+  it('exports writes sent, failed, and the batch window and timeout, per node', () => {
+    const redisWrites = { sent: 120, failed: 2, batchMs: 10, timeoutMs: 500 };
+    const f = parsePrometheus(renderSnapshots([snap({ redisWrites })], undefined, NOW));
+    const l = { region: 'us-east', node: 'us-east-sig-1' };
+    expect(f.get('mesh_redis_writes_total')?.type).toBe('counter');
+    expect(valueOf(f, 'mesh_redis_writes_total', 'mesh_redis_writes_total', l)).toBe(120);
+    expect(valueOf(f, 'mesh_redis_write_failures_total', 'mesh_redis_write_failures_total', l)).toBe(2);
+    expect(valueOf(f, 'mesh_redis_write_batch_ms', 'mesh_redis_write_batch_ms', l)).toBe(10);
+    expect(valueOf(f, 'mesh_redis_write_timeout_ms', 'mesh_redis_write_timeout_ms', l)).toBe(500);
+    expect(parseSnapshot(JSON.stringify(snap({ redisWrites })))?.redisWrites).toEqual(redisWrites);
+    expect(parseSnapshot(JSON.stringify(snap({ redisWrites: { ...redisWrites, failed: -1 } })))).toBeUndefined();
+  });
+});
+
 describe('parseSnapshot', () => {
   it('accepts a well-formed snapshot', () => {
     expect(parseSnapshot(JSON.stringify(snap()))?.nodeId).toBe('us-east-sig-1');

@@ -1,0 +1,128 @@
+/**
+ * Redis writes gathered for a few milliseconds and sent as one pipeline.
+ *
+ * A signaling node writes for every call: its live state when answered and
+ * ended, the index of its calls, its placement trace. One pipeline per write
+ * cost a socket write, a Redis wake-up and a timeout timer each, and showed
+ * as 15 % of the node's busy time at 800 calls/s. A batcher sends everything
+ * queued within `batchMs` (default 10 ms) in one pipeline, in the order it was
+ * queued, on one connection, so a reader on that connection that `flush()`es
+ * first sees its own writes, and another connection sees a write at most
+ * `batchMs` later.
+ *
+ * Writes never block call processing: each resolves true when Redis
+ * acknowledged its batch within `timeoutMs`, false on an error or timeout
+ * (counted in `failures` and logged once per batch). Nothing is retried: the
+ * next write of the same record replaces it.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Logger } from '../core/log.js';
+import { MeshError } from '../core/errors.js';
+
+export interface WriteBatcherOptions {
+  /** How long writes are gathered, ms. 0: each goes out at once. Default 10. */
+  batchMs?: number;
+  /** A batch goes out at once when it holds this many writes. Default 500. */
+  maxBatch?: number;
+  /** How long a batch may wait for Redis, ms. Default 500. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  build: (p: ChainableCommander) => void;
+  what: string;
+  resolve: (ok: boolean) => void;
+}
+
+export class WriteBatcher {
+  /** Writes sent (each `add`), and those that failed or timed out. */
+  writes = 0;
+  failures = 0;
+  private readonly opts: Required<WriteBatcherOptions>;
+  private batch: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly log: Logger,
+    opts: WriteBatcherOptions = {},
+  ) {
+    this.opts = { batchMs: 10, maxBatch: 500, timeoutMs: 500, ...opts };
+  }
+
+  /**
+   * Queue a write: `build` adds its commands to the batch's pipeline when the
+   * batch goes out. `what` names it in a log line if its batch fails.
+   */
+  add(build: (p: ChainableCommander) => void, what: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.batch.push({ build, what, resolve });
+      if (this.opts.batchMs <= 0 || this.batch.length >= this.opts.maxBatch) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.opts.batchMs);
+    });
+  }
+
+  /** What operators see (`/metrics`: mesh_redis_writes_total, mesh_redis_write_failures_total). */
+  get stats(): { sent: number; failed: number; batchMs: number; timeoutMs: number } {
+    return { sent: this.writes, failed: this.failures, batchMs: this.opts.batchMs, timeoutMs: this.opts.timeoutMs };
+  }
+
+  /** Send every queued write now (also what the batch timer does). */
+  flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    // Plain commands in one pipeline, no MULTI/EXEC: order is kept on one connection.
+    const p = this.redis.pipeline();
+    for (const w of batch) w.build(p);
+    this.writes += batch.length;
+    const sent = p.exec().then((results) => {
+      const failed = results?.find(([e]) => e !== null)?.[0];
+      if (failed) throw failed;
+    });
+    const what = batch.length === 1 ? batch[0]!.what : `${batch.length} writes (${batch[0]!.what}, …)`;
+    void this.settle(sent, what, batch.length).then((ok) => {
+      for (const w of batch) w.resolve(ok);
+    });
+  }
+
+  private settle(sent: Promise<void>, what: string, count: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.failures += count;
+        this.log.warn('redis write timed out', { what, timeoutMs: this.opts.timeoutMs });
+        resolve(false);
+      }, this.opts.timeoutMs);
+      sent.then(
+        () => {
+          clearTimeout(t);
+          resolve(true);
+        },
+        (e: unknown) => {
+          clearTimeout(t);
+          this.failures += count;
+          this.log.warn('redis write failed', { what, error: (e as Error).message });
+          resolve(false);
+        },
+      );
+    });
+  }
+}
+
+/** Where a write goes: a connection (a pipeline of its own, now) or a batcher (with the others). */
+export type RedisWriter = Redis | WriteBatcher;
+
+/** Run `build`'s commands on `writer`; rejects when Redis refused one or the batch failed. */
+export async function writeCommands(writer: RedisWriter, build: (p: ChainableCommander) => void, what: string): Promise<void> {
+  if (writer instanceof WriteBatcher) {
+    if (!(await writer.add(build, what))) throw new MeshError('SERVICE_UNAVAILABLE', `redis write failed: ${what}`);
+    return;
+  }
+  const p = writer.pipeline();
+  build(p);
+  const results = await p.exec();
+  const failed = results?.find(([e]) => e !== null)?.[0];
+  if (failed) throw failed;
+}
