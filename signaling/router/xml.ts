@@ -48,7 +48,8 @@ const DEFAULTS: Required<XmlLimits> = {
   maxNameLength: 64,
 };
 
-const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+// A Map, not an object literal: `&constructor;` must be an unknown entity, not Object.prototype's.
+const PREDEFINED = new Map<string, string>([['amp', '&'], ['lt', '<'], ['gt', '>'], ['quot', '"'], ['apos', "'"]]);
 
 // XML 1.0 §2.3 NameStartChar / NameChar, restricted to what a name here can sensibly be.
 const NAME_START = /[A-Za-z_:]/;
@@ -231,7 +232,7 @@ class XmlParser {
         if (!ok) fail(`invalid character reference &${ref};`, at);
         return String.fromCodePoint(cp);
       }
-      const v = PREDEFINED[ref];
+      const v = PREDEFINED.get(ref);
       if (v === undefined) fail(`unknown entity &${ref};`, at);
       return v;
     });

@@ -6,14 +6,18 @@
  * which form arrived on the wire. Values are kept as raw strings (after
  * unfolding); structured parsing lives in `headers-parse.ts`.
  */
-const COMPACT: Record<string, string> = {
+// Maps, not object literals: a header named `constructor` or `__proto__` must not find Object.prototype.
+const COMPACT = new Map<string, string>(Object.entries({
   i: 'Call-ID', m: 'Contact', e: 'Content-Encoding', l: 'Content-Length', c: 'Content-Type',
   f: 'From', s: 'Subject', k: 'Supported', t: 'To', v: 'Via', o: 'Event', u: 'Allow-Events',
   r: 'Refer-To', b: 'Referred-By', a: 'Accept-Contact', j: 'Reject-Contact', d: 'Request-Disposition',
   x: 'Session-Expires', y: 'Identity', n: 'Identity-Info',
-};
+}));
 
-const CANONICAL: Record<string, string> = {};
+/** Lower-case name → canonical long form. */
+const CANONICAL = new Map<string, string>();
+/** Canonical long form → itself: the common case (names already as sent by most UAs) needs no lower-casing. */
+const EXACT = new Map<string, string>();
 for (const n of [
   'Accept', 'Accept-Encoding', 'Accept-Language', 'Alert-Info', 'Allow', 'Authentication-Info',
   'Authorization', 'Call-ID', 'Call-Info', 'Contact', 'Content-Disposition', 'Content-Encoding',
@@ -25,17 +29,20 @@ for (const n of [
   'Refer-To', 'Referred-By', 'Session-Expires', 'Min-SE', 'RSeq', 'RAck', 'P-Asserted-Identity',
   'Reason', 'Identity', 'Identity-Info',
 ]) {
-  CANONICAL[n.toLowerCase()] = n;
+  CANONICAL.set(n.toLowerCase(), n);
+  EXACT.set(n, n);
 }
 
 /** Canonical long form of a header name: `v` → `Via`, `call-id` → `Call-ID`. */
 export function canonicalHeaderName(name: string): string {
+  const exact = EXACT.get(name);
+  if (exact !== undefined) return exact;
   const lower = name.toLowerCase();
   if (lower.length === 1) {
-    const long = COMPACT[lower];
+    const long = COMPACT.get(lower);
     if (long !== undefined) return long;
   }
-  return CANONICAL[lower] ?? name;
+  return CANONICAL.get(lower) ?? name;
 }
 
 export interface HeaderField {

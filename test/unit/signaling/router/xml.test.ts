@@ -56,6 +56,8 @@ describe('parseXml', () => {
     ['attributes without space', '<R a="1"b="2"/>'],
     ['< in attribute', '<R a="<"/>'],
     ['unknown entity', '<R>&nbsp;</R>'],
+    ['entity named like an Object.prototype member', '<R>&constructor;</R>'],
+    ['entity named __proto__', '<R>&__proto__;</R>'],
     ['bare ampersand', '<R>a & b</R>'],
     ['unterminated reference', '<R>&amp</R>'],
     ['NUL character reference', '<R>&#0;</R>'],

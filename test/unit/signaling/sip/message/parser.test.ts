@@ -94,6 +94,13 @@ describe('parseSipMessage: start lines', () => {
 });
 
 describe('parseSipMessage: headers', () => {
+  it('keeps extension headers named like Object.prototype members as plain headers', () => {
+    const m = parseSipMessage(msg(['OPTIONS sip:b@h SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'f: <sip:a@h>;tag=1', 't: <sip:b@h>', 'i: abc', 'CSeq: 1 OPTIONS', 'constructor: a', '__proto__: b', 'toString: c', 'l: 0']));
+    expect([...m.headers.entries()].map((f) => f.name)).toEqual(['Via', 'From', 'To', 'Call-ID', 'CSeq', 'constructor', '__proto__', 'toString', 'Content-Length']);
+    expect(m.headers.get('constructor')).toBe('a');
+    expect(m.headers.get('__proto__')).toBe('b');
+  });
+
   it('expands compact header names and allows whitespace before the colon', () => {
     const m = parseSipMessage(
       msg([
