@@ -3,13 +3,13 @@
  * digits. Here (not in the control plane) because the call side creates
  * resources too: queues on `Enqueue`, recordings on `Record`.
  */
-import { randomBytes } from 'node:crypto';
+import { randomString } from '../core/random-pool.js';
 
 /** Resource kinds: account, application, number, call, recording, queue, API key, authorization, carrier, tracker (TK), price override (PO). */
 export type SidPrefix = 'AC' | 'AP' | 'PN' | 'CA' | 'RE' | 'QU' | 'SK' | 'CN' | 'CR' | 'TK' | 'PO';
 
 export function newSid(prefix: SidPrefix): string {
-  return prefix + randomBytes(16).toString('hex');
+  return prefix + randomString(16, 'hex');
 }
 
 const SID_BODY = /^[0-9a-f]{32}$/;

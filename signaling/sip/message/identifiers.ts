@@ -1,27 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { asBranch, asCallId, asTag } from '../../../regions/core/ids.js';
 import type { Branch, CallId, Tag } from '../../../regions/core/ids.js';
+import { randomString } from '../../../regions/core/random-pool.js';
 
 /**
- * Random identifiers for requests and dialogs. Random bytes are drawn from a
- * pooled buffer so that one call does not cost one syscall.
+ * Random identifiers for requests and dialogs, drawn from the process's pooled
+ * random bytes (regions/core/random-pool.ts) so that one call does not cost one syscall.
  */
 
 /** RFC 3261 §8.1.1.7: branches of RFC 3261 elements start with this magic cookie. */
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 
-const POOL_SIZE = 4096;
-let pool = Buffer.alloc(0);
-let poolOffset = 0;
-
 function randomToken(bytes: number): string {
-  if (poolOffset + bytes > pool.length) {
-    pool = randomBytes(POOL_SIZE);
-    poolOffset = 0;
-  }
-  const s = pool.toString('base64url', poolOffset, poolOffset + bytes);
-  poolOffset += bytes;
-  return s;
+  return randomString(bytes, 'base64url');
 }
 
 /** Via branch: magic cookie + 96 random bits (unique across space and time, §8.1.1.7). base64url is token-safe. */
