@@ -53,50 +53,38 @@ export function resolveTimers(o: TimerOptions = {}): TimerValues {
 
 /**
  * Named one-shot timers; `clearAll()` on termination guarantees nothing fires afterwards.
- * A transaction has at most three running, so two short arrays hold them: a Map's
- * hash table cost about 240 bytes per transaction, and 40,000 transactions linger
- * at 800 calls/s.
+ * The handles sit in one small object, a property per timer name: a transaction uses a
+ * few fixed names, so V8 keeps them in-object (about 50 bytes), where a Map cost about
+ * 240 bytes and two arrays about 330 per transaction, and 40,000 transactions linger at
+ * 800 calls/s.
  */
 export class TimerSlots<K extends string> {
-  private readonly names: K[] = [];
-  private readonly handles: NodeJS.Timeout[] = [];
+  private readonly slots: Partial<Record<K, NodeJS.Timeout>> = {};
 
   set(name: K, ms: number, fn: () => void): void {
     this.clear(name);
     const t = setTimeout(() => {
-      this.remove(t);
+      if (this.slots[name] === t) this.slots[name] = undefined;
       fn();
     }, ms);
     // Transaction timers must never keep the process alive on their own.
     t.unref?.();
-    this.names.push(name);
-    this.handles.push(t);
+    this.slots[name] = t;
   }
 
   clear(name: K): void {
-    const i = this.names.indexOf(name);
-    if (i < 0) return;
-    clearTimeout(this.handles[i]);
-    this.removeAt(i);
+    const t = this.slots[name];
+    if (t === undefined) return;
+    clearTimeout(t);
+    // Set to undefined, not deleted: a delete would turn the object into a slow dictionary.
+    this.slots[name] = undefined;
   }
 
   has(name: K): boolean {
-    return this.names.includes(name);
+    return this.slots[name] !== undefined;
   }
 
   clearAll(): void {
-    for (const t of this.handles) clearTimeout(t);
-    this.names.length = 0;
-    this.handles.length = 0;
-  }
-
-  private remove(t: NodeJS.Timeout): void {
-    const i = this.handles.indexOf(t);
-    if (i >= 0) this.removeAt(i);
-  }
-
-  private removeAt(i: number): void {
-    this.names.splice(i, 1);
-    this.handles.splice(i, 1);
+    for (const name in this.slots) this.clear(name);
   }
 }
