@@ -118,10 +118,16 @@ function tieBreak(best: Ranked, next: Ranked | undefined, loadIsTieBreak: boolea
   return ` ahead of ${next.node.id} on id (equal load)`;
 }
 
+/** `table[key]` when it is the table's own entry: never an Object.prototype member. */
+function ownValue<V>(table: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 export function choosePlacement(input: PlacementInput): PlacementDecision {
   checkPlacementHead(input);
   const { mediaRegion, homeRegion, capability } = input;
-  const fromMedia = input.linkDelaysMs[mediaRegion];
+  // Own keys only: region ids come from discovery and config, and `constructor` is a valid id.
+  const fromMedia = ownValue(input.linkDelaysMs, mediaRegion);
   const isCentral = input.centralServices.includes(capability);
 
   let skippedUnhealthy = 0;
@@ -177,7 +183,7 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
         offer(relays, { node, pref: hasCapability ? 0 : 1, delayMs: 0 });
       }
     } else if (hasCapability) {
-      const d = fromMedia?.[node.region];
+      const d = fromMedia === undefined ? undefined : ownValue(fromMedia, node.region);
       if (d === undefined) {
         unreachable++;
         reject(rejected, node, 'no-link');
@@ -208,7 +214,7 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
 
   // Rule 1: central service of the home region.
   if (isCentral) {
-    const branchDelay = mediaRegion === homeRegion ? 0 : fromMedia?.[homeRegion];
+    const branchDelay = mediaRegion === homeRegion ? 0 : fromMedia === undefined ? undefined : ownValue(fromMedia, homeRegion);
     const best = relays[0];
     if (branchDelay === undefined) {
       reasons.push(`${capability} is a central service of ${homeRegion}, but no link from ${mediaRegion} reaches it; placing as a media resource.`);

@@ -79,6 +79,12 @@ export function checkRegionCatalog(spec: RegionCatalogSpec): CatalogIssue[] {
   return issues;
 }
 
+/** The delay of the link a → b when the catalog has one (own keys only: a region may be called `constructor`). */
+function linkDelay(links: RegionCatalogSpec['links'], a: string, b: string): number | undefined {
+  const row = Object.hasOwn(links, a) ? links[a] : undefined;
+  return row !== undefined && Object.hasOwn(row, b) ? row[b] : undefined;
+}
+
 /** Links must name known regions, be symmetric, and join every pair of distinct regions. */
 function checkLinks(
   spec: RegionCatalogSpec,
@@ -95,7 +101,7 @@ function checkLinks(
       if (!regionIds.has(to)) add(['links', from, to], `unknown region ${to}`);
       else if (to === from) add(['links', from, to], 'a region has no link to itself');
       else {
-        const back = links[to]?.[from];
+        const back = linkDelay(links, to, from);
         // Report an asymmetric pair once, on the lexically first direction.
         if (back !== undefined && back !== delay && from < to) {
           add(['links', from, to], `delay ${delay} ms differs from links.${to}.${from} (${back} ms); links must be symmetric`);
@@ -107,8 +113,8 @@ function checkLinks(
   for (const a of ids) {
     for (const b of ids) {
       if (a === b) continue;
-      if (links[a]?.[b] === undefined) {
-        const back = links[b]?.[a];
+      if (linkDelay(links, a, b) === undefined) {
+        const back = linkDelay(links, b, a);
         if (back === undefined && a > b) continue; // an unlinked pair is reported once
         add(
           ['links', a, b],

@@ -279,7 +279,9 @@ export class ConsulDiscovery implements Discovery {
   }
 
   private clientFor(region: string): Consul {
-    const a = this.opts.agents?.[region];
+    // Own keys only: a region id such as `constructor` must not find Object.prototype's.
+    const agents = this.opts.agents;
+    const a = agents !== undefined && Object.hasOwn(agents, region) ? agents[region] : undefined;
     return a === undefined ? this.defaultClient() : this.clientAt(region, a);
   }
 

@@ -64,7 +64,8 @@ export class PendingRequests {
     this.entries.delete(reply.replyTo);
     clearTimeout(e.timer);
     if (reply.body.type === 'errorReply') {
-      const code = (reply.body.value.code in ERROR_CATALOGUE ? reply.body.value.code : 'INTERNAL') as ErrorCode;
+      // Own keys only: a peer's `constructor` is not a catalogue entry.
+      const code = (Object.hasOwn(ERROR_CATALOGUE, reply.body.value.code) ? reply.body.value.code : 'INTERNAL') as ErrorCode;
       e.reject(new MeshError(code, reply.body.value.message, { detail: { remote: true, remoteCode: reply.body.value.code } }));
     } else {
       e.resolve(reply.body);

@@ -234,7 +234,7 @@ export function summarizeUsage(rows: UsageRow[], q: UsageQuery): UsageTotal[] {
   const totals = new Map<string, UsageTotal>();
   if (q.groupBy === 'all') {
     for (const category of categories) {
-      totals.set(category, { category, startDate: q.startDate, endDate: q.endDate, quantity: 0, byRegion: {}, priceMicros: 0 });
+      totals.set(category, { category, startDate: q.startDate, endDate: q.endDate, quantity: 0, byRegion: Object.create(null) as Record<string, number>, priceMicros: 0 });
     }
   }
   for (const row of rows) {
@@ -244,7 +244,8 @@ export function summarizeUsage(rows: UsageRow[], q: UsageQuery): UsageTotal[] {
     for (const category of reportCategoriesOf(row.category)) {
       if (!categories.includes(category)) continue;
       const key = q.groupBy === 'all' ? category : `${category}|${startDate}`;
-      const total = totals.get(key) ?? { category, startDate, endDate, quantity: 0, byRegion: {}, priceMicros: 0 };
+      // byRegion without a prototype: a region named `constructor` or `__proto__` is a plain key.
+      const total = totals.get(key) ?? { category, startDate, endDate, quantity: 0, byRegion: Object.create(null) as Record<string, number>, priceMicros: 0 };
       // totalprice counts money: its quantity is the price (µ-units), per region too.
       const amount = category === 'totalprice' ? row.priceMicros : row.quantity;
       total.quantity += amount;

@@ -37,10 +37,11 @@ export function badPathSid(path: string): string | undefined {
   const parts = path.split('/').slice(2);
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const collection = parts[i] as string;
-    const prefix = PATH_SID_PREFIXES[collection];
+    // Own keys only: a segment such as `constructor` must not find Object.prototype's.
+    const prefix = Object.hasOwn(PATH_SID_PREFIXES, collection) ? PATH_SID_PREFIXES[collection] : undefined;
     if (prefix === undefined) continue; // Usage/Records/{Period}: checked by its route's schema
     let id = parts[i + 1] as string;
-    if (NAMED_MEMBERS[collection]?.includes(id)) continue;
+    if (Object.hasOwn(NAMED_MEMBERS, collection) && NAMED_MEMBERS[collection]?.includes(id)) continue;
     if (collection === 'Recordings' && i + 2 === parts.length) id = id.replace(MEDIA_SUFFIX, '');
     if (!isSid(id, prefix)) return id;
   }

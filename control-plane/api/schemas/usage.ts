@@ -91,7 +91,7 @@ const money = (micros: number): string => formatMicros(micros, 2);
 export function renderUsage(accountSid: string, t: UsageTotal, asOf: Date, listPath: string): z.infer<typeof UsageRecordSchema> {
   // totalprice's quantity is money (µ-units): rendered as a price, not a count.
   const render = t.category === 'totalprice' ? money : amount;
-  const byRegion: Record<string, string> = {};
+  const byRegion = Object.create(null) as Record<string, string>; // region ids may be `__proto__`-like: no prototype
   for (const [region, q] of Object.entries(t.byRegion)) byRegion[region] = render(q);
   const query = new URLSearchParams({ Category: t.category, StartDate: t.startDate, EndDate: t.endDate });
   return {

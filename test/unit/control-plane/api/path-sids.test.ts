@@ -7,6 +7,13 @@ const sid = (p: string, c = 'a') => p + c.repeat(32);
 const base = '/2010-04-01/Accounts';
 
 describe('badPathSid', () => {
+  it('passes on a collection named like an Object.prototype member (the router answers 404), without throwing', () => {
+    const ac = `AC${'0'.repeat(32)}`;
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      expect(badPathSid(`/2010-04-01/Accounts/${ac}/${name}/x`)).toBeUndefined();
+      expect(badPathSid(`/2010-04-01/${name}/x`)).toBeUndefined();
+    }
+  });
   it('accepts well-formed SIDs of the right kind in every position', () => {
     expect(badPathSid(`${base}`)).toBeUndefined();
     expect(badPathSid(`${base}/${sid('AC')}`)).toBeUndefined();

@@ -20,6 +20,11 @@ describe('summarizeUsage', () => {
     expect(t.find((x) => x.category === 'recordings')?.quantity).toBe(0);
     expect(t.find((x) => x.category === 'calls-client')?.quantity).toBe(0);
   });
+  it('a region named like an Object.prototype member is counted like any other', () => {
+    const odd = [row('calls-outbound', 'constructor', '2026-03-01', 2), row('calls-outbound', '__proto__', '2026-03-01', 3), row('calls-outbound', 'us-east', '2026-03-01', 1)];
+    const t = summarizeUsage(odd, { startDate: '2026-03-01', endDate: '2026-03-31', groupBy: 'all', category: 'calls-outbound' });
+    expect(Object.entries(t[0]!.byRegion).sort()).toEqual([['__proto__', 3], ['constructor', 2], ['us-east', 1]]);
+  });
   it('calls-client minutes stand alone and add to the calls total', () => {
     const t = summarizeUsage([...rows, row('calls-client', 'us-east', '2026-03-03', 4)], { startDate: '2026-03-01', endDate: '2026-03-31', groupBy: 'all' });
     expect(t.find((x) => x.category === 'calls-client')).toMatchObject({ quantity: 4, byRegion: { 'us-east': 4 } });

@@ -105,6 +105,17 @@ describe('choosePlacement: local', () => {
   });
 });
 
+describe('choosePlacement: region ids named like Object.prototype members', () => {
+  it('a node in a region without a link is unreachable, whatever the region is called', () => {
+    for (const region of ['ap-south', 'constructor', 'toString']) {
+      const d = choosePlacement(input({ mediaRegion: US, homeRegion: US, capability: 'relay', linkDelaysMs: { 'us-east': { 'eu-west': 40 } }, nodes: [node('n1', region, ['relay'])] }));
+      expect(d.outcome).toBe('unavailable');
+    }
+    const fromOdd = choosePlacement(input({ mediaRegion: asRegionId('constructor'), homeRegion: US, capability: 'relay', nodes: [node('n1', 'valueOf', ['relay'])] }));
+    expect(fromOdd.outcome).toBe('unavailable');
+  });
+});
+
 describe('choosePlacement: remote', () => {
   it('routes through the remote node with the lowest link delay, even if busier', () => {
     const nodes = [

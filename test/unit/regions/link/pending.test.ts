@@ -40,6 +40,12 @@ describe('PendingRequests (fake timers)', () => {
     const r2 = p.add('b', 1000, 1, 'req');
     p.settle(reply('b', { type: 'errorReply', value: { code: 'WHATEVER', message: 'x' } }));
     await expect(r2).rejects.toSatisfy((e: unknown) => isMeshError(e, 'INTERNAL'));
+    // A code named like an Object.prototype member is not a catalogue entry either.
+    for (const code of ['constructor', '__proto__', 'toString']) {
+      const r3 = p.add(code, 1000, 1, 'req');
+      p.settle(reply(code, { type: 'errorReply', value: { code, message: 'x' } }));
+      await expect(r3).rejects.toSatisfy((e: unknown) => isMeshError(e, 'INTERNAL') && e.httpStatus === 500);
+    }
   });
 
   it('is bounded, and rejects per connection or all at once', async () => {
