@@ -86,6 +86,13 @@ export const ConfigSchema = z
         t4: z.number().int().min(100).max(60000).default(5000),
         /** Wait for the callee's first response before sending 100 Trying (RFC 3261 §17.2.1, ≤ 200). Default 200 ms. */
         tryingDelayMs: z.number().int().min(0).max(200).default(200),
+        /**
+         * How long a call's INVITE and BYE transactions linger once done (over UDP), absorbing
+         * retransmissions: RFC 3261/6026 say 64*T1 (32 s); the dialog level answers later ones
+         * (sent ACKs, ended legs, both kept 64*T1), so 5 s, Kamailio's tm wt_timer, keeps the
+         * heap (and its major GCs) small. Clamped to [T4, 64*T1]. Default 5000 ms.
+         */
+        transactionLingerMs: z.number().int().min(0).max(600000).default(5000),
         /** Largest SIP message accepted. Default 65535 bytes. */
         maxMessageBytes: z.number().int().min(1024).max(1048576).default(65535),
         /** Most header fields in one message. Default 128. */

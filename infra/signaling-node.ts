@@ -431,7 +431,7 @@ async function bindStack(config: Config, retryMs: number, log: Logger): Promise<
         address: config.sip.address,
         port: config.sip.port,
         transports: config.sip.transports,
-        timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4, trying: config.sip.tryingDelayMs },
+        timers: { t1: config.sip.t1, t2: config.sip.t2, t4: config.sip.t4, trying: config.sip.tryingDelayMs, linger: config.sip.transactionLingerMs },
         limits: { maxMessageBytes: config.sip.maxMessageBytes, maxHeaders: config.sip.maxHeaders, maxLineBytes: config.sip.maxLineBytes },
         maxTransactions: config.sip.maxTransactions,
         ...(config.sip.websocket.enabled

@@ -139,7 +139,8 @@ export class InviteClientTransaction extends TransactionBase<Timer> implements C
     this.linger();
     this.pendingCancel = undefined;
     this.clearWaitTimers();
-    this.timers.set('M', this.host.timers.t64, () => this.terminate());
+    // Timer M may be shorter (timers.ts `linger`): a 2xx retransmitted later still gets its ACK from the stack.
+    this.timers.set('M', this.host.timers.linger, () => this.terminate());
   }
 
   private enterCompleted(res: SipResponse): void {

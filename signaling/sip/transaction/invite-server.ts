@@ -156,6 +156,8 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
     this.ackTimeoutHandler = undefined;
     this.cancelHandlers.length = 0;
     this.request = releasedRequest(this.request);
+    // A shorter linger (timers.ts) now that the ACK is in: the UAC retransmits no INVITE after a 2xx.
+    if (this.host.timers.linger < this.host.timers.t64) this.timers.set('L', this.host.timers.linger, () => this.terminate());
   }
 
   private enterCompleted(res: SipResponse): void {

@@ -59,9 +59,10 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
       this.lastSent = keepSent(sent);
       this.lastResponse = undefined;
     }
-    // Timer J: 64*T1 on unreliable transports, zero on reliable ones.
+    // Timer J: 64*T1 on unreliable transports, zero on reliable ones; a BYE's may be
+    // shorter (timers.ts `linger`): the ended call's leg answers its late retransmissions.
     if (this.reliable) this.terminate();
-    else this.timers.set('J', this.host.timers.t64, () => this.terminate());
+    else this.timers.set('J', this.request.method === 'BYE' ? this.host.timers.linger : this.host.timers.t64, () => this.terminate());
   }
 
   /** A retransmitted request: nothing in Trying, resend the last response otherwise (§17.2.2). */

@@ -23,6 +23,18 @@ export interface TimerOptions {
    * sending 100 Trying itself (RFC 3261 §17.2.1 allows up to 200 ms). Default 0: at once.
    */
   trying?: number;
+  /**
+   * How long the per-call transactions linger once done, over UDP: an INVITE server
+   * transaction after the ACK to its 2xx (Timer L), an INVITE client transaction after
+   * its 2xx (Timer M), a BYE server transaction after its final response (Timer J).
+   * RFC 3261/6026 say 64*T1 (32 s). Shorter is safe for these three because the
+   * dialog level answers what could still come for the full 64*T1: a 2xx retransmitted
+   * gets its ACK again from the stack's sent ACKs, a BYE retransmitted matches the
+   * ended call's leg and gets 200 again. Kamailio keeps a finished transaction 5 s
+   * (tm `wt_timer`). Other methods, and the wait for an ACK, keep 64*T1.
+   * Default 64*T1; clamped to [T4, 64*T1].
+   */
+  linger?: number;
 }
 
 export interface TimerValues {
@@ -34,6 +46,8 @@ export interface TimerValues {
   timerD: number;
   timerC: number;
   trying: number;
+  /** See TimerOptions.linger. */
+  linger: number;
 }
 
 export function resolveTimers(o: TimerOptions = {}): TimerValues {
@@ -48,6 +62,7 @@ export function resolveTimers(o: TimerOptions = {}): TimerValues {
     timerD: o.timerD ?? Math.max(32000, 64 * t1),
     timerC: o.timerC ?? 180000,
     trying: Math.min(Math.max(o.trying ?? 0, 0), 200),
+    linger: Math.min(Math.max(o.linger ?? 64 * t1, t4), 64 * t1),
   };
 }
 

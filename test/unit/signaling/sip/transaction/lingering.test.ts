@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createResponse } from '../../../../../signaling/sip/message/index.js';
-import { makeLayer, makeRequest, UDP_PEER } from './fake-transport.js';
+import { ackFor2xx, copyRequest, makeLayer, makeRequest, respond, UDP_PEER } from './fake-transport.js';
 
 describe('lingering transactions (past their final response) are not what maxTransactions bounds', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -42,5 +42,71 @@ describe('lingering transactions (past their final response) are not what maxTra
     vi.advanceTimersByTime(5000 + 1);
     expect(h.layer.counters.lingering).toBe(0);
     expect(h.layer.size).toBe(0);
+  });
+
+  describe('a shorter linger for the per-call transactions (timers.linger)', () => {
+    it('a BYE server transaction lingers `linger`, another method 64*T1', () => {
+      const h = makeLayer({ timers: { linger: 5000 } });
+      const bye = makeRequest({ method: 'BYE', toTag: 'b' });
+      const options = makeRequest({ method: 'OPTIONS' });
+      h.layer.receiveRequest(bye, UDP_PEER);
+      h.layer.receiveRequest(options, UDP_PEER);
+      const [byeTx, optionsTx] = h.requests.map((r) => r.tx!);
+      byeTx!.respond(createResponse(bye, 200));
+      optionsTx!.respond(createResponse(options, 200));
+      // Within the linger a retransmitted BYE gets the 200 again from the transaction.
+      vi.advanceTimersByTime(4999);
+      h.layer.receiveRequest(copyRequest(bye), UDP_PEER);
+      expect(h.transport.statuses()).toEqual([200, 200, 200]);
+      vi.advanceTimersByTime(1);
+      expect(byeTx!.state).toBe('Terminated');
+      expect(optionsTx!.state).toBe('Completed');
+      // Past it, the BYE is new again: it goes to the TU (whose ended leg answers it).
+      h.layer.receiveRequest(copyRequest(bye), UDP_PEER);
+      expect(h.requests).toHaveLength(3);
+      vi.advanceTimersByTime(32000 - 5000);
+      expect(optionsTx!.state).toBe('Terminated');
+    });
+
+    it('an INVITE server transaction lingers `linger` from the ACK; without an ACK it still waits 64*T1', () => {
+      const h = makeLayer({ timers: { linger: 5000 } });
+      const acked = makeRequest();
+      const unacked = makeRequest();
+      h.layer.receiveRequest(acked, UDP_PEER);
+      h.layer.receiveRequest(unacked, UDP_PEER);
+      const [ackedTx, unackedTx] = h.requests.map((r) => r.tx!);
+      ackedTx!.respond(createResponse(acked, 200, undefined, { toTag: 'x' }));
+      unackedTx!.respond(createResponse(unacked, 200, undefined, { toTag: 'y' }));
+      vi.advanceTimersByTime(1000);
+      h.layer.receiveRequest(ackFor2xx(acked, 'x', 'z9hG4bKlingerack'), UDP_PEER);
+      vi.advanceTimersByTime(4999);
+      expect(ackedTx!.state).toBe('Accepted');
+      vi.advanceTimersByTime(1);
+      expect(ackedTx!.state).toBe('Terminated');
+      expect(unackedTx!.state).toBe('Accepted');
+      vi.advanceTimersByTime(32000 - 6000);
+      expect(unackedTx!.state).toBe('Terminated');
+      expect(h.layer.counters.ackTimeouts).toBe(1);
+    });
+
+    it('an INVITE client transaction leaves Accepted after `linger`; a later 2xx goes to the stray-2xx path', () => {
+      const h = makeLayer({ timers: { linger: 5000 } });
+      const inv = makeRequest();
+      const finals: number[] = [];
+      const tx = h.layer.sendRequest(inv, UDP_PEER, { onFinal: (r) => finals.push(r.status), onTimeout: () => undefined, onTransportError: () => undefined });
+      h.layer.receiveResponse(respond(inv, 200, 'uas'), UDP_PEER);
+      expect(tx.state).toBe('Accepted');
+      vi.advanceTimersByTime(5000);
+      expect(tx.state).toBe('Terminated');
+      h.layer.receiveResponse(respond(inv, 200, 'uas'), UDP_PEER);
+      expect(finals).toEqual([200]);
+      expect(h.stray.map((r) => r.status)).toEqual([200]);
+    });
+
+    it('is clamped to [T4, 64*T1]', () => {
+      expect(makeLayer({ timers: { linger: 10 } }).layer.timers.linger).toBe(5000);
+      expect(makeLayer({ timers: { linger: 600000 } }).layer.timers.linger).toBe(32000);
+      expect(makeLayer().layer.timers.linger).toBe(32000);
+    });
   });
 });
