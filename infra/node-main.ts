@@ -10,6 +10,7 @@
  * taken by another exits at once with code 3, without hanging up: the calls
  * belong to the new holder.
  */
+import { setFlagsFromString } from 'node:v8';
 import { isMeshError } from '../regions/core/errors.js';
 import { configOrExit } from './main-config.js';
 import { createLogger } from '../regions/core/log.js';
@@ -17,6 +18,8 @@ import { startSignalingNode } from './signaling-node.js';
 
 async function main(): Promise<void> {
   const config = configOrExit();
+  // Before the node allocates its state: see config.heapGrowingPercent.
+  if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   const log = createLogger(config.logLevel, { proc: 'signaling' });
   process.on('uncaughtException', (e) => log.error('uncaught exception', { error: e }));
   process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: e as Error }));
