@@ -99,7 +99,7 @@ export const ConfigSchema = z
         maxHeaders: z.number().int().min(16).max(1024).default(128),
         /** Longest header line. Default 8192 bytes. */
         maxLineBytes: z.number().int().min(256).max(65535).default(8192),
-        /** Most active transactions (those lingering after their final response, up to 64*T1, are not counted); beyond it new requests get 503. Default 50000. */
+        /** Most active transactions (those lingering after their final response, up to transactionLingerMs or 64*T1, are not counted); beyond it new requests get 503. Default 50000. */
         maxTransactions: z.number().int().min(10).default(50000),
         /** Most concurrent calls; beyond it new INVITEs get 503. Default 20000. */
         maxCalls: z.number().int().min(1).default(20000),
