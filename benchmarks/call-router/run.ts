@@ -41,6 +41,7 @@ import { fetchOnce, playOnce } from './baselines.js';
 import type { FetchSpan, NgSpan, ProbeSpan, SpawnSpan } from './node-probe.js';
 import { dist, renderMarkdown, summarize, type BaselineResult, type CallRouterReport, type FetchBaselineResult, type Mode, type RouterCaseResult } from './report.js';
 import { BenchUac, type CallTiming } from './uac.js';
+import { resultStamp } from '../lib/result-stamp.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = join(ROOT, 'benchmarks', 'results');
@@ -304,7 +305,8 @@ async function main(): Promise<void> {
     .map((l) => JSON.parse(l) as ProbeSpan);
   if (spans.length === 0) throw new Error(`the node probe wrote nothing (${probeFile})`);
   const report = buildReport(o, calls, phases, plays, fetches, spans, app!, transcoder, loadAtStart);
-  const base = o.quick ? 'call-router-quick' : 'call-router';
+  // A new set per run (plots included): the committed results are examples.
+  const base = `${o.quick ? 'call-router-quick' : 'call-router'}-${resultStamp(new Date())}`;
   const svgs = writePlots(base, report);
   writeFileSync(join(RESULTS, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(RESULTS, `${base}.md`), renderMarkdown(report, svgs));

@@ -12,6 +12,7 @@
  * array could cost. Results: benchmarks/results/placement.json and .md.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { resultStamp } from '../lib/result-stamp.js';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -200,6 +201,8 @@ Max includes garbage-collection pauses and scheduler preemption (2 cores shared 
 `;
 
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'placement.json'), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(join(resultsDir, 'placement.md'), md);
-process.stdout.write(`${md}\nwritten: benchmarks/results/placement.json, benchmarks/results/placement.md (sink ${sink.n})\n`);
+// A new pair per run: the committed results are examples (benchmarks/README.md).
+const name = `placement-${resultStamp(new Date())}`;
+writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(resultsDir, `${name}.md`), md);
+process.stdout.write(`${md}\nwritten: benchmarks/results/${name}.{json,md} (sink ${sink.n})\n`);

@@ -32,6 +32,7 @@ import { renderMarkdown, summarize, type Dist, type MediaRoutingReport, type Run
 import { ProbeCollector } from './rtp-probe.js';
 import { renderBarChart } from './svg.js';
 import { startWorker, type BenchWorker } from './workers.js';
+import { resultStamp } from '../lib/result-stamp.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = join(ROOT, 'benchmarks', 'results');
@@ -245,7 +246,8 @@ async function main(): Promise<void> {
     runs,
     summary: summarize(runs, o.linkDelayMs, o.streams),
   };
-  const base = o.quick ? 'media-routing-quick' : 'media-routing';
+  // A new set per run (plots included): the committed results are examples.
+  const base = `${o.quick ? 'media-routing-quick' : 'media-routing'}-${resultStamp(report.generatedAt)}`;
   const svgs = writePlots(base, report);
   writeFileSync(join(RESULTS, `${base}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(RESULTS, `${base}.md`), renderMarkdown(report, svgs));

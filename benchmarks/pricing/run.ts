@@ -11,9 +11,10 @@
  * half fall under a long prefix; a quarter of the lookups carry an origination
  * number (origination-restricted entries exist at every level). Everything is
  * built before timing; each call is timed on its own with
- * process.hrtime.bigint(). Results: benchmarks/results/pricing.json and .md.
+ * process.hrtime.bigint(). Results: benchmarks/results/pricing-<stamp>.json and .md, a new pair per run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { resultStamp } from '../lib/result-stamp.js';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,6 +149,8 @@ Aim: p99 under 50 µs — ${result.aim.met ? 'met' : 'NOT met'}.
 `;
 
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'pricing.json'), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(join(resultsDir, 'pricing.md'), md);
-process.stdout.write(md);
+// A new pair per run: the committed results are examples (benchmarks/README.md).
+const name = `pricing-${resultStamp(new Date())}`;
+writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(resultsDir, `${name}.md`), md);
+process.stdout.write(`${md}\nwritten: benchmarks/results/${name}.{json,md}\n`);
