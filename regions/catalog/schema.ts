@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseIpv4Subnet } from './ipv4.js';
+import { isPrototypeMemberName } from '../core/ids.js';
 
 /** What a media node (or a central media service) can do; the placement policy matches on these. */
 export const MEDIA_CAPABILITIES = ['relay', 'play', 'record', 'transcode', 'conference'] as const;
@@ -16,8 +17,14 @@ const port = z.number().int().min(1).max(65535);
 
 export const regionIdSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and -, starting with a letter, at most 32');
-const nodeIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and -, starting with a letter, at most 32')
+  .refine((s) => !isPrototypeMemberName(s), { message: 'is a reserved name (an Object.prototype member)' });
+const nodeIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only')
+  .refine((s) => !isPrototypeMemberName(s), { message: 'is a reserved name (an Object.prototype member)' });
 const cidrSchema = z.string().refine((s) => parseIpv4Subnet(s) !== undefined, {
   message: 'must be an IPv4 CIDR block with host bits zero, e.g. 127.0.1.0/24',
 });

@@ -21,3 +21,14 @@ export const asCallSid = (s: string): CallSid => s as CallSid;
 export const asCallId = (s: string): CallId => s as CallId;
 export const asTag = (s: string): Tag => s as Tag;
 export const asBranch = (s: string): Branch => s as Branch;
+
+/**
+ * Whether `s` names a member of Object.prototype (`constructor`, `__proto__`,
+ * `toString`, …). Such a name used as an id would find that member in any
+ * plain-object table it is looked up in; the lookups use own keys, and ids
+ * from configuration and discovery refuse these names as well.
+ */
+export function isPrototypeMemberName(s: string): boolean {
+  return s in Object.prototype;
+}
+

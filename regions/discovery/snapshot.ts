@@ -1,5 +1,6 @@
 /** Query matching and change detection shared by the discovery adapters. */
 import type { DiscoveryChange, DiscoveryQuery, ServiceInstance } from './types.js';
+import { isPrototypeMemberName } from '../core/ids.js';
 
 export function matchesQuery(i: ServiceInstance, q: DiscoveryQuery): boolean {
   return (
@@ -55,6 +56,9 @@ export function validateInstance(i: ServiceInstance): string | undefined {
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(i.id)) return `id "${i.id}" must be 1-128 of [A-Za-z0-9_.:-]`;
   if (!/^[a-z0-9-]{1,64}$/.test(i.service)) return `service "${i.service}" must be 1-64 of [a-z0-9-]`;
   if (!/^[a-z0-9-]{1,64}$/.test(i.region)) return `region "${i.region}" must be 1-64 of [a-z0-9-]`;
+  for (const [what, v] of [['id', i.id], ['service', i.service], ['region', i.region]] as const) {
+    if (isPrototypeMemberName(v)) return `${what} "${v}" is a reserved name (an Object.prototype member)`;
+  }
   if (!Number.isInteger(i.port) || i.port < 0 || i.port > 65535) return `port ${i.port} out of range`;
   if (i.capabilities.length > 64) return 'more than 64 capabilities';
   if (Object.keys(i.meta).length > 32) return 'more than 32 meta keys';

@@ -275,3 +275,13 @@ describe('catalog validation names the bad key', () => {
     }
   });
 });
+
+describe('region and node ids named like Object.prototype members', () => {
+  it('are refused with a message naming the rule', async () => {
+    const { regionIdSchema } = await import('../../../regions/catalog/schema.js');
+    expect(regionIdSchema.safeParse('us-east').success).toBe(true);
+    const r = regionIdSchema.safeParse('constructor');
+    expect(r.success).toBe(false);
+    expect(r.success ? '' : r.error.issues[0]?.message).toMatch(/reserved name/);
+  });
+});

@@ -44,6 +44,8 @@ describe('validateInstance', () => {
     expect(validateInstance(inst('has space'))).toMatch(/id/);
     expect(validateInstance(inst('a', { service: 'Media' }))).toMatch(/service/);
     expect(validateInstance(inst('a', { region: 'EU West' }))).toMatch(/region/);
+    expect(validateInstance(inst('a', { region: 'constructor' }))).toMatch(/region "constructor" is a reserved name/);
+    expect(validateInstance(inst('constructor'))).toMatch(/reserved/);
     expect(validateInstance(inst('a', { port: 70000 }))).toMatch(/port/);
     expect(validateInstance(inst('a', { meta: { 'bad key': 'x' } }))).toMatch(/meta key/);
   });
