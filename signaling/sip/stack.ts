@@ -10,7 +10,7 @@ import type { Endpoint, SipLimits, SipRequest, SipResponse, SipTransportName } f
 import { ExpiringMap } from './expiring-map.js';
 import { TransactionLayer, type InviteGate } from './transaction/layer.js';
 import type { TransactionCounters } from './transaction/base.js';
-import type { TimerOptions } from './transaction/timers.js';
+import type { TimerOptions, TimerValues } from './transaction/timers.js';
 import { keepSent, type ClientTransaction, type ClientTransactionCallbacks, type SentMessage, type ServerTransaction } from './transaction/types.js';
 import type { TcpOptions } from './transport/tcp-connections.js';
 import { SipTransportLayer, type ConnectionListener, type TransportCounters, type WsConnectionInfo, type WsOptions } from './transport/transport-layer.js';
@@ -173,6 +173,11 @@ export class SipStack {
   }
 
   /** INVITE server transactions waiting for their final response now (cheap: read per INVITE by admission control). */
+  /** The transaction timers in force (T1, T2, T4, 64*T1, the linger, …), after clamping. */
+  get timers(): Readonly<TimerValues> {
+    return this.layer.timers;
+  }
+
   get invitesInFlight(): number {
     return this.layer.counters.invitesProceeding;
   }

@@ -118,4 +118,13 @@ describe('B2BUA call outcomes', () => {
     expect(res.successfulCalls).toBe(5);
     expect(region.node.b2bua.counters.completed - before).toBe(5);
   });
+
+  it('a BYE in an ended call\'s dialog, 6 s later (past the BYE transaction\'s linger), gets 200 from the ended leg, not 481', async () => {
+    // sip.transactionLingerMs 5000 (the default; T4 5 s is its floor): 6 s after the 200 no transaction answers it.
+    expect(region.node.stack.timers.linger).toBe(5000);
+    const [res, callee] = await withCallee('uas-echo.xml', () => carrier('uac-bye-again.xml', { calls: 2, rate: 2 }));
+    expect(res.failedCalls, res.errorsTail).toBe(0);
+    expect(res.successfulCalls).toBe(2);
+    expect(callee.successfulCalls, callee.errorsTail).toBe(2);
+  });
 });
