@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import Consul from 'consul';
 import { MeshError } from '../core/errors.js';
 import { SnapshotDiff, matchesQuery, sortById, validateInstance } from './snapshot.js';
-import { withTimeout } from './timeout.js';
+import { withTimeout } from '../core/timeout.js';
 import { HeartbeatRegistration, reportDiscoveryError, type HeartbeatHooks } from './heartbeat-registration.js';
 import type { Discovery, DiscoveryQuery, RegisterOptions, Registration, ServiceInstance, Unwatch, WatchCallback } from './types.js';
 

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { MeshError } from '../core/errors.js';
 import { DEREGISTER_LUA, HEARTBEAT_LUA, LIST_LUA, REAP_LUA } from './redis-scripts.js';
 import { SnapshotDiff, matchesQuery, sortById, validateInstance } from './snapshot.js';
-import { withTimeout } from './timeout.js';
+import { withTimeout } from '../core/timeout.js';
 import { HeartbeatRegistration, reportDiscoveryError } from './heartbeat-registration.js';
 import type { Discovery, DiscoveryQuery, RegisterOptions, Registration, ServiceInstance, Unwatch, WatchCallback } from './types.js';
 

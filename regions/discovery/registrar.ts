@@ -9,7 +9,7 @@
  */
 import { MeshError } from '../core/errors.js';
 import { instanceFingerprint } from './snapshot.js';
-import { withTimeout } from './timeout.js';
+import { withTimeout } from '../core/timeout.js';
 import type { Discovery, Registration, ServiceInstance } from './types.js';
 
 export interface DiscoveryRegistrarOptions {

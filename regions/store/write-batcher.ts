@@ -18,6 +18,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from '../core/log.js';
 import { MeshError } from '../core/errors.js';
+import { withTimeout } from '../core/timeout.js';
 
 export interface WriteBatcherOptions {
   /** How long writes are gathered, ms. 0: each goes out at once. Default 10. */
@@ -78,10 +79,7 @@ export class WriteBatcher {
     const p = this.redis.pipeline();
     for (const w of batch) w.build(p);
     this.writes += batch.length;
-    const sent = p.exec().then((results) => {
-      const failed = results?.find(([e]) => e !== null)?.[0];
-      if (failed) throw failed;
-    });
+    const sent = execPipeline(p);
     const what = batch.length === 1 ? batch[0]!.what : `${batch.length} writes (${batch[0]!.what}, …)`;
     void this.settle(sent, what, batch.length).then((ok) => {
       for (const w of batch) w.resolve(ok);
@@ -89,25 +87,14 @@ export class WriteBatcher {
   }
 
   private settle(sent: Promise<void>, what: string, count: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
+    return withTimeout(sent, this.opts.timeoutMs, `redis write of ${what}`).then(
+      () => true,
+      (e: unknown) => {
         this.failures += count;
-        this.log.warn('redis write timed out', { what, timeoutMs: this.opts.timeoutMs });
-        resolve(false);
-      }, this.opts.timeoutMs);
-      sent.then(
-        () => {
-          clearTimeout(t);
-          resolve(true);
-        },
-        (e: unknown) => {
-          clearTimeout(t);
-          this.failures += count;
-          this.log.warn('redis write failed', { what, error: (e as Error).message });
-          resolve(false);
-        },
-      );
-    });
+        this.log.warn('redis write failed', { what, timeoutMs: this.opts.timeoutMs, error: (e as Error).message });
+        return false;
+      },
+    );
   }
 }
 
@@ -122,6 +109,11 @@ export async function writeCommands(writer: RedisWriter, build: (p: ChainableCom
   }
   const p = writer.pipeline();
   build(p);
+  await execPipeline(p);
+}
+
+/** Send a pipeline; rejects with the first command Redis refused (a pipeline reports errors per command). */
+async function execPipeline(p: ChainableCommander): Promise<void> {
   const results = await p.exec();
   const failed = results?.find(([e]) => e !== null)?.[0];
   if (failed) throw failed;

@@ -172,12 +172,12 @@ export class SipStack {
     this.layer.setInviteGate(gate);
   }
 
-  /** INVITE server transactions waiting for their final response now (cheap: read per INVITE by admission control). */
   /** The transaction timers in force (T1, T2, T4, 64*T1, the linger, …), after clamping. */
   get timers(): Readonly<TimerValues> {
     return this.layer.timers;
   }
 
+  /** INVITE server transactions waiting for their final response now (cheap: read per INVITE by admission control). */
   get invitesInFlight(): number {
     return this.layer.counters.invitesProceeding;
   }

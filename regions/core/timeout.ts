@@ -1,5 +1,5 @@
-/** Bounding a backend call in time: discovery must never hang a caller on a slow Redis, etcd or Consul. */
-import { MeshError } from '../core/errors.js';
+/** Bounding a backend call in time: discovery and the batched Redis writes must never hang a caller on a slow Redis, etcd or Consul. */
+import { MeshError } from './errors.js';
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
