@@ -11,7 +11,7 @@ import type { Logger } from '../../regions/core/log.js';
 import type { CarrierRecord } from '../../regions/store/schema.js';
 import { createResponse, getTag, type Endpoint, type SipRequest, type SipTransportName } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
-import type { Call, Leg, LegRole } from './call.js';
+import { ENDED_LEG, type Call, type Leg, type LegMatch, type LegRole } from './call.js';
 import { otherLeg, safeRespond, type B2buaCore, type B2buaCounters, type B2buaOptions } from './core.js';
 import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
@@ -49,12 +49,13 @@ export class B2bua implements B2buaCore {
   /** Live calls by CallSid. */
   readonly calls = new Map<string, Call>();
   /** Leg lookup: `${callId}\n${ourTag}` → call + leg. */
-  private readonly legs = new Map<string, { call: Call; role: LegRole }>();
+  private readonly legs = new Map<string, LegMatch>();
   /**
    * Legs of ended calls, kept 32 s (64*T1) so retransmitted BYEs and 2xx still match and get
-   * answered, not 481; one sweep timer for all of them (expiring-map.ts).
+   * answered, not 481; one sweep timer for all of them (expiring-map.ts). An answered call's
+   * legs keep only ENDED_LEG; an unanswered one's keep the call, to ACK and BYE a late 2xx.
    */
-  private readonly endedLegs = new ExpiringMap<string, { call: Call; role: LegRole }>(ENDED_LEG_KEEP_MS);
+  private readonly endedLegs = new ExpiringMap<string, LegMatch | typeof ENDED_LEG>(ENDED_LEG_KEEP_MS);
   private readonly inDialog: InDialogHandler;
   /** BYEs that got no answer, sent again for a while (bye-retry.ts); its counters are the node's. */
   readonly byeRetries: ByeRetries;
@@ -118,7 +119,8 @@ export class B2bua implements B2buaCore {
     this.admission = new CarrierAdmission(carriers);
   }
 
-  findLeg(callId: string, ourTag: string): { call: Call; role: LegRole } | undefined {
+  /** The live or ended leg of (callId, ourTag); an answered call that ended says only ENDED_LEG. */
+  findLeg(callId: string, ourTag: string): LegMatch | typeof ENDED_LEG | undefined {
     const key = this.legKey(callId, ourTag);
     return this.legs.get(key) ?? this.endedLegs.get(key);
   }
@@ -215,7 +217,8 @@ export class B2bua implements B2buaCore {
         }
         return;
       }
-      this.inDialog.handle(found.call, found.role, req, tx);
+      if (found === ENDED_LEG) this.inDialog.answerEnded(req, tx);
+      else this.inDialog.handle(found.call, found.role, req, tx);
       return;
     }
     if (tx === null) return; // ACK outside any dialog: nothing to do (RFC 3261 §17.2.3 stray ACK)
@@ -295,7 +298,7 @@ export class B2bua implements B2buaCore {
     for (const [callId, tag, role] of [[call.a.callId, call.a.localTag, 'a'], [call.b.callId, call.b.localTag, 'b']] as const) {
       const key = this.legKey(callId, tag);
       this.legs.delete(key);
-      this.endedLegs.set(key, { call, role });
+      this.endedLegs.set(key, wasAnswered ? ENDED_LEG : { call, role });
     }
     if (wasAnswered) this.counters.completed++;
     this.media.release(call.a.callId);
@@ -312,17 +315,8 @@ export class B2bua implements B2buaCore {
     } catch (e) {
       this.log.warn('onCallEnded hook failed', { sid: call.sid, error: e as Error });
     }
-    // An answered call's INVITEs had their final responses, and its 2xx from B was ACKed: a
-    // retransmission of that 2xx gets the same ACK from the stack's sent ACKs. For the 32 s its
-    // legs stay in endedLegs they only have to say "ended" (a BYE crossing ours gets 200 again),
-    // so the call keeps neither INVITEs nor transactions nor dialogs (a heap snapshot at 800
-    // calls/s: dialogs were a third of what ended calls held). An unanswered one keeps its B
-    // INVITE, to ACK and BYE a late 2xx.
-    if (wasAnswered) {
-      call.a.invite = call.b.invite = undefined;
-      call.a.tx = call.b.tx = undefined;
-      call.a.dialog = call.b.dialog = undefined;
-    }
+    // An answered call's legs stay in endedLegs as ENDED (see there); a BYE retry still in flight
+    // holds its dialog until answered. An unanswered one keeps the call, to ACK and BYE a late 2xx.
   }
 
   persist(call: Call, endReason?: string): void {

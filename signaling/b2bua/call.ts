@@ -49,6 +49,19 @@ export interface BLeg {
 
 export type Leg = ALeg | BLeg;
 
+/** A leg found by (Call-ID, our tag). */
+export interface LegMatch {
+  readonly call: Call;
+  readonly role: LegRole;
+}
+
+/**
+ * What an answered call's leg keeps once the call ended: nothing but the word. Its retransmitted
+ * 2xx gets its ACK from the stack's sent ACKs, and a BYE crossing ours only needs 200, so the
+ * Call itself is garbage at once instead of being held (and marked by every major GC) for 64*T1.
+ */
+export const ENDED_LEG = 'ended';
+
 /** A re-INVITE being relayed from one leg to the other. */
 export interface PendingReinvite {
   readonly from: LegRole;

@@ -14,7 +14,7 @@ import type { Dialog } from '../sip/dialog/index.js';
 import type { Endpoint, SipRequest, SipResponse, SipTransportName } from '../sip/message/index.js';
 import type { ServerTransaction } from '../sip/stack.js';
 import type { AdmissionControl } from './admission.js';
-import type { Call, LegRole } from './call.js';
+import type { Call, ENDED_LEG, LegMatch, LegRole } from './call.js';
 import type { ByeRetryOptions } from './bye-retry.js';
 import type { CarrierAdmission } from './carrier-admission.js';
 import type { MeshRouting } from './mesh.js';
@@ -164,7 +164,8 @@ export interface B2buaCore {
   finish(call: Call, reason: string): void;
   persist(call: Call, endReason?: string): void;
   registerCall(call: Call): void;
-  findLeg(callId: string, ourTag: string): { call: Call; role: LegRole } | undefined;
+  /** The live or ended leg of (callId, ourTag); an answered call that ended says only ENDED_LEG. */
+  findLeg(callId: string, ourTag: string): LegMatch | typeof ENDED_LEG | undefined;
 }
 
 /** The leg on the other side. */

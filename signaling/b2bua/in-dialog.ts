@@ -8,7 +8,7 @@ import type { Dialog } from '../sip/dialog/index.js';
 import { createResponse, getTag, parseCSeq, type Endpoint, type SipRequest, type SipResponse } from '../sip/message/index.js';
 import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { otherLeg, safeRespond, type B2buaCore } from './core.js';
-import type { Call, LegRole } from './call.js';
+import { ENDED_LEG, type Call, type LegRole } from './call.js';
 import type { ByeRetries } from './bye-retry.js';
 import type { MediaPort } from './media-port.js';
 import { sdpBody, SDP_TYPE } from './sdp.js';
@@ -22,13 +22,18 @@ export class InDialogHandler {
     private readonly byes: ByeRetries,
   ) {}
 
+  /** A request in the dialog of a call that ended: a retransmitted or crossing BYE gets 200 so the peer stops, anything else 481. */
+  answerEnded(req: SipRequest, tx: ServerTransaction | null): void {
+    if (tx === null || req.method === 'ACK') return;
+    tx.respond(createResponse(req, req.method === 'BYE' ? 200 : 481, req.method === 'BYE' ? 'OK' : 'Call/Transaction Does Not Exist'));
+  }
+
   handle(call: Call, from: LegRole, req: SipRequest, tx: ServerTransaction | null): void {
     if (req.method === 'ACK') return; // ACK to our 2xx (or to a relayed re-INVITE's 2xx): nothing owed
     if (tx === null) return;
     const dialog = this.dialogOf(call, from);
     if (call.state === 'ended') {
-      // Retransmitted BYE after we already ended the call: answer it again so the peer stops.
-      tx.respond(createResponse(req, req.method === 'BYE' ? 200 : 481, req.method === 'BYE' ? 'OK' : 'Call/Transaction Does Not Exist'));
+      this.answerEnded(req, tx);
       return;
     }
     if (dialog !== undefined) {
@@ -223,7 +228,8 @@ export class InDialogHandler {
     const callId = res.headers.get('Call-ID') ?? '';
     const ourTag = getTag(res.headers.get('From') ?? '') ?? '';
     const found = this.b2bua.findLeg(callId, ourTag);
-    if (found === undefined) return;
+    // An answered call that ended: the stack's sent ACKs answered this 2xx already.
+    if (found === undefined || found === ENDED_LEG) return;
     const cseq = parseCSeq(res.headers.get('CSeq') ?? '1 INVITE');
     if (cseq.method !== 'INVITE') return;
     this.sendAck(found.call, found.role, cseq.seq);
