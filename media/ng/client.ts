@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { MeshError, isMeshError } from '../../regions/core/errors.js';
 import type { CircuitBreaker } from '../../regions/core/circuit-breaker.js';
+import { literalLookup } from '../../regions/core/literal-lookup.js';
 import { bencodeDecode, bencodeEncode, isBencodeDict, type BencodeInput } from './bencode.js';
 import { NgLatencyRecorder, type NgCommandStats } from './latency.js';
 import { answerToNg, offerToNg } from './params.js';
@@ -102,7 +103,7 @@ export class NgClient implements NgClientLike {
     this.maxPending = opts.maxPending ?? 4096;
     this.maxReplyBytes = opts.maxReplyBytes ?? 65535;
     this.breaker = opts.breaker;
-    this.socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+    this.socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
     this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     // Errors on an unconnected UDP socket are per-send; they surface through send callbacks.
     this.socket.on('error', () => undefined);

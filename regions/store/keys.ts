@@ -10,7 +10,7 @@
  * creation time in ms. The strings are the stored layout: changing one is a
  * data migration.
  */
-export const keys = (prefix: string) => ({
+const buildKeys = (prefix: string) => ({
   // Accounts (control-plane/store/accounts.ts)
   account: (sid: string) => `${prefix}account:${sid}`,
   /** Sorted set of subaccount SIDs of an owner. */
@@ -134,4 +134,19 @@ export const keys = (prefix: string) => ({
   discoveryNamespace: () => `${prefix}disc:`,
 });
 
-export type StoreKeys = ReturnType<typeof keys>;
+export type StoreKeys = ReturnType<typeof buildKeys>;
+
+/** Built once per prefix: the per-call writes ask for their keys on every save, and each build is some fifty closures. */
+const built = new Map<string, StoreKeys>();
+/** Prefixes kept built; a process uses one or two (tests use more), so past this the table starts again. */
+const MAX_BUILT_PREFIXES = 64;
+
+export function keys(prefix: string): StoreKeys {
+  let k = built.get(prefix);
+  if (k === undefined) {
+    if (built.size >= MAX_BUILT_PREFIXES) built.clear();
+    k = buildKeys(prefix);
+    built.set(prefix, k);
+  }
+  return k;
+}

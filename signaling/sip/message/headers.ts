@@ -45,6 +45,26 @@ export function canonicalHeaderName(name: string): string {
   return CANONICAL.get(lower) ?? name;
 }
 
+/**
+ * Header names equal but for ASCII case (§7.3.1), without the lower-cased copies a
+ * `toLowerCase()` comparison makes on every field of every lookup. Stored and looked-up names
+ * are both canonical, so known headers match on the first test; only unknown ones sent in
+ * another case reach the loop.
+ */
+function sameName(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0x41 && x <= 0x5a) x += 0x20;
+    if (y >= 0x41 && y <= 0x5a) y += 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
 export interface HeaderField {
   /** Canonical long name. */
   readonly name: string;
@@ -64,8 +84,8 @@ export class SipHeaders {
 
   /** First value of the header, or undefined. */
   get(name: string): string | undefined {
-    const key = canonicalHeaderName(name).toLowerCase();
-    for (const f of this.fields) if (f.name.toLowerCase() === key) return f.value;
+    const canon = canonicalHeaderName(name);
+    for (const f of this.fields) if (sameName(f.name, canon)) return f.value;
     return undefined;
   }
 
@@ -75,9 +95,9 @@ export class SipHeaders {
 
   /** Every occurrence's raw value, in order (no comma splitting; see `getList`). */
   getAll(name: string): string[] {
-    const key = canonicalHeaderName(name).toLowerCase();
+    const canon = canonicalHeaderName(name);
     const out: string[] = [];
-    for (const f of this.fields) if (f.name.toLowerCase() === key) out.push(f.value);
+    for (const f of this.fields) if (sameName(f.name, canon)) out.push(f.value);
     return out;
   }
 
@@ -87,23 +107,32 @@ export class SipHeaders {
    * (RFC 3261 §7.3.1). Commas inside quotes or `<...>` do not split.
    */
   getList(name: string): string[] {
+    const canon = canonicalHeaderName(name);
     const out: string[] = [];
-    for (const v of this.getAll(name)) for (const e of splitHeaderList(v)) out.push(e);
+    for (const f of this.fields) {
+      if (!sameName(f.name, canon)) continue;
+      if (f.value.indexOf(',') < 0) {
+        // One element (the common case): no split, no intermediate array.
+        const v = f.value.trim();
+        if (v.length > 0) out.push(v);
+      } else {
+        for (const e of splitHeaderList(f.value)) out.push(e);
+      }
+    }
     return out;
   }
 
   /** Replace every occurrence with one value (kept at the first occurrence's position). */
   set(name: string, value: string): this {
     const canon = canonicalHeaderName(name);
-    const key = canon.toLowerCase();
-    const idx = this.fields.findIndex((f) => f.name.toLowerCase() === key);
+    const idx = this.fields.findIndex((f) => sameName(f.name, canon));
     if (idx < 0) {
       this.fields.push({ name: canon, value });
       return this;
     }
     this.fields[idx] = { name: canon, value };
     for (let i = this.fields.length - 1; i > idx; i--) {
-      if (this.fields[i]!.name.toLowerCase() === key) this.fields.splice(i, 1);
+      if (sameName(this.fields[i]!.name, canon)) this.fields.splice(i, 1);
     }
     return this;
   }
@@ -116,16 +145,15 @@ export class SipHeaders {
   /** Insert before the first occurrence of the same header (or at the top). Used for Via / Record-Route. */
   prepend(name: string, value: string): this {
     const canon = canonicalHeaderName(name);
-    const key = canon.toLowerCase();
-    const idx = this.fields.findIndex((f) => f.name.toLowerCase() === key);
+    const idx = this.fields.findIndex((f) => sameName(f.name, canon));
     this.fields.splice(idx < 0 ? 0 : idx, 0, { name: canon, value });
     return this;
   }
 
   delete(name: string): this {
-    const key = canonicalHeaderName(name).toLowerCase();
+    const canon = canonicalHeaderName(name);
     for (let i = this.fields.length - 1; i >= 0; i--) {
-      if (this.fields[i]!.name.toLowerCase() === key) this.fields.splice(i, 1);
+      if (sameName(this.fields[i]!.name, canon)) this.fields.splice(i, 1);
     }
     return this;
   }
@@ -135,8 +163,8 @@ export class SipHeaders {
    * line or the first comma-separated element of one. Returns the removed element.
    */
   shiftList(name: string): string | undefined {
-    const key = canonicalHeaderName(name).toLowerCase();
-    const idx = this.fields.findIndex((f) => f.name.toLowerCase() === key);
+    const canon = canonicalHeaderName(name);
+    const idx = this.fields.findIndex((f) => sameName(f.name, canon));
     if (idx < 0) return undefined;
     const f = this.fields[idx]!;
     const parts = splitHeaderList(f.value);

@@ -10,6 +10,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server } from 'node:net';
 import { isMeshError, MeshError } from '../../../regions/core/errors.js';
+import { literalLookup } from '../../../regions/core/literal-lookup.js';
 import {
   createResponse,
   generateTag,
@@ -97,7 +98,7 @@ export class SipTransportLayer implements SipTransport {
     const route = (): SipTransportLayer | undefined => layer;
     try {
       if (transports.includes('UDP')) {
-        udp = createSocket({ type: isIPv6(opts.address) ? 'udp6' : 'udp4' });
+        udp = createSocket({ type: isIPv6(opts.address) ? 'udp6' : 'udp4', lookup: literalLookup });
         const u = udp;
         await new Promise<void>((resolve, reject) => {
           u.once('error', reject);
