@@ -131,6 +131,8 @@ export function b2buaConfig(runDir: string): unknown {
     },
     routes: [{ prefix: ROUTE_PREFIX, destination: `sip:${ADDRESSES.uas.address}:${ADDRESSES.uas.port}` }],
     logLevel: 'warn',
+    // Tuning hook: top-level config keys merged over these, e.g. CALL_RATE_B2BUA_CONFIG='{"heapGrowingPercent":600}'.
+    ...(process.env.CALL_RATE_B2BUA_CONFIG !== undefined ? (JSON.parse(process.env.CALL_RATE_B2BUA_CONFIG) as Record<string, unknown>) : {}),
   };
   parseConfig(raw); // fail here, with the bad key named, rather than inside the spawned node
   return raw;
