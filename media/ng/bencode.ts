@@ -52,58 +52,99 @@ function bad(message: string, offset?: number): MeshError {
 
 // ---------------------------------------------------------------- encode
 
-/** Encode `value`; throws BAD_GATEWAY for values bencode cannot carry (floats, null, cycles beyond maxDepth). */
+/**
+ * Encode `value`; throws BAD_GATEWAY for values bencode cannot carry (floats, null, cycles beyond maxDepth).
+ *
+ * Text is gathered in one string and turned into bytes once (a Buffer per token was most of an
+ * ng request's allocations); a Buffer value is copied in as it is, between text runs.
+ */
 export function bencodeEncode(value: BencodeInput, limits: BencodeLimits = {}): Buffer {
   const maxBytes = limits.maxBytes ?? BENCODE_DEFAULT_MAX_BYTES;
   const maxDepth = limits.maxDepth ?? BENCODE_DEFAULT_MAX_DEPTH;
   const parts: Buffer[] = [];
+  let text = '';
   let size = 0;
-  const push = (b: Buffer): void => {
-    size += b.length;
+  /** Where the walk is, for error messages only: `$.key[2]`. */
+  const path: (string | number)[] = [];
+  const where = (): string => `$${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`;
+  const add = (s: string, bytes: number): void => {
+    size += bytes;
     if (size > maxBytes) throw bad(`encoded value exceeds ${maxBytes} bytes`);
+    text += s;
+  };
+  // Every token after a string starts with an ASCII byte, so no surrogate pair forms across a join.
+  const addString = (v: string): void => {
+    const n = Buffer.byteLength(v, 'utf8');
+    const prefix = `${n}:`;
+    add(prefix + v, prefix.length + n);
+  };
+  const addBytes = (b: Buffer): void => {
+    add(`${b.length}:`, String(b.length).length + 1 + b.length);
+    parts.push(Buffer.from(text, 'utf8'));
+    text = '';
     parts.push(b);
   };
-  const encodeBytes = (b: Buffer): void => {
-    push(Buffer.from(`${b.length}:`, 'latin1'));
-    push(b);
-  };
-  const walk = (v: BencodeInput, depth: number, path: string): void => {
-    if (typeof v === 'string') return encodeBytes(Buffer.from(v, 'utf8'));
-    if (Buffer.isBuffer(v)) return encodeBytes(v);
-    if (v instanceof Uint8Array) return encodeBytes(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  const walk = (v: BencodeInput, depth: number): void => {
+    if (typeof v === 'string') return addString(v);
+    if (Buffer.isBuffer(v)) return addBytes(v);
+    if (v instanceof Uint8Array) return addBytes(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
     if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v)) throw bad(`${path}: ${v} is not a safe integer`);
-      return push(Buffer.from(`i${v}e`, 'latin1'));
+      if (!Number.isSafeInteger(v)) throw bad(`${where()}: ${v} is not a safe integer`);
+      const t = `i${v}e`;
+      return add(t, t.length);
     }
-    if (typeof v === 'bigint') return push(Buffer.from(`i${v.toString()}e`, 'latin1'));
+    if (typeof v === 'bigint') {
+      const t = `i${v.toString()}e`;
+      return add(t, t.length);
+    }
     // ng has no boolean type; rtpengine reads "yes"/"no" strings for flags.
-    if (typeof v === 'boolean') return encodeBytes(Buffer.from(v ? 'yes' : 'no', 'latin1'));
-    if (depth >= maxDepth) throw bad(`${path}: nesting deeper than ${maxDepth}`);
+    if (typeof v === 'boolean') return addString(v ? 'yes' : 'no');
+    if (depth >= maxDepth) throw bad(`${where()}: nesting deeper than ${maxDepth}`);
     if (Array.isArray(v)) {
-      push(Buffer.from('l', 'latin1'));
-      (v as readonly BencodeInput[]).forEach((item, i) => walk(item, depth + 1, `${path}[${i}]`));
-      push(Buffer.from('e', 'latin1'));
+      add('l', 1);
+      const list = v as readonly BencodeInput[];
+      for (let i = 0; i < list.length; i++) {
+        path.push(i);
+        walk(list[i] as BencodeInput, depth + 1);
+        path.pop();
+      }
+      add('e', 1);
       return;
     }
     if (v !== null && typeof v === 'object') {
       const dict = v as { readonly [key: string]: BencodeInput | undefined };
-      // Keys must be sorted as raw byte strings (BEP 3), not as JS strings.
-      const keys = Object.keys(dict)
-        .filter((k) => dict[k] !== undefined)
-        .map((k) => ({ k, raw: Buffer.from(k, 'utf8') }))
-        .sort((a, b) => Buffer.compare(a.raw, b.raw));
-      push(Buffer.from('d', 'latin1'));
-      for (const { k, raw } of keys) {
-        encodeBytes(raw);
-        walk(dict[k] as BencodeInput, depth + 1, `${path}.${k}`);
+      add('d', 1);
+      for (const k of sortedKeys(dict)) {
+        addString(k);
+        path.push(k);
+        walk(dict[k] as BencodeInput, depth + 1);
+        path.pop();
       }
-      push(Buffer.from('e', 'latin1'));
+      add('e', 1);
       return;
     }
-    throw bad(`${path}: cannot encode ${v === null ? 'null' : typeof v}`);
+    throw bad(`${where()}: cannot encode ${v === null ? 'null' : typeof v}`);
   };
-  walk(value, 0, '$');
+  walk(value, 0);
+  const tail = Buffer.from(text, 'utf8');
+  if (parts.length === 0) return tail;
+  parts.push(tail);
   return Buffer.concat(parts, size);
+}
+
+/** A dictionary's defined keys in raw byte order (BEP 3): ASCII keys, all of ng's, sort as JS strings do. */
+function sortedKeys(dict: { readonly [key: string]: unknown }): string[] {
+  const keys = Object.keys(dict).filter((k) => dict[k] !== undefined);
+  if (keys.every(isAscii)) return keys.sort();
+  return keys
+    .map((k) => ({ k, raw: Buffer.from(k, 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.raw, b.raw))
+    .map((e) => e.k);
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------- decode

@@ -49,6 +49,23 @@ describe('bencodeEncode', () => {
   it('rejects output larger than maxBytes', () => {
     expectBadGateway(() => bencodeEncode('x'.repeat(100), { maxBytes: 50 }), 'exceeds 50 bytes');
   });
+
+  it('puts Buffer values between runs of UTF-8 text byte for byte', () => {
+    const out = bencodeEncode({ b: Buffer.from([0xff, 0x00]), a: 'é', z: ['ü', Buffer.from('x')] });
+    expect(out).toEqual(
+      Buffer.concat([Buffer.from('d1:a2:é1:b2:', 'utf8'), Buffer.from([0xff, 0x00]), Buffer.from('1:zl2:ü1:xee', 'utf8')]),
+    );
+  });
+
+  it('sorts non-ASCII keys by their UTF-8 bytes, where UTF-16 order differs', () => {
+    // U+FFFD is EF BF BD in UTF-8, before F0 9F 98 80 (U+1F600); as UTF-16 units it sorts after.
+    const out = bencodeEncode({ '\u{1F600}': 1, '\uFFFD': 2 }).toString('utf8');
+    expect(out).toBe('d3:\uFFFDi2e4:\u{1F600}i1ee');
+  });
+
+  it('names where in the value the unencodable part sits', () => {
+    expectBadGateway(() => bencodeEncode({ a: [1, { b: 1.5 }] }), '$.a[1].b: 1.5 is not a safe integer');
+  });
 });
 
 describe('bencodeDecode', () => {
