@@ -74,6 +74,8 @@ export interface TransactionHost {
   retransmitted2xx(res: SipResponse, source: Endpoint): void;
   /** Index an INVITE server transaction so the ACK to its 2xx (new branch) can find it. */
   setAckWaiter(key: string, tx: AckWaiter, active: boolean): void;
+  /** Terminate `tx` `ms` from now, unless it ended before (linger-queue.ts: one timer for all). */
+  endAfter(tx: TransactionBase<string>, ms: number): void;
 }
 
 /** An INVITE server transaction waiting for the ACK to its 2xx. */

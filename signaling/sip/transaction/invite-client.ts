@@ -10,7 +10,7 @@ import { RELEASED_CALLBACKS, releasedRequest, TransactionBase, type TransactionH
 import { buildNon2xxAck } from './request-builders.js';
 import type { ClientState, ClientTransaction, ClientTransactionCallbacks } from './types.js';
 
-type Timer = 'A' | 'B' | 'C' | 'D' | 'M' | 'cancel';
+type Timer = 'A' | 'B' | 'C' | 'cancel';
 
 export class InviteClientTransaction extends TransactionBase<Timer> implements ClientTransaction {
   state: ClientState = 'Calling';
@@ -140,7 +140,7 @@ export class InviteClientTransaction extends TransactionBase<Timer> implements C
     this.pendingCancel = undefined;
     this.clearWaitTimers();
     // Timer M may be shorter (timers.ts `linger`): a 2xx retransmitted later still gets its ACK from the stack.
-    this.timers.set('M', this.host.timers.linger, () => this.terminate());
+    this.host.endAfter(this, this.host.timers.linger);
   }
 
   private enterCompleted(res: SipResponse): void {
@@ -155,7 +155,7 @@ export class InviteClientTransaction extends TransactionBase<Timer> implements C
     } catch {
       this.ack = undefined;
     }
-    if (!this.reliable) this.timers.set('D', this.host.timers.timerD, () => this.terminate());
+    if (!this.reliable) this.host.endAfter(this, this.host.timers.timerD);
   }
 
   private clearWaitTimers(): void {

@@ -13,7 +13,7 @@ import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
 import { releasedRequest, TransactionBase, type AckWaiter, type TransactionHost } from './base.js';
 import { keepSent, type SentMessage, type ServerState, type ServerTransaction } from './types.js';
 
-type Timer = 'G' | 'H' | 'I' | 'L' | 'retx2xx' | 'orphan' | 'trying';
+type Timer = 'G' | 'H' | 'L' | 'retx2xx' | 'orphan' | 'trying';
 
 export class InviteServerTransaction extends TransactionBase<Timer> implements ServerTransaction, AckWaiter {
   state: ServerState = 'Proceeding';
@@ -157,7 +157,10 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
     this.cancelHandlers.length = 0;
     this.request = releasedRequest(this.request);
     // A shorter linger (timers.ts) now that the ACK is in: the UAC retransmits no INVITE after a 2xx.
-    if (this.host.timers.linger < this.host.timers.t64) this.timers.set('L', this.host.timers.linger, () => this.terminate());
+    if (this.host.timers.linger < this.host.timers.t64) {
+      this.timers.clear('L');
+      this.host.endAfter(this, this.host.timers.linger);
+    }
   }
 
   private enterCompleted(res: SipResponse): void {
@@ -206,7 +209,7 @@ export class InviteServerTransaction extends TransactionBase<Timer> implements S
         this.timers.clear('H');
         // Timer I: T4 on unreliable transports, zero on reliable ones.
         if (this.reliable) this.terminate();
-        else this.timers.set('I', this.host.timers.t4, () => this.terminate());
+        else this.host.endAfter(this, this.host.timers.t4);
         return false;
       case 'Accepted':
         // RFC 6026 §8.7: an ACK in Accepted goes to the TU.

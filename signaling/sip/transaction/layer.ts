@@ -15,6 +15,7 @@ import {
 } from './base.js';
 import { InviteClientTransaction } from './invite-client.js';
 import { InviteServerTransaction } from './invite-server.js';
+import { LingerQueue } from './linger-queue.js';
 import { ackDialogKey, clientKey, serverKey } from './keys.js';
 import { NonInviteClientTransaction } from './non-invite-client.js';
 import { NonInviteServerTransaction } from './non-invite-server.js';
@@ -75,6 +76,8 @@ export class TransactionLayer implements TransactionHost {
   private readonly clients = new Map<string, ClientTx>();
   private readonly servers = new Map<string, ServerTx>();
   private readonly ackWaiters = new Map<string, AckWaiter>();
+  /** Transactions past their final response, ended by one timer (linger-queue.ts). */
+  private readonly lingering = new LingerQueue();
   private readonly maxTransactions: number;
   private readonly overloadRetryAfter: number;
   private inviteGate: InviteGate | undefined;
@@ -341,6 +344,10 @@ export class TransactionLayer implements TransactionHost {
     }
   }
 
+  endAfter(tx: TransactionBase<string>, ms: number): void {
+    this.lingering.add(tx, ms);
+  }
+
   setAckWaiter(key: string, tx: AckWaiter, active: boolean): void {
     if (active) this.ackWaiters.set(key, tx);
     else if (this.ackWaiters.get(key) === tx) this.ackWaiters.delete(key);
@@ -356,6 +363,7 @@ export class TransactionLayer implements TransactionHost {
     this.clients.clear();
     this.servers.clear();
     this.ackWaiters.clear();
+    this.lingering.clear();
     this.counters.clientTransactions = 0;
     this.counters.serverTransactions = 0;
   }

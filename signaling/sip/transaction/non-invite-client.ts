@@ -8,7 +8,7 @@ import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
 import { RELEASED_CALLBACKS, releasedRequest, TransactionBase, type TransactionHost } from './base.js';
 import type { ClientState, ClientTransaction, ClientTransactionCallbacks } from './types.js';
 
-type Timer = 'E' | 'F' | 'K';
+type Timer = 'E' | 'F';
 
 export class NonInviteClientTransaction extends TransactionBase<Timer> implements ClientTransaction {
   state: ClientState = 'Trying';
@@ -81,7 +81,7 @@ export class NonInviteClientTransaction extends TransactionBase<Timer> implement
     this.request = releasedRequest(this.request);
     // Timer K: T4 on unreliable transports, zero on reliable ones (§17.1.2.2).
     if (this.reliable) this.terminate();
-    else this.timers.set('K', this.host.timers.t4, () => this.terminate());
+    else this.host.endAfter(this, this.host.timers.t4);
   }
 
   protected enterTerminated(): void {

@@ -8,7 +8,7 @@ import type { Endpoint, SipRequest, SipResponse } from '../message/types.js';
 import { releasedRequest, TransactionBase, type TransactionHost } from './base.js';
 import { keepSent, type SentMessage, type ServerState, type ServerTransaction } from './types.js';
 
-type Timer = 'J' | 'orphan';
+type Timer = 'orphan';
 
 export class NonInviteServerTransaction extends TransactionBase<Timer> implements ServerTransaction {
   state: ServerState = 'Trying';
@@ -62,7 +62,7 @@ export class NonInviteServerTransaction extends TransactionBase<Timer> implement
     // Timer J: 64*T1 on unreliable transports, zero on reliable ones; a BYE's may be
     // shorter (timers.ts `linger`): the ended call's leg answers its late retransmissions.
     if (this.reliable) this.terminate();
-    else this.timers.set('J', this.request.method === 'BYE' ? this.host.timers.linger : this.host.timers.t64, () => this.terminate());
+    else this.host.endAfter(this, this.request.method === 'BYE' ? this.host.timers.linger : this.host.timers.t64);
   }
 
   /** A retransmitted request: nothing in Trying, resend the last response otherwise (§17.2.2). */
