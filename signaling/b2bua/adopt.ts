@@ -65,6 +65,8 @@ export function rebuildCall(s: StoredCall): Call {
     createdAt: s.createdAt,
     answeredAt: s.answeredAt ?? s.createdAt,
     cancelled: false,
+    forwardedHome: false,
+    fromEdge: undefined,
     reinvite: undefined,
     reanchoring: false,
     sdp: { fromA: s.sdp?.fromA, fromB: s.sdp?.fromB, toA: s.sdp?.toA, toB: s.sdp?.toB },

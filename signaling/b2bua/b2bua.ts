@@ -17,7 +17,7 @@ import { CarrierAdmission } from './carrier-admission.js';
 import type { CallStore } from './call-store.js';
 import { ByeRetries } from './bye-retry.js';
 import { InDialogHandler } from './in-dialog.js';
-import { EDGE_REGION_HEADER, withPassthrough } from './mesh.js';
+import { withPassthrough } from './mesh.js';
 import type { MediaPort } from './media-port.js';
 import { NewCallHandler } from './new-call.js';
 import { Reanchorer } from './reanchor.js';
@@ -309,9 +309,8 @@ export class B2bua implements B2buaCore {
     // An ended call keeps its dialogs (to ACK a late 2xx); its SDPs serve nothing any more.
     call.sdp.fromA = call.sdp.fromB = call.sdp.toA = call.sdp.toB = undefined;
     try {
-      const forwardedHome = call.b.invite?.headers.get(EDGE_REGION_HEADER) !== undefined;
       const progressAt = call.ringingAt ?? call.answeredAt;
-      this.opts.onCallEnded?.({ sid: call.sid, from: call.from, to: call.to, createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: Date.now(), reason, forwardedHome, traceKey: call.a.callId, ...(progressAt !== undefined ? { postDialDelayMs: progressAt - call.createdAt } : {}) });
+      this.opts.onCallEnded?.({ sid: call.sid, from: call.from, to: call.to, createdAt: call.createdAt, answeredAt: call.answeredAt, endedAt: Date.now(), reason, forwardedHome: call.forwardedHome, traceKey: call.a.callId, ...(progressAt !== undefined ? { postDialDelayMs: progressAt - call.createdAt } : {}) });
     } catch (e) {
       this.log.warn('onCallEnded hook failed', { sid: call.sid, error: e as Error });
     }

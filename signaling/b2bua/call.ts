@@ -20,7 +20,7 @@ export interface ALeg {
   readonly role: 'a';
   /**
    * The caller's INVITE and its server transaction; undefined for a call adopted from another
-   * node (see adopt.ts), and released once an answered call ended (b2bua.ts finish).
+   * node (see adopt.ts), and released once the call is answered (new-call.ts onBFinal).
    */
   invite: SipRequest | undefined;
   tx: ServerTransaction | undefined;
@@ -35,7 +35,7 @@ export interface ALeg {
 
 export interface BLeg {
   readonly role: 'b';
-  /** The INVITE we sent; undefined for an adopted call, and released once an answered call ended. */
+  /** The INVITE we sent (and its transaction below); undefined for an adopted call, and released once the call is answered. */
   invite: SipRequest | undefined;
   readonly dest: Endpoint;
   readonly callId: string;
@@ -103,6 +103,10 @@ export interface Call {
   ringingAt?: number;
   /** The A leg was cancelled (CANCEL, or Timer C): any late 2xx from B is ACKed and BYEd. */
   cancelled: boolean;
+  /** The B leg went to the tenant's home region (this node is the call's edge), for the ended-call report. */
+  readonly forwardedHome: boolean;
+  /** A call a peer region's edge forwarded here (X-Mesh-Edge-Region, X-Mesh-Call-Sid): that region and the edge's CallSid. */
+  readonly fromEdge: { readonly region: string; readonly callSid: string | undefined } | undefined;
   reinvite: PendingReinvite | undefined;
   /** A re-anchor on another media node is in progress: re-INVITEs from the parties get 491 meanwhile. */
   reanchoring: boolean;

@@ -14,6 +14,7 @@ import {
   generateCallId,
   generateTag,
   getTag,
+  ownOptional,
   ownString,
   parseCSeq,
   parseNameAddr,
@@ -276,6 +277,8 @@ export class NewCallHandler {
       receivedAt,
       answeredAt: undefined,
       cancelled: false,
+      forwardedHome: forwardTo !== undefined && mesh !== undefined,
+      fromEdge: fromPeer && edgeRegion !== undefined ? { region: ownString(edgeRegion), callSid: ownOptional(req.headers.get(CALL_SID_HEADER)) } : undefined,
       reinvite: undefined,
       reanchoring: false,
       sdp: { fromA: req.body.toString('utf8'), fromB: undefined, toA: undefined, toB: bSdp },
@@ -402,6 +405,12 @@ export class NewCallHandler {
       if (call.state === 'answered') this.b2bua.dialogs.hangup(call, 'a-ack-timeout', ['a', 'b']);
     });
     aTx.respond(ok);
+    // Nothing builds from the INVITEs or reaches the transactions through the call any more (the
+    // transactions live on in the layer for their retransmissions): dropped now, a few ms into the
+    // call, they die young instead of being copied by every scavenge of the call's life.
+    call.a.invite = call.b.invite = undefined;
+    call.a.tx = call.b.tx = undefined;
+    call.noAnswerTimer = undefined;
     this.b2bua.persist(call);
     try {
       this.opts.onCallAnswered?.({ sid: call.sid, to: call.to, callId: call.a.callId, callerTag: call.a.remoteTag, mediaNodeId: call.mediaNodeId });

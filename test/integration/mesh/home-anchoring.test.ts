@@ -85,7 +85,7 @@ describe('home-region anchoring: eu-west edge, us-east home', () => {
       }
       for (const call of home.node.b2bua.calls.values()) {
         if (!homeSeen.has(call.sid)) {
-          homeSeen.set(call.sid, { mediaNodeId: call.mediaNodeId, edgeRegion: call.a.invite?.headers.get('X-Mesh-Edge-Region'), callSidHeader: call.a.invite?.headers.get('X-Mesh-Call-Sid'), sourceAddress: call.a.source.address });
+          homeSeen.set(call.sid, { mediaNodeId: call.mediaNodeId, edgeRegion: call.fromEdge?.region, callSidHeader: call.fromEdge?.callSid, sourceAddress: call.a.source.address });
         }
       }
       for (const n of home.node.media.snapshot()) {

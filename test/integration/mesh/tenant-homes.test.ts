@@ -16,7 +16,7 @@ import { RedisCallControl } from '../../../control-plane/api/call-control.js';
 import { startHttpServer, type RunningServer } from '../../../control-plane/api/server.js';
 import { bootstrapAccount } from '../../../control-plane/store/accounts.js';
 import type { Call } from '../../../signaling/b2bua/call.js';
-import { EDGE_REGION_HEADER, PASSTHROUGH_NODE } from '../../../signaling/b2bua/mesh.js';
+import { PASSTHROUGH_NODE } from '../../../signaling/b2bua/mesh.js';
 import { CallRecordStore } from '../../../regions/store/call-records.js';
 import { keys } from '../../../regions/store/keys.js';
 import { NumberStore } from '../../../regions/store/numbers.js';
@@ -120,7 +120,7 @@ describe('home region from tenant data: calls entering us-east', () => {
         for (const call of regions.get(r)!.node.b2bua.calls.values()) {
           if (call.to !== dialed || call.state !== 'answered') continue;
           const held = seen.get(r) ?? new Map();
-          if (!held.has(call)) held.set(call, { mediaNodeId: call.mediaNodeId, edgeRegion: call.a.invite?.headers.get(EDGE_REGION_HEADER), sourceAddress: call.a.source.address });
+          if (!held.has(call)) held.set(call, { mediaNodeId: call.mediaNodeId, edgeRegion: call.fromEdge?.region, sourceAddress: call.a.source.address });
           seen.set(r, held);
         }
       }
