@@ -411,7 +411,7 @@ export const ConfigSchema = z
      * reach (1 + N/100) × what survived before the next one (V8's --heap-growing-percent).
      * Each major GC is a 30-60 ms latency spike for the calls set up meanwhile (measured at
      * 400-1200 calls/s), so fewer of them, for more memory, is the trade a call server wants.
-     * 800 against 300, alternated runs at 800 / 1200 calls/s: p99 6-11 / 23-57 ms against
+     * 800 against 300, alternated runs at 800 / 1200 calls/s: p99 6-11 / 31-57 ms against
      * 19-68 / 88-100 ms; peak RSS at 1200 calls/s about 0.5-0.6 GB.
      * 0 leaves V8's own choice (1.1-4, by GC speed). Default 800 (at most 9× the live heap).
      */
