@@ -306,7 +306,9 @@ export class B2bua implements B2buaCore {
       this.log.warn('media delete failed', { sid: call.sid, error: e as Error });
     });
     this.persist(call, reason);
-    // An ended call keeps its dialogs (to ACK a late 2xx); its SDPs serve nothing any more.
+    // An unanswered call stays in endedLegs with its dialogs and B INVITE (to ACK and BYE a late
+    // 2xx); an answered one only as ENDED_LEG, the call held no longer than a BYE retry in flight.
+    // Either way its SDPs serve nothing any more.
     call.sdp.fromA = call.sdp.fromB = call.sdp.toA = call.sdp.toB = undefined;
     try {
       const progressAt = call.ringingAt ?? call.answeredAt;
@@ -314,8 +316,6 @@ export class B2bua implements B2buaCore {
     } catch (e) {
       this.log.warn('onCallEnded hook failed', { sid: call.sid, error: e as Error });
     }
-    // An answered call's legs stay in endedLegs as ENDED (see there); a BYE retry still in flight
-    // holds its dialog until answered. An unanswered one keeps the call, to ACK and BYE a late 2xx.
   }
 
   persist(call: Call, endReason?: string): void {
