@@ -84,7 +84,7 @@ function declareFamilies(w: MetricsWriter): void {
   w.family('mesh_bye_answered_after_retry_total', 'counter', 'BYEs answered only after being sent again.');
   w.family('mesh_bye_given_up_total', 'counter', 'BYEs never answered and no longer sent (retry window over, too many waiting, or shutdown): the peer may keep its half of the call.');
   w.family('mesh_byes_awaiting_retry', 'gauge', 'BYEs waiting for their next try.');
-  w.family('mesh_redis_writes_total', 'counter', 'Redis writes of the node (call state, placement traces), sent in one pipeline per batch window.');
+  w.family('mesh_redis_writes_total', 'counter', 'Redis writes of the node (call state, placement traces), sent in one socket write per batch window.');
   w.family('mesh_redis_write_failures_total', 'counter', 'Redis writes whose batch failed or got no answer within the timeout: that state is missing from Redis until the next write.');
   w.family('mesh_redis_write_batch_ms', 'gauge', 'How long the node gathers Redis writes before sending them.');
   w.family('mesh_redis_write_timeout_ms', 'gauge', 'The most a batch of Redis writes waits for an answer.');

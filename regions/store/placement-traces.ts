@@ -29,7 +29,10 @@ export interface RecordedPlacement {
 export async function appendPlacementTrace(writer: RedisWriter, prefix: string, callKey: string, entry: unknown): Promise<void> {
   const k = keys(prefix).placements(callKey);
   const json = JSON.stringify(entry);
-  await writeCommands(writer, (p) => p.rpush(k, json).expire(k, PLACEMENT_TRACE_TTL_S), `placement trace ${callKey}`);
+  await writeCommands(writer, (c) => {
+    c.rpush(k, json);
+    c.expire(k, PLACEMENT_TRACE_TTL_S);
+  }, `placement trace ${callKey}`);
 }
 
 /**
@@ -40,7 +43,7 @@ export async function appendPlacementTrace(writer: RedisWriter, prefix: string, 
 export async function aliasPlacementTrace(writer: RedisWriter, prefix: string, callSid: string, callKey: string): Promise<void> {
   if (callSid === callKey) return;
   const k = keys(prefix).placementsAlias(callSid);
-  await writeCommands(writer, (p) => p.set(k, callKey, 'EX', PLACEMENT_TRACE_TTL_S), `placement alias ${callSid}`);
+  await writeCommands(writer, (c) => c.set(k, callKey, 'EX', PLACEMENT_TRACE_TTL_S), `placement alias ${callSid}`);
 }
 
 /**

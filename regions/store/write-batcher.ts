@@ -1,21 +1,27 @@
 /**
- * Redis writes gathered for a few milliseconds and sent as one pipeline.
+ * Redis writes gathered for a few milliseconds and sent together.
  *
  * A signaling node writes for every call: its live state when answered and
- * ended, the index of its calls, its placement trace. One pipeline per write
- * cost a socket write, a Redis wake-up and a timeout timer each, and showed
- * as 15 % of the node's busy time at 800 calls/s. A batcher sends everything
- * queued within `batchMs` (default 10 ms) in one pipeline, in the order it was
- * queued, on one connection, so a reader on that connection that `flush()`es
- * first sees its own writes, and another connection sees a write at most
- * `batchMs` later.
+ * ended, the index of its calls, its placement trace. One round of writes per
+ * call cost a socket write, a Redis wake-up and a timeout timer each, and
+ * showed as 15 % of the node's busy time at 800 calls/s. A batcher sends
+ * everything queued within `batchMs` (default 10 ms) in one socket write, in
+ * the order it was queued, on one connection, so a reader on that connection
+ * that `flush()`es first sees its own writes, and another connection sees a
+ * write at most `batchMs` later.
+ *
+ * The commands are sent as plain commands with the socket corked, not as an
+ * ioredis pipeline: same bytes in one write, but V8 promoted nearly every
+ * pipeline (its commands, their arguments, the call records in them) to the
+ * old generation, where only a full GC frees it. At 800 calls/s that was 40 %
+ * of all bytes promoted (benchmarks/README.md, session 8).
  *
  * Writes never block call processing: each resolves true when Redis
  * acknowledged its batch within `timeoutMs`, false on an error or timeout
  * (counted in `failures` and logged once per batch). Nothing is retried: the
  * next write of the same record replaces it.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../core/log.js';
 import { MeshError } from '../core/errors.js';
 import { withTimeout } from '../core/timeout.js';
@@ -29,8 +35,20 @@ export interface WriteBatcherOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The write commands a batch can carry: what the call store and the
+ * placement traces use. Each returns nothing: a batch succeeds or fails as one.
+ */
+export interface WriteCommands {
+  set(key: string, value: string, ex: 'EX', seconds: number): void;
+  sadd(key: string, member: string): void;
+  srem(key: string, member: string): void;
+  rpush(key: string, value: string): void;
+  expire(key: string, seconds: number): void;
+}
+
 interface Pending {
-  build: (p: ChainableCommander) => void;
+  build: (c: WriteCommands) => void;
   what: string;
   resolve: (ok: boolean) => void;
 }
@@ -39,6 +57,8 @@ export class WriteBatcher {
   /** Writes sent (each `add`), and those that failed or timed out. */
   writes = 0;
   failures = 0;
+  /** Batches sent: each one socket write. */
+  batches = 0;
   private readonly opts: Required<WriteBatcherOptions>;
   private batch: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -52,10 +72,10 @@ export class WriteBatcher {
   }
 
   /**
-   * Queue a write: `build` adds its commands to the batch's pipeline when the
-   * batch goes out. `what` names it in a log line if its batch fails.
+   * Queue a write: `build` adds its commands to the batch when the batch goes
+   * out. `what` names it in a log line if its batch fails.
    */
-  add(build: (p: ChainableCommander) => void, what: string): Promise<boolean> {
+  add(build: (c: WriteCommands) => void, what: string): Promise<boolean> {
     return new Promise((resolve) => {
       this.batch.push({ build, what, resolve });
       if (this.opts.batchMs <= 0 || this.batch.length >= this.opts.maxBatch) this.flush();
@@ -64,8 +84,8 @@ export class WriteBatcher {
   }
 
   /** What operators see (`/metrics`: mesh_redis_writes_total, mesh_redis_write_failures_total). */
-  get stats(): { sent: number; failed: number; batchMs: number; timeoutMs: number } {
-    return { sent: this.writes, failed: this.failures, batchMs: this.opts.batchMs, timeoutMs: this.opts.timeoutMs };
+  get stats(): { sent: number; failed: number; batches: number; batchMs: number; timeoutMs: number } {
+    return { sent: this.writes, failed: this.failures, batches: this.batches, batchMs: this.opts.batchMs, timeoutMs: this.opts.timeoutMs };
   }
 
   /** Send every queued write now (also what the batch timer does). */
@@ -75,11 +95,11 @@ export class WriteBatcher {
     const batch = this.batch;
     if (batch.length === 0) return;
     this.batch = [];
-    // Plain commands in one pipeline, no MULTI/EXEC: order is kept on one connection.
-    const p = this.redis.pipeline();
-    for (const w of batch) w.build(p);
     this.writes += batch.length;
-    const sent = execPipeline(p);
+    this.batches++;
+    const sent = sendCorked(this.redis, (c) => {
+      for (const w of batch) w.build(c);
+    });
     const what = batch.length === 1 ? batch[0]!.what : `${batch.length} writes (${batch[0]!.what}, …)`;
     void this.settle(sent, what, batch.length).then((ok) => {
       for (const w of batch) w.resolve(ok);
@@ -98,23 +118,39 @@ export class WriteBatcher {
   }
 }
 
-/** Where a write goes: a connection (a pipeline of its own, now) or a batcher (with the others). */
+/** Where a write goes: a connection (a batch of its own, now) or a batcher (with the others). */
 export type RedisWriter = Redis | WriteBatcher;
 
 /** Run `build`'s commands on `writer`; rejects when Redis refused one or the batch failed. */
-export async function writeCommands(writer: RedisWriter, build: (p: ChainableCommander) => void, what: string): Promise<void> {
+export async function writeCommands(writer: RedisWriter, build: (c: WriteCommands) => void, what: string): Promise<void> {
   if (writer instanceof WriteBatcher) {
     if (!(await writer.add(build, what))) throw new MeshError('SERVICE_UNAVAILABLE', `redis write failed: ${what}`);
     return;
   }
-  const p = writer.pipeline();
-  build(p);
-  await execPipeline(p);
+  await sendCorked(writer, build);
 }
 
-/** Send a pipeline; rejects with the first command Redis refused (a pipeline reports errors per command). */
-async function execPipeline(p: ChainableCommander): Promise<void> {
-  const results = await p.exec();
-  const failed = results?.find(([e]) => e !== null)?.[0];
-  if (failed) throw failed;
+/**
+ * Send `build`'s commands on `redis` in one socket write, in order, no
+ * MULTI/EXEC; resolves when Redis has answered them all, rejects with the
+ * first it refused. While the connection is down ioredis queues them.
+ */
+function sendCorked(redis: Redis, build: (c: WriteCommands) => void): Promise<void> {
+  const replies: Promise<unknown>[] = [];
+  const commands: WriteCommands = {
+    set: (key, value, ex, seconds) => void replies.push(redis.set(key, value, ex, seconds)),
+    sadd: (key, member) => void replies.push(redis.sadd(key, member)),
+    srem: (key, member) => void replies.push(redis.srem(key, member)),
+    rpush: (key, value) => void replies.push(redis.rpush(key, value)),
+    expire: (key, seconds) => void replies.push(redis.expire(key, seconds)),
+  };
+  // ioredis has no stream before its first connect (lazyConnect); uncork what was corked.
+  const stream = (redis.stream as Redis['stream'] | undefined) ?? undefined;
+  stream?.cork();
+  try {
+    build(commands);
+  } finally {
+    stream?.uncork();
+  }
+  return Promise.all(replies).then(() => undefined);
 }

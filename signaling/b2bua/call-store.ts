@@ -5,7 +5,7 @@
  * or dead Redis costs visibility, not calls; failures are counted and logged.
  *
  * Writes go through a WriteBatcher (regions/store/write-batcher.ts): gathered
- * for `batchMs` (default 10 ms) and sent as one pipeline, in order, on one
+ * for `batchMs` (default 10 ms) and sent in one socket write, in order, on one
  * connection. A read through the store sends the waiting writes first, so it
  * sees its own writes; another connection (a standby) sees a save at most
  * `batchMs` later. The node shares its batcher with the placement traces.
@@ -62,7 +62,7 @@ export interface CallStoreOptions {
   endedTtlSeconds?: number;
   /** Safety TTL on live calls so a crashed node cannot leak keys forever. Default 24 h. */
   liveTtlSeconds?: number;
-  /** How long saves are gathered before they go out in one pipeline, ms. 0: each save at once. Default 10 (without `batcher`). */
+  /** How long saves are gathered before they go out together, ms. 0: each save at once. Default 10 (without `batcher`). */
   batchMs?: number;
   /** A batch goes out at once when it holds this many saves. Default 500 (without `batcher`). */
   maxBatch?: number;
@@ -109,11 +109,11 @@ export class CallStore {
     const sid = call.callSid;
     this.writes++;
     return this.batcher
-      .add((p) => {
+      .add((c) => {
         // The record before the index: a reader never sees the index without the record.
-        p.set(key, json, 'EX', ttl);
-        if (ended) p.srem(activeSet, sid);
-        else p.sadd(activeSet, sid);
+        c.set(key, json, 'EX', ttl);
+        if (ended) c.srem(activeSet, sid);
+        else c.sadd(activeSet, sid);
       }, `save ${sid}`)
       .then((ok) => {
         if (!ok) this.failures++;

@@ -1,6 +1,6 @@
 /**
  * CallStore against real Redis: saves made close together go out in one
- * pipeline, in order (an answered call's record, then its end), and a save
+ * batch (one socket write), in order (an answered call's record, then its end), and a save
  * resolves false rather than throwing when Redis does not answer.
  */
 import { Redis } from 'ioredis';
@@ -35,21 +35,28 @@ describe('CallStore', () => {
   beforeAll(async () => {
     await clearKeys(TEST_REDIS_URL, PREFIX);
     redis = new Redis(TEST_REDIS_URL);
+    await redis.ping(); // connected: its socket exists
   });
   afterAll(() => redis.disconnect());
 
-  it('saves within the batch window go out as one pipeline, in the order they were made', async () => {
-    const store = new CallStore(redis, silentLogger, { keyPrefix: PREFIX, nodeId: 'node-1', batchMs: 20 });
-    const pipelines = vi.spyOn(redis, 'pipeline');
+  it('saves within the batch window go out as one batch, in the order they were made', async () => {
+    const writes = new WriteBatcher(redis, silentLogger, { batchMs: 20 });
+    const store = new CallStore(redis, silentLogger, { keyPrefix: PREFIX, nodeId: 'node-1', batcher: writes });
+    const sets = vi.spyOn(redis, 'set');
+    const corks = vi.spyOn(redis.stream, 'cork');
     const saves = [
       store.save(record('CA1')),
       store.save(record('CA2')),
       store.save(record('CA1', { state: 'ended', endedAt: 3, endReason: 'bye-from-a' })),
     ];
-    expect(pipelines).not.toHaveBeenCalled(); // nothing sent before the window closes
+    expect(sets).not.toHaveBeenCalled(); // nothing sent before the window closes
     expect(await Promise.all(saves)).toEqual([true, true, true]);
-    expect(pipelines).toHaveBeenCalledTimes(1);
-    pipelines.mockRestore();
+    // One batch, one corked socket write, the records in the order they were saved.
+    expect(writes.stats.batches).toBe(1);
+    expect(corks).toHaveBeenCalledTimes(1);
+    expect(sets.mock.calls.map((c) => String(c[0]).slice(PREFIX.length))).toEqual(['call:CA1', 'call:CA2', 'call:CA1']);
+    sets.mockRestore();
+    corks.mockRestore();
     expect((await store.load('CA1'))?.endReason).toBe('bye-from-a');
     expect((await store.load('CA2'))?.state).toBe('answered');
     expect((await store.listActive()).sort()).toEqual(['CA2']);
@@ -77,15 +84,16 @@ describe('CallStore', () => {
 
   it('batchMs 0 writes at once; flush() sends a waiting batch now', async () => {
     const now = new CallStore(redis, silentLogger, { keyPrefix: PREFIX, nodeId: 'node-2', batchMs: 0 });
-    const pipelines = vi.spyOn(redis, 'pipeline');
+    const sets = vi.spyOn(redis, 'set');
     const saved = now.save(record('CA4', { nodeId: 'node-2' }));
-    expect(pipelines).toHaveBeenCalledTimes(1);
+    expect(sets).toHaveBeenCalledTimes(1);
     expect(await saved).toBe(true);
     const later = new CallStore(redis, silentLogger, { keyPrefix: PREFIX, nodeId: 'node-2', batchMs: 60_000 });
     const waiting = later.save(record('CA5', { nodeId: 'node-2' }));
+    expect(sets).toHaveBeenCalledTimes(1);
     later.flush();
-    expect(pipelines).toHaveBeenCalledTimes(2);
-    pipelines.mockRestore();
+    expect(sets).toHaveBeenCalledTimes(2);
+    sets.mockRestore();
     expect(await waiting).toBe(true);
     expect((await now.listActive()).sort()).toEqual(['CA4', 'CA5']);
   });
@@ -101,21 +109,21 @@ describe('CallStore', () => {
     dead.disconnect();
   });
 
-  it('a node-wide batcher carries call saves and placement traces in one pipeline; a refused command fails its batch, counted', async () => {
+  it('a node-wide batcher carries call saves and placement traces in one batch; a refused command fails its batch, counted', async () => {
     const writes = new WriteBatcher(redis, silentLogger, { batchMs: 20 });
     const store = new CallStore(redis, silentLogger, { keyPrefix: PREFIX, nodeId: 'node-5', batcher: writes });
-    const pipelines = vi.spyOn(redis, 'pipeline');
+    const pushes = vi.spyOn(redis, 'rpush');
     const done = Promise.all([
       appendPlacementTrace(writes, PREFIX, 'a-CA8', { seq: 1, decision: 'local' }),
       store.save(record('CA8', { nodeId: 'node-5' })),
       aliasPlacementTrace(writes, PREFIX, 'CA8', 'a-CA8'),
     ]);
-    expect(pipelines).not.toHaveBeenCalled();
+    expect(pushes).not.toHaveBeenCalled();
     await done;
-    expect(pipelines).toHaveBeenCalledTimes(1);
-    pipelines.mockRestore();
+    expect(pushes).toHaveBeenCalledTimes(1);
+    pushes.mockRestore();
     expect(await readPlacementTrace(redis, PREFIX, 'CA8')).toEqual([{ seq: 1, decision: 'local' }]);
-    expect(writes.stats).toMatchObject({ sent: 3, failed: 0, batchMs: 20 });
+    expect(writes.stats).toMatchObject({ sent: 3, failed: 0, batches: 1, batchMs: 20 });
 
     // RPUSH onto a string key is refused (WRONGTYPE): the trace append rejects, its batch counts as failed.
     await redis.set(`${PREFIX}placements:not-a-list`, 'x');
