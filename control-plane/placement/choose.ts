@@ -198,7 +198,6 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
   if (skippedUnhealthy + skippedFull > 0) {
     reasons.push(`Skipped ${skippedUnhealthy} unhealthy and ${skippedFull} full node(s).`);
   }
-  const base = { capability, mediaRegion, homeRegion, reasons };
   const score = (list: readonly Ranked[]): PlacementScore => ({
     nodesTotal: input.nodes.length,
     skippedUnhealthy,
@@ -233,7 +232,10 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
           : `Branch tunnels to ${homeRegion}'s central media service over a ${branchDelay} ms link.`,
       );
       return {
-        ...base,
+        capability,
+        mediaRegion,
+        homeRegion,
+        reasons,
         outcome: 'local-with-branch',
         nodeId: best.node.id,
         region: mediaRegion,
@@ -250,7 +252,7 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
     reasons.push(
       `${bestLocal.node.id} chosen from ${localCount} node(s) in ${mediaRegion} with ${capability} (${describeLoad(bestLocal.node)})${tieBreak(bestLocal, local[1], false)}.`,
     );
-    return { ...base, outcome: 'local', nodeId: bestLocal.node.id, region: mediaRegion, score: score(local) };
+    return { capability, mediaRegion, homeRegion, reasons, outcome: 'local', nodeId: bestLocal.node.id, region: mediaRegion, score: score(local) };
   }
 
   // Rule 3: remote, nearest first.
@@ -261,7 +263,10 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
       `${bestRemote.node.id} in ${bestRemote.node.region} chosen: nearest at ${bestRemote.delayMs} ms one way (${describeLoad(bestRemote.node)})${tieBreak(bestRemote, remote[1], true)}.`,
     );
     return {
-      ...base,
+      capability,
+      mediaRegion,
+      homeRegion,
+      reasons,
       outcome: 'remote',
       nodeId: bestRemote.node.id,
       region: bestRemote.node.region,
@@ -276,7 +281,7 @@ export function choosePlacement(input: PlacementInput): PlacementDecision {
       ? `Unavailable: ${capability} exists only on ${unreachable} node(s) in regions with no link from ${mediaRegion}.`
       : `Unavailable: no healthy node below full load has ${capability}.`,
   );
-  return { ...base, outcome: 'unavailable', score: score([]) };
+  return { capability, mediaRegion, homeRegion, reasons, outcome: 'unavailable', score: score([]) };
 }
 
 /** Ids of a decision's node and region, or undefined for `unavailable`; handy for callers that only allocate. */

@@ -41,7 +41,9 @@ export function placementInputFromCatalog(
   nodes: readonly PlacementNode[],
 ): PlacementInput {
   return {
-    ...call,
+    mediaRegion: call.mediaRegion,
+    homeRegion: call.homeRegion,
+    capability: call.capability,
     nodes,
     linkDelaysMs: catalog.linkDelays(),
     centralServices: catalog.centralServicesOf(call.homeRegion),

@@ -27,12 +27,12 @@ export class RtpengineMediaEngine implements MediaEngine {
   ) {}
 
   async offer(callId: string, fromTag: string, sdp: string, opts: MediaSdpOptions = {}): Promise<string> {
-    const r = await this.client.offer({ ...this.defaults, ...opts, callId, fromTag, sdp });
+    const r = await this.client.offer(Object.assign({ callId, fromTag, sdp }, this.defaults, opts));
     return r.sdp;
   }
 
   async answer(callId: string, fromTag: string, toTag: string, sdp: string, opts: MediaSdpOptions = {}): Promise<string> {
-    const r = await this.client.answer({ ...this.defaults, ...opts, callId, fromTag, toTag, sdp });
+    const r = await this.client.answer(Object.assign({ callId, fromTag, toTag, sdp }, this.defaults, opts));
     return r.sdp;
   }
 

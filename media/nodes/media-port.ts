@@ -80,8 +80,8 @@ export class RegistryMediaPort {
   readonly placements: Record<string, number> = {};
   private seq = 0;
   private readonly discovered: DiscoveredMediaNodes | undefined;
-  private readonly linkDelaysMs: Record<string, number>;
-  private readonly linkMatrixMs: LinkDelayMatrix;
+  /** Delays from every region the node knows, its own row included: the same for each decision, so built once. */
+  private readonly placementDelaysMs: LinkDelayMatrix;
   private readonly region: string;
   private readonly choosePlacement: ChoosePlacement;
   private readonly onDecision: PlacementListener | undefined;
@@ -94,8 +94,7 @@ export class RegistryMediaPort {
     this.choosePlacement = opts.choosePlacement;
     this.onDecision = opts.onDecision;
     this.discovered = opts.discovered;
-    this.linkDelaysMs = { ...opts.linkDelaysMs };
-    this.linkMatrixMs = { ...opts.linkMatrixMs };
+    this.placementDelaysMs = Object.freeze({ ...opts.linkMatrixMs, [this.region]: { ...opts.linkDelaysMs } });
   }
 
   /**
@@ -145,7 +144,7 @@ export class RegistryMediaPort {
       homeRegion: region,
       capability: need?.capability ?? 'relay',
       nodes: this.placementNodes(exclude),
-      linkDelaysMs: { ...this.linkMatrixMs, [region]: this.linkDelaysMs },
+      linkDelaysMs: this.placementDelaysMs,
       centralServices: [],
     };
     const decision = this.choosePlacement(input);
@@ -178,7 +177,7 @@ export class RegistryMediaPort {
       homeRegion: asRegionId(this.region),
       capability,
       nodes,
-      linkDelaysMs: { ...this.linkMatrixMs, [this.region]: this.linkDelaysMs },
+      linkDelaysMs: this.placementDelaysMs,
       centralServices: [],
     };
     const decision = this.choosePlacement(input);

@@ -320,7 +320,11 @@ export class B2bua implements B2buaCore {
 
   persist(call: Call, endReason?: string): void {
     if (this.store === undefined) return;
-    const base = {
+    // An ended call is kept an hour for whoever asks how it ended; nothing takes it over,
+    // so its dialogs, endpoints and SDPs (four fifths of the record) are left out.
+    const live = call.state !== 'ended';
+    // One literal of one shape, serialised at once by save(): JSON leaves out what is undefined.
+    void this.store.save({
       callSid: call.sid,
       nodeId: this.opts.nodeId,
       region: this.opts.region,
@@ -331,26 +335,19 @@ export class B2bua implements B2buaCore {
       bCallId: call.b.callId,
       mediaNodeId: call.mediaNodeId,
       createdAt: call.createdAt,
-      ...(call.answeredAt !== undefined ? { answeredAt: call.answeredAt } : {}),
-    };
-    if (call.state === 'ended') {
-      // An ended call is kept an hour for whoever asks how it ended; nothing takes it over,
-      // so its dialogs, endpoints and SDPs (four fifths of the record) are left out.
-      void this.store.save({ ...base, endedAt: Date.now(), endReason: endReason ?? 'ended' });
-      return;
-    }
-    void this.store.save({
-      ...base,
-      ...(call.a.dialog !== undefined ? { aDialog: call.a.dialog.toJSON() } : {}),
-      ...(call.b.dialog !== undefined ? { bDialog: call.b.dialog.toJSON() } : {}),
+      answeredAt: call.answeredAt,
+      endedAt: live ? undefined : Date.now(),
+      endReason: live ? undefined : (endReason ?? 'ended'),
       // What a standby needs to rebuild the legs (adopt.ts) and, later, re-anchor the media.
-      aSource: call.a.source,
-      bDest: call.b.dest,
-      aRemoteTag: call.a.remoteTag,
-      aLocalTag: call.a.localTag,
-      bLocalTag: call.b.localTag,
-      ...(call.b.remoteTag !== undefined ? { bRemoteTag: call.b.remoteTag } : {}),
-      ...(call.state === 'answered' ? { sdp: { ...call.sdp } } : {}),
+      aDialog: live ? call.a.dialog?.toJSON() : undefined,
+      bDialog: live ? call.b.dialog?.toJSON() : undefined,
+      aSource: live ? call.a.source : undefined,
+      bDest: live ? call.b.dest : undefined,
+      aRemoteTag: live ? call.a.remoteTag : undefined,
+      aLocalTag: live ? call.a.localTag : undefined,
+      bLocalTag: live ? call.b.localTag : undefined,
+      bRemoteTag: live ? call.b.remoteTag : undefined,
+      sdp: call.state === 'answered' ? call.sdp : undefined,
     });
   }
 
