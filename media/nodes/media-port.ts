@@ -94,7 +94,7 @@ export class RegistryMediaPort {
     this.choosePlacement = opts.choosePlacement;
     this.onDecision = opts.onDecision;
     this.discovered = opts.discovered;
-    this.placementDelaysMs = Object.freeze({ ...opts.linkMatrixMs, [this.region]: { ...opts.linkDelaysMs } });
+    this.placementDelaysMs = Object.freeze(Object.assign({}, opts.linkMatrixMs, { [this.region]: { ...opts.linkDelaysMs } }));
   }
 
   /**
@@ -132,7 +132,7 @@ export class RegistryMediaPort {
     if (this.discovered === undefined) return local;
     const remote = this.discovered
       .placementNodes((id) => this.registry.node(id) !== undefined)
-      .map((n) => (exclude.includes(n.id) ? { ...n, healthy: false } : n));
+      .map((n) => (exclude.includes(n.id) ? Object.assign({}, n, { healthy: false }) : n));
     return [...local, ...remote];
   }
 

@@ -155,7 +155,7 @@ export class NewCallHandler {
     if (clientRoute?.kind === 'app') {
       if (!hasOffer) return reject('SDP_REQUIRED');
       if (apps === undefined) return reject('SERVICE_UNAVAILABLE', retry);
-      return apps.accept(req, tx, source, dialed, clientRoute.binding, mediaAtEdge === undefined ? undefined : { ...mediaAtEdge, capability: 'play' }, clientRoute.caller);
+      return apps.accept(req, tx, source, dialed, clientRoute.binding, mediaAtEdge === undefined ? undefined : { mediaRegion: mediaAtEdge.mediaRegion, capability: 'play' }, clientRoute.caller);
     }
     if (!isClient && forwardTo === undefined && clientLeg === undefined && apps !== undefined) {
       let found: AppResolution = { kind: 'none' };
@@ -170,7 +170,7 @@ export class NewCallHandler {
       }
       if (found.kind === 'app') {
         if (!hasOffer) return reject('SDP_REQUIRED');
-        return apps.accept(req, tx, source, dialed, found.binding, mediaAtEdge === undefined ? undefined : { ...mediaAtEdge, capability: 'play' });
+        return apps.accept(req, tx, source, dialed, found.binding, mediaAtEdge === undefined ? undefined : { mediaRegion: mediaAtEdge.mediaRegion, capability: 'play' });
       }
     }
     const route = clientLeg !== undefined ? { prefix: '', destination: clientLeg.contact } : forwardTo !== undefined ? { prefix: '', destination: forwardTo } : this.routes.lookup(dialed);
@@ -208,7 +208,7 @@ export class NewCallHandler {
         // A node that fails the offer (dead, breaker open, out of ports) hands it to the next one.
         const placed = await offerWithRetry(this.media, aCallId, aFromTag, req.body.toString('utf8'), {
           budgetMs: this.opts.mediaOfferBudgetMs ?? DEFAULT_OFFER_BUDGET_MS,
-          ...(mediaAtEdge === undefined ? {} : { need: mediaAtEdge }),
+          need: mediaAtEdge,
           isCancelled: () => tx.isCancelled,
           onAttemptFailed: (failedNode, error) => this.log.warn('media offer failed; trying another node', { callId: aCallId, nodeId: failedNode, error: error as Error }),
         });

@@ -105,7 +105,7 @@ export class SipStack {
         onRequest: (req, tx, source) => stack?.dispatchRequest(req, tx, source),
         onStray2xx: (res, source) => stack?.dispatchStray2xx(res, source),
       },
-      { ...(opts.timers ? { timers: opts.timers } : {}), maxTransactions },
+      { maxTransactions, ...(opts.timers ? { timers: opts.timers } : {}) },
     );
     stack = new SipStack(transport, layer, maxTransactions);
     transport.setListener({
@@ -196,14 +196,13 @@ export class SipStack {
     };
     for (const [status, n] of Object.entries(this.uasRejected)) add(status, n);
     add('503', this.layer.counters.rejectedOverload);
-    return {
-      ...t,
+    // Object.assign, not spreads followed by keys (test/unit/signaling/object-shapes.test.ts).
+    return Object.assign({}, t, this.layer.counters, {
       droppedByReason: { ...t.droppedByReason },
-      ...this.layer.counters,
       ackResent: this.ackResent,
       unhandledRequests: this.unhandledRequests,
       rejected,
-    };
+    });
   }
 
   /** The UDP receive buffer the kernel granted, bytes (0 without UDP). */
