@@ -145,7 +145,7 @@ function sendCorked(redis: Redis, build: (c: WriteCommands) => void): Promise<vo
     expire: (key, seconds) => void replies.push(redis.expire(key, seconds)),
   };
   // ioredis has no stream before its first connect (lazyConnect); uncork what was corked.
-  const stream = (redis.stream as Redis['stream'] | undefined) ?? undefined;
+  const stream = redis.stream as Redis['stream'] | undefined;
   stream?.cork();
   try {
     build(commands);

@@ -14,7 +14,7 @@ import type { ServerTransaction, SipStack } from '../sip/stack.js';
 import { ENDED_LEG, type Call, type Leg, type LegMatch, type LegRole } from './call.js';
 import { otherLeg, safeRespond, type B2buaCore, type B2buaCounters, type B2buaOptions } from './core.js';
 import { CarrierAdmission } from './carrier-admission.js';
-import type { CallStore } from './call-store.js';
+import type { CallStore, StoredCall } from './call-store.js';
 import { ByeRetries } from './bye-retry.js';
 import { InDialogHandler } from './in-dialog.js';
 import { withPassthrough } from './mesh.js';
@@ -320,11 +320,8 @@ export class B2bua implements B2buaCore {
 
   persist(call: Call, endReason?: string): void {
     if (this.store === undefined) return;
-    // An ended call is kept an hour for whoever asks how it ended; nothing takes it over,
-    // so its dialogs, endpoints and SDPs (four fifths of the record) are left out.
-    const live = call.state !== 'ended';
-    // One literal of one shape, serialised at once by save(): JSON leaves out what is undefined.
-    void this.store.save({
+    // Keys are added to a literal, never after a spread (object-shapes.test.ts); save() serialises at once.
+    const record: StoredCall = {
       callSid: call.sid,
       nodeId: this.opts.nodeId,
       region: this.opts.region,
@@ -336,19 +333,25 @@ export class B2bua implements B2buaCore {
       mediaNodeId: call.mediaNodeId,
       createdAt: call.createdAt,
       answeredAt: call.answeredAt,
-      endedAt: live ? undefined : Date.now(),
-      endReason: live ? undefined : (endReason ?? 'ended'),
+    };
+    if (call.state === 'ended') {
+      // An ended call is kept an hour for whoever asks how it ended; nothing takes it over,
+      // so its dialogs, endpoints and SDPs (four fifths of the record) are left out.
+      record.endedAt = Date.now();
+      record.endReason = endReason ?? 'ended';
+    } else {
       // What a standby needs to rebuild the legs (adopt.ts) and, later, re-anchor the media.
-      aDialog: live ? call.a.dialog?.toJSON() : undefined,
-      bDialog: live ? call.b.dialog?.toJSON() : undefined,
-      aSource: live ? call.a.source : undefined,
-      bDest: live ? call.b.dest : undefined,
-      aRemoteTag: live ? call.a.remoteTag : undefined,
-      aLocalTag: live ? call.a.localTag : undefined,
-      bLocalTag: live ? call.b.localTag : undefined,
-      bRemoteTag: live ? call.b.remoteTag : undefined,
-      sdp: call.state === 'answered' ? call.sdp : undefined,
-    });
+      record.aDialog = call.a.dialog?.toJSON();
+      record.bDialog = call.b.dialog?.toJSON();
+      record.aSource = call.a.source;
+      record.bDest = call.b.dest;
+      record.aRemoteTag = call.a.remoteTag;
+      record.aLocalTag = call.a.localTag;
+      record.bLocalTag = call.b.localTag;
+      record.bRemoteTag = call.b.remoteTag;
+      if (call.state === 'answered') record.sdp = call.sdp;
+    }
+    void this.store.save(record);
   }
 
   /** Stop taking calls; hang up live ones. Idempotent. */
